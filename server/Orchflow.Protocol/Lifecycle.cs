@@ -1,0 +1,54 @@
+namespace Orchflow.Protocol;
+
+public sealed record ClientInfo
+{
+    public required string Name { get; init; }
+    public string? Version { get; init; }
+}
+
+/// <summary>LSP's <c>initialize</c> params; Orchflow reads only what it needs and ignores the rest.</summary>
+public sealed record InitializeParams
+{
+    public int? ProcessId { get; init; }
+    public ClientInfo? ClientInfo { get; init; }
+
+    /// <summary>Absolute folder paths open in the client, so the server can map them to workspaces.</summary>
+    public IReadOnlyList<string>? Folders { get; init; }
+}
+
+public sealed record ServerInfo
+{
+    public required string Name { get; init; }
+    public required string Version { get; init; }
+}
+
+public sealed record ServerCapabilities
+{
+    /// <summary>Orchflow's own protocol version; a client refuses a server whose major version differs.</summary>
+    public required string ProtocolVersion { get; init; }
+
+    /// <summary>The capabilities this server offers, for example "workspaces".</summary>
+    public required IReadOnlyList<string> Features { get; init; }
+}
+
+public sealed record InitializeResult
+{
+    public required ServerCapabilities Capabilities { get; init; }
+    public required ServerInfo ServerInfo { get; init; }
+    public required DaemonInfo Daemon { get; init; }
+}
+
+/// <summary>Where the daemon runs and keeps its files.</summary>
+public sealed record DaemonInfo
+{
+    public required int Pid { get; init; }
+    public required string Home { get; init; }
+    public required string DataDirectory { get; init; }
+    public required string ConfigFile { get; init; }
+    public required string LogFile { get; init; }
+
+    /// <summary>The Unix socket path, or null when serving over stdio.</summary>
+    public string? Socket { get; init; }
+
+    public required DateTimeOffset StartedAt { get; init; }
+}

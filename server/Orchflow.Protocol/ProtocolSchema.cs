@@ -1,0 +1,131 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Schema;
+
+namespace Orchflow.Protocol;
+
+/// <summary>
+/// Exports the wire contract as JSON Schema: one document whose <c>definitions</c> hold every protocol type,
+/// nested types referenced by <c>$ref</c>, plus the method table. The TypeScript client's types are generated
+/// from this file, and a test fails when the checked-in copy drifts from these C# types.
+/// </summary>
+public static class ProtocolSchema
+{
+    /// <summary>Each method with its params and result types (null for none). Notifications have no result.</summary>
+    public static IReadOnlyList<MethodDescriptor> MethodTable { get; } =
+    [
+        new(Methods.Initialize, typeof(InitializeParams), typeof(InitializeResult)),
+        new(Methods.Status, typeof(StatusParams), typeof(StatusResult)),
+        new(Methods.WorkspaceList, typeof(WorkspaceListParams), typeof(WorkspaceListResult)),
+        new(Methods.WorkspaceCreate, typeof(WorkspaceCreateParams), typeof(WorkspaceInfo)),
+        new(Methods.WorkspaceShow, typeof(WorkspaceRef), typeof(WorkspaceInfo)),
+        new(Methods.WorkspaceUpdate, typeof(WorkspaceUpdateParams), typeof(WorkspaceInfo)),
+        new(Methods.WorkspaceSwitch, typeof(WorkspaceRef), typeof(WorkspaceInfo)),
+        new(Methods.WorkspaceDelete, typeof(WorkspaceRef), typeof(WorkspaceDeleteResult)),
+        new(Methods.WorkspaceResolve, typeof(WorkspaceResolveParams), typeof(WorkspaceResolveResult)),
+        new(Methods.WorkspaceReloadConfig, typeof(WorkspaceRef), typeof(WorkspaceInfo)),
+        new(Methods.WorkspaceChanged, typeof(WorkspaceChangedNotification), null, IsNotification: true),
+        new(Methods.ConfigChanged, typeof(ConfigChangedNotification), null, IsNotification: true),
+    ];
+
+    public static string ExportJson()
+    {
+        var types = CollectTypes();
+        var definitions = new JsonObject();
+        foreach (var type in types.OrderBy(t => t.Name, StringComparer.Ordinal))
+        {
+            definitions[type.Name] = ExportType(type);
+        }
+
+        var methods = new JsonObject();
+        foreach (var m in MethodTable.OrderBy(m => m.Name, StringComparer.Ordinal))
+        {
+            var entry = new JsonObject
+            {
+                ["kind"] = m.IsNotification ? "notification" : "request",
+                ["params"] = m.Params.Name,
+            };
+            if (m.Result is not null)
+            {
+                entry["result"] = m.Result.Name;
+            }
+
+            methods[m.Name] = entry;
+        }
+
+        var errorCodes = new JsonObject();
+        foreach (var field in typeof(ErrorCodes).GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => f.IsLiteral))
+        {
+            errorCodes[field.Name] = (int)field.GetRawConstantValue()!;
+        }
+
+        var root = new JsonObject
+        {
+            ["$schema"] = "http://json-schema.org/draft-07/schema#",
+            ["$id"] = "orchflow-protocol",
+            ["title"] = "Orchflow JSON-RPC protocol",
+            ["description"] = "Generated from server/Orchflow.Protocol by `bin/orchflow schema export`. Do not edit.",
+            ["methods"] = methods,
+            ["errorCodes"] = errorCodes,
+            ["definitions"] = definitions,
+        };
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }).Replace("\r\n", "\n", StringComparison.Ordinal) + "\n";
+    }
+
+    private static JsonNode ExportType(Type type)
+    {
+        var exporterOptions = new JsonSchemaExporterOptions
+        {
+            TreatNullObliviousAsNonNullable = true,
+            TransformSchemaNode = (context, node) =>
+            {
+                var t = context.TypeInfo.Type;
+                var underlying = Nullable.GetUnderlyingType(t) ?? t;
+                bool isRoot = context.Path.IsEmpty;
+                if (!isRoot && IsProtocolType(underlying))
+                {
+                    var reference = new JsonObject { ["$ref"] = "#/definitions/" + underlying.Name };
+                    if (IsNullable(node))
+                    {
+                        return new JsonObject { ["anyOf"] = new JsonArray(reference, new JsonObject { ["type"] = "null" }) };
+                    }
+
+                    return reference;
+                }
+
+                if (isRoot && node is JsonObject obj && underlying.IsClass)
+                {
+                    obj["additionalProperties"] = false;
+                }
+
+                return node;
+            },
+        };
+        return ProtocolJson.Options.GetJsonSchemaAsNode(type, exporterOptions);
+    }
+
+    private static bool IsNullable(JsonNode node) =>
+        node is JsonObject o && o["type"] is JsonArray a && a.Any(v => v?.GetValue<string>() == "null");
+
+    private static bool IsProtocolType(Type t) =>
+        t.Namespace == typeof(ProtocolSchema).Namespace && (t.IsEnum || (t.IsClass && !t.IsAbstract && t != typeof(ProtocolSchema)));
+
+    /// <summary>Every protocol type reachable from the method table, and every public record of this assembly.</summary>
+    private static HashSet<Type> CollectTypes()
+    {
+        var types = new HashSet<Type>();
+        foreach (var t in typeof(ProtocolSchema).Assembly.GetExportedTypes())
+        {
+            if (IsProtocolType(t) && !t.IsAbstract && t.GetCustomAttribute<System.Runtime.CompilerServices.CompilerGeneratedAttribute>() is null
+                && (t.IsEnum || t.GetMethod("<Clone>$") is not null))
+            {
+                types.Add(t);
+            }
+        }
+
+        return types;
+    }
+}
+
+public sealed record MethodDescriptor(string Name, Type Params, Type? Result, bool IsNotification = false);

@@ -1,0 +1,216 @@
+namespace Orchflow.Protocol;
+
+public enum ProjectType
+{
+    Unknown,
+    Rust,
+    Node,
+    Python,
+    Dotnet,
+    Go,
+    Java,
+    Mixed,
+}
+
+public enum SecurityTier
+{
+    Standard,
+    Enhanced,
+    Strict,
+}
+
+public enum NetworkPolicy
+{
+    Full,
+    None,
+    Allowlist,
+}
+
+/// <summary>Git metadata of a workspace root that is a repository, read when the workspace is created or refreshed.</summary>
+public sealed record VcsInfo
+{
+    public required string Kind { get; init; }
+    public string? Branch { get; init; }
+    public string? Head { get; init; }
+    public string? RemoteUrl { get; init; }
+    public required bool Dirty { get; init; }
+}
+
+/// <summary>Effective limits of a workspace: its config file's values, falling back to the global config's defaults.</summary>
+public sealed record ResourceLimits
+{
+    public required int MaxAgents { get; init; }
+
+    /// <summary>Memory limit in bytes, or null for none.</summary>
+    public long? MemoryLimitBytes { get; init; }
+
+    public required int CpuShares { get; init; }
+    public required int TerminalLimit { get; init; }
+    public required int ProcessLimit { get; init; }
+}
+
+public sealed record SecurityPolicy
+{
+    public required SecurityTier Tier { get; init; }
+    public required IReadOnlyList<string> AllowedCommands { get; init; }
+    public required IReadOnlyList<string> RestrictedPaths { get; init; }
+    public required NetworkPolicy Network { get; init; }
+    public required IReadOnlyList<string> AllowedHosts { get; init; }
+}
+
+/// <summary>The per-workspace models block (the spec's <c>ruv_fann</c> block).</summary>
+public sealed record ModelSettings
+{
+    public required IReadOnlyList<string> Models { get; init; }
+    public long? MemorySizeBytes { get; init; }
+    public required bool TrainingEnabled { get; init; }
+}
+
+/// <summary>The spec's WorkspaceMetadata.</summary>
+public sealed record WorkspaceMetadata
+{
+    public required ProjectType ProjectType { get; init; }
+    public VcsInfo? Vcs { get; init; }
+    public required IReadOnlyList<string> ActiveAgents { get; init; }
+    public required string MemoryNamespace { get; init; }
+    public required ResourceLimits ResourceLimits { get; init; }
+    public required SecurityTier SecurityTier { get; init; }
+}
+
+/// <summary>The state of a workspace's <c>.orchflow/workspace.json</c>.</summary>
+public sealed record WorkspaceConfigState
+{
+    /// <summary>Absolute path of the config file, or null when the workspace has none (defaults apply).</summary>
+    public string? Path { get; init; }
+
+    /// <summary>Problems found the last time the file was read. When there are errors, the last good config stays in force.</summary>
+    public required IReadOnlyList<Diagnostic> Diagnostics { get; init; }
+
+    /// <summary>When the config now in force was read.</summary>
+    public DateTimeOffset? LoadedAt { get; init; }
+}
+
+/// <summary>The spec's WorkspaceContext, as sent to clients.</summary>
+public sealed record WorkspaceInfo
+{
+    public required string Id { get; init; }
+    public required string Name { get; init; }
+    public required string RootPath { get; init; }
+    public string? RepoUrl { get; init; }
+    public required string Namespace { get; init; }
+    public required WorkspaceMetadata Metadata { get; init; }
+    public required SecurityPolicy Security { get; init; }
+    public required ModelSettings Models { get; init; }
+    public required IReadOnlyDictionary<string, string> SharedEnv { get; init; }
+    public required WorkspaceConfigState Config { get; init; }
+
+    /// <summary>True for the built-in workspace that receives whatever is created without naming one.</summary>
+    public required bool IsDefault { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required DateTimeOffset LastAccessed { get; init; }
+}
+
+public sealed record WorkspaceListParams
+{
+}
+
+public sealed record WorkspaceListResult
+{
+    public required IReadOnlyList<WorkspaceInfo> Workspaces { get; init; }
+
+    /// <summary>The active workspace of the calling client, or null before it switched to one.</summary>
+    public string? ActiveWorkspaceId { get; init; }
+}
+
+public sealed record WorkspaceCreateParams
+{
+    /// <summary>Absolute path of the folder to register.</summary>
+    public required string Path { get; init; }
+
+    public string? Name { get; init; }
+    public string? Id { get; init; }
+    public string? Namespace { get; init; }
+
+    /// <summary>Write a <c>.orchflow/workspace.json</c> with the detected values when the folder has none.</summary>
+    public bool WriteConfig { get; init; }
+}
+
+/// <summary>Names one workspace by id, name, or absolute root path.</summary>
+public sealed record WorkspaceRef
+{
+    public required string Id { get; init; }
+}
+
+public sealed record WorkspaceUpdateParams
+{
+    public required string Id { get; init; }
+    public string? Name { get; init; }
+    public string? RepoUrl { get; init; }
+
+    /// <summary>Re-run project type and git detection.</summary>
+    public bool Redetect { get; init; }
+}
+
+public sealed record WorkspaceResolveParams
+{
+    /// <summary>An absolute path; the result is the workspace whose root is or contains it.</summary>
+    public required string Path { get; init; }
+}
+
+public sealed record WorkspaceResolveResult
+{
+    public WorkspaceInfo? Workspace { get; init; }
+}
+
+public sealed record WorkspaceDeleteResult
+{
+    public required string Id { get; init; }
+}
+
+public enum WorkspaceChangeKind
+{
+    Created,
+    Updated,
+    Deleted,
+    Switched,
+}
+
+/// <summary>Pushed to every connected client when a workspace changes (Switched goes only to the client that switched).</summary>
+public sealed record WorkspaceChangedNotification
+{
+    public required WorkspaceChangeKind Kind { get; init; }
+    public required string Id { get; init; }
+
+    /// <summary>The workspace after the change; null when it was deleted.</summary>
+    public WorkspaceInfo? Workspace { get; init; }
+}
+
+public sealed record StatusParams
+{
+}
+
+public sealed record StatusResult
+{
+    public required string Version { get; init; }
+    public required DaemonInfo Daemon { get; init; }
+    public required double UptimeSeconds { get; init; }
+    public required int Clients { get; init; }
+    public required int WorkspaceCount { get; init; }
+    public required int MaxWorkspaces { get; init; }
+    public string? ActiveWorkspaceId { get; init; }
+
+    /// <summary>Resident memory of the daemon process in bytes, read from the operating system.</summary>
+    public required long DaemonMemoryBytes { get; init; }
+
+    /// <summary>Problems in the global orchflow.toml; when there are errors the last good config stays in force.</summary>
+    public required IReadOnlyList<Diagnostic> ConfigDiagnostics { get; init; }
+
+    /// <summary>Workspaces whose own config file has errors.</summary>
+    public required IReadOnlyList<string> WorkspacesWithConfigErrors { get; init; }
+}
+
+public sealed record ConfigChangedNotification
+{
+    public required IReadOnlyList<Diagnostic> Diagnostics { get; init; }
+}

@@ -1,0 +1,106 @@
+using Orchflow.Protocol;
+using Orchflow.Server.Hosting;
+
+namespace Orchflow.Server.Cli;
+
+/// <summary>
+/// Entry point of the <c>orchflow</c> executable: the daemon, the stdio server and the command-line client
+/// in one program. Exit codes: 0 success, 1 the operation failed (reason on stderr), 2 usage error,
+/// 3 a daemon already runs (daemon and serve only).
+/// </summary>
+public static class CliApp
+{
+    public const string Usage = """
+        Usage: orchflow <command> [options]
+
+        Workspaces
+          workspace create PATH [--name NAME] [--id ID] [--namespace NS] [--write-config] [--json]
+          workspace list [--json]
+          workspace show ID [--json]
+          workspace update ID [--name NAME] [--repo-url URL] [--redetect] [--json]
+          workspace switch ID [--json]
+          workspace rm ID [--json]
+          workspace reload ID [--json]
+        Status and daemon
+          status [--json]
+          daemon                      run the daemon in the foreground
+          daemon start|ensure [--json] start the daemon if none is running
+          daemon stop                 stop the running daemon
+          daemon status [--json]      is a daemon running, and where
+          serve --stdio               serve one client over stdin/stdout
+        Other
+          schema export [--out DIR] [--check]
+          version
+
+        ID is a workspace id, its name, or its root path. ORCHFLOW_HOME moves all of Orchflow's files.
+        """;
+
+    private static readonly HashSet<string> ValueOptions = new(StringComparer.Ordinal) { "name", "id", "namespace", "out", "repo-url", "workspace" };
+
+#pragma warning disable RS0030 // The CLI's entry point is the one place that reads the caller's directory, to make its relative paths absolute.
+    public static async Task<int> RunAsync(string[] args) => await RunAsync(args, Output.Console(), OrchflowPaths.FromEnvironment(), Environment.CurrentDirectory).ConfigureAwait(false);
+#pragma warning restore RS0030
+
+    /// <param name="workingDirectory">The caller's directory, used only to make relative paths on the command line absolute before they are sent.</param>
+    public static async Task<int> RunAsync(string[] args, Output output, OrchflowPaths paths, string workingDirectory)
+    {
+        var cmd = new CommandLine(args, ValueOptions);
+        try
+        {
+            var noun = cmd.Positional(0);
+            if (noun is null or "help" || cmd.Flag("help"))
+            {
+                output.Line(Usage);
+                return noun is null && !cmd.Flag("help") ? 2 : 0;
+            }
+
+            return noun switch
+            {
+                "workspace" or "ws" => await WorkspaceCommands.RunAsync(cmd, output, paths, workingDirectory).ConfigureAwait(false),
+                "status" => await StatusCommand.RunAsync(cmd, output, paths).ConfigureAwait(false),
+                "daemon" => await DaemonCommands.RunAsync(cmd, output, paths).ConfigureAwait(false),
+                "serve" => await ServeAsync(cmd, paths).ConfigureAwait(false),
+                "schema" when cmd.Positional(1) == "export" => SchemaCommand.Run(cmd, output),
+                "version" or "--version" => Version(output),
+                _ => throw new CliException($"Unknown command '{noun}'. Run `orchflow help`."),
+            };
+        }
+        catch (CliException ex)
+        {
+            output.Fail(ex.Message);
+            return ex.ExitCode;
+        }
+        catch (RemoteFailure ex)
+        {
+            output.Fail(ex.Hint is null ? ex.Message : $"{ex.Message} {ex.Hint}");
+            foreach (var d in ex.Diagnostics)
+            {
+                output.Error.WriteLine($"  {d.File}:{d.Line}:{d.Column}: {d.Severity.ToString().ToLowerInvariant()}: {d.Message}");
+            }
+
+            return 1;
+        }
+        catch (OrchflowException ex)
+        {
+            output.Fail(ex.Hint is null ? ex.Message : $"{ex.Message} {ex.Hint}");
+            return 1;
+        }
+    }
+
+    private static int Version(Output output)
+    {
+        output.Line($"orchflow {Rpc.OrchflowServer.Version} (protocol {Rpc.LifecycleHandlers.ProtocolVersion})");
+        return 0;
+    }
+
+    private static Task<int> ServeAsync(CommandLine cmd, OrchflowPaths paths)
+    {
+        if (!cmd.Flag("stdio"))
+        {
+            throw new CliException("`orchflow serve` needs --stdio (the daemon serves its socket: `orchflow daemon`).");
+        }
+
+        cmd.EnsureNoUnknown(maxPositionals: 1);
+        return StdioHost.RunAsync(paths);
+    }
+}

@@ -1,0 +1,180 @@
+using Orchflow.Protocol;
+using Orchflow.Server.Hosting;
+
+namespace Orchflow.Server.Cli;
+
+internal static class WorkspaceCommands
+{
+    public static async Task<int> RunAsync(CommandLine cmd, Output output, OrchflowPaths paths, string workingDirectory)
+    {
+        var verb = cmd.Positional(1) ?? throw new CliException("Missing workspace command: create, list, show, update, switch, rm or reload.");
+        bool json = cmd.Flag("json");
+        switch (verb)
+        {
+            case "create":
+            {
+                var path = cmd.RequirePositional(2, "PATH (the project folder, e.g. `orchflow workspace create .`)");
+                var p = new WorkspaceCreateParams
+                {
+                    Path = Path.GetFullPath(ExpandHome(path), workingDirectory),
+                    Name = cmd.Option("name"),
+                    Id = cmd.Option("id"),
+                    Namespace = cmd.Option("namespace"),
+                    WriteConfig = cmd.Flag("write-config"),
+                };
+                cmd.EnsureNoUnknown(maxPositionals: 3);
+                await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+                var ws = await client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceCreate, p).ConfigureAwait(false);
+                if (json)
+                {
+                    output.Json(ws);
+                }
+                else
+                {
+                    output.Line($"Created workspace '{ws.Id}' ({ws.Name}, {Lower(ws.Metadata.ProjectType)}) at {ws.RootPath}, namespace {ws.Namespace}.");
+                    PrintDiagnostics(output, ws);
+                }
+
+                return 0;
+            }
+
+            case "list" or "ls":
+            {
+                cmd.EnsureNoUnknown(maxPositionals: 2);
+                await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+                var result = await client.InvokeAsync<WorkspaceListResult>(Methods.WorkspaceList, new WorkspaceListParams()).ConfigureAwait(false);
+                if (json)
+                {
+                    output.Json(result);
+                    return 0;
+                }
+
+                output.Table(
+                    ["ID", "NAME", "TYPE", "NAMESPACE", "TIER", "GIT", "ROOT"],
+                    result.Workspaces.Select(w => (IReadOnlyList<string>)
+                    [
+                        w.Id + (w.Config.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? " (!)" : ""),
+                        w.Name,
+                        Lower(w.Metadata.ProjectType),
+                        w.Namespace,
+                        Lower(w.Security.Tier),
+                        Git(w.Metadata.Vcs),
+                        w.RootPath,
+                    ]));
+                return 0;
+            }
+
+            case "show" or "switch" or "rm" or "delete" or "reload":
+            {
+                var id = cmd.RequirePositional(2, "workspace ID (see `orchflow workspace list`)");
+                cmd.EnsureNoUnknown(maxPositionals: 3);
+                await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+                var reference = new WorkspaceRef { Id = id };
+                if (verb is "rm" or "delete")
+                {
+                    var deleted = await client.InvokeAsync<WorkspaceDeleteResult>(Methods.WorkspaceDelete, reference).ConfigureAwait(false);
+                    if (json)
+                    {
+                        output.Json(deleted);
+                    }
+                    else
+                    {
+                        output.Line($"Deleted workspace '{deleted.Id}' (Orchflow's records only; no file was touched).");
+                    }
+
+                    return 0;
+                }
+
+                var method = verb switch { "switch" => Methods.WorkspaceSwitch, "reload" => Methods.WorkspaceReloadConfig, _ => Methods.WorkspaceShow };
+                var ws = await client.InvokeAsync<WorkspaceInfo>(method, reference).ConfigureAwait(false);
+                if (json)
+                {
+                    output.Json(ws);
+                }
+                else if (verb == "switch")
+                {
+                    output.Line($"Switched to '{ws.Id}' ({ws.Name}) at {ws.RootPath}.");
+                }
+                else
+                {
+                    PrintDetails(output, ws);
+                }
+
+                return 0;
+            }
+
+            case "update":
+            {
+                var id = cmd.RequirePositional(2, "workspace ID");
+                var p = new WorkspaceUpdateParams { Id = id, Name = cmd.Option("name"), RepoUrl = cmd.Option("repo-url"), Redetect = cmd.Flag("redetect") };
+                cmd.EnsureNoUnknown(maxPositionals: 3);
+                await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+                var ws = await client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceUpdate, p).ConfigureAwait(false);
+                if (json)
+                {
+                    output.Json(ws);
+                }
+                else
+                {
+                    PrintDetails(output, ws);
+                }
+
+                return 0;
+            }
+
+            default:
+                throw new CliException($"Unknown workspace command '{verb}'. Use create, list, show, update, switch, rm or reload.");
+        }
+    }
+
+    private static void PrintDetails(Output output, WorkspaceInfo w)
+    {
+        var limits = w.Metadata.ResourceLimits;
+        var rows = new List<(string, string)>
+        {
+            ("id", w.Id + (w.IsDefault ? " (built-in default)" : "")),
+            ("name", w.Name),
+            ("root", w.RootPath),
+            ("namespace", w.Namespace),
+            ("type", Lower(w.Metadata.ProjectType)),
+            ("git", w.Metadata.Vcs is { } v ? $"{Git(v)}{(v.Head is { Length: >= 12 } h ? " at " + h[..12] : "")}{(v.RemoteUrl is { } r ? ", remote " + r : "")}" : "not a repository"),
+            ("repo url", w.RepoUrl ?? "-"),
+            ("security", $"{Lower(w.Security.Tier)}, network {Lower(w.Security.Network)}"
+                + (w.Security.AllowedCommands.Count > 0 ? $", allowed commands: {string.Join(' ', w.Security.AllowedCommands)}" : "")
+                + (w.Security.RestrictedPaths.Count > 0 ? $", restricted paths: {string.Join(' ', w.Security.RestrictedPaths)}" : "")),
+            ("limits", $"{limits.MaxAgents} agents, {limits.TerminalLimit} terminals, {limits.ProcessLimit} processes, cpu shares {limits.CpuShares}, memory {(limits.MemoryLimitBytes is { } m ? Config.ByteSize.Format(m) : "unlimited")}"),
+            ("models", w.Models.Models.Count > 0 ? string.Join(", ", w.Models.Models) + (w.Models.TrainingEnabled ? " (training on)" : "") : "-"),
+            ("config", w.Config.Path ?? "none (defaults)"),
+            ("created", w.CreatedAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture)),
+            ("last accessed", w.LastAccessed.ToString("u", System.Globalization.CultureInfo.InvariantCulture)),
+        };
+        foreach (var (k, v) in rows)
+        {
+            output.Line($"{k + ":",-15}{v}");
+        }
+
+        PrintDiagnostics(output, w);
+    }
+
+    private static void PrintDiagnostics(Output output, WorkspaceInfo w)
+    {
+        foreach (var d in w.Config.Diagnostics)
+        {
+            output.Line($"  {d.File}:{d.Line}:{d.Column}: {Lower(d.Severity)}: {d.Message}");
+        }
+
+        if (w.Config.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error))
+        {
+            output.Line("  The config file has errors; the last good config stays in force until they are fixed.");
+        }
+    }
+
+    private static string Git(VcsInfo? v) => v is null ? "-" : $"{v.Branch ?? "detached"}{(v.Dirty ? " (dirty)" : "")}";
+
+    private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
+
+    private static string ExpandHome(string path) =>
+        path == "~" || path.StartsWith("~/", StringComparison.Ordinal)
+            ? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile) + path[1..]
+            : path;
+}

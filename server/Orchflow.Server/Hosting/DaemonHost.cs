@@ -1,0 +1,143 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Orchflow.Protocol;
+using Orchflow.Server.Rpc;
+using Orchflow.Server.Storage;
+
+namespace Orchflow.Server.Hosting;
+
+/// <summary>
+/// <c>orchflow daemon</c>: the long-lived backend of one user (per ORCHFLOW_HOME). It owns an exclusive lock file,
+/// so there is never a second daemon (and never a second opener of the LiteDB file), listens on a Unix socket
+/// (0600 in a 0700 directory) and serves every client on it until SIGTERM/SIGINT.
+/// </summary>
+public static class DaemonHost
+{
+    /// <summary>Exit code when another daemon already holds the lock; clients treat it as "connect to that one".</summary>
+    public const int AlreadyRunningExitCode = 3;
+
+    public static async Task<int> RunAsync(OrchflowPaths paths, bool background)
+    {
+        if (background)
+        {
+            Native.SetSid();
+        }
+
+        paths.EnsureDirectories();
+        using var instanceLock = TryLock(paths.LockFile);
+        if (instanceLock is null)
+        {
+            await Console.Error.WriteLineAsync($"orchflow: a daemon is already running for {paths.DisplayHome} (pid {ReadPid(paths) ?? "?"}).").ConfigureAwait(false);
+            return AlreadyRunningExitCode;
+        }
+
+        using var log = Log.ToFile(paths.LogFile);
+        log.Info($"Daemon {OrchflowServer.Version} starting, pid {Environment.ProcessId}, home {paths.DisplayHome}");
+        using var database = Database.Open(paths.DatabaseFile, log);
+        if (database.RecoveredFrom is { } aside)
+        {
+            await Console.Error.WriteLineAsync($"orchflow: the database was damaged and has been moved to {aside}; a new one was started.").ConfigureAwait(false);
+        }
+
+        using var listener = Listen(paths.SocketPath);
+        await File.WriteAllTextAsync(paths.PidFile, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        await using var server = new OrchflowServer(paths, database, log, paths.SocketPath);
+
+        using var stop = new CancellationTokenSource();
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Cancel(); });
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx => ctx.Cancel = true);
+
+        log.Info($"Listening on {paths.SocketPath}");
+        if (background)
+        {
+            // From here on nothing is written to the caller's streams; the log file has everything.
+            Native.DetachStandardStreams();
+        }
+
+        try
+        {
+            await AcceptLoopAsync(listener, server, log, stop.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            log.Info("Daemon stopping");
+            TryDelete(paths.SocketPath);
+            TryDelete(paths.PidFile);
+        }
+
+        log.Info("Daemon stopped");
+        return 0;
+    }
+
+    public static string? ReadPid(OrchflowPaths paths)
+    {
+        try
+        {
+            return File.ReadAllText(paths.PidFile).Trim();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Takes the instance lock; on Linux .NET maps FileShare.None to flock(LOCK_EX|LOCK_NB), released by the kernel when the process dies.</summary>
+    public static FileStream? TryLock(string path)
+    {
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static Socket Listen(string socketPath)
+    {
+        // The lock is ours, so a socket file left behind is stale (a crashed daemon): replace it.
+        TryDelete(socketPath);
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        socket.Bind(new UnixDomainSocketEndPoint(socketPath));
+        File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        socket.Listen(128);
+        return socket;
+    }
+
+    private static async Task AcceptLoopAsync(Socket listener, OrchflowServer server, Log log, CancellationToken token)
+    {
+        while (!token.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await listener.AcceptAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (SocketException ex)
+            {
+                log.Warn($"accept failed: {ex.Message}");
+                continue;
+            }
+
+            var stream = new NetworkStream(client, ownsSocket: true);
+            server.Attach(stream, stream, "socket");
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

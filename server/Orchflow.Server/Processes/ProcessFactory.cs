@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Orchflow.Server.Processes;
+
+/// <summary>The captured result of a short helper command (git, for example).</summary>
+public sealed record CommandResult(int ExitCode, string StandardOutput, string StandardError);
+
+/// <summary>
+/// Architecture invariant: every child process Orchflow starts goes through this factory, which always sets an
+/// explicit working directory and a built environment, so the daemon's own current directory and environment
+/// never leak into a workspace. <c>Process.Start</c> is banned elsewhere (BannedSymbols.txt).
+/// Terminals and agents get their PTY through the same factory once they land.
+/// </summary>
+public static class ProcessFactory
+{
+    /// <summary>Variables passed to helper commands; everything else of the daemon's environment stays out.</summary>
+    private static readonly string[] HelperEnvironmentAllowlist = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ"];
+
+    /// <summary>Runs a short helper command to completion, capturing its output; kills it when the timeout passes.</summary>
+    public static async Task<CommandResult> RunAsync(string file, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var psi = Create(file, arguments, workingDirectory);
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        psi.RedirectStandardInput = true;
+        psi.StandardOutputEncoding = Encoding.UTF8;
+        psi.StandardErrorEncoding = Encoding.UTF8;
+        psi.Environment["GIT_TERMINAL_PROMPT"] = "0";
+        psi.Environment["LC_ALL"] = "C";
+
+        using var process = StartCore(psi);
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"'{file}' did not finish within {timeout.TotalSeconds:0.#} s.");
+        }
+
+        return new CommandResult(process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// Starts a long-lived background process (the daemon) with stdin and stdout closed and stderr captured,
+    /// so the caller can read why it failed to start. The caller owns the returned Process.
+    /// </summary>
+    public static Process StartBackground(string file, IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string?> environment)
+    {
+        var psi = Create(file, arguments, workingDirectory);
+        psi.RedirectStandardInput = true;
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        psi.Environment.Clear();
+        foreach (var (key, value) in environment)
+        {
+            psi.Environment[key] = value;
+        }
+
+        var process = StartCore(psi);
+        process.StandardInput.Close();
+        return process;
+    }
+
+    private static ProcessStartInfo Create(string file, IEnumerable<string> arguments, string workingDirectory)
+    {
+        if (!Path.IsPathRooted(workingDirectory))
+        {
+            throw new ArgumentException($"Working directory must be absolute, got '{workingDirectory}'.", nameof(workingDirectory));
+        }
+
+        var psi = new ProcessStartInfo(file)
+        {
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory,
+        };
+        foreach (var a in arguments)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment.Clear();
+        foreach (var name in HelperEnvironmentAllowlist)
+        {
+            var value = Environment.GetEnvironmentVariable(name);
+            if (value is not null)
+            {
+                psi.Environment[name] = value;
+            }
+        }
+
+        return psi;
+    }
+
+#pragma warning disable RS0030 // The one sanctioned call site of Process.Start.
+    private static Process StartCore(ProcessStartInfo psi) =>
+        Process.Start(psi) ?? throw new InvalidOperationException($"Could not start '{psi.FileName}'.");
+#pragma warning restore RS0030
+}

@@ -1,0 +1,71 @@
+using Orchflow.Protocol;
+using StreamJsonRpc;
+
+namespace Orchflow.Server.Rpc;
+
+/// <summary>
+/// One connected client (a VS Code window, a CLI call): its JSON-RPC connection, its lifecycle state and its
+/// active workspace. Each capability adds its handler object to the connection in <see cref="OrchflowServer.Attach"/>.
+/// </summary>
+public sealed class ClientSession
+{
+    private static int s_nextId;
+    private readonly OrchflowServer _server;
+
+    internal ClientSession(OrchflowServer server, string transport)
+    {
+        _server = server;
+        Id = Interlocked.Increment(ref s_nextId);
+        Transport = transport;
+    }
+
+    public int Id { get; }
+
+    public string Transport { get; }
+
+    public OrchflowJsonRpc Rpc { get; internal set; } = null!;
+
+    public ClientInfo? ClientInfo { get; internal set; }
+
+    public bool Initialized { get; internal set; }
+
+    public bool ShutdownRequested { get; internal set; }
+
+    /// <summary>The workspace this client switched to last; per client, so two windows can work in different workspaces.</summary>
+    public string? ActiveWorkspaceId { get; internal set; }
+
+    public Task Completion => Rpc.Completion;
+
+    /// <summary>Raised when the client sent <c>exit</c>.</summary>
+    internal event Action<ClientSession>? ExitRequested;
+
+    /// <summary>LSP: requests before initialize fail with ServerNotInitialized (-32002).</summary>
+    public void EnsureInitialized()
+    {
+        if (!Initialized)
+        {
+            throw new OrchflowException(ErrorCodes.NotInitialized, "The client must send 'initialize' first.", "Start every connection with the LSP initialize request.");
+        }
+
+        if (ShutdownRequested)
+        {
+            throw new OrchflowException(ErrorCodes.ShuttingDown, "This connection has sent 'shutdown'; only 'exit' is accepted now.");
+        }
+    }
+
+    /// <summary>Sends a notification; a client that has gone away is not an error.</summary>
+    public async Task NotifyAsync(string method, object payload)
+    {
+        try
+        {
+            await Rpc.NotifyWithParameterObjectAsync(method, payload).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ConnectionLostException or ObjectDisposedException or IOException)
+        {
+        }
+    }
+
+    internal void RaiseExit() => ExitRequested?.Invoke(this);
+
+    public override string ToString() => $"client {Id} ({ClientInfo?.Name ?? "unknown"} over {Transport})";
+}

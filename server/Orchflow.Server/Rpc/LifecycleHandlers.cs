@@ -1,0 +1,52 @@
+using Orchflow.Protocol;
+using StreamJsonRpc;
+
+namespace Orchflow.Server.Rpc;
+
+/// <summary>The LSP lifecycle (initialize, initialized, shutdown, exit) and orchflow/status.</summary>
+public sealed class LifecycleHandlers(ClientSession session, OrchflowServer server)
+{
+    public const string ProtocolVersion = "1.0";
+
+    [JsonRpcMethod(Methods.Initialize, UseSingleObjectParameterDeserialization = true)]
+    public InitializeResult Initialize(InitializeParams p)
+    {
+        if (session.Initialized)
+        {
+            throw new OrchflowException(ErrorCodes.InvalidArgument, "This connection is already initialized.", "Send 'initialize' once per connection.");
+        }
+
+        session.ClientInfo = p.ClientInfo;
+        session.Initialized = true;
+        server.Log.Info($"{session} initialized (pid {p.ProcessId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"})");
+        return new InitializeResult
+        {
+            Capabilities = new ServerCapabilities { ProtocolVersion = ProtocolVersion, Features = ["workspaces"] },
+            ServerInfo = new ServerInfo { Name = "orchflow", Version = OrchflowServer.Version },
+            Daemon = server.Info,
+        };
+    }
+
+    [JsonRpcMethod(Methods.Initialized)]
+    public void Initialized()
+    {
+    }
+
+    [JsonRpcMethod(Methods.Shutdown)]
+    public object? Shutdown()
+    {
+        session.EnsureInitialized();
+        session.ShutdownRequested = true;
+        return null;
+    }
+
+    [JsonRpcMethod(Methods.Exit)]
+    public void Exit() => session.RaiseExit();
+
+    [JsonRpcMethod(Methods.Status, UseSingleObjectParameterDeserialization = true)]
+    public StatusResult Status(StatusParams? p = null)
+    {
+        session.EnsureInitialized();
+        return server.GetStatus(session);
+    }
+}

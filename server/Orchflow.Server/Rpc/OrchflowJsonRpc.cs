@@ -1,0 +1,55 @@
+using Orchflow.Protocol;
+using StreamJsonRpc;
+using StreamJsonRpc.Protocol;
+
+namespace Orchflow.Server.Rpc;
+
+/// <summary>
+/// JSON-RPC over LSP base-protocol framing (<c>Content-Length</c> headers), with Orchflow's error mapping:
+/// an <see cref="OrchflowException"/> becomes an error response with its code and <see cref="ErrorData"/>;
+/// anything unexpected becomes a generic error whose details go to the log, never a crash.
+/// </summary>
+public sealed class OrchflowJsonRpc : JsonRpc
+{
+    private readonly Hosting.Log _log;
+
+    private OrchflowJsonRpc(IJsonRpcMessageHandler handler, Hosting.Log log)
+        : base(handler)
+    {
+        _log = log;
+    }
+
+    public static OrchflowJsonRpc Create(Stream sending, Stream receiving, Hosting.Log log)
+    {
+        var formatter = new SystemTextJsonFormatter { JsonSerializerOptions = new(ProtocolJson.Options) };
+        var handler = new HeaderDelimitedMessageHandler(sending, receiving, formatter);
+        return new OrchflowJsonRpc(handler, log) { CancelLocallyInvokedMethodsWhenConnectionIsClosed = true };
+    }
+
+    protected override JsonRpcError.ErrorDetail CreateErrorDetails(JsonRpcRequest request, Exception exception)
+    {
+        var ex = Unwrap(exception);
+        if (ex is OrchflowException oe)
+        {
+            return new JsonRpcError.ErrorDetail { Code = (JsonRpcErrorCode)oe.Code, Message = oe.Message, Data = oe.ToErrorData() };
+        }
+
+        if (ex is OperationCanceledException)
+        {
+            return new JsonRpcError.ErrorDetail { Code = JsonRpcErrorCode.RequestCanceled, Message = "The request was cancelled." };
+        }
+
+        _log.Error($"Request {request.Method} failed unexpectedly", ex);
+        return base.CreateErrorDetails(request, ex);
+    }
+
+    private static Exception Unwrap(Exception ex)
+    {
+        while (ex is System.Reflection.TargetInvocationException or AggregateException && ex.InnerException is not null)
+        {
+            ex = ex.InnerException;
+        }
+
+        return ex;
+    }
+}

@@ -1,0 +1,165 @@
+using System.Collections.Concurrent;
+using Orchflow.Protocol;
+using Orchflow.Server.Configuration;
+using Orchflow.Server.Hosting;
+using Orchflow.Server.Storage;
+using Orchflow.Server.Workspaces;
+
+namespace Orchflow.Server.Rpc;
+
+/// <summary>
+/// The composition root: builds every capability's service once, and for each connection registers each
+/// capability's handlers, in one readable list (<see cref="Attach"/>). Transport-agnostic: the daemon's socket,
+/// stdio and in-memory test pipes all come through <see cref="Attach"/>.
+/// </summary>
+public sealed class OrchflowServer : IAsyncDisposable
+{
+    /// <summary>How often config files are checked for edits (one stat per file; cheap).</summary>
+    public static readonly TimeSpan ConfigPollInterval = TimeSpan.FromSeconds(1);
+
+    public static readonly string Version = typeof(OrchflowServer).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    private readonly ConcurrentDictionary<int, ClientSession> _sessions = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _poller;
+    private readonly TimeProvider _time;
+
+    public OrchflowServer(OrchflowPaths paths, Database database, Log log, string? socketPath, TimeProvider? time = null, string? defaultWorkspaceRoot = null)
+    {
+        _time = time ?? TimeProvider.System;
+        Paths = paths;
+        Log = log;
+        Database = database;
+        StartedAt = _time.GetUtcNow();
+        Settings = new GlobalSettings(paths.ConfigFile, log);
+        Workspaces = new WorkspaceService(new WorkspaceStore(database), Settings, log, _time,
+            defaultWorkspaceRoot ?? Environment.GetEnvironmentVariable("HOME") ?? "/");
+        Info = new DaemonInfo
+        {
+            Pid = Environment.ProcessId,
+            Home = paths.DisplayHome,
+            DataDirectory = paths.DataDirectory,
+            ConfigFile = paths.ConfigFile,
+            LogFile = paths.LogFile,
+            Socket = socketPath,
+            StartedAt = StartedAt,
+        };
+
+        Workspaces.Changed += OnWorkspaceChanged;
+        Settings.Changed += () => Broadcast(Methods.ConfigChanged, new ConfigChangedNotification { Diagnostics = Settings.Diagnostics });
+        _poller = PollConfigAsync(_stopping.Token);
+    }
+
+    public OrchflowPaths Paths { get; }
+
+    public Log Log { get; }
+
+    public Database Database { get; }
+
+    public GlobalSettings Settings { get; }
+
+    public WorkspaceService Workspaces { get; }
+
+    public DaemonInfo Info { get; }
+
+    public DateTimeOffset StartedAt { get; }
+
+    public int ClientCount => _sessions.Count;
+
+    /// <summary>Serves one client on a pair of streams until it disconnects or sends exit.</summary>
+    public ClientSession Attach(Stream sending, Stream receiving, string transport)
+    {
+        var session = new ClientSession(this, transport);
+        var rpc = OrchflowJsonRpc.Create(sending, receiving, Log);
+        session.Rpc = rpc;
+
+        // Every capability's handlers, one line each.
+        rpc.AddLocalRpcTarget(new LifecycleHandlers(session, this));
+        rpc.AddLocalRpcTarget(new WorkspaceHandlers(session, Workspaces));
+
+        session.ExitRequested += s => s.Rpc.Dispose();
+        _sessions[session.Id] = session;
+        rpc.Disconnected += (_, e) =>
+        {
+            _sessions.TryRemove(session.Id, out _);
+            Log.Info($"{session} disconnected: {e.Reason}" + (e.Description is { Length: > 0 } d ? $" ({d})" : ""));
+        };
+        rpc.StartListening();
+        Log.Info($"{session} connected");
+        return session;
+    }
+
+    public StatusResult GetStatus(ClientSession session)
+    {
+        var list = Workspaces.List();
+        return new StatusResult
+        {
+            Version = Version,
+            Daemon = Info,
+            UptimeSeconds = (_time.GetUtcNow() - StartedAt).TotalSeconds,
+            Clients = _sessions.Count,
+            WorkspaceCount = list.Count(w => !w.IsDefault),
+            MaxWorkspaces = Settings.Current.Orchestration.MaxWorkspaces,
+            ActiveWorkspaceId = session.ActiveWorkspaceId,
+            DaemonMemoryBytes = ProcessMemory.ResidentBytes(),
+            ConfigDiagnostics = Settings.Diagnostics,
+            WorkspacesWithConfigErrors = list.Where(w => w.Config.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)).Select(w => w.Id).ToList(),
+        };
+    }
+
+    private void OnWorkspaceChanged(WorkspaceChangedNotification change)
+    {
+        if (change.Kind == WorkspaceChangeKind.Deleted)
+        {
+            foreach (var s in _sessions.Values.Where(s => s.ActiveWorkspaceId == change.Id))
+            {
+                s.ActiveWorkspaceId = null;
+            }
+        }
+
+        Broadcast(Methods.WorkspaceChanged, change);
+    }
+
+    private void Broadcast(string method, object payload)
+    {
+        foreach (var s in _sessions.Values.Where(s => s.Initialized))
+        {
+            _ = s.NotifyAsync(method, payload);
+        }
+    }
+
+    private async Task PollConfigAsync(CancellationToken token)
+    {
+        using var timer = new PeriodicTimer(ConfigPollInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(token).ConfigureAwait(false))
+            {
+                try
+                {
+                    Settings.Refresh();
+                    Workspaces.RefreshChangedConfigs();
+                }
+                catch (Exception ex)
+                {
+                    Log.Error("Config refresh failed", ex);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _poller.ConfigureAwait(false);
+        foreach (var s in _sessions.Values)
+        {
+            s.Rpc.Dispose();
+        }
+
+        _stopping.Dispose();
+    }
+}

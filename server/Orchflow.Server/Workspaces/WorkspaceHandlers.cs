@@ -1,0 +1,74 @@
+using Orchflow.Protocol;
+using Orchflow.Server.Rpc;
+using StreamJsonRpc;
+
+namespace Orchflow.Server.Workspaces;
+
+/// <summary>RPC handlers of orchflow/workspace/*: parameter checks and the per-client active workspace; the rules live in <see cref="WorkspaceService"/>.</summary>
+public sealed class WorkspaceHandlers(ClientSession session, WorkspaceService workspaces)
+{
+    [JsonRpcMethod(Methods.WorkspaceList, UseSingleObjectParameterDeserialization = true)]
+    public WorkspaceListResult List(WorkspaceListParams? p = null)
+    {
+        session.EnsureInitialized();
+        return new WorkspaceListResult { Workspaces = workspaces.List(), ActiveWorkspaceId = session.ActiveWorkspaceId };
+    }
+
+    [JsonRpcMethod(Methods.WorkspaceCreate, UseSingleObjectParameterDeserialization = true)]
+    public Task<WorkspaceInfo> CreateAsync(WorkspaceCreateParams p, CancellationToken cancellationToken)
+    {
+        session.EnsureInitialized();
+        return workspaces.CreateAsync(p, cancellationToken);
+    }
+
+    [JsonRpcMethod(Methods.WorkspaceShow, UseSingleObjectParameterDeserialization = true)]
+    public WorkspaceInfo Show(WorkspaceRef p)
+    {
+        session.EnsureInitialized();
+        return workspaces.Show(p.Id);
+    }
+
+    [JsonRpcMethod(Methods.WorkspaceUpdate, UseSingleObjectParameterDeserialization = true)]
+    public Task<WorkspaceInfo> UpdateAsync(WorkspaceUpdateParams p, CancellationToken cancellationToken)
+    {
+        session.EnsureInitialized();
+        return workspaces.UpdateAsync(p, cancellationToken);
+    }
+
+    [JsonRpcMethod(Methods.WorkspaceSwitch, UseSingleObjectParameterDeserialization = true)]
+    public async Task<WorkspaceInfo> SwitchAsync(WorkspaceRef p)
+    {
+        session.EnsureInitialized();
+        var info = workspaces.Touch(p.Id);
+        session.ActiveWorkspaceId = info.Id;
+        await session.NotifyAsync(Methods.WorkspaceChanged, new WorkspaceChangedNotification { Kind = WorkspaceChangeKind.Switched, Id = info.Id, Workspace = info }).ConfigureAwait(false);
+        return info;
+    }
+
+    [JsonRpcMethod(Methods.WorkspaceDelete, UseSingleObjectParameterDeserialization = true)]
+    public WorkspaceDeleteResult Delete(WorkspaceRef p)
+    {
+        session.EnsureInitialized();
+        var id = workspaces.Delete(p.Id);
+        if (session.ActiveWorkspaceId == id)
+        {
+            session.ActiveWorkspaceId = null;
+        }
+
+        return new WorkspaceDeleteResult { Id = id };
+    }
+
+    [JsonRpcMethod(Methods.WorkspaceResolve, UseSingleObjectParameterDeserialization = true)]
+    public WorkspaceResolveResult Resolve(WorkspaceResolveParams p)
+    {
+        session.EnsureInitialized();
+        return new WorkspaceResolveResult { Workspace = workspaces.Resolve(p.Path) };
+    }
+
+    [JsonRpcMethod(Methods.WorkspaceReloadConfig, UseSingleObjectParameterDeserialization = true)]
+    public WorkspaceInfo ReloadConfig(WorkspaceRef p)
+    {
+        session.EnsureInitialized();
+        return workspaces.ReloadConfig(p.Id);
+    }
+}

@@ -1,0 +1,71 @@
+using Orchflow.Config;
+using Orchflow.Protocol;
+
+namespace Orchflow.Server.Workspaces;
+
+/// <summary>
+/// Turns a workspace's stored record and config in force into the wire's <see cref="WorkspaceInfo"/>.
+/// Effective values are resolved here, in one place: the workspace file's value, else the global config's default.
+/// </summary>
+public static class WorkspaceMapper
+{
+    public static WorkspaceInfo ToInfo(Workspace ws, GlobalConfig global)
+    {
+        var r = ws.Record;
+        var c = ws.Config;
+        var limits = EffectiveLimits(c, global);
+        var tier = c?.Security.Tier is { } t ? (Protocol.SecurityTier)(int)t : Protocol.SecurityTier.Standard;
+        return new WorkspaceInfo
+        {
+            Id = r.Id,
+            Name = r.Name,
+            RootPath = r.RootPath,
+            RepoUrl = r.RepoUrl,
+            Namespace = r.Namespace,
+            IsDefault = r.IsDefault,
+            CreatedAt = Utc(r.CreatedAt),
+            LastAccessed = Utc(r.LastAccessed),
+            Metadata = new WorkspaceMetadata
+            {
+                ProjectType = Enum.TryParse<ProjectType>(r.ProjectType, ignoreCase: true, out var pt) ? pt : ProjectType.Unknown,
+                Vcs = r.VcsKind is null ? null : new VcsInfo { Kind = r.VcsKind, Branch = r.VcsBranch, Head = r.VcsHead, RemoteUrl = r.VcsRemoteUrl, Dirty = r.VcsDirty },
+                ActiveAgents = [],
+                MemoryNamespace = r.Namespace,
+                ResourceLimits = limits,
+                SecurityTier = tier,
+            },
+            Security = new SecurityPolicy
+            {
+                Tier = tier,
+                AllowedCommands = c?.Security.AllowedCommands ?? [],
+                RestrictedPaths = c?.Security.RestrictedPaths ?? [],
+                Network = c?.Security.Network is { } n ? (Protocol.NetworkPolicy)(int)n : Protocol.NetworkPolicy.Full,
+                AllowedHosts = c?.Security.AllowedHosts ?? [],
+            },
+            Models = new ModelSettings
+            {
+                Models = c?.Models.Models ?? [],
+                MemorySizeBytes = c?.Models.MemorySizeBytes ?? global.Orchestration.Models.MemoryPerWorkspaceBytes,
+                TrainingEnabled = c?.Models.TrainingEnabled ?? false,
+            },
+            SharedEnv = c?.SharedEnv ?? new Dictionary<string, string>(),
+            Config = new WorkspaceConfigState
+            {
+                Path = ws.ConfigStamp.Exists || c is not null ? ws.ConfigPath : null,
+                Diagnostics = ws.ConfigDiagnostics,
+                LoadedAt = ws.ConfigLoadedAt,
+            },
+        };
+    }
+
+    public static ResourceLimits EffectiveLimits(WorkspaceFileConfig? c, GlobalConfig global) => new()
+    {
+        MaxAgents = c?.Resources.MaxAgents ?? global.Orchestration.DefaultAgentLimit,
+        MemoryLimitBytes = c?.Resources.MemoryLimitBytes,
+        CpuShares = c?.Resources.CpuShares ?? 1024,
+        TerminalLimit = c?.Resources.TerminalLimit ?? global.Orchestration.Resources.TerminalLimitPerWorkspace,
+        ProcessLimit = c?.Resources.ProcessLimit ?? global.Orchestration.Resources.ProcessLimitPerWorkspace,
+    };
+
+    private static DateTimeOffset Utc(DateTime t) => new(DateTime.SpecifyKind(t, DateTimeKind.Utc));
+}

@@ -1,0 +1,592 @@
+using Orchflow.Config;
+using Orchflow.Protocol;
+using Orchflow.Server.Configuration;
+using Orchflow.Server.Hosting;
+using Orchflow.Server.Storage;
+using ProtocolDiagnostic = Orchflow.Protocol.Diagnostic;
+
+namespace Orchflow.Server.Workspaces;
+
+/// <summary>
+/// The workspace registry: create, find, update, switch and delete workspaces, enforce the rules that keep
+/// isolation boundaries apart, and keep each workspace's config in force. Persisted in LiteDB; a restart loses nothing.
+/// Architecture invariant: this service hands out one workspace at a time by id; nothing here lets one workspace's
+/// operation read another's state (the only cross-workspace reads are the uniqueness and overlap rules).
+/// </summary>
+public sealed class WorkspaceService
+{
+    public const string DefaultId = "default";
+
+    private readonly object _gate = new();
+    private readonly WorkspaceStore _store;
+    private readonly GlobalSettings _settings;
+    private readonly Log _log;
+    private readonly TimeProvider _time;
+    private readonly Dictionary<string, Workspace> _byId = new(StringComparer.Ordinal);
+
+    public WorkspaceService(WorkspaceStore store, GlobalSettings settings, Log log, TimeProvider time, string defaultRoot)
+    {
+        _store = store;
+        _settings = settings;
+        _log = log;
+        _time = time;
+        foreach (var record in store.All())
+        {
+            var ws = new Workspace(record);
+            LoadStoredConfig(ws);
+            _byId[record.Id] = ws;
+        }
+
+        if (!_byId.ContainsKey(DefaultId))
+        {
+            var now = _time.GetUtcNow().UtcDateTime;
+            var record = new WorkspaceRecord
+            {
+                Id = DefaultId,
+                Name = "Default",
+                RootPath = Directory.Exists(defaultRoot) ? (Native.TryRealPath(defaultRoot) ?? defaultRoot) : "/",
+                Namespace = DefaultId,
+                NamespaceExplicit = true,
+                IsDefault = true,
+                CreatedAt = now,
+                LastAccessed = now,
+            };
+            _store.Insert(record);
+            _byId[DefaultId] = new Workspace(record);
+        }
+
+        foreach (var ws in _byId.Values)
+        {
+            RefreshConfigLocked(ws, force: true);
+        }
+    }
+
+    /// <summary>Raised after every change, outside the lock, with the workspace's state after it.</summary>
+    public event Action<WorkspaceChangedNotification>? Changed;
+
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _byId.Count;
+            }
+        }
+    }
+
+    public IReadOnlyList<WorkspaceInfo> List()
+    {
+        lock (_gate)
+        {
+            return _byId.Values
+                .OrderByDescending(w => w.IsDefault)
+                .ThenBy(w => w.Record.Name, StringComparer.OrdinalIgnoreCase)
+                .Select(ToInfoLocked)
+                .ToList();
+        }
+    }
+
+    public WorkspaceInfo Show(string reference)
+    {
+        lock (_gate)
+        {
+            return ToInfoLocked(FindLocked(reference));
+        }
+    }
+
+    /// <summary>The workspace whose root is or contains <paramref name="path"/>; the built-in default never matches.</summary>
+    public WorkspaceInfo? Resolve(string path)
+    {
+        string canonical;
+        try
+        {
+            canonical = PathRules.CanonicalDirectory(path);
+        }
+        catch (OrchflowException) when (Path.IsPathRooted(path))
+        {
+            canonical = Path.GetFullPath(path).TrimEnd('/');
+        }
+
+        lock (_gate)
+        {
+            var ws = _byId.Values.Where(w => !w.IsDefault && w.Contains(canonical)).MaxBy(w => w.RootPath.Length);
+            return ws is null ? null : ToInfoLocked(ws);
+        }
+    }
+
+    public async Task<WorkspaceInfo> CreateAsync(WorkspaceCreateParams p, CancellationToken cancellationToken = default)
+    {
+        var root = PathRules.CanonicalDirectory(p.Path);
+        var configPath = Path.Combine(root, WorkspaceConfigLoader.RelativePath);
+        WorkspaceFileConfig? config = null;
+        IReadOnlyList<ProtocolDiagnostic> diagnostics = [];
+        string? configText = null;
+        if (File.Exists(configPath))
+        {
+            var result = WorkspaceConfigLoader.Load(configPath);
+            diagnostics = result.Diagnostics.Select(DiagnosticMapper.ToProtocol).ToList();
+            if (!result.Ok)
+            {
+                throw new OrchflowException(ErrorCodes.InvalidConfig,
+                    $"{configPath} is invalid: {FirstError(diagnostics)}",
+                    "Fix the file (every problem is listed with its line and column), then create the workspace again.",
+                    diagnostics);
+            }
+
+            config = result.Value;
+            configText = await File.ReadAllTextAsync(configPath, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Detection reads the disk and may run git: do it before taking the lock.
+        var projectType = config?.ProjectType is { } declared && declared != ProjectKind.Unknown ? Map(declared) : ProjectDetector.Detect(root);
+        var vcs = await GitInspector.InspectAsync(root, cancellationToken).ConfigureAwait(false);
+
+        Workspace ws;
+        lock (_gate)
+        {
+            CheckRootLocked(root);
+            var maxWorkspaces = _settings.Current.Orchestration.MaxWorkspaces;
+            int registered = _byId.Values.Count(w => !w.IsDefault);
+            if (registered >= maxWorkspaces)
+            {
+                throw new OrchflowException(ErrorCodes.LimitReached,
+                    $"Orchflow allows at most {maxWorkspaces} workspaces (max_workspaces) and {registered} are registered.",
+                    $"Delete one with `orchflow workspace rm ID`, or raise max_workspaces in {_settings.Path}.");
+            }
+
+            var name = FirstNonEmpty(p.Name, config?.Name, Path.GetFileName(root), root);
+            var id = ChooseIdLocked(p.Id ?? config?.Id, name);
+            var (ns, nsExplicit) = ChooseNamespaceLocked(p.Namespace ?? config?.Namespace.Prefix, id);
+            var now = _time.GetUtcNow().UtcDateTime;
+            var record = new WorkspaceRecord
+            {
+                Id = id,
+                Name = name,
+                RootPath = root,
+                RepoUrl = vcs?.RemoteUrl,
+                Namespace = ns,
+                NamespaceExplicit = nsExplicit,
+                ProjectType = ToWire(projectType),
+                IsDefault = false,
+                CreatedAt = now,
+                LastAccessed = now,
+                LastGoodConfigText = configText,
+                LastGoodConfigAt = configText is null ? null : now,
+            };
+            ApplyVcs(record, vcs);
+            ws = new Workspace(record)
+            {
+                Config = config,
+                ConfigLoadedAt = config is null ? null : _time.GetUtcNow(),
+                ConfigDiagnostics = diagnostics,
+                ConfigStamp = FileStamp.Of(configPath),
+            };
+            _store.Insert(record);
+            _byId[id] = ws;
+            _log.Info($"Created workspace {id} at {root}");
+        }
+
+        if (p.WriteConfig && config is null)
+        {
+            WriteTemplate(ws);
+        }
+
+        return Publish(WorkspaceChangeKind.Created, ws);
+    }
+
+    public async Task<WorkspaceInfo> UpdateAsync(WorkspaceUpdateParams p, CancellationToken cancellationToken = default)
+    {
+        string root;
+        lock (_gate)
+        {
+            root = FindLocked(p.Id).RootPath;
+        }
+
+        ProjectType? detected = null;
+        VcsInfo? vcs = null;
+        if (p.Redetect)
+        {
+            detected = ProjectDetector.Detect(root);
+            vcs = await GitInspector.InspectAsync(root, cancellationToken).ConfigureAwait(false);
+        }
+
+        Workspace ws;
+        lock (_gate)
+        {
+            ws = FindLocked(p.Id);
+            if (p.Name is not null)
+            {
+                if (string.IsNullOrWhiteSpace(p.Name))
+                {
+                    throw new OrchflowException(ErrorCodes.InvalidArgument, "A workspace name cannot be empty.", "Pass a name such as \"Shop API\".");
+                }
+
+                ws.Record.Name = p.Name.Trim();
+            }
+
+            if (p.RepoUrl is not null)
+            {
+                ws.Record.RepoUrl = p.RepoUrl.Length == 0 ? null : p.RepoUrl;
+            }
+
+            if (p.Redetect)
+            {
+                if (ws.Config?.ProjectType is null or ProjectKind.Unknown)
+                {
+                    ws.Record.ProjectType = ToWire(detected!.Value);
+                }
+
+                ApplyVcs(ws.Record, vcs);
+                ws.Record.RepoUrl ??= vcs?.RemoteUrl;
+            }
+
+            _store.Update(ws.Record);
+        }
+
+        return Publish(WorkspaceChangeKind.Updated, ws);
+    }
+
+    /// <summary>Marks a workspace as accessed now; the caller records it as its client's active workspace.</summary>
+    public WorkspaceInfo Touch(string reference)
+    {
+        lock (_gate)
+        {
+            var ws = FindLocked(reference);
+            ws.Record.LastAccessed = _time.GetUtcNow().UtcDateTime;
+            _store.Update(ws.Record);
+            return ToInfoLocked(ws);
+        }
+    }
+
+    public string Delete(string reference)
+    {
+        Workspace ws;
+        lock (_gate)
+        {
+            ws = FindLocked(reference);
+            if (ws.IsDefault)
+            {
+                throw new OrchflowException(ErrorCodes.NotAllowed, "The built-in default workspace cannot be deleted.",
+                    "It receives whatever is created without naming a workspace.");
+            }
+
+            _store.Delete(ws.Id);
+            _byId.Remove(ws.Id);
+            _log.Info($"Deleted workspace {ws.Id} (records only; {ws.RootPath} untouched)");
+        }
+
+        Changed?.Invoke(new WorkspaceChangedNotification { Kind = WorkspaceChangeKind.Deleted, Id = ws.Id });
+        return ws.Id;
+    }
+
+    /// <summary>Re-reads one workspace's config file now, whether or not it changed.</summary>
+    public WorkspaceInfo ReloadConfig(string reference)
+    {
+        Workspace ws;
+        lock (_gate)
+        {
+            ws = FindLocked(reference);
+            RefreshConfigLocked(ws, force: true);
+        }
+
+        return Publish(WorkspaceChangeKind.Updated, ws);
+    }
+
+    /// <summary>Re-reads every config file whose size or time changed; publishes an update for each. Cheap: one stat per workspace.</summary>
+    public int RefreshChangedConfigs()
+    {
+        List<Workspace> changed = [];
+        lock (_gate)
+        {
+            foreach (var ws in _byId.Values)
+            {
+                if (RefreshConfigLocked(ws, force: false))
+                {
+                    changed.Add(ws);
+                }
+            }
+        }
+
+        foreach (var ws in changed)
+        {
+            Publish(WorkspaceChangeKind.Updated, ws);
+        }
+
+        return changed.Count;
+    }
+
+    /// <summary>Runs <paramref name="action"/> with one workspace's runtime state under the registry lock.</summary>
+    public T WithWorkspace<T>(string reference, Func<Workspace, T> action)
+    {
+        lock (_gate)
+        {
+            return action(FindLocked(reference));
+        }
+    }
+
+    private WorkspaceInfo Publish(WorkspaceChangeKind kind, Workspace ws)
+    {
+        WorkspaceInfo info;
+        lock (_gate)
+        {
+            info = ToInfoLocked(ws);
+        }
+
+        Changed?.Invoke(new WorkspaceChangedNotification { Kind = kind, Id = info.Id, Workspace = info });
+        return info;
+    }
+
+    private Workspace FindLocked(string reference)
+    {
+        if (string.IsNullOrWhiteSpace(reference))
+        {
+            throw new OrchflowException(ErrorCodes.InvalidArgument, "No workspace named.", "Pass a workspace id; `orchflow workspace list` shows them.");
+        }
+
+        if (_byId.TryGetValue(reference, out var byId))
+        {
+            return byId;
+        }
+
+        var byName = _byId.Values.Where(w => string.Equals(w.Record.Name, reference, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (byName.Count == 1)
+        {
+            return byName[0];
+        }
+
+        if (byName.Count > 1)
+        {
+            throw new OrchflowException(ErrorCodes.InvalidArgument, $"'{reference}' names {byName.Count} workspaces: {string.Join(", ", byName.Select(w => w.Id))}.", "Use the id instead.");
+        }
+
+        if (Path.IsPathRooted(reference))
+        {
+            var canonical = Native.TryRealPath(reference)?.TrimEnd('/') ?? Path.GetFullPath(reference).TrimEnd('/');
+            var byRoot = _byId.Values.FirstOrDefault(w => w.RootPath == canonical);
+            if (byRoot is not null)
+            {
+                return byRoot;
+            }
+        }
+
+        throw OrchflowException.NotFound("workspace", reference, "Run `orchflow workspace list` to see the ids.");
+    }
+
+    private void CheckRootLocked(string root)
+    {
+        foreach (var other in _byId.Values)
+        {
+            if (other.RootPath == root)
+            {
+                throw new OrchflowException(ErrorCodes.AlreadyRegistered,
+                    other.IsDefault
+                        ? $"{root} is the root of the built-in default workspace."
+                        : $"{root} is already registered as workspace '{other.Id}'.",
+                    $"Use it with `orchflow workspace switch {other.Id}`.");
+            }
+
+            if (other.IsDefault)
+            {
+                continue; // The default workspace spans the home directory; it never blocks a project.
+            }
+
+            if (PathRules.IsSameOrInside(root, other.RootPath))
+            {
+                throw new OrchflowException(ErrorCodes.Overlap,
+                    $"{root} is inside workspace '{other.Id}' ({other.RootPath}); workspace boundaries must not overlap.",
+                    $"Use workspace '{other.Id}', or delete it first with `orchflow workspace rm {other.Id}`.");
+            }
+
+            if (PathRules.IsSameOrInside(other.RootPath, root))
+            {
+                throw new OrchflowException(ErrorCodes.Overlap,
+                    $"{root} contains workspace '{other.Id}' ({other.RootPath}); workspace boundaries must not overlap.",
+                    $"Register a folder that does not contain another workspace, or delete '{other.Id}' first.");
+            }
+        }
+    }
+
+    private string ChooseIdLocked(string? requested, string name)
+    {
+        if (requested is not null)
+        {
+            if (!PathRules.IsSlug(requested))
+            {
+                throw new OrchflowException(ErrorCodes.InvalidArgument, $"'{requested}' is not a valid workspace id.", "Use lowercase letters, digits and '-', at most 63 characters, e.g. \"shop-api\".");
+            }
+
+            if (_byId.TryGetValue(requested, out var taken))
+            {
+                throw new OrchflowException(ErrorCodes.Duplicate, $"The id '{requested}' is already used by the workspace at {taken.RootPath}.", "Choose another id (workspace.id in the config file, or --id).");
+            }
+
+            return requested;
+        }
+
+        var baseId = PathRules.Slug(name);
+        var id = baseId;
+        for (int n = 2; _byId.ContainsKey(id); n++)
+        {
+            id = $"{baseId}-{n}";
+        }
+
+        return id;
+    }
+
+    private (string Namespace, bool Explicit) ChooseNamespaceLocked(string? requested, string id)
+    {
+        var ns = requested ?? id;
+        if (!PathRules.IsSlug(ns))
+        {
+            throw new OrchflowException(ErrorCodes.InvalidArgument, $"'{ns}' is not a valid namespace.", "Use lowercase letters, digits and '-', at most 63 characters.");
+        }
+
+        var owner = _byId.Values.FirstOrDefault(w => w.Namespace == ns);
+        if (owner is not null)
+        {
+            throw new OrchflowException(ErrorCodes.Duplicate,
+                $"The namespace '{ns}' is already used by workspace '{owner.Id}'; namespaces isolate terminals, agents and memory, so each must be unique.",
+                requested is null ? "Pass another with --namespace." : "Choose another namespace prefix.");
+        }
+
+        return (ns, requested is not null);
+    }
+
+    /// <summary>Applies the stored last good config at start, before the file on disk is looked at.</summary>
+    private static void LoadStoredConfig(Workspace ws)
+    {
+        if (ws.Record.LastGoodConfigText is { } text)
+        {
+            var stored = WorkspaceConfigLoader.Parse(text, ws.ConfigPath);
+            if (stored.Ok)
+            {
+                ws.Config = stored.Value;
+                ws.ConfigLoadedAt = ws.Record.LastGoodConfigAt is { } at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null;
+            }
+        }
+    }
+
+    /// <summary>Reads the workspace's config file if it changed (or always, when forced). Returns true when anything visible changed.</summary>
+    private bool RefreshConfigLocked(Workspace ws, bool force)
+    {
+        var path = ws.ConfigPath;
+        var stamp = FileStamp.Of(path);
+        if (!force && stamp == ws.ConfigStamp)
+        {
+            return false;
+        }
+
+        ws.ConfigStamp = stamp;
+        if (!stamp.Exists)
+        {
+            bool had = ws.Config is not null || ws.ConfigDiagnostics.Count > 0;
+            ws.Config = null;
+            ws.ConfigDiagnostics = [];
+            ws.Record.LastGoodConfigText = null;
+            ws.Record.LastGoodConfigAt = null;
+            if (had)
+            {
+                _store.Update(ws.Record);
+            }
+
+            return had;
+        }
+
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            ws.ConfigDiagnostics = [new ProtocolDiagnostic { File = path, Line = 1, Column = 1, Message = $"cannot read the file: {ex.Message}", Severity = Protocol.DiagnosticSeverity.Error }];
+            return true;
+        }
+
+        var result = WorkspaceConfigLoader.Parse(text, path);
+        var diagnostics = result.Diagnostics.Select(DiagnosticMapper.ToProtocol).ToList();
+        if (result.Ok)
+        {
+            var config = result.Value!;
+            if (config.Id is { } fileId && fileId != ws.Id)
+            {
+                diagnostics.Add(new ProtocolDiagnostic
+                {
+                    File = path, Line = 1, Column = 1, Severity = Protocol.DiagnosticSeverity.Warning,
+                    Message = $"workspace.id '{fileId}' differs from the registered id '{ws.Id}'; ids are fixed when a workspace is created: delete and re-create it to change the id.",
+                });
+            }
+
+            if (config.Name is { } name && name != ws.Config?.Name)
+            {
+                ws.Record.Name = name;
+            }
+
+            if (config.Namespace.Prefix is { } prefix && prefix != ws.Namespace)
+            {
+                var owner = _byId.Values.FirstOrDefault(w => w.Namespace == prefix && w != ws);
+                if (owner is null)
+                {
+                    ws.Record.Namespace = prefix;
+                    ws.Record.NamespaceExplicit = true;
+                }
+                else
+                {
+                    diagnostics.Add(new ProtocolDiagnostic
+                    {
+                        File = path, Line = 1, Column = 1, Severity = Protocol.DiagnosticSeverity.Error,
+                        Message = $"namespace.prefix '{prefix}' is already used by workspace '{owner.Id}'; keeping '{ws.Namespace}'.",
+                    });
+                }
+            }
+
+            ws.Config = config;
+            ws.ConfigLoadedAt = _time.GetUtcNow();
+            ws.Record.LastGoodConfigText = text;
+            ws.Record.LastGoodConfigAt = ws.ConfigLoadedAt.Value.UtcDateTime;
+            _store.Update(ws.Record);
+        }
+        else
+        {
+            _log.Warn($"{path} is invalid; workspace {ws.Id} keeps its last good config: {FirstError(diagnostics)}");
+        }
+
+        ws.ConfigDiagnostics = diagnostics;
+        return true;
+    }
+
+    private void WriteTemplate(Workspace ws)
+    {
+        var path = ws.ConfigPath;
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, WorkspaceConfigLoader.Template(ws.Id, ws.Record.Name, ws.Record.ProjectType, ws.Namespace));
+        lock (_gate)
+        {
+            RefreshConfigLocked(ws, force: true);
+        }
+    }
+
+    private WorkspaceInfo ToInfoLocked(Workspace ws) => WorkspaceMapper.ToInfo(ws, _settings.Current);
+
+    private static void ApplyVcs(WorkspaceRecord record, VcsInfo? vcs)
+    {
+        record.VcsKind = vcs?.Kind;
+        record.VcsBranch = vcs?.Branch;
+        record.VcsHead = vcs?.Head;
+        record.VcsRemoteUrl = vcs?.RemoteUrl;
+        record.VcsDirty = vcs?.Dirty ?? false;
+    }
+
+    private static string FirstError(IReadOnlyList<ProtocolDiagnostic> diagnostics)
+    {
+        var d = diagnostics.FirstOrDefault(d => d.Severity == Protocol.DiagnosticSeverity.Error) ?? diagnostics.FirstOrDefault();
+        return d is null ? "unknown problem" : $"{d.Line}:{d.Column}: {d.Message}";
+    }
+
+    private static string FirstNonEmpty(params string?[] values) => values.First(v => !string.IsNullOrWhiteSpace(v))!.Trim();
+
+    internal static ProjectType Map(ProjectKind kind) => Enum.Parse<ProjectType>(kind.ToString());
+
+    internal static string ToWire(ProjectType type) => type.ToString().ToLowerInvariant();
+}

@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using Nerdbank.Streams;
+using Orchflow.Protocol;
+using Orchflow.Server.Hosting;
+using Orchflow.Server.Rpc;
+using Orchflow.Server.Storage;
+using StreamJsonRpc;
+
+namespace Orchflow.Server.Tests;
+
+/// <summary>A fresh ORCHFLOW_HOME (short, so the socket path fits) and project folders, removed afterwards.</summary>
+public sealed class TempHome : IDisposable
+{
+    public TempHome()
+    {
+        Root = Directory.CreateTempSubdirectory("of-").FullName;
+        Home = Path.Combine(Root, "h");
+        Projects = Path.Combine(Root, "p");
+        Directory.CreateDirectory(Projects);
+        Paths = OrchflowPaths.FromEnvironment(name => name == OrchflowPaths.HomeVariable ? Home : Environment.GetEnvironmentVariable(name));
+    }
+
+    public string Root { get; }
+
+    public string Home { get; }
+
+    public string Projects { get; }
+
+    public OrchflowPaths Paths { get; }
+
+    /// <summary>Makes a project folder with the given files (relative path → content).</summary>
+    public string Project(string name, params (string Path, string Content)[] files)
+    {
+        var dir = Path.Combine(Projects, name);
+        Directory.CreateDirectory(dir);
+        foreach (var (rel, content) in files)
+        {
+            var full = Path.Combine(dir, rel);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            File.WriteAllText(full, content);
+        }
+
+        return dir;
+    }
+
+    public void WriteGlobalConfig(string toml)
+    {
+        Directory.CreateDirectory(Paths.ConfigDirectory);
+        File.WriteAllText(Paths.ConfigFile, toml);
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>
+/// An in-memory server and clients joined by full-duplex pipes with the production framing
+/// (Content-Length headers, the same formatter), so the tests exercise the real protocol without sockets.
+/// </summary>
+public sealed class InMemoryServer : IAsyncDisposable
+{
+    private readonly List<TestClient> _clients = [];
+
+    public InMemoryServer(TempHome home, Database? database = null)
+    {
+        Home = home;
+        home.Paths.EnsureDirectories();
+        Database = database ?? Database.InMemory();
+        Server = new OrchflowServer(home.Paths, Database, Log.Null, socketPath: null, defaultWorkspaceRoot: Path.Combine(home.Root, "userhome"));
+    }
+
+    public TempHome Home { get; }
+
+    public Database Database { get; }
+
+    public OrchflowServer Server { get; }
+
+    public async Task<TestClient> ConnectAsync(bool initialize = true)
+    {
+        var (a, b) = FullDuplexStream.CreatePair();
+        Server.Attach(a, a, "memory");
+        var client = new TestClient(b);
+        _clients.Add(client);
+        if (initialize)
+        {
+            await client.InitializeAsync();
+        }
+
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var c in _clients)
+        {
+            c.Dispose();
+        }
+
+        await Server.DisposeAsync();
+    }
+}
+
+public sealed class TestClient : IDisposable
+{
+    private readonly List<(string Method, string Json)> _notifications = [];
+    private readonly SemaphoreSlim _notified = new(0);
+
+    public TestClient(Stream stream)
+    {
+        Stream = stream;
+        var formatter = new SystemTextJsonFormatter { JsonSerializerOptions = new(ProtocolJson.Options) };
+        Rpc = new JsonRpc(new HeaderDelimitedMessageHandler(stream, stream, formatter));
+        Rpc.AddLocalRpcMethod(Methods.WorkspaceChanged, new Action<System.Text.Json.JsonElement>(p => Record(Methods.WorkspaceChanged, p)));
+        Rpc.AddLocalRpcMethod(Methods.ConfigChanged, new Action<System.Text.Json.JsonElement>(p => Record(Methods.ConfigChanged, p)));
+        Rpc.StartListening();
+    }
+
+    public Stream Stream { get; }
+
+    public JsonRpc Rpc { get; }
+
+    public Task<InitializeResult> InitializeAsync() =>
+        CallAsync<InitializeResult>(Methods.Initialize, new InitializeParams { ProcessId = Environment.ProcessId, ClientInfo = new ClientInfo { Name = "test" } });
+
+    public Task<T> CallAsync<T>(string method, object? parameters) => Rpc.InvokeWithParameterObjectAsync<T>(method, parameters);
+
+    /// <summary>Calls a method expecting an error; returns it.</summary>
+    public async Task<RemoteInvocationException> FailAsync(string method, object? parameters)
+    {
+        return await Assert.ThrowsAsync<RemoteInvocationException>(() => Rpc.InvokeWithParameterObjectAsync<object>(method, parameters));
+    }
+
+    /// <summary>Waits for a notification of <paramref name="method"/> whose JSON satisfies <paramref name="match"/>.</summary>
+    public async Task<string> WaitForNotificationAsync(string method, Func<string, bool> match, TimeSpan? timeout = null)
+    {
+        var deadline = Stopwatch.StartNew();
+        var limit = timeout ?? TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            lock (_notifications)
+            {
+                var hit = _notifications.FirstOrDefault(n => n.Method == method && match(n.Json));
+                if (hit.Json is not null)
+                {
+                    return hit.Json;
+                }
+            }
+
+            var left = limit - deadline.Elapsed;
+            if (left <= TimeSpan.Zero)
+            {
+                throw new TimeoutException($"No {method} notification matched within {limit.TotalSeconds} s.");
+            }
+
+            await _notified.WaitAsync(left);
+        }
+    }
+
+    private void Record(string method, System.Text.Json.JsonElement p)
+    {
+        lock (_notifications)
+        {
+            _notifications.Add((method, p.GetRawText()));
+        }
+
+        _notified.Release();
+    }
+
+    public void Dispose() => Rpc.Dispose();
+}
+
+public static class ErrorAssert
+{
+    public static ErrorData Data(RemoteInvocationException ex)
+    {
+        var element = Assert.IsType<System.Text.Json.JsonElement>(ex.ErrorData);
+        return System.Text.Json.JsonSerializer.Deserialize<ErrorData>(element.GetRawText(), ProtocolJson.Options)!;
+    }
+
+    public static void Code(int expected, RemoteInvocationException ex, string? messageFragment = null)
+    {
+        Assert.Equal(expected, ex.ErrorCode);
+        if (messageFragment is not null)
+        {
+            Assert.Contains(messageFragment, ex.Message, StringComparison.Ordinal);
+        }
+    }
+}
