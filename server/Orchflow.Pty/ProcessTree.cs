@@ -1,0 +1,223 @@
+using System.Globalization;
+using System.IO.Enumeration;
+using Microsoft.Win32.SafeHandles;
+
+namespace Orchflow.Pty;
+
+/// <summary>
+/// Reads process relationships from <c>/proc</c>. Processes come and go while a scan runs; one that
+/// vanishes mid-scan is simply left out, so every answer is a snapshot that may already be stale.
+/// Zombies (ended, not yet reaped) are still processes here and are included.
+/// </summary>
+public static class ProcessTree
+{
+    private const string ProcRoot = "/proc";
+
+    /// <summary>
+    /// The processes below <paramref name="pid"/> (children, their children, and so on), not
+    /// including <paramref name="pid"/> itself. Empty when it has none or does not exist.
+    /// </summary>
+    public static IReadOnlyList<int> Descendants(int pid) => DescendantsOf(pid, Snapshot());
+
+    /// <summary>
+    /// The processes whose session id is <paramref name="sid"/>, including the session leader
+    /// while it exists.
+    /// </summary>
+    public static IReadOnlyList<int> InSession(int sid)
+    {
+        var result = new List<int>();
+        foreach (var stat in Snapshot())
+        {
+            if (stat.Session == sid)
+            {
+                result.Add(stat.Pid);
+            }
+        }
+
+        return result;
+    }
+
+    internal static List<int> DescendantsOf(int pid, IReadOnlyList<ProcStat> snapshot)
+    {
+        var children = new Dictionary<int, List<int>>();
+        foreach (var stat in snapshot)
+        {
+            if (!children.TryGetValue(stat.ParentPid, out var list))
+            {
+                list = [];
+                children[stat.ParentPid] = list;
+            }
+
+            list.Add(stat.Pid);
+        }
+
+        var result = new List<int>();
+        var seen = new HashSet<int> { pid };
+        var pending = new Queue<int>();
+        pending.Enqueue(pid);
+        while (pending.TryDequeue(out var parent))
+        {
+            if (!children.TryGetValue(parent, out var list))
+            {
+                continue;
+            }
+
+            foreach (var child in list)
+            {
+                // The ppid chain cannot loop, but a pid reused mid-scan could make it look as if it did.
+                if (seen.Add(child))
+                {
+                    result.Add(child);
+                    pending.Enqueue(child);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Every process readable in <c>/proc</c> right now.</summary>
+    internal static List<ProcStat> Snapshot()
+    {
+        var result = new List<ProcStat>();
+        foreach (var pid in EnumeratePids())
+        {
+            if (TryRead(pid, out var stat))
+            {
+                result.Add(stat);
+            }
+        }
+
+        return result;
+    }
+
+    internal static IEnumerable<int> EnumeratePids()
+    {
+        var options = new EnumerationOptions { IgnoreInaccessible = true, RecurseSubdirectories = false };
+        return new FileSystemEnumerable<int>(
+            ProcRoot,
+            static (ref FileSystemEntry entry) => int.Parse(entry.FileName, NumberStyles.None, CultureInfo.InvariantCulture),
+            options)
+        {
+            ShouldIncludePredicate = static (ref FileSystemEntry entry) => entry.IsDirectory && IsAllDigits(entry.FileName),
+        };
+    }
+
+    /// <summary>Reads <c>/proc/&lt;pid&gt;/stat</c>; false when the process does not exist (any more).</summary>
+    internal static bool TryRead(int pid, out ProcStat stat)
+    {
+        stat = default;
+        Span<byte> buffer = stackalloc byte[2048];
+        int length;
+        try
+        {
+            using SafeFileHandle handle = File.OpenHandle($"{ProcRoot}/{pid}/stat");
+            length = RandomAccess.Read(handle, buffer, 0);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The process exited between listing /proc and opening its file (or while reading it, which
+            // fails with ESRCH): it is simply not part of this snapshot.
+            return false;
+        }
+
+        return TryParse(buffer[..length], out stat);
+    }
+
+    /// <summary>
+    /// Parses a <c>stat</c> line. The command name is in parentheses and may itself contain spaces
+    /// and parentheses, so the fixed fields are counted from the last closing parenthesis.
+    /// </summary>
+    internal static bool TryParse(ReadOnlySpan<byte> line, out ProcStat stat)
+    {
+        stat = default;
+        var open = line.IndexOf((byte)'(');
+        var close = line.LastIndexOf((byte)')');
+        if (open <= 0 || close < open || close + 2 >= line.Length
+            || !int.TryParse(line[..(open - 1)], NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+        {
+            return false;
+        }
+
+        var name = System.Text.Encoding.UTF8.GetString(line[(open + 1)..close]);
+
+        // Fields after the name, numbered as in proc(5): 3 state, 4 ppid, 5 pgrp, 6 session,
+        // 7 tty_nr, 8 tpgid, ... 22 starttime.
+        var rest = line[(close + 2)..];
+        Span<Range> fields = stackalloc Range[20];
+        if (SplitFields(rest, fields) < fields.Length)
+        {
+            return false;
+        }
+
+        var state = rest[fields[0]];
+        if (state.Length != 1
+            || !int.TryParse(rest[fields[1]], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var ppid)
+            || !int.TryParse(rest[fields[2]], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var pgrp)
+            || !int.TryParse(rest[fields[3]], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var session)
+            || !int.TryParse(rest[fields[5]], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var tpgid)
+            || !ulong.TryParse(rest[fields[19]], NumberStyles.None, CultureInfo.InvariantCulture, out var startTime))
+        {
+            return false;
+        }
+
+        stat = new ProcStat(pid, name, (char)state[0], ppid, pgrp, session, tpgid, startTime);
+        return true;
+    }
+
+    /// <summary>Fills <paramref name="fields"/> with the first space-separated fields; returns how many it found.</summary>
+    private static int SplitFields(ReadOnlySpan<byte> text, Span<Range> fields)
+    {
+        var count = 0;
+        var start = 0;
+        for (var i = 0; i <= text.Length && count < fields.Length; i++)
+        {
+            if (i == text.Length || text[i] == (byte)' ' || text[i] == (byte)'\n')
+            {
+                fields[count++] = start..i;
+                start = i + 1;
+            }
+        }
+
+        return count;
+    }
+
+    private static bool IsAllDigits(ReadOnlySpan<char> name)
+    {
+        if (name.IsEmpty)
+        {
+            return false;
+        }
+
+        foreach (var c in name)
+        {
+            if (!char.IsAsciiDigit(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
+
+/// <summary>
+/// The fields of <c>/proc/&lt;pid&gt;/stat</c> that process-tree decisions need.
+/// </summary>
+/// <param name="StartTime">Clock ticks after boot; with <paramref name="Pid"/> it identifies a process even if the pid is reused.</param>
+internal readonly record struct ProcStat(
+    int Pid,
+    string Name,
+    char State,
+    int ParentPid,
+    int ProcessGroup,
+    int Session,
+    int TerminalForegroundGroup,
+    ulong StartTime)
+{
+    /// <summary>
+    /// A zombie (Z) or dead (X) entry has already ended: it only waits for its parent to reap it,
+    /// and signals no longer reach it.
+    /// </summary>
+    public bool HasEnded => State is 'Z' or 'X';
+}

@@ -1,0 +1,24 @@
+namespace Orchflow.Pty;
+
+/// <summary>
+/// What to run in a new pseudo-terminal.
+/// </summary>
+/// <param name="File">
+/// The program. A name without a slash is looked up on the <c>PATH</c> of <paramref name="Environment"/>
+/// (not the daemon's); a name with a slash is taken relative to <paramref name="WorkingDirectory"/>.
+/// It is also passed as <c>argv[0]</c>.
+/// </param>
+/// <param name="Arguments">The arguments after <c>argv[0]</c>.</param>
+/// <param name="WorkingDirectory">An absolute path; the child starts there.</param>
+/// <param name="Environment">
+/// The complete environment of the child. Nothing is inherited from the daemon.
+/// </param>
+/// <param name="Columns">Initial width in character cells.</param>
+/// <param name="Rows">Initial height in character cells.</param>
+public sealed record PtySpawnOptions(
+    string File,
+    IReadOnlyList<string> Arguments,
+    string WorkingDirectory,
+    IReadOnlyDictionary<string, string> Environment,
+    ushort Columns = 80,
+    ushort Rows = 24);
