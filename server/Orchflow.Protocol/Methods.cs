@@ -3,7 +3,7 @@ namespace Orchflow.Protocol;
 /// <summary>
 /// Every JSON-RPC method and notification name on the wire, in one place.
 /// Custom methods are named <c>orchflow/&lt;capability&gt;/&lt;verb&gt;</c>; the LSP lifecycle keeps its own names.
-/// The TypeScript client gets these from schemas/protocol/methods.json, generated from this class.
+/// The TypeScript client gets these from the <c>methods</c> table of schemas/protocol.schema.json, generated from <see cref="ProtocolSchema.MethodTable"/>.
 /// </summary>
 public static class Methods
 {

@@ -109,7 +109,7 @@ public static class ProtocolSchema
         node is JsonObject o && o["type"] is JsonArray a && a.Any(v => v?.GetValue<string>() == "null");
 
     private static bool IsProtocolType(Type t) =>
-        t.Namespace == typeof(ProtocolSchema).Namespace && (t.IsEnum || (t.IsClass && !t.IsAbstract && t != typeof(ProtocolSchema)));
+        t.Namespace == typeof(ProtocolSchema).Namespace && !t.IsNested && t != typeof(MethodDescriptor) && (t.IsEnum || (t.IsClass && !t.IsAbstract && t != typeof(ProtocolSchema)));
 
     /// <summary>Every protocol type reachable from the method table, and every public record of this assembly.</summary>
     private static HashSet<Type> CollectTypes()

@@ -1,6 +1,7 @@
 using System.Text;
 using Orchflow.Protocol;
 using StreamJsonRpc;
+using StreamJsonRpc.Protocol;
 
 namespace Orchflow.Server.Tests;
 
@@ -16,8 +17,9 @@ public sealed class ProtocolRobustnessTests : IDisposable
     {
         await using var server = new InMemoryServer(_home);
         var client = await server.ConnectAsync();
-        var ex = await client.FailAsync("orchflow/nothing/here", new { });
-        Assert.Equal((int)JsonRpcErrorCode.MethodNotFound, ex.ErrorCode);
+        var ex = await Assert.ThrowsAsync<RemoteMethodNotFoundException>(() => client.CallAsync<object>("orchflow/nothing/here", new { }));
+        Assert.Equal(JsonRpcErrorCode.MethodNotFound, ex.ErrorCode);
+        Assert.Contains("orchflow/nothing/here", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -26,7 +28,8 @@ public sealed class ProtocolRobustnessTests : IDisposable
         await using var server = new InMemoryServer(_home);
         var client = await server.ConnectAsync();
         var missing = await client.FailAsync(Methods.WorkspaceCreate, new { });
-        Assert.Equal((int)JsonRpcErrorCode.InvalidParams, missing.ErrorCode);
+        Assert.True((int)JsonRpcErrorCode.InvalidParams == missing.ErrorCode, missing.Message);
+        Assert.Contains("'path'", missing.Message, StringComparison.Ordinal);
         var wrongType = await client.FailAsync(Methods.WorkspaceCreate, new { path = 42 });
         Assert.Equal((int)JsonRpcErrorCode.InvalidParams, wrongType.ErrorCode);
         var nullId = await client.FailAsync(Methods.WorkspaceShow, new { id = (string?)null });

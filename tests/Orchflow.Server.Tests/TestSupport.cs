@@ -116,10 +116,12 @@ public sealed class TestClient : IDisposable
     public TestClient(Stream stream)
     {
         Stream = stream;
-        var formatter = new SystemTextJsonFormatter { JsonSerializerOptions = new(ProtocolJson.Options) };
-        Rpc = new JsonRpc(new HeaderDelimitedMessageHandler(stream, stream, formatter));
-        Rpc.AddLocalRpcMethod(Methods.WorkspaceChanged, new Action<System.Text.Json.JsonElement>(p => Record(Methods.WorkspaceChanged, p)));
-        Rpc.AddLocalRpcMethod(Methods.ConfigChanged, new Action<System.Text.Json.JsonElement>(p => Record(Methods.ConfigChanged, p)));
+        Rpc = Cli.OrchflowClientRpc.Create(stream);
+        foreach (var method in new[] { Methods.WorkspaceChanged, Methods.ConfigChanged })
+        {
+            var handler = new Action<System.Text.Json.JsonElement>(p => Record(method, p));
+            Rpc.AddLocalRpcMethod(handler.Method, handler.Target, new JsonRpcMethodAttribute(method) { UseSingleObjectParameterDeserialization = true });
+        }
         Rpc.StartListening();
     }
 
@@ -132,10 +134,16 @@ public sealed class TestClient : IDisposable
 
     public Task<T> CallAsync<T>(string method, object? parameters) => Rpc.InvokeWithParameterObjectAsync<T>(method, parameters);
 
-    /// <summary>Calls a method expecting an error; returns it.</summary>
-    public async Task<RemoteInvocationException> FailAsync(string method, object? parameters)
+    /// <summary>Calls a method expecting an error response; returns its code, message and data.</summary>
+    public async Task<RpcFailure> FailAsync(string method, object? parameters)
     {
-        return await Assert.ThrowsAsync<RemoteInvocationException>(() => Rpc.InvokeWithParameterObjectAsync<object>(method, parameters));
+        var ex = await Assert.ThrowsAnyAsync<RemoteRpcException>(() => Rpc.InvokeWithParameterObjectAsync<object>(method, parameters));
+        return ex switch
+        {
+            RemoteInvocationException ri => new RpcFailure(ri.ErrorCode, ri.Message, ri.ErrorData as ErrorData),
+            RemoteMethodNotFoundException mnf => new RpcFailure((int)mnf.ErrorCode, mnf.Message, null),
+            _ => throw new Xunit.Sdk.XunitException($"unexpected {ex.GetType().Name}: {ex.Message}"),
+        };
     }
 
     /// <summary>Waits for a notification of <paramref name="method"/> whose JSON satisfies <paramref name="match"/>.</summary>
@@ -177,15 +185,13 @@ public sealed class TestClient : IDisposable
     public void Dispose() => Rpc.Dispose();
 }
 
+public sealed record RpcFailure(int ErrorCode, string Message, ErrorData? ErrorData);
+
 public static class ErrorAssert
 {
-    public static ErrorData Data(RemoteInvocationException ex)
-    {
-        var element = Assert.IsType<System.Text.Json.JsonElement>(ex.ErrorData);
-        return System.Text.Json.JsonSerializer.Deserialize<ErrorData>(element.GetRawText(), ProtocolJson.Options)!;
-    }
+    public static ErrorData Data(RpcFailure ex) => Assert.IsType<ErrorData>(ex.ErrorData);
 
-    public static void Code(int expected, RemoteInvocationException ex, string? messageFragment = null)
+    public static void Code(int expected, RpcFailure ex, string? messageFragment = null)
     {
         Assert.Equal(expected, ex.ErrorCode);
         if (messageFragment is not null)

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Sockets;
-using System.Text.Json;
 using Orchflow.Protocol;
 using Orchflow.Server.Hosting;
 using Orchflow.Server.Processes;
@@ -54,13 +53,12 @@ public sealed class DaemonClient : IAsyncDisposable
         }
 
         var stream = new NetworkStream(socket, ownsSocket: true);
-        var formatter = new SystemTextJsonFormatter { JsonSerializerOptions = new(ProtocolJson.Options) };
-        var rpc = new JsonRpc(new HeaderDelimitedMessageHandler(stream, stream, formatter));
+        var rpc = OrchflowClientRpc.Create(stream);
         rpc.StartListening();
         var init = await InvokeAsync<InitializeResult>(rpc, Methods.Initialize, new InitializeParams
         {
             ProcessId = Environment.ProcessId,
-            ClientInfo = new ClientInfo { Name = clientName, Version = Rpc.OrchflowServer.Version },
+            ClientInfo = new ClientInfo { Name = clientName, Version = global::Orchflow.Server.Rpc.OrchflowServer.Version },
         }, cancellationToken).ConfigureAwait(false);
         await rpc.NotifyWithParameterObjectAsync(Methods.Initialized, new { }).ConfigureAwait(false);
         return new DaemonClient(rpc, init);
@@ -87,20 +85,7 @@ public sealed class DaemonClient : IAsyncDisposable
 
     private static RemoteFailure ToFailure(RemoteInvocationException ex)
     {
-        ErrorData? data = null;
-        try
-        {
-            data = ex.ErrorData switch
-            {
-                JsonElement e => e.Deserialize<ErrorData>(ProtocolJson.Options),
-                ErrorData d => d,
-                _ => null,
-            };
-        }
-        catch (JsonException)
-        {
-        }
-
+        var data = ex.ErrorData as ErrorData;
         return new RemoteFailure(ex.Message, data?.Hint, data?.Diagnostics ?? [], ex.ErrorCode);
     }
 

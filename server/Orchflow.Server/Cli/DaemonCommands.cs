@@ -28,7 +28,8 @@ internal static class DaemonCommands
                 result.Socket.Dispose();
                 if (json)
                 {
-                    output.Json(new { socket = paths.SocketPath, pid = result.Pid, started = result.Started });
+                    // One line, so a client can read it with a line reader.
+                    output.Line(System.Text.Json.JsonSerializer.Serialize(new { socket = paths.SocketPath, pid = result.Pid, started = result.Started }, Protocol.ProtocolJson.Options));
                 }
                 else
                 {
@@ -106,5 +107,15 @@ internal static class DaemonCommands
         return int.TryParse(DaemonHost.ReadPid(paths), out var pid) && IsAlive(pid) ? pid : null;
     }
 
-    private static bool IsAlive(int pid) => Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            return !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false; // Gone between the checks.
+        }
+    }
 }

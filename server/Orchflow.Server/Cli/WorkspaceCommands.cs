@@ -137,7 +137,7 @@ internal static class WorkspaceCommands
             ("root", w.RootPath),
             ("namespace", w.Namespace),
             ("type", Lower(w.Metadata.ProjectType)),
-            ("git", w.Metadata.Vcs is { } v ? $"{Git(v)}{(v.Head is { Length: >= 12 } h ? " at " + h[..12] : "")}{(v.RemoteUrl is { } r ? ", remote " + r : "")}" : "not a repository"),
+            ("git", w.Metadata.Vcs is { } vcs ? $"{Git(vcs)}{(vcs.Head is { Length: >= 12 } h ? " at " + h[..12] : "")}{(vcs.RemoteUrl is { } r ? ", remote " + r : "")}" : "not a repository"),
             ("repo url", w.RepoUrl ?? "-"),
             ("security", $"{Lower(w.Security.Tier)}, network {Lower(w.Security.Network)}"
                 + (w.Security.AllowedCommands.Count > 0 ? $", allowed commands: {string.Join(' ', w.Security.AllowedCommands)}" : "")
@@ -169,7 +169,7 @@ internal static class WorkspaceCommands
         }
     }
 
-    private static string Git(VcsInfo? v) => v is null ? "-" : $"{v.Branch ?? "detached"}{(v.Dirty ? " (dirty)" : "")}";
+    private static string Git(VcsInfo? vcs) => vcs is null ? "-" : $"{vcs.Branch ?? "detached"}{(vcs.Dirty ? " (dirty)" : "")}";
 
     private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
 

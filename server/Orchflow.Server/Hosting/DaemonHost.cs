@@ -39,8 +39,9 @@ public static class DaemonHost
             await Console.Error.WriteLineAsync($"orchflow: the database was damaged and has been moved to {aside}; a new one was started.").ConfigureAwait(false);
         }
 
-        using var listener = Listen(paths.SocketPath);
+        // The pid file is written before the socket accepts, so every client that connects can name the daemon.
         await File.WriteAllTextAsync(paths.PidFile, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        using var listener = Listen(paths.SocketPath);
         await using var server = new OrchflowServer(paths, database, log, paths.SocketPath);
 
         using var stop = new CancellationTokenSource();

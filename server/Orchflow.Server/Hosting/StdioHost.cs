@@ -10,6 +10,13 @@ namespace Orchflow.Server.Hosting;
 /// </summary>
 public static class StdioHost
 {
+    /// <summary>
+    /// How long after LSP's exit the process waits before ending: StreamJsonRpc answers requests concurrently,
+    /// so responses to requests that arrived just before exit may still be on their way out (like VS Code's data
+    /// flush delay before reporting a terminal's exit).
+    /// </summary>
+    public static readonly TimeSpan ExitFlushDelay = TimeSpan.FromMilliseconds(200);
+
     public static async Task<int> RunAsync(OrchflowPaths paths)
     {
         paths.EnsureDirectories();
@@ -20,20 +27,24 @@ public static class StdioHost
             return DaemonHost.AlreadyRunningExitCode;
         }
 
-        using var log = Log.ToFile(paths.LogFile);
-        using var database = Database.Open(paths.DatabaseFile, log);
-        await using var server = new OrchflowServer(paths, database, log, socketPath: null);
-        var session = server.Attach(Console.OpenStandardOutput(), Console.OpenStandardInput(), "stdio");
-        try
-        {
-            await session.Completion.ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            log.Warn($"stdio connection ended: {ex.Message}");
-        }
+        var log = Log.ToFile(paths.LogFile);
+        var database = Database.Open(paths.DatabaseFile, log);
+        var server = new OrchflowServer(paths, database, log, socketPath: null);
+        var exitRequested = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var session = server.Attach(Console.OpenStandardOutput(), Console.OpenStandardInput(), "stdio", s => { _ = Task.Delay(ExitFlushDelay).ContinueWith(t => exitRequested.TrySetResult(), TaskScheduler.Default); });
+        await Task.WhenAny(session.Completion, exitRequested.Task).ConfigureAwait(false);
 
         // LSP: exit after shutdown is a clean end (0); exit or end of input without shutdown is 1.
-        return session.ShutdownRequested ? 0 : 1;
+        int code = session.ShutdownRequested ? 0 : 1;
+        log.Info($"stdio client ended; exiting with {code}");
+        await server.DisposeAsync().ConfigureAwait(false);
+        database.Dispose();
+        log.Dispose();
+        instanceLock.Dispose();
+
+        // A blocking read of stdin may still be pending inside the runtime; it would keep the process alive until the
+        // client closes the pipe, so end the process now that everything is flushed and closed.
+        Environment.Exit(code);
+        return code;
     }
 }

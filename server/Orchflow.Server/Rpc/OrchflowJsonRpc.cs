@@ -34,6 +34,17 @@ public sealed class OrchflowJsonRpc : JsonRpc
             return new JsonRpcError.ErrorDetail { Code = (JsonRpcErrorCode)oe.Code, Message = oe.Message, Data = oe.ToErrorData() };
         }
 
+        if (ex is System.Text.Json.JsonException json)
+        {
+            // The params did not bind to the method's parameter type: a client error, not a server failure.
+            return new JsonRpcError.ErrorDetail
+            {
+                Code = JsonRpcErrorCode.InvalidParams,
+                Message = $"Invalid params for '{request.Method}': {json.Message}",
+                Data = new ErrorData { Kind = "InvalidParams", Hint = "Send one params object whose fields match the method's schema in schemas/protocol.schema.json." },
+            };
+        }
+
         if (ex is OperationCanceledException)
         {
             return new JsonRpcError.ErrorDetail { Code = JsonRpcErrorCode.RequestCanceled, Message = "The request was cancelled." };

@@ -67,7 +67,8 @@ public sealed class OrchflowServer : IAsyncDisposable
     public int ClientCount => _sessions.Count;
 
     /// <summary>Serves one client on a pair of streams until it disconnects or sends exit.</summary>
-    public ClientSession Attach(Stream sending, Stream receiving, string transport)
+    /// <param name="onExit">What LSP's exit does; by default the connection closes (the daemon itself goes on).</param>
+    public ClientSession Attach(Stream sending, Stream receiving, string transport, Action<ClientSession>? onExit = null)
     {
         var session = new ClientSession(this, transport);
         var rpc = OrchflowJsonRpc.Create(sending, receiving, Log);
@@ -77,9 +78,9 @@ public sealed class OrchflowServer : IAsyncDisposable
         rpc.AddLocalRpcTarget(new LifecycleHandlers(session, this));
         rpc.AddLocalRpcTarget(new WorkspaceHandlers(session, Workspaces));
 
-        session.ExitRequested += s => s.Rpc.Dispose();
+        session.ExitRequested += onExit ?? (s => s.Rpc.Dispose());
         _sessions[session.Id] = session;
-        rpc.Disconnected += (_, e) =>
+        rpc.Disconnected += (sender, e) =>
         {
             _sessions.TryRemove(session.Id, out _);
             Log.Info($"{session} disconnected: {e.Reason}" + (e.Description is { Length: > 0 } d ? $" ({d})" : ""));

@@ -62,7 +62,7 @@ public static class WorkspaceMapper
     {
         MaxAgents = c?.Resources.MaxAgents ?? global.Orchestration.DefaultAgentLimit,
         MemoryLimitBytes = c?.Resources.MemoryLimitBytes,
-        CpuShares = c?.Resources.CpuShares ?? 1024,
+        CpuShares = c?.Resources.CpuShares ?? Defaults.CpuShares,
         TerminalLimit = c?.Resources.TerminalLimit ?? global.Orchestration.Resources.TerminalLimitPerWorkspace,
         ProcessLimit = c?.Resources.ProcessLimit ?? global.Orchestration.Resources.ProcessLimitPerWorkspace,
     };

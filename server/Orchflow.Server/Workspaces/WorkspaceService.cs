@@ -493,18 +493,21 @@ public sealed class WorkspaceService
             return had;
         }
 
-        string text;
-        try
+        // Load enforces the size limit and UTF-8; the text is kept so the last good config survives restarts.
+        var result = WorkspaceConfigLoader.Load(path);
+        string? text = null;
+        if (result.Ok)
         {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            ws.ConfigDiagnostics = [new ProtocolDiagnostic { File = path, Line = 1, Column = 1, Message = $"cannot read the file: {ex.Message}", Severity = Protocol.DiagnosticSeverity.Error }];
-            return true;
+            try
+            {
+                text = File.ReadAllText(path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                result = new ConfigResult<WorkspaceFileConfig>(null, [new ConfigDiagnostic(path, 1, 1, $"cannot read the file: {ex.Message}", Orchflow.Config.DiagnosticSeverity.Error)]);
+            }
         }
 
-        var result = WorkspaceConfigLoader.Parse(text, path);
         var diagnostics = result.Diagnostics.Select(DiagnosticMapper.ToProtocol).ToList();
         if (result.Ok)
         {
@@ -543,7 +546,7 @@ public sealed class WorkspaceService
 
             ws.Config = config;
             ws.ConfigLoadedAt = _time.GetUtcNow();
-            ws.Record.LastGoodConfigText = text;
+            ws.Record.LastGoodConfigText = text!;
             ws.Record.LastGoodConfigAt = ws.ConfigLoadedAt.Value.UtcDateTime;
             _store.Update(ws.Record);
         }
@@ -560,7 +563,7 @@ public sealed class WorkspaceService
     {
         var path = ws.ConfigPath;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, WorkspaceConfigLoader.Template(ws.Id, ws.Record.Name, ws.Record.ProjectType, ws.Namespace));
+        File.WriteAllText(path, WorkspaceConfigLoader.WorkspaceConfigTemplate(ws.Id, ws.Record.Name, ws.Record.ProjectType));
         lock (_gate)
         {
             RefreshConfigLocked(ws, force: true);
