@@ -1,0 +1,67 @@
+// Every id that package.json's `contributes` declares, and every context key the manifest's `when` clauses read.
+// They are kept here and nowhere else in the code; extension/test/manifest.test.ts fails when this file and
+// package.json disagree, so one cannot change without the other.
+// This module must not import 'vscode': the unit tests load it in plain Node.
+
+export const ExtensionId = 'orchflow.orchflow';
+
+export const OutputChannelName = 'Orchflow';
+
+/** Command ids, all under the "Orchflow" category in the manifest. */
+export const Commands = {
+  CreateWorkspace: 'orchflow.createWorkspace',
+  SwitchWorkspace: 'orchflow.switchWorkspace',
+  DeleteWorkspace: 'orchflow.deleteWorkspace',
+  OpenWorkspaceConfig: 'orchflow.openWorkspaceConfig',
+  RevealWorkspaceRoot: 'orchflow.revealWorkspaceRoot',
+  ShowBackendLog: 'orchflow.showBackendLog',
+  ShowLog: 'orchflow.showLog',
+  Refresh: 'orchflow.refresh',
+} as const;
+
+export type CommandId = (typeof Commands)[keyof typeof Commands];
+
+/** View containers and views. */
+export const Views = {
+  Container: 'orchflow',
+  Workspaces: 'orchflow.workspaces',
+} as const;
+
+/** Settings: the section and the full keys. */
+export const Settings = {
+  Section: 'orchflow',
+  ServerPath: 'orchflow.server.path',
+  TraceServer: 'orchflow.trace.server',
+} as const;
+
+export type TraceSetting = 'off' | 'messages' | 'verbose';
+
+/** Context keys set with `setContext` and read by `when` clauses in package.json. */
+export const ContextKeys = {
+  /** One of the ConnectionState kinds: disconnected, connecting, connected, reconnecting. */
+  ConnectionState: 'orchflow.connectionState',
+  /** True when at least one folder of the window maps to an Orchflow workspace. */
+  AnyFolderMapped: 'orchflow.anyFolderMapped',
+} as const;
+
+/**
+ * Tree item `contextValue`s. A workspace item's value is the base followed by space-separated tags, so that
+ * menus can match it with a regular expression (for example Switch is hidden on the active one).
+ */
+export const TreeItemContext = {
+  Workspace: 'orchflow.workspace',
+  UnmappedFolder: 'orchflow.unmappedFolder',
+  TagActive: 'active',
+  TagOpen: 'open',
+  TagDefault: 'default',
+  TagConfigErrors: 'configErrors',
+} as const;
+
+/** Where a workspace keeps its own config file, relative to its root. */
+export const WorkspaceConfigRelativePath = '.orchflow/workspace.json';
+
+/** The JSON Schema of that file, relative to the extension's root. */
+export const WorkspaceSchemaRelativePath = 'schemas/workspace.schema.json';
+
+/** The daemon binary, relative to the extension's root, used when `orchflow.server.path` is empty. */
+export const BundledServerRelativePath = 'dist/server/orchflow';

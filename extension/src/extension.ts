@@ -1,0 +1,66 @@
+// The composition root: creates the log, the client, the store and the views, wires them together in one
+// readable list, and registers every disposable with the extension context.
+import * as vscode from 'vscode';
+import { OrchflowClient, type TraceLevel } from './client/client';
+import { Settings, Views, type TraceSetting } from './constants';
+import { OutputLogger } from './log';
+import { registerCommands, serverPathFrom } from './workspaces/commands';
+import { WorkspaceConfigWatcher } from './workspaces/configWatcher';
+import { WorkspaceController, windowFolderPaths } from './workspaces/controller';
+import { WorkspaceStatusBar } from './workspaces/statusBar';
+import { WorkspaceStore } from './workspaces/store';
+import { WorkspacesTreeProvider } from './workspaces/workspacesTree';
+
+let client: OrchflowClient | undefined;
+
+function traceSetting(): TraceLevel {
+  const value = vscode.workspace.getConfiguration().get<TraceSetting>(Settings.TraceServer, 'off');
+  return value === 'messages' || value === 'verbose' ? value : 'off';
+}
+
+export function activate(context: vscode.ExtensionContext): void {
+  const logger = new OutputLogger();
+  const version = (context.extension.packageJSON as { version?: unknown }).version;
+  logger.info(`Orchflow ${typeof version === 'string' ? version : '?'} activating in ${vscode.env.appName} ${vscode.version}.`);
+
+  const orchflow = new OrchflowClient({
+    serverPath: () => serverPathFrom(context.extensionUri, vscode.workspace.getConfiguration().get<string>(Settings.ServerPath)),
+    clientInfo: { name: 'vscode', version: vscode.version },
+    folders: windowFolderPaths,
+    logger,
+    trace: traceSetting,
+  });
+  client = orchflow;
+  const store = new WorkspaceStore();
+  const controller = new WorkspaceController(orchflow, store, logger);
+  const tree = new WorkspacesTreeProvider(store);
+  const treeView = vscode.window.createTreeView(Views.Workspaces, { treeDataProvider: tree, showCollapseAll: false });
+  const statusBar = new WorkspaceStatusBar(orchflow, store);
+
+  context.subscriptions.push(
+    logger,
+    { dispose: () => store.dispose() },
+    controller,
+    new WorkspaceConfigWatcher(store, controller, logger),
+    tree,
+    treeView,
+    statusBar,
+    ...registerCommands({ extensionUri: context.extensionUri, client: orchflow, store, controller, logger }, logger),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration(Settings.ServerPath)) {
+        logger.info(`${Settings.ServerPath} changed: reconnecting.`);
+        orchflow.restart().catch((error: unknown) => logger.error(`Reconnecting failed: ${String(error)}`));
+      } else if (event.affectsConfiguration(Settings.TraceServer)) {
+        orchflow.updateTrace().catch((error: unknown) => logger.error(`Cannot change tracing: ${String(error)}`));
+      }
+    }),
+  );
+  orchflow.start();
+}
+
+/** Ends this window's session with the daemon (shutdown, then exit); the daemon keeps running for others. */
+export async function deactivate(): Promise<void> {
+  const current = client;
+  client = undefined;
+  await current?.dispose();
+}

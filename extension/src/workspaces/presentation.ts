@@ -1,0 +1,256 @@
+// How workspaces look: tree rows, tooltips, quick pick entries and the status bar, as plain data.
+// The VS Code adapters (workspacesTree.ts, statusBar.ts, commands.ts) turn these into TreeItems and the like;
+// keeping the decisions here lets the unit tests check them without VS Code.
+// This module must not import 'vscode'.
+import { TreeItemContext } from '../constants';
+import { formatDiagnostic } from '../protocol/errors';
+import type { Diagnostic, WorkspaceInfo } from '../protocol/generated';
+import type { FolderMapping } from './store';
+
+export interface IconView {
+  /** A codicon id, such as 'root-folder'. */
+  readonly id: string;
+  /** A theme color id, or undefined for the default. */
+  readonly color?: string;
+}
+
+export interface WorkspaceNode {
+  readonly kind: 'workspace';
+  readonly id: string;
+  readonly label: string;
+  readonly description: string;
+  /** Markdown. */
+  readonly tooltip: string;
+  readonly icon: IconView;
+  readonly contextValue: string;
+}
+
+export interface UnmappedFolderNode {
+  readonly kind: 'unmappedFolder';
+  readonly path: string;
+  readonly label: string;
+  readonly description: string;
+  readonly tooltip: string;
+  readonly icon: IconView;
+  readonly contextValue: string;
+}
+
+export type TreeNode = WorkspaceNode | UnmappedFolderNode;
+
+export function errorDiagnostics(workspace: WorkspaceInfo): Diagnostic[] {
+  return workspace.config.diagnostics.filter((d) => d.severity === 'error');
+}
+
+export function hasConfigErrors(workspace: WorkspaceInfo): boolean {
+  return errorDiagnostics(workspace).length > 0;
+}
+
+/** "node · shop": the project type and the namespace, as the tree's description and the quick pick's. */
+export function typeAndNamespace(workspace: WorkspaceInfo): string {
+  return `${workspace.metadata.projectType} · ${workspace.namespace}`;
+}
+
+export const ActiveMarker = '● active';
+
+/** Sizes with binary units, as the server's config files mean them: 4294967296 => "4 GiB". */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  const rounded = Math.round(value * 100) / 100;
+  return `${rounded} ${units[unit]}`;
+}
+
+/** Escapes text for Markdown so that names and messages show as written. */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, (c) => `\\${c}`);
+}
+
+/** A code span that survives backticks in the text. */
+export function codeSpan(text: string): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${text}${pad}${fence}`;
+}
+
+export function limitsSummary(workspace: WorkspaceInfo): string {
+  const l = workspace.metadata.resourceLimits;
+  const parts = [
+    `${l.maxAgents} agents`,
+    `${l.terminalLimit} terminals`,
+    `${l.processLimit} processes`,
+    l.memoryLimitBytes == null ? 'no memory limit' : `${formatBytes(l.memoryLimitBytes)} memory`,
+    `${l.cpuShares} CPU shares`,
+  ];
+  return parts.join(' · ');
+}
+
+export function vcsSummary(workspace: WorkspaceInfo): string {
+  const vcs = workspace.metadata.vcs;
+  if (!vcs) {
+    return 'not a repository';
+  }
+  const where = vcs.branch ? `branch ${codeSpan(vcs.branch)}` : vcs.head ? `detached at ${codeSpan(vcs.head.slice(0, 12))}` : 'no commits';
+  return `${escapeMarkdown(vcs.kind)}, ${where}, ${vcs.dirty ? 'uncommitted changes' : 'clean'}`;
+}
+
+/** The tooltip of a workspace row and of the status bar item: everything worth knowing at a glance. */
+export function workspaceTooltip(workspace: WorkspaceInfo, state: { active: boolean; open: boolean }): string {
+  const flags = [state.active ? 'active' : undefined, state.open ? 'open in this window' : undefined, workspace.isDefault ? 'default' : undefined]
+    .filter((f): f is string => f !== undefined)
+    .join(', ');
+  const paragraphs = [
+    `**${escapeMarkdown(workspace.name)}**${flags ? ` — ${flags}` : ''}`,
+    codeSpan(workspace.rootPath),
+    `Type: ${escapeMarkdown(workspace.metadata.projectType)} · Namespace: ${codeSpan(workspace.namespace)} · Id: ${codeSpan(workspace.id)}`,
+    `Git: ${vcsSummary(workspace)}`,
+    `Security tier: ${escapeMarkdown(workspace.security.tier)}`,
+    `Limits: ${escapeMarkdown(limitsSummary(workspace))}`,
+    workspace.config.path ? `Config: ${codeSpan(workspace.config.path)}` : 'Config: none (defaults apply)',
+  ];
+  const diagnostics = workspace.config.diagnostics;
+  if (diagnostics.length > 0) {
+    const errors = hasConfigErrors(workspace);
+    paragraphs.push(
+      `${errors ? '$(warning) Config errors' : 'Config warnings'}${errors ? ' (the last good config stays in force)' : ''}:\n\n` +
+        diagnostics.map((d) => `- ${codeSpan(formatDiagnostic(d))}`).join('\n'),
+    );
+  }
+  return paragraphs.join('\n\n');
+}
+
+export function workspaceContextValue(workspace: WorkspaceInfo, state: { active: boolean; open: boolean }): string {
+  const tags: (string | undefined)[] = [
+    TreeItemContext.Workspace,
+    state.active ? TreeItemContext.TagActive : undefined,
+    state.open ? TreeItemContext.TagOpen : undefined,
+    workspace.isDefault ? TreeItemContext.TagDefault : undefined,
+    hasConfigErrors(workspace) ? TreeItemContext.TagConfigErrors : undefined,
+  ];
+  return tags.filter((t): t is string => t !== undefined).join(' ');
+}
+
+export function workspaceIcon(workspace: WorkspaceInfo, open: boolean): IconView {
+  if (hasConfigErrors(workspace)) {
+    return { id: 'warning', color: 'problemsWarningIcon.foreground' };
+  }
+  // Green like the spec's switcher marks live workspaces: the shapes alone are too alike at tree-icon size.
+  return open ? { id: 'root-folder-opened', color: 'charts.green' } : { id: 'root-folder' };
+}
+
+/**
+ * Tree order: by name, case-insensitively, then id, with the built-in default workspace last (it holds what was
+ * created without naming a workspace, not a project). It does not change when the active workspace does.
+ */
+export function compareWorkspaces(a: WorkspaceInfo, b: WorkspaceInfo): number {
+  return Number(a.isDefault) - Number(b.isDefault) || a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }) || a.id.localeCompare(b.id);
+}
+
+export function workspaceNode(workspace: WorkspaceInfo, activeId: string | undefined, openIds: ReadonlySet<string>): WorkspaceNode {
+  const state = { active: workspace.id === activeId, open: openIds.has(workspace.id) };
+  return {
+    kind: 'workspace',
+    id: workspace.id,
+    label: workspace.name,
+    description: state.active ? `${typeAndNamespace(workspace)}  ${ActiveMarker}` : typeAndNamespace(workspace),
+    tooltip: workspaceTooltip(workspace, state),
+    icon: workspaceIcon(workspace, state.open),
+    contextValue: workspaceContextValue(workspace, state),
+  };
+}
+
+export function basename(path: string): string {
+  const trimmed = path.replace(/[\\/]+$/, '');
+  const i = Math.max(trimmed.lastIndexOf('/'), trimmed.lastIndexOf('\\'));
+  return i < 0 ? trimmed : trimmed.slice(i + 1);
+}
+
+export function unmappedFolderNode(path: string): UnmappedFolderNode {
+  return {
+    kind: 'unmappedFolder',
+    path,
+    label: basename(path),
+    description: 'not an Orchflow workspace',
+    tooltip: `${codeSpan(path)}\n\nThis folder is not an Orchflow workspace yet. Use **Create Workspace from Folder** to register it.`,
+    icon: { id: 'folder', color: 'disabledForeground' },
+    contextValue: TreeItemContext.UnmappedFolder,
+  };
+}
+
+export interface TreeInput {
+  readonly workspaces: readonly WorkspaceInfo[];
+  readonly activeId: string | undefined;
+  readonly folders: readonly FolderMapping[];
+}
+
+/**
+ * The rows of the Workspaces view: every registered workspace, then the window's folders that map to none.
+ * When the window has folders and none of them maps to a workspace, the view is left empty so that its
+ * welcome content ("This folder is not an Orchflow workspace yet. [Create Workspace from Folder]") shows.
+ */
+export function buildTree(input: TreeInput): TreeNode[] {
+  const mapped = input.folders.filter((f) => f.workspaceId !== undefined);
+  if (input.folders.length > 0 && mapped.length === 0) {
+    return [];
+  }
+  const openIds = new Set(mapped.map((f) => f.workspaceId as string));
+  const rows: TreeNode[] = [...input.workspaces].sort(compareWorkspaces).map((w) => workspaceNode(w, input.activeId, openIds));
+  for (const f of input.folders) {
+    if (f.workspaceId === undefined) {
+      rows.push(unmappedFolderNode(f.folder));
+    }
+  }
+  return rows;
+}
+
+export interface WorkspacePickView {
+  readonly id: string;
+  readonly label: string;
+  readonly description: string;
+  readonly detail: string;
+}
+
+/**
+ * Entries of the Switch Workspace quick pick, in the spirit of the spec's switcher: the active workspace first
+ * and marked, then those open in this window, then the rest by name.
+ */
+export function workspacePicks(workspaces: readonly WorkspaceInfo[], activeId: string | undefined, openIds: ReadonlySet<string>): WorkspacePickView[] {
+  const rank = (w: WorkspaceInfo): number => (w.id === activeId ? 0 : openIds.has(w.id) ? 1 : 2);
+  return [...workspaces]
+    .sort((a, b) => rank(a) - rank(b) || compareWorkspaces(a, b))
+    .map((w) => {
+      const notes = [w.id === activeId ? ActiveMarker : undefined, openIds.has(w.id) && w.id !== activeId ? 'open in this window' : undefined, hasConfigErrors(w) ? 'config errors' : undefined];
+      const note = notes.filter((n): n is string => n !== undefined).join(' · ');
+      return {
+        id: w.id,
+        label: w.id === activeId ? `$(check) ${w.name}` : hasConfigErrors(w) ? `$(warning) ${w.name}` : w.name,
+        description: note ? `${typeAndNamespace(w)} · ${note}` : typeAndNamespace(w),
+        detail: w.rootPath,
+      };
+    });
+}
+
+export interface WorkspaceStatusView {
+  readonly text: string;
+  /** Markdown. */
+  readonly tooltip: string;
+  readonly hasErrors: boolean;
+}
+
+/** The status bar item while connected: the active workspace, or an invitation to pick one. */
+export function workspaceStatusView(active: WorkspaceInfo | undefined, openIds: ReadonlySet<string>): WorkspaceStatusView {
+  if (!active) {
+    return { text: '$(layers) Orchflow: no workspace', tooltip: 'No Orchflow workspace is active in this window. Click to switch to one.', hasErrors: false };
+  }
+  const errors = hasConfigErrors(active);
+  return {
+    text: `$(layers) ${active.name}${errors ? ' $(warning)' : ''}`,
+    tooltip: `${workspaceTooltip(active, { active: true, open: openIds.has(active.id) })}\n\nClick to switch workspace.`,
+    hasErrors: errors,
+  };
+}

@@ -1,0 +1,137 @@
+// package.json declares every contribution; constants.ts names them for the code. These tests fail when one
+// changes without the other, and check the `when` clauses against the contextValues the tree really produces.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { Commands, ContextKeys, Settings, TreeItemContext, Views } from '../src/constants';
+import { workspaceNode } from '../src/workspaces/presentation';
+import { workspace } from './fixtures';
+
+const root = path.resolve(__dirname, '..', '..');
+
+interface Manifest {
+  activationEvents: string[];
+  main: string;
+  engines: { vscode: string };
+  icon: string;
+  devDependencies: Record<string, string>;
+  contributes: {
+    commands: { command: string; title: string; category: string }[];
+    viewsContainers: { activitybar: { id: string; title: string; icon: string }[] };
+    views: Record<string, { id: string; name: string }[]>;
+    viewsWelcome: { view: string; contents: string; when: string }[];
+    menus: Record<string, { command: string; when?: string; group?: string }[]>;
+    configuration: { properties: Record<string, { type: string; enum?: string[]; default: unknown }> };
+    jsonValidation: { fileMatch: string; url: string }[];
+  };
+}
+
+const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Manifest;
+const c = manifest.contributes;
+
+test('every command id in constants.ts is declared, and nothing else', () => {
+  assert.deepEqual(c.commands.map((x) => x.command).sort(), Object.values(Commands).sort());
+});
+
+test('every command is in the Orchflow category', () => {
+  for (const cmd of c.commands) {
+    assert.equal(cmd.category, 'Orchflow', cmd.command);
+  }
+});
+
+test('the command palette titles the e2e test types exist', () => {
+  const titles = c.commands.map((x) => `${x.category}: ${x.title}`);
+  assert.ok(titles.includes('Orchflow: Switch Workspace...'));
+  assert.ok(titles.includes('Orchflow: Create Workspace from Folder...'));
+});
+
+test('menus name only declared commands', () => {
+  const known = new Set<string>(Object.values(Commands));
+  for (const [menu, entries] of Object.entries(c.menus)) {
+    for (const entry of entries) {
+      assert.ok(known.has(entry.command), `${menu} names unknown command ${entry.command}`);
+    }
+  }
+});
+
+test('settings match constants.ts', () => {
+  const keys = Object.values(Settings).filter((k) => k !== Settings.Section);
+  assert.deepEqual(Object.keys(c.configuration.properties).sort(), [...keys].sort());
+  assert.deepEqual(c.configuration.properties[Settings.TraceServer].enum, ['off', 'messages', 'verbose']);
+});
+
+test('the activity bar container and the Workspaces view', () => {
+  assert.deepEqual(c.viewsContainers.activitybar, [{ id: Views.Container, title: 'Orchflow', icon: 'resources/orchflow.svg' }]);
+  assert.deepEqual(c.views[Views.Container].map((v) => [v.id, v.name]), [[Views.Workspaces, 'Workspaces']]);
+  assert.ok(existsSync(path.join(root, 'resources', 'orchflow.svg')));
+  assert.ok(existsSync(path.join(root, manifest.icon)));
+});
+
+test('activation is on the workspace marker file, never on *', () => {
+  assert.ok(!manifest.activationEvents.includes('*'));
+  assert.ok(manifest.activationEvents.includes('workspaceContains:.orchflow/workspace.json'));
+  assert.equal(manifest.main, './dist/extension.js');
+});
+
+test('the welcome view offers to create a workspace when no folder is mapped', () => {
+  const welcome = c.viewsWelcome.find((w) => w.contents.startsWith('This folder is not an Orchflow workspace yet.'));
+  assert.ok(welcome);
+  assert.equal(welcome.view, Views.Workspaces);
+  assert.ok(welcome.contents.includes(`[Create Workspace from Folder](command:${Commands.CreateWorkspace})`));
+  assert.ok(welcome.when.includes(`!${ContextKeys.AnyFolderMapped}`));
+  assert.ok(welcome.when.includes(`${ContextKeys.ConnectionState} == connected`));
+});
+
+test('workspace.json gets the workspace schema', () => {
+  assert.deepEqual(c.jsonValidation, [{ fileMatch: '.orchflow/workspace.json', url: './schemas/workspace.schema.json' }]);
+});
+
+test('the pinned versions the brief asks for', () => {
+  assert.equal(manifest.engines.vscode, '^1.90.0');
+  assert.equal(manifest.devDependencies['@types/vscode'], '1.90.0');
+  assert.match(manifest.devDependencies.typescript, /^5\./);
+});
+
+/** The regular expression of a `viewItem =~ /.../` when clause. */
+function viewItemRegex(when: string): RegExp {
+  const match = /viewItem =~ \/(.*)\/(\w*)/.exec(when);
+  assert.ok(match, `no viewItem regex in ${when}`);
+  return new RegExp(match[1], match[2]);
+}
+
+function itemMenu(command: string): { when: string; group: string }[] {
+  return c.menus['view/item/context']
+    .filter((m) => m.command === command)
+    .map((m) => ({ when: m.when ?? '', group: m.group ?? '' }));
+}
+
+test('Switch is offered on every workspace row except the active one', () => {
+  const ws = workspace({ id: 'a' });
+  const inactive = workspaceNode(ws, 'b', new Set(['a'])).contextValue;
+  const active = workspaceNode(ws, 'a', new Set(['a'])).contextValue;
+  for (const entry of itemMenu(Commands.SwitchWorkspace)) {
+    const re = viewItemRegex(entry.when);
+    assert.ok(re.test(inactive), `${entry.group}: ${inactive}`);
+    assert.ok(!re.test(active), `${entry.group}: ${active}`);
+    assert.ok(!re.test(TreeItemContext.UnmappedFolder));
+  }
+});
+
+test('Delete is not offered on the default workspace', () => {
+  const [entry] = itemMenu(Commands.DeleteWorkspace);
+  const re = viewItemRegex(entry.when);
+  assert.ok(re.test(workspaceNode(workspace({ id: 'a' }), 'a', new Set(['a'])).contextValue));
+  assert.ok(!re.test(workspaceNode(workspace({ id: 'd', isDefault: true }), undefined, new Set()).contextValue));
+});
+
+test('Open Config and Reveal Root are offered on every workspace row, Create on unmapped folders', () => {
+  for (const command of [Commands.OpenWorkspaceConfig, Commands.RevealWorkspaceRoot]) {
+    const re = viewItemRegex(itemMenu(command)[0].when);
+    assert.ok(re.test(workspaceNode(workspace({ id: 'd', isDefault: true }), 'd', new Set()).contextValue));
+    assert.ok(!re.test(TreeItemContext.UnmappedFolder));
+  }
+  for (const entry of itemMenu(Commands.CreateWorkspace)) {
+    assert.ok(entry.when.includes(`viewItem == ${TreeItemContext.UnmappedFolder}`));
+  }
+});
