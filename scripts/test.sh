@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# `npm test` (and so CI): sets up the machine, then runs every test tier, going on after a failing one.
+# Ends with a summary table and, alone on the last line, "N passed, N failed", where N counts individual tests
+# reported by the test runners; a check or step that fails without reporting tests (a lint error, a build failure,
+# a tier that could not run) counts as one failed test, so the line never says "0 failed" on a failing run.
+# Exits non-zero when anything failed.
+#
+# Tiers, in order (ORCHFLOW_TEST_TIERS=a,b runs a subset; "unit" means dotnet,extension):
+#   contract   generated TypeScript types and JSON schemas match the C# protocol
+#   static     TypeScript typecheck and lint
+#   dotnet     build the solution (warnings are errors when CI=true), then its unit, in-memory RPC and e2e tests
+#   extension  the extension's unit tests
+#   package    build the .vsix (out/orchflow.vsix)
+#   vscode     the extension inside a real VS Code (code-server + headless Chromium): node --test tests/vscode/
+#
+# Logs of every step, TRX files and the summary go to artifacts/test-results/; screenshots and code-server logs of
+# the vscode tier to artifacts/screenshots/ and artifacts/logs/.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ORCHFLOW_ROOT"
+
+all_tiers=(contract static dotnet extension package vscode)
+requested="${ORCHFLOW_TEST_TIERS:-all}"
+declare -A want=()
+IFS=',' read -r -a names <<<"$requested"
+for n in "${names[@]}"; do
+  n="${n// /}"
+  case "$n" in
+    all) for t in "${all_tiers[@]}"; do want[$t]=1; done ;;
+    unit) want[dotnet]=1; want[extension]=1 ;;
+    contract|static|dotnet|extension|package|vscode) want[$n]=1 ;;
+    "") ;;
+    *) echo "test: unknown tier '$n' in ORCHFLOW_TEST_TIERS (known: ${all_tiers[*]}, unit, all)" >&2; exit 2 ;;
+  esac
+done
+
+results="$ORCHFLOW_ARTIFACTS/test-results"
+rm -rf "$results" "$ORCHFLOW_ARTIFACTS/screenshots" "$ORCHFLOW_ARTIFACTS/logs"
+mkdir -p "$results"
+
+rows=()          # "tier|step|result|passed|failed|skipped|seconds"
+total_passed=0
+total_failed=0
+total_skipped=0
+t_start=$(now_s)
+
+# counts_from_log LOG: prints "passed failed skipped" summed over the test-runner summaries found in LOG
+# (node's test runner in TAP or spec form, mocha, vitest), or nothing when there is none.
+counts_from_log() {
+  awk '
+    { line = $0; sub(/\r$/, "", line) }
+    # node --test, TAP reporter ("# pass 3") and spec reporter ("ℹ pass 3"); cancelled tests count as failed.
+    match(line, /^(# |ℹ )(pass|fail|cancelled|skipped|todo) [0-9]+$/) {
+      n = line; sub(/^.* /, "", n); k = line; sub(/^(# |ℹ )/, "", k); sub(/ .*/, "", k)
+      if (k == "pass") p += n; else if (k == "fail" || k == "cancelled") f += n; else s += n
+      found = 1; next
+    }
+    # mocha: "  12 passing (3s)", "  1 failing", "  2 pending"
+    match(line, /^ *[0-9]+ (passing|failing|pending)/) {
+      split(line, a, " "); if (a[2] ~ /^passing/) p += a[1]; else if (a[2] ~ /^failing/) f += a[1]; else s += a[1]
+      found = 1; next
+    }
+    # vitest: " Tests  1 failed | 12 passed | 2 skipped (15)"
+    match(line, /^ *Tests +[0-9]+ (passed|failed|skipped)/) {
+      rest = line; sub(/^ *Tests +/, "", rest); sub(/ *\(.*$/, "", rest)
+      m = split(rest, parts, / *\| */)
+      for (i = 1; i <= m; i++) { split(parts[i], b, " "); if (b[2] == "passed") p += b[1]; else if (b[2] == "failed") f += b[1]; else s += b[1] }
+      found = 1; next
+    }
+    END { if (found) print p + 0, f + 0, s + 0 }
+  ' "$1"
+}
+
+# counts_from_trx DIR: prints "passed failed skipped" summed over the TRX files in DIR, or nothing when there is none.
+counts_from_trx() {
+  local files=("$1"/*.trx)
+  [[ -e "${files[0]}" ]] || return 0
+  # <Counters total="12" executed="12" passed="11" failed="1" error="0" timeout="0" aborted="0" ... notExecuted="0" .../>
+  grep -ho '<Counters [^>]*>' "${files[@]}" | awk '
+    function attr(name,   r) { r = $0; if (!match(r, name "=\"[0-9]+\"")) return 0; r = substr(r, RSTART, RLENGTH); gsub(/[^0-9]/, "", r); return r + 0 }
+    { p += attr("passed"); f += attr("failed") + attr("error") + attr("timeout") + attr("aborted"); s += attr("notExecuted") }
+    END { print p + 0, f + 0, s + 0 }'
+}
+
+# record TIER STEP RESULT PASSED FAILED SKIPPED SECONDS
+record() {
+  rows+=("$1|$2|$3|$4|$5|$6|$7")
+  total_passed=$((total_passed + $4))
+  total_failed=$((total_failed + $5))
+  total_skipped=$((total_skipped + $6))
+}
+
+# step TIER STEP TIMEOUT COUNTS CMD...: runs CMD, its output shown and kept in artifacts/test-results/<tier>-<step>.log.
+# COUNTS is "log" (parse the runner summary from the output), "trx:DIR" (parse TRX files) or "none" (a check).
+# Returns CMD's exit status.
+step() {
+  local tier=$1 name=$2 limit=$3 counts=$4; shift 4
+  local log="$results/$tier-${name//[^A-Za-z0-9._-]/_}.log"
+  printf '\n=== [%s] %s: %s\n' "$tier" "$name" "$*"
+  local t rc
+  t=$(now_s)
+  timeout --kill-after=30s "$limit" "$@" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  local secs
+  secs=$(elapsed "$t")
+  (( rc == 124 )) && echo "test: [$tier] $name timed out after $limit" | tee -a "$log"
+
+  local c=""
+  case "$counts" in
+    log) c=$(counts_from_log "$log") ;;
+    trx:*) c=$(counts_from_trx "${counts#trx:}") ;;
+  esac
+  [[ -z "$c" && "$counts" == trx:* ]] && c=$(dotnet_console_counts "$log")
+  local p=0 f=0 s=0
+  [[ -n "$c" ]] && read -r p f s <<<"$c"
+  # A failing step that reported no failed test (a check, a crash, a missing script) counts as one failure.
+  (( rc != 0 && f == 0 )) && f=1
+  record "$tier" "$name" "$( ((rc == 0)) && echo pass || echo FAIL)" "$p" "$f" "$s" "$secs"
+  return "$rc"
+}
+
+# dotnet_console_counts LOG: VSTest's console summaries, summed over the test projects: with normal verbosity
+# "Test Run Successful." followed by "     Passed: 12", "     Failed: 1", "    Skipped: 2"; with minimal verbosity
+# "Passed!  - Failed: 0, Passed: 12, Skipped: 0, ...".
+dotnet_console_counts() {
+  awk '
+    /^Test Run (Successful|Failed|Aborted)/ { inrun = 1; next }
+    inrun && /^ +(Passed|Failed|Skipped): +[0-9]+ *$/ {
+      k = $1; n = $2; if (k == "Passed:") p += n; else if (k == "Failed:") f += n; else s += n; found = 1; next
+    }
+    inrun && !/^(Total tests:| +(Passed|Failed|Skipped|Total time):)/ { inrun = 0 }
+    /(Passed|Failed)! +- +Failed: / {
+      split($0, a, /[:,]/); f += a[2]; p += a[4]; s += a[6]; found = 1
+    }
+    END { if (found) print p + 0, f + 0, s + 0 }' "$1"
+}
+
+# not_run TIER STEP REASON: a step that could not run counts as one failure.
+not_run() {
+  printf '\n=== [%s] %s: not run: %s\n' "$1" "$2" "$3"
+  record "$1" "$2" "not run" 0 1 0 0
+}
+
+printf '=== setup\n'
+if ! step setup setup.sh 30m none bash scripts/setup.sh; then
+  echo "test: setup failed; running the tiers anyway, several will fail for that reason"
+fi
+
+if [[ -n "${want[contract]:-}" ]]; then
+  step contract check:types 10m none npm run --silent check:types
+  step contract "schema export --check" 10m none bin/orchflow schema export --check
+fi
+
+if [[ -n "${want[static]:-}" ]]; then
+  step static typecheck 10m none npm run --silent typecheck
+  step static lint 10m none npm run --silent lint
+fi
+
+if [[ -n "${want[dotnet]:-}" ]]; then
+  trx_dir="$results/dotnet"
+  if step dotnet build 20m none dotnet build Orchflow.sln -c Release --nologo; then
+    step dotnet test 40m "trx:$trx_dir" dotnet test Orchflow.sln -c Release --no-build --nologo \
+      --logger "trx;LogFilePrefix=dotnet" --logger "console;verbosity=normal" --results-directory "$trx_dir" \
+      --blame-hang-timeout 5m --blame-hang-dump-type mini
+  else
+    not_run dotnet test "the build failed"
+  fi
+fi
+
+if [[ -n "${want[extension]:-}" ]]; then
+  step extension test:extension 15m log npm run --silent test:extension
+fi
+
+if [[ -n "${want[package]:-}" ]]; then
+  step package "npm run package" 15m none npm run --silent package
+fi
+
+if [[ -n "${want[vscode]:-}" ]]; then
+  # The runner is the machine's Node; the harness starts code-server with Node 24 itself.
+  # One test file at a time: each starts its own code-server and Chromium, and the machine has 2 cores.
+  step vscode "node --test tests/vscode/" 30m log node --test --test-concurrency=1 --test-reporter=spec tests/vscode/
+fi
+
+# Summary.
+{
+  printf '\n=== Summary (%s s, tiers: %s)\n' "$(elapsed "$t_start")" "$requested"
+  printf '%-10s %-28s %-8s %7s %7s %7s %8s\n' tier step result passed failed skipped seconds
+  for r in "${rows[@]}"; do
+    IFS='|' read -r tier name result p f s secs <<<"$r"
+    printf '%-10s %-28s %-8s %7s %7s %7s %8s\n' "$tier" "$name" "$result" "$p" "$f" "$s" "$secs"
+  done
+  (( total_skipped > 0 )) && printf '(%s skipped)\n' "$total_skipped"
+  printf '%s passed, %s failed\n' "$total_passed" "$total_failed"
+} | tee "$results/summary.txt"
+
+(( total_failed == 0 ))
