@@ -24,6 +24,24 @@ public static class Methods
     public const string WorkspaceResolve = "orchflow/workspace/resolve";
     public const string WorkspaceReloadConfig = "orchflow/workspace/reloadConfig";
 
+    public const string TerminalCreate = "orchflow/terminal/create";
+    public const string TerminalList = "orchflow/terminal/list";
+    public const string TerminalShow = "orchflow/terminal/show";
+    public const string TerminalInput = "orchflow/terminal/input";
+    public const string TerminalResize = "orchflow/terminal/resize";
+    public const string TerminalRename = "orchflow/terminal/rename";
+    public const string TerminalKill = "orchflow/terminal/kill";
+    public const string TerminalAttach = "orchflow/terminal/attach";
+    public const string TerminalDetach = "orchflow/terminal/detach";
+    public const string TerminalAck = "orchflow/terminal/ack";
+    public const string TerminalRead = "orchflow/terminal/read";
+
+    /// <summary>Server to attached clients: terminal output with sequence numbers.</summary>
+    public const string TerminalOutput = "orchflow/terminal/output";
+
+    /// <summary>Server to every client: a terminal was created, changed, exited or removed.</summary>
+    public const string TerminalChanged = "orchflow/terminal/changed";
+
     /// <summary>Server to client: a workspace was created, updated, deleted, or became this client's active one.</summary>
     public const string WorkspaceChanged = "orchflow/workspace/changed";
 

@@ -25,6 +25,19 @@ public static class ProtocolSchema
         new(Methods.WorkspaceDelete, typeof(WorkspaceRef), typeof(WorkspaceDeleteResult)),
         new(Methods.WorkspaceResolve, typeof(WorkspaceResolveParams), typeof(WorkspaceResolveResult)),
         new(Methods.WorkspaceReloadConfig, typeof(WorkspaceRef), typeof(WorkspaceInfo)),
+        new(Methods.TerminalCreate, typeof(TerminalCreateParams), typeof(TerminalInfo)),
+        new(Methods.TerminalList, typeof(TerminalListParams), typeof(TerminalListResult)),
+        new(Methods.TerminalShow, typeof(TerminalRef), typeof(TerminalInfo)),
+        new(Methods.TerminalInput, typeof(TerminalInputParams), null),
+        new(Methods.TerminalResize, typeof(TerminalResizeParams), typeof(TerminalInfo)),
+        new(Methods.TerminalRename, typeof(TerminalRenameParams), typeof(TerminalInfo)),
+        new(Methods.TerminalKill, typeof(TerminalRef), typeof(TerminalInfo)),
+        new(Methods.TerminalAttach, typeof(TerminalRef), typeof(TerminalAttachResult)),
+        new(Methods.TerminalDetach, typeof(TerminalRef), null),
+        new(Methods.TerminalAck, typeof(TerminalAckParams), null, IsNotification: true, FromClient: true),
+        new(Methods.TerminalRead, typeof(TerminalReadParams), typeof(TerminalReadResult)),
+        new(Methods.TerminalOutput, typeof(TerminalOutputNotification), null, IsNotification: true),
+        new(Methods.TerminalChanged, typeof(TerminalChangedNotification), null, IsNotification: true),
         new(Methods.WorkspaceChanged, typeof(WorkspaceChangedNotification), null, IsNotification: true),
         new(Methods.ConfigChanged, typeof(ConfigChangedNotification), null, IsNotification: true),
     ];
@@ -44,6 +57,7 @@ public static class ProtocolSchema
             var entry = new JsonObject
             {
                 ["kind"] = m.IsNotification ? "notification" : "request",
+                ["direction"] = m.IsNotification && !m.FromClient ? "toClient" : "toServer",
                 ["params"] = m.Params.Name,
             };
             if (m.Result is not null)
@@ -128,4 +142,5 @@ public static class ProtocolSchema
     }
 }
 
-public sealed record MethodDescriptor(string Name, Type Params, Type? Result, bool IsNotification = false);
+/// <summary>One method of the wire. Requests go client to server; notifications go server to client unless <paramref name="FromClient"/>.</summary>
+public sealed record MethodDescriptor(string Name, Type Params, Type? Result, bool IsNotification = false, bool FromClient = false);

@@ -206,6 +206,9 @@ public sealed record StatusResult
     /// <summary>Problems in the global orchflow.toml; when there are errors the last good config stays in force.</summary>
     public required IReadOnlyList<Diagnostic> ConfigDiagnostics { get; init; }
 
+    /// <summary>Terminals that were running when the daemon last stopped or crashed; their processes are gone.</summary>
+    public required IReadOnlyList<TerminalInfo> LostTerminals { get; init; }
+
     /// <summary>Workspaces whose own config file has errors.</summary>
     public required IReadOnlyList<string> WorkspacesWithConfigErrors { get; init; }
 }

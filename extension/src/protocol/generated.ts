@@ -10,6 +10,12 @@ export type ProjectType = 'unknown' | 'rust' | 'node' | 'python' | 'dotnet' | 'g
 
 export type SecurityTier = 'standard' | 'enhanced' | 'strict';
 
+export type TerminalPurpose = 'shell' | 'build' | 'test' | 'repl' | 'agent';
+
+export type TerminalStatus = 'running' | 'exited' | 'killed' | 'lost';
+
+export type TerminalChangeKind = 'created' | 'updated' | 'exited' | 'removed';
+
 export type WorkspaceChangeKind = 'created' | 'updated' | 'deleted' | 'switched';
 
 export interface ClientInfo {
@@ -101,7 +107,100 @@ export interface StatusResult {
   activeWorkspaceId?: string | null;
   daemonMemoryBytes: number;
   configDiagnostics: Diagnostic[];
+  lostTerminals: TerminalInfo[];
   workspacesWithConfigErrors: string[];
+}
+
+export interface TerminalInfo {
+  id: string;
+  workspaceId: string;
+  namespace: string;
+  name: string;
+  purpose: TerminalPurpose;
+  agentId?: string | null;
+  command: string[];
+  cwd: string;
+  status: TerminalStatus;
+  exitCode?: number | null;
+  signal?: number | null;
+  pid?: number | null;
+  columns: number;
+  rows: number;
+  createdAt: string;
+  endedAt?: string | null;
+  attachedClients: number;
+}
+
+export interface TerminalAckParams {
+  id: string;
+  seq: number;
+}
+
+export interface TerminalAttachResult {
+  terminal: TerminalInfo;
+  scrollback: string;
+  seq: number;
+}
+
+export interface TerminalChangedNotification {
+  kind: TerminalChangeKind;
+  id: string;
+  workspaceId: string;
+  terminal?: TerminalInfo | null;
+}
+
+export interface TerminalCreateParams {
+  workspaceId?: string | null;
+  name?: string | null;
+  purpose?: TerminalPurpose;
+  command?: string | null;
+  cwd?: string | null;
+  columns?: number | null;
+  rows?: number | null;
+  attach?: boolean;
+}
+
+export interface TerminalInputParams {
+  id: string;
+  data: string;
+}
+
+export interface TerminalListParams {
+  workspaceId?: string | null;
+}
+
+export interface TerminalListResult {
+  terminals: TerminalInfo[];
+}
+
+export interface TerminalOutputNotification {
+  id: string;
+  seq: number;
+  data: string;
+}
+
+export interface TerminalReadParams {
+  id: string;
+  tail?: number | null;
+}
+
+export interface TerminalReadResult {
+  text: string;
+}
+
+export interface TerminalRef {
+  id: string;
+}
+
+export interface TerminalRenameParams {
+  id: string;
+  name: string;
+}
+
+export interface TerminalResizeParams {
+  id: string;
+  columns: number;
+  rows: number;
 }
 
 export interface VcsInfo {
@@ -194,6 +293,19 @@ export const Methods = {
   Initialize: 'initialize',
   ConfigChanged: 'orchflow/config/changed',
   Status: 'orchflow/status',
+  TerminalAck: 'orchflow/terminal/ack',
+  TerminalAttach: 'orchflow/terminal/attach',
+  TerminalChanged: 'orchflow/terminal/changed',
+  TerminalCreate: 'orchflow/terminal/create',
+  TerminalDetach: 'orchflow/terminal/detach',
+  TerminalInput: 'orchflow/terminal/input',
+  TerminalKill: 'orchflow/terminal/kill',
+  TerminalList: 'orchflow/terminal/list',
+  TerminalOutput: 'orchflow/terminal/output',
+  TerminalRead: 'orchflow/terminal/read',
+  TerminalRename: 'orchflow/terminal/rename',
+  TerminalResize: 'orchflow/terminal/resize',
+  TerminalShow: 'orchflow/terminal/show',
   WorkspaceChanged: 'orchflow/workspace/changed',
   WorkspaceCreate: 'orchflow/workspace/create',
   WorkspaceDelete: 'orchflow/workspace/delete',
@@ -226,6 +338,16 @@ export type ErrorCodeName = keyof typeof ErrorCodes;
 export interface RequestTypes {
   'initialize': { params: InitializeParams; result: InitializeResult };
   'orchflow/status': { params: StatusParams; result: StatusResult };
+  'orchflow/terminal/attach': { params: TerminalRef; result: TerminalAttachResult };
+  'orchflow/terminal/create': { params: TerminalCreateParams; result: TerminalInfo };
+  'orchflow/terminal/detach': { params: TerminalRef; result: null };
+  'orchflow/terminal/input': { params: TerminalInputParams; result: null };
+  'orchflow/terminal/kill': { params: TerminalRef; result: TerminalInfo };
+  'orchflow/terminal/list': { params: TerminalListParams; result: TerminalListResult };
+  'orchflow/terminal/read': { params: TerminalReadParams; result: TerminalReadResult };
+  'orchflow/terminal/rename': { params: TerminalRenameParams; result: TerminalInfo };
+  'orchflow/terminal/resize': { params: TerminalResizeParams; result: TerminalInfo };
+  'orchflow/terminal/show': { params: TerminalRef; result: TerminalInfo };
   'orchflow/workspace/create': { params: WorkspaceCreateParams; result: WorkspaceInfo };
   'orchflow/workspace/delete': { params: WorkspaceRef; result: WorkspaceDeleteResult };
   'orchflow/workspace/list': { params: WorkspaceListParams; result: WorkspaceListResult };
@@ -239,6 +361,9 @@ export interface RequestTypes {
 /** Params type of each notification, keyed by method name. */
 export interface NotificationTypes {
   'orchflow/config/changed': { params: ConfigChangedNotification };
+  'orchflow/terminal/ack': { params: TerminalAckParams };
+  'orchflow/terminal/changed': { params: TerminalChangedNotification };
+  'orchflow/terminal/output': { params: TerminalOutputNotification };
   'orchflow/workspace/changed': { params: WorkspaceChangedNotification };
 }
 

@@ -17,6 +17,21 @@ public static class ProcessFactory
     /// <summary>Variables passed to helper commands; everything else of the daemon's environment stays out.</summary>
     private static readonly string[] HelperEnvironmentAllowlist = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ"];
 
+    /// <summary>
+    /// Starts a workspace process in a new pseudo-terminal. The caller has built the environment
+    /// (<see cref="Terminals.TerminalEnvironment"/>) and checked that the working directory is inside the workspace;
+    /// the PTY layer passes exactly that environment and only the three standard descriptors.
+    /// </summary>
+    public static Orchflow.Pty.PtySpawnResult StartPty(Orchflow.Pty.PtySpawnOptions options)
+    {
+        if (!Path.IsPathRooted(options.WorkingDirectory))
+        {
+            throw new ArgumentException($"Working directory must be absolute, got '{options.WorkingDirectory}'.", nameof(options));
+        }
+
+        return Orchflow.Pty.PtyBackend.Default.Spawn(options);
+    }
+
     /// <summary>Runs a short helper command to completion, capturing its output; kills it when the timeout passes.</summary>
     public static async Task<CommandResult> RunAsync(string file, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout, CancellationToken cancellationToken = default)
     {

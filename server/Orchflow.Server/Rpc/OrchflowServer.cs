@@ -3,6 +3,7 @@ using Orchflow.Protocol;
 using Orchflow.Server.Configuration;
 using Orchflow.Server.Hosting;
 using Orchflow.Server.Storage;
+using Orchflow.Server.Terminals;
 using Orchflow.Server.Workspaces;
 
 namespace Orchflow.Server.Rpc;
@@ -23,6 +24,7 @@ public sealed class OrchflowServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _poller;
     private readonly TimeProvider _time;
+    private int _disposed;
 
     public OrchflowServer(OrchflowPaths paths, Database database, Log log, string? socketPath, TimeProvider? time = null, string? defaultWorkspaceRoot = null)
     {
@@ -34,6 +36,7 @@ public sealed class OrchflowServer : IAsyncDisposable
         Settings = new GlobalSettings(paths.ConfigFile, log);
         Workspaces = new WorkspaceService(new WorkspaceStore(database), Settings, log, _time,
             defaultWorkspaceRoot ?? Environment.GetEnvironmentVariable("HOME") ?? "/");
+        Terminals = new TerminalService(Workspaces, Settings, new TerminalStore(database), paths, log);
         Info = new DaemonInfo
         {
             Pid = Environment.ProcessId,
@@ -46,6 +49,7 @@ public sealed class OrchflowServer : IAsyncDisposable
         };
 
         Workspaces.Changed += OnWorkspaceChanged;
+        Terminals.Changed += change => Broadcast(Methods.TerminalChanged, change);
         Settings.Changed += () => Broadcast(Methods.ConfigChanged, new ConfigChangedNotification { Diagnostics = Settings.Diagnostics });
         _poller = PollConfigAsync(_stopping.Token);
     }
@@ -59,6 +63,8 @@ public sealed class OrchflowServer : IAsyncDisposable
     public GlobalSettings Settings { get; }
 
     public WorkspaceService Workspaces { get; }
+
+    public TerminalService Terminals { get; }
 
     public DaemonInfo Info { get; }
 
@@ -77,12 +83,14 @@ public sealed class OrchflowServer : IAsyncDisposable
         // Every capability's handlers, one line each.
         rpc.AddLocalRpcTarget(new LifecycleHandlers(session, this));
         rpc.AddLocalRpcTarget(new WorkspaceHandlers(session, Workspaces));
+        rpc.AddLocalRpcTarget(new TerminalHandlers(session, Terminals));
 
         session.ExitRequested += onExit ?? (s => s.Rpc.Dispose());
         _sessions[session.Id] = session;
         rpc.Disconnected += (sender, e) =>
         {
             _sessions.TryRemove(session.Id, out _);
+            Terminals.DetachClient(session);
             Log.Info($"{session} disconnected: {e.Reason}" + (e.Description is { Length: > 0 } d ? $" ({d})" : ""));
         };
         rpc.StartListening();
@@ -104,6 +112,7 @@ public sealed class OrchflowServer : IAsyncDisposable
             ActiveWorkspaceId = session.ActiveWorkspaceId,
             DaemonMemoryBytes = ProcessMemory.ResidentBytes(),
             ConfigDiagnostics = Settings.Diagnostics,
+            LostTerminals = Terminals.LostTerminals,
             WorkspacesWithConfigErrors = list.Where(w => w.Config.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)).Select(w => w.Id).ToList(),
         };
     }
@@ -112,6 +121,7 @@ public sealed class OrchflowServer : IAsyncDisposable
     {
         if (change.Kind == WorkspaceChangeKind.Deleted)
         {
+            Terminals.RemoveWorkspace(change.Id);
             foreach (var s in _sessions.Values.Where(s => s.ActiveWorkspaceId == change.Id))
             {
                 s.ActiveWorkspaceId = null;
@@ -154,8 +164,14 @@ public sealed class OrchflowServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _poller.ConfigureAwait(false);
+        Terminals.Dispose();
         foreach (var s in _sessions.Values)
         {
             s.Rpc.Dispose();

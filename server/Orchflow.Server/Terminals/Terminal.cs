@@ -1,0 +1,251 @@
+using System.Text;
+using System.Threading.Channels;
+using Orchflow.Protocol;
+using Orchflow.Pty;
+using Orchflow.Server.Rpc;
+
+namespace Orchflow.Server.Terminals;
+
+/// <summary>
+/// One terminal: its PTY process, its scrollback, and the clients attached to it. Output is decoded once
+/// (a stateful UTF-8 decoder, so a character split across reads is never mangled), kept in the scrollback, and
+/// queued to each attached client in order. Flow control follows VS Code: when any attached client has more than
+/// <see cref="HighWatermarkChars"/> unacknowledged characters the PTY stops being read (the child blocks, the daemon
+/// holds no more), and reading resumes once every client is below <see cref="LowWatermarkChars"/>.
+/// Input never waits for output, so Ctrl-C gets through a flood.
+/// </summary>
+public sealed class Terminal : IPtyOutputSink
+{
+    /// <summary>VS Code pauses a PTY above 100,000 unacknowledged characters...</summary>
+    public const int HighWatermarkChars = 100_000;
+
+    /// <summary>...and resumes it below 5,000.</summary>
+    public const int LowWatermarkChars = 5_000;
+
+    private readonly object _gate = new();
+    private readonly Decoder _decoder = new UTF8Encoding(false).GetDecoder();
+    private readonly Scrollback _scrollback;
+    private readonly Dictionary<int, Attachment> _attachments = new();
+    private readonly Action<Terminal> _onExit;
+    private char[] _chars = new char[64 * 1024 + 4];
+    private long _seq;
+    private bool _paused;
+
+    internal Terminal(TerminalInfo info, int scrollbackChars, Action<Terminal> onExit)
+    {
+        Info = info;
+        _scrollback = new Scrollback(scrollbackChars);
+        _onExit = onExit;
+    }
+
+    public string Id => Info.Id;
+
+    public string WorkspaceId => Info.WorkspaceId;
+
+    /// <summary>The metadata as last published; replaced (records are immutable) under the lock.</summary>
+    public TerminalInfo Info { get; private set; }
+
+    public IPtyProcess? Process { get; private set; }
+
+    public bool IsRunning => Info.Status == TerminalStatus.Running;
+
+    /// <summary>Characters of output so far (the sequence number of the last one).</summary>
+    public long Seq
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _seq;
+            }
+        }
+    }
+
+    internal void Start(IPtyProcess process)
+    {
+        Process = process;
+        Update(i => i with { Pid = process.Pid });
+        process.Exited.ContinueWith(t => OnExited(t.Result), TaskScheduler.Default);
+        process.Start(this);
+    }
+
+    internal TerminalInfo Update(Func<TerminalInfo, TerminalInfo> change)
+    {
+        lock (_gate)
+        {
+            Info = change(Info) with { AttachedClients = _attachments.Count };
+            return Info;
+        }
+    }
+
+    public void OnData(ReadOnlySpan<byte> data)
+    {
+        lock (_gate)
+        {
+            if (_chars.Length < data.Length + 4)
+            {
+                _chars = new char[data.Length + 4];
+            }
+
+            int n = _decoder.GetChars(data, _chars, flush: false);
+            if (n > 0)
+            {
+                PublishLocked(new string(_chars, 0, n));
+            }
+        }
+    }
+
+    public void OnEnd()
+    {
+        lock (_gate)
+        {
+            int n = _decoder.GetChars(ReadOnlySpan<byte>.Empty, _chars, flush: true);
+            if (n > 0)
+            {
+                PublishLocked(new string(_chars, 0, n));
+            }
+        }
+    }
+
+    private void PublishLocked(string text)
+    {
+        _scrollback.Append(text);
+        _seq += text.Length;
+        foreach (var a in _attachments.Values)
+        {
+            a.Queue.Writer.TryWrite(new TerminalOutputNotification { Id = Id, Seq = _seq, Data = text });
+            a.SentSeq = _seq;
+        }
+
+        UpdateFlowLocked();
+    }
+
+    /// <summary>Attaches a client: it gets the scrollback now and every later output in order.</summary>
+    public TerminalAttachResult Attach(ClientSession session)
+    {
+        lock (_gate)
+        {
+            if (!_attachments.ContainsKey(session.Id))
+            {
+                var attachment = new Attachment(session, _seq);
+                _attachments[session.Id] = attachment;
+                _ = PumpAsync(attachment);
+            }
+
+            Info = Info with { AttachedClients = _attachments.Count };
+            return new TerminalAttachResult { Terminal = Info, Scrollback = _scrollback.Snapshot(), Seq = _seq };
+        }
+    }
+
+    public bool Detach(int sessionId)
+    {
+        lock (_gate)
+        {
+            if (!_attachments.Remove(sessionId, out var a))
+            {
+                return false;
+            }
+
+            a.Queue.Writer.TryComplete();
+            Info = Info with { AttachedClients = _attachments.Count };
+            UpdateFlowLocked();
+            return true;
+        }
+    }
+
+    public void Acknowledge(int sessionId, long seq)
+    {
+        lock (_gate)
+        {
+            if (_attachments.TryGetValue(sessionId, out var a) && seq > a.AckedSeq)
+            {
+                a.AckedSeq = Math.Min(seq, a.SentSeq);
+                UpdateFlowLocked();
+            }
+        }
+    }
+
+    public string ScrollbackText()
+    {
+        lock (_gate)
+        {
+            return _scrollback.Snapshot();
+        }
+    }
+
+    /// <summary>Pauses reading while any attached client lags past the high watermark; resumes when all are under the low one.</summary>
+    private void UpdateFlowLocked()
+    {
+        if (Process is null)
+        {
+            return;
+        }
+
+        long worst = 0;
+        foreach (var a in _attachments.Values)
+        {
+            worst = Math.Max(worst, a.SentSeq - a.AckedSeq);
+        }
+
+        if (!_paused && worst > HighWatermarkChars)
+        {
+            _paused = true;
+            Process.PauseReading();
+        }
+        else if (_paused && worst < LowWatermarkChars)
+        {
+            _paused = false;
+            Process.ResumeReading();
+        }
+    }
+
+    private static async Task PumpAsync(Attachment a)
+    {
+        // One sender per client and terminal keeps the notifications in output order.
+        await foreach (var n in a.Queue.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            await a.Session.NotifyAsync(Methods.TerminalOutput, n).ConfigureAwait(false);
+        }
+    }
+
+    private void OnExited(PtyExit exit)
+    {
+        Update(i => i.Status == TerminalStatus.Running
+            ? i with { Status = TerminalStatus.Exited, ExitCode = exit.ExitCode, Signal = exit.Signal, Pid = null, EndedAt = DateTimeOffset.UtcNow }
+            : i with { Pid = null });
+        _onExit(this);
+    }
+
+    /// <summary>Marks the terminal killed before its tree is ended, so the exit that follows is reported as a kill.</summary>
+    internal void MarkKilled() =>
+        Update(i => i with { Status = TerminalStatus.Killed, EndedAt = DateTimeOffset.UtcNow });
+
+    internal void DetachAll()
+    {
+        lock (_gate)
+        {
+            foreach (var a in _attachments.Values)
+            {
+                a.Queue.Writer.TryComplete();
+            }
+
+            _attachments.Clear();
+            if (_paused && Process is not null)
+            {
+                _paused = false;
+                Process.ResumeReading();
+            }
+        }
+    }
+
+    private sealed class Attachment(ClientSession session, long seq)
+    {
+        public ClientSession Session { get; } = session;
+
+        public Channel<TerminalOutputNotification> Queue { get; } = Channel.CreateUnbounded<TerminalOutputNotification>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+        public long SentSeq { get; set; } = seq;
+
+        public long AckedSeq { get; set; } = seq;
+    }
+}

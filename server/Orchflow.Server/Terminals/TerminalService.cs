@@ -1,0 +1,409 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Orchflow.Protocol;
+using Orchflow.Pty;
+using Orchflow.Server.Configuration;
+using Orchflow.Server.Hosting;
+using Orchflow.Server.Processes;
+using Orchflow.Server.Rpc;
+using Orchflow.Server.Storage;
+using Orchflow.Server.Workspaces;
+
+namespace Orchflow.Server.Terminals;
+
+/// <summary>
+/// Every terminal of every workspace, keyed by id, with one guard for unknown ids (<see cref="Get"/>).
+/// Terminals belong to exactly one workspace, start in its root (or a directory inside it) with a built
+/// environment, survive client disconnects, and end with the daemon. Records are persisted so that the next
+/// daemon can report the terminals that were lost.
+/// </summary>
+public sealed class TerminalService : IDisposable
+{
+    private readonly ConcurrentDictionary<string, Terminal> _terminals = new(StringComparer.Ordinal);
+    private readonly WorkspaceService _workspaces;
+    private readonly GlobalSettings _settings;
+    private readonly TerminalStore _store;
+    private readonly OrchflowPaths _paths;
+    private readonly Log _log;
+    private readonly Func<string, string?> _userEnvironment;
+    private readonly object _createGate = new();
+    private volatile bool _stopping;
+
+    public TerminalService(WorkspaceService workspaces, GlobalSettings settings, TerminalStore store, OrchflowPaths paths, Log log, Func<string, string?>? userEnvironment = null)
+    {
+        _workspaces = workspaces;
+        _settings = settings;
+        _store = store;
+        _paths = paths;
+        _log = log;
+        _userEnvironment = userEnvironment ?? Environment.GetEnvironmentVariable;
+
+        // Terminals of the previous daemon: those still marked running were lost with it. Older losses are forgotten.
+        var lost = new List<TerminalInfo>();
+        foreach (var r in store.All())
+        {
+            if (r.Status == "lost")
+            {
+                store.Delete(r.Id);
+                continue;
+            }
+
+            if (r.Status == "running")
+            {
+                r.Status = "lost";
+                r.EndedAt ??= DateTime.UtcNow;
+                store.Upsert(r);
+                var info = ToInfo(r);
+                lost.Add(info);
+                _terminals[r.Id] = new Terminal(info, 1, _ => { });
+            }
+            else
+            {
+                store.Delete(r.Id);
+            }
+        }
+
+        LostTerminals = lost;
+        if (lost.Count > 0)
+        {
+            _log.Warn($"{lost.Count} terminal(s) were lost when the previous daemon stopped: {string.Join(", ", lost.Select(t => t.Id))}");
+        }
+    }
+
+    /// <summary>Raised on every change, outside any lock.</summary>
+    public event Action<TerminalChangedNotification>? Changed;
+
+    public IReadOnlyList<TerminalInfo> LostTerminals { get; }
+
+    public IReadOnlyList<TerminalInfo> List(string? workspaceRef)
+    {
+        string? wsId = workspaceRef is null ? null : _workspaces.Show(workspaceRef).Id;
+        return _terminals.Values
+            .Where(t => wsId is null || t.WorkspaceId == wsId)
+            .Select(t => t.Info)
+            .OrderBy(t => t.WorkspaceId, StringComparer.Ordinal)
+            .ThenBy(t => t.CreatedAt)
+            .ToList();
+    }
+
+    public int RunningCount(string workspaceId) => _terminals.Values.Count(t => t.WorkspaceId == workspaceId && t.IsRunning);
+
+    /// <summary>The single guard for terminal ids: an unknown id is a clear NotFound.</summary>
+    public Terminal Get(string id) =>
+        _terminals.TryGetValue(id ?? "", out var t)
+            ? t
+            : throw OrchflowException.NotFound("terminal", id ?? "", "Run `orchflow terminal list` to see the ids.");
+
+    public TerminalInfo Create(TerminalCreateParams p, ClientSession? attachTo, string? agentId = null)
+    {
+        var ws = _workspaces.Show(p.WorkspaceId ?? WorkspaceService.DefaultId);
+        var cwd = ResolveCwd(ws, p.Cwd);
+        var shell = Shell();
+        IReadOnlyList<string> command = p.Command is { } line
+            ? (string.IsNullOrWhiteSpace(line)
+                ? throw new OrchflowException(ErrorCodes.InvalidArgument, "The command is empty.", "Omit it for an interactive shell, or pass a command line.")
+                : [shell, "-c", line])
+            : [shell];
+        int columns = Clamp(p.Columns ?? 80, "columns");
+        int rows = Clamp(p.Rows ?? 24, "rows");
+        var purpose = p.Purpose ?? TerminalPurpose.Shell;
+
+        Terminal terminal;
+        lock (_createGate)
+        {
+            int limit = ws.Metadata.ResourceLimits.TerminalLimit;
+            int running = RunningCount(ws.Id);
+            if (running >= limit)
+            {
+                throw new OrchflowException(ErrorCodes.LimitReached,
+                    $"Workspace '{ws.Id}' already runs {running} terminals, its limit (terminal_limit).",
+                    $"Kill one with `orchflow terminal kill ID`, or raise terminal_limit in {ws.Config.Path ?? "the workspace's .orchflow/workspace.json"} (or terminal_limit_per_workspace in orchflow.toml).");
+            }
+
+            var id = NextId(ws.Namespace);
+            var name = string.IsNullOrWhiteSpace(p.Name) ? $"{purpose.ToString().ToLowerInvariant()} {id[(id.LastIndexOf('-') + 1)..]}" : p.Name.Trim();
+            var info = new TerminalInfo
+            {
+                Id = id,
+                WorkspaceId = ws.Id,
+                Namespace = ws.Namespace,
+                Name = name,
+                Purpose = purpose,
+                AgentId = agentId,
+                Command = command,
+                Cwd = cwd,
+                Status = TerminalStatus.Running,
+                Columns = columns,
+                Rows = rows,
+                CreatedAt = DateTimeOffset.UtcNow,
+                AttachedClients = 0,
+            };
+            terminal = new Terminal(info, ScrollbackChars(), OnExited);
+            _terminals[id] = terminal;
+        }
+
+        var env = TerminalEnvironment.Build(_userEnvironment, ws.SharedEnv, OrchflowVariables(ws, terminal.Id));
+        var result = ProcessFactory.StartPty(new PtySpawnOptions(command[0], command.Skip(1).ToList(), cwd, env, (ushort)columns, (ushort)rows));
+        if (result is PtySpawnResult.Failure failure)
+        {
+            _terminals.TryRemove(terminal.Id, out _);
+            throw new OrchflowException(ErrorCodes.InvalidArgument, $"The terminal could not start: {failure.Message}", "Check the shell (default_shell in orchflow.toml, or $SHELL) and the command.");
+        }
+
+        var process = ((PtySpawnResult.Success)result).Process;
+        if (attachTo is not null)
+        {
+            terminal.Attach(attachTo);
+        }
+
+        terminal.Start(process);
+        _store.Upsert(ToRecord(terminal.Info));
+        _log.Info($"Terminal {terminal.Id} started in {ws.Id} (pid {process.Pid}): {string.Join(' ', command)}");
+        Publish(TerminalChangeKind.Created, terminal);
+        return terminal.Info;
+    }
+
+    public void Input(string id, string data)
+    {
+        var t = Get(id);
+        if (!t.IsRunning || t.Process is null)
+        {
+            throw new OrchflowException(ErrorCodes.NotAllowed, $"Terminal '{id}' is not running ({t.Info.Status.ToString().ToLowerInvariant()}).", "Create a new terminal.");
+        }
+
+        t.Process.Write(System.Text.Encoding.UTF8.GetBytes(data));
+    }
+
+    public TerminalInfo Resize(string id, int columns, int rows)
+    {
+        var t = Get(id);
+        int c = Clamp(columns, "columns"), r = Clamp(rows, "rows");
+        if (t.IsRunning)
+        {
+            t.Process?.Resize((ushort)c, (ushort)r);
+        }
+
+        t.Update(i => i with { Columns = c, Rows = r });
+        return t.Info;
+    }
+
+    public TerminalInfo Rename(string id, string name)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            throw new OrchflowException(ErrorCodes.InvalidArgument, "A terminal name cannot be empty.", "Pass a name such as \"API server\".");
+        }
+
+        var t = Get(id);
+        t.Update(i => i with { Name = name.Trim() });
+        _store.Upsert(ToRecord(t.Info));
+        Publish(TerminalChangeKind.Updated, t);
+        return t.Info;
+    }
+
+    /// <summary>Ends the terminal's whole process tree, then removes it.</summary>
+    public TerminalInfo Kill(string id)
+    {
+        var t = Get(id);
+        if (t.IsRunning)
+        {
+            t.MarkKilled();
+            t.Process?.KillTree();
+        }
+
+        t.DetachAll();
+        t.Process?.Dispose();
+        _terminals.TryRemove(id, out _);
+        _store.Delete(id);
+        _log.Info($"Terminal {id} killed and removed");
+        var info = t.Info;
+        Changed?.Invoke(new TerminalChangedNotification { Kind = TerminalChangeKind.Removed, Id = id, WorkspaceId = t.WorkspaceId });
+        return info;
+    }
+
+    public TerminalAttachResult Attach(string id, ClientSession session)
+    {
+        var result = Get(id).Attach(session);
+        return result;
+    }
+
+    public void Detach(string id, ClientSession session) => Get(id).Detach(session.Id);
+
+    public void Acknowledge(string id, ClientSession session, long seq)
+    {
+        if (_terminals.TryGetValue(id, out var t))
+        {
+            t.Acknowledge(session.Id, seq);
+        }
+    }
+
+    public string Read(string id, int? tail)
+    {
+        if (tail is < 1)
+        {
+            throw new OrchflowException(ErrorCodes.InvalidArgument, "--tail must be at least 1.");
+        }
+
+        return PlainText.From(Get(id).ScrollbackText(), tail);
+    }
+
+    /// <summary>A client went away: its attachments end (the terminals go on).</summary>
+    public void DetachClient(ClientSession session)
+    {
+        foreach (var t in _terminals.Values)
+        {
+            t.Detach(session.Id);
+        }
+    }
+
+    /// <summary>Removes every terminal of a deleted workspace, ending the running ones.</summary>
+    public void RemoveWorkspace(string workspaceId)
+    {
+        foreach (var t in _terminals.Values.Where(t => t.WorkspaceId == workspaceId).ToList())
+        {
+            Kill(t.Id);
+        }
+    }
+
+    private void OnExited(Terminal t)
+    {
+        if (_stopping)
+        {
+            return;
+        }
+
+        _store.Upsert(ToRecord(t.Info));
+        _log.Info($"Terminal {t.Id} ended: {t.Info.Status.ToString().ToLowerInvariant()}, code {t.Info.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "-"}, signal {t.Info.Signal?.ToString(CultureInfo.InvariantCulture) ?? "-"}");
+        if (_terminals.ContainsKey(t.Id))
+        {
+            Publish(TerminalChangeKind.Exited, t);
+        }
+    }
+
+    private void Publish(TerminalChangeKind kind, Terminal t) =>
+        Changed?.Invoke(new TerminalChangedNotification { Kind = kind, Id = t.Id, WorkspaceId = t.WorkspaceId, Terminal = t.Info });
+
+    private static string ResolveCwd(WorkspaceInfo ws, string? requested)
+    {
+        if (requested is null)
+        {
+            return ws.RootPath;
+        }
+
+        var full = Path.IsPathRooted(requested) ? requested : Path.Combine(ws.RootPath, requested);
+        var canonical = PathRules.CanonicalDirectory(full);
+        if (!PathRules.IsSameOrInside(canonical, ws.RootPath))
+        {
+            throw new OrchflowException(ErrorCodes.InvalidPath,
+                $"{canonical} is outside workspace '{ws.Id}' ({ws.RootPath}); a terminal's directory must stay inside its workspace.",
+                "Pass a directory inside the workspace root, or omit it for the root.");
+        }
+
+        return canonical;
+    }
+
+    private Dictionary<string, string> OrchflowVariables(WorkspaceInfo ws, string terminalId)
+    {
+        var historyDir = Path.Combine(_paths.DataDirectory, "workspaces", ws.Id);
+        Directory.CreateDirectory(historyDir);
+        return new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["ORCHFLOW_WORKSPACE"] = ws.Id,
+            ["ORCHFLOW_WORKSPACE_NAME"] = ws.Name,
+            ["ORCHFLOW_WORKSPACE_ROOT"] = ws.RootPath,
+            ["ORCHFLOW_NAMESPACE"] = ws.Namespace,
+            ["ORCHFLOW_TERMINAL_ID"] = terminalId,
+
+            // Each workspace keeps its own shell history, outside every workspace root.
+            ["HISTFILE"] = Path.Combine(historyDir, "shell_history"),
+        };
+    }
+
+    private string Shell()
+    {
+        var shell = _settings.Current.Terminals.DefaultShell ?? _userEnvironment("SHELL");
+        if (string.IsNullOrWhiteSpace(shell))
+        {
+            shell = "/bin/bash";
+        }
+
+        if (!File.Exists(shell))
+        {
+            throw new OrchflowException(ErrorCodes.InvalidArgument, $"The shell {shell} does not exist.", "Set default_shell under [terminals] in orchflow.toml.");
+        }
+
+        return shell;
+    }
+
+    private int ScrollbackChars() => (int)Math.Clamp(_settings.Current.Terminals.ScrollbackBytes, 1024, int.MaxValue / 2);
+
+    private string NextId(string ns)
+    {
+        int max = 0;
+        foreach (var id in _terminals.Keys)
+        {
+            if (id.StartsWith(ns + "-t", StringComparison.Ordinal) && int.TryParse(id.AsSpan(ns.Length + 2), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+            {
+                max = Math.Max(max, n);
+            }
+        }
+
+        return $"{ns}-t{max + 1}";
+    }
+
+    private static int Clamp(int value, string what) =>
+        value is >= 1 and <= 1000 ? value : throw new OrchflowException(ErrorCodes.InvalidArgument, $"{what} must be from 1 to 1000, got {value}.");
+
+    private static TerminalRecord ToRecord(TerminalInfo i) => new()
+    {
+        Id = i.Id,
+        WorkspaceId = i.WorkspaceId,
+        Namespace = i.Namespace,
+        Name = i.Name,
+        Purpose = i.Purpose.ToString().ToLowerInvariant(),
+        AgentId = i.AgentId,
+        Command = i.Command.ToList(),
+        Cwd = i.Cwd,
+        Status = i.Status.ToString().ToLowerInvariant(),
+        ExitCode = i.ExitCode,
+        Signal = i.Signal,
+        Columns = i.Columns,
+        Rows = i.Rows,
+        CreatedAt = i.CreatedAt.UtcDateTime,
+        EndedAt = i.EndedAt?.UtcDateTime,
+    };
+
+    private static TerminalInfo ToInfo(TerminalRecord r) => new()
+    {
+        Id = r.Id,
+        WorkspaceId = r.WorkspaceId,
+        Namespace = r.Namespace,
+        Name = r.Name,
+        Purpose = Enum.TryParse<TerminalPurpose>(r.Purpose, true, out var p) ? p : TerminalPurpose.Shell,
+        AgentId = r.AgentId,
+        Command = r.Command,
+        Cwd = r.Cwd,
+        Status = Enum.TryParse<TerminalStatus>(r.Status, true, out var s) ? s : TerminalStatus.Lost,
+        ExitCode = r.ExitCode,
+        Signal = r.Signal,
+        Columns = r.Columns,
+        Rows = r.Rows,
+        CreatedAt = new DateTimeOffset(DateTime.SpecifyKind(r.CreatedAt, DateTimeKind.Utc)),
+        EndedAt = r.EndedAt is { } e ? new DateTimeOffset(DateTime.SpecifyKind(e, DateTimeKind.Utc)) : null,
+        AttachedClients = 0,
+    };
+
+    /// <summary>
+    /// The daemon is stopping: every running terminal's tree ends now. Their records stay marked running, so the
+    /// next daemon reports them as lost (their sessions and scrollback are gone).
+    /// </summary>
+    public void Dispose()
+    {
+        _stopping = true;
+        foreach (var t in _terminals.Values)
+        {
+            t.DetachAll();
+            t.Process?.Dispose();
+        }
+    }
+}
