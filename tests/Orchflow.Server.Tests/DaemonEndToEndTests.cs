@@ -171,4 +171,67 @@ public sealed class DaemonEndToEndTests
         Assert.Contains(messages, m => m.TryGetProperty("id", out var id) && id.GetInt32() == 1 && m.GetProperty("result").GetProperty("serverInfo").GetProperty("name").GetString() == "orchflow");
         Assert.Contains(messages, m => m.TryGetProperty("id", out var id) && id.GetInt32() == 2 && m.GetProperty("result").GetProperty("workspaces").GetArrayLength() == 1);
     }
+
+    [Fact]
+    public async Task Stopping_the_daemon_ends_its_terminals_without_orphans_and_the_next_one_reports_them_lost()
+    {
+        await using var d = new DaemonHome();
+        var root = d.Home.Project("orphans");
+        Assert.Equal(0, (await Orchflow.RunAsync(d.Home, "workspace", "create", root)).ExitCode);
+        var marker = $"orchflow-orphan-{Guid.NewGuid():N}";
+        await using (var client = await Cli.DaemonClient.ConnectAsync(d.Home.Paths, autoStart: false))
+        {
+            await client.InvokeAsync<TerminalInfo>(Methods.TerminalCreate, new TerminalCreateParams
+            {
+                WorkspaceId = "orphans",
+                Command = $"sleep 300 & nohup sh -c 'exec -a {marker} sleep 301' >/dev/null 2>&1 & echo up; wait",
+            });
+        }
+
+        var sw = Stopwatch.StartNew();
+        while (Marked(marker).Count == 0 && sw.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.NotEmpty(Marked(marker));
+        Assert.Equal(0, (await Orchflow.RunAsync(d.Home, "daemon", "stop")).ExitCode);
+        sw.Restart();
+        while (Marked(marker).Count > 0 && sw.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Empty(Marked(marker));
+        var status = Parse<StatusResult>(await Orchflow.RunAsync(d.Home, "status", "--json"));
+        Assert.Contains(status.LostTerminals, t => t.WorkspaceId == "orphans" && t.Status == TerminalStatus.Lost);
+    }
+
+    /// <summary>Live (non-zombie) processes whose command line contains <paramref name="marker"/>.</summary>
+    private static List<int> Marked(string marker)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                if (cmdline.Contains(marker, StringComparison.Ordinal) && stat[(stat.LastIndexOf(')') + 2)] != 'Z')
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return found;
+    }
 }
