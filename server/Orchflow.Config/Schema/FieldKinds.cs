@@ -351,35 +351,41 @@ internal static class MapKeys
     }
 }
 
-/// <summary>A map from validated names to strings (environment variables). Absent means empty.</summary>
-internal sealed class StringMapField : Field<IReadOnlyDictionary<string, string>>
+/// <summary>
+/// A map from validated names to values of one field's shape: environment variables (strings), agent types (objects).
+/// Absent means empty. Every entry is checked, so one run reports a bad name and a bad value together.
+/// </summary>
+internal sealed class MapField<T> : Field<IReadOnlyDictionary<string, T>>
 {
-    public StringMapField(string key, string description, IReadOnlyList<StringRule> keyRules, StringField value)
+    private readonly string _expected;
+
+    /// <param name="expected">What a non-object value is reported as missing, for example "an object of strings".</param>
+    public MapField(string key, string description, IReadOnlyList<StringRule> keyRules, Field<T> value, string expected)
         : base(key, description)
     {
         KeyRules = keyRules;
         Value = value;
-        Default = new Dictionary<string, string>().AsReadOnly();
+        _expected = expected;
+        Default = new Dictionary<string, T>().AsReadOnly();
     }
 
     public IReadOnlyList<StringRule> KeyRules { get; }
 
-    public StringField Value { get; }
+    public Field<T> Value { get; }
 
-    public override bool TryResolve(ConfigNode node, ValidationContext ctx, string path, out IReadOnlyDictionary<string, string> value)
+    public override bool TryResolve(ConfigNode node, ValidationContext ctx, string path, out IReadOnlyDictionary<string, T> value)
     {
         value = Default;
         if (node is not ObjectNode obj)
         {
-            ctx.Error(node.Position, path, $"expected {ctx.ObjectNoun} of strings, got {ctx.Describe(node)}");
+            ctx.Error(node.Position, path, $"expected {ctx.ObjectNoun}{_expected}, got {ctx.Describe(node)}");
             return false;
         }
 
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        var result = new Dictionary<string, T>(StringComparer.Ordinal);
         bool ok = true;
         foreach (var property in obj.Properties)
         {
-            // Evaluate both so one run reports a bad name and a bad value together.
             bool keyOk = MapKeys.Check(property, KeyRules, ctx, path);
             bool valueOk = Value.TryResolve(property.Value, ctx, ValidationContext.Join(path, property.Key), out var item);
             if (keyOk && valueOk)
@@ -400,10 +406,17 @@ internal sealed class StringMapField : Field<IReadOnlyDictionary<string, string>
     {
         schema["type"] = "object";
         MapKeys.WriteSchema(schema, KeyRules);
-        schema["additionalProperties"] = Value.ToSchema();
+        var valueSchema = Value.ToSchema();
+        if (Value is ObjectField)
+        {
+            valueSchema.Remove("description"); // the map's description covers its entries
+        }
+
+        schema["additionalProperties"] = valueSchema;
     }
 
-    protected override JsonNode? DefaultToJson(IReadOnlyDictionary<string, string> value) => new JsonObject();
+    // An absent map of objects has no default worth showing; an absent map of strings is shown as {}.
+    protected override JsonNode? DefaultToJson(IReadOnlyDictionary<string, T> value) => Value is ObjectField ? null : new JsonObject();
 }
 
 /// <summary>
@@ -532,58 +545,3 @@ internal sealed class ObjectField : Field<Section>
     protected override JsonNode? DefaultToJson(Section value) => null;
 }
 
-/// <summary>A map from validated names to objects of one shape (agent types). Absent means empty.</summary>
-internal sealed class ObjectMapField : Field<IReadOnlyDictionary<string, Section>>
-{
-    public ObjectMapField(string key, string description, IReadOnlyList<StringRule> keyRules, ObjectField value)
-        : base(key, description)
-    {
-        KeyRules = keyRules;
-        Value = value;
-        Default = new Dictionary<string, Section>().AsReadOnly();
-    }
-
-    public IReadOnlyList<StringRule> KeyRules { get; }
-
-    public ObjectField Value { get; }
-
-    public override bool TryResolve(ConfigNode node, ValidationContext ctx, string path, out IReadOnlyDictionary<string, Section> value)
-    {
-        value = Default;
-        if (node is not ObjectNode obj)
-        {
-            ctx.Error(node.Position, path, $"expected {ctx.ObjectNoun}, got {ctx.Describe(node)}");
-            return false;
-        }
-
-        var result = new Dictionary<string, Section>(StringComparer.Ordinal);
-        bool ok = true;
-        foreach (var property in obj.Properties)
-        {
-            bool keyOk = MapKeys.Check(property, KeyRules, ctx, path);
-            bool valueOk = Value.TryResolve(property.Value, ctx, ValidationContext.Join(path, property.Key), out var section);
-            if (keyOk && valueOk)
-            {
-                result[property.Key] = section;
-            }
-            else
-            {
-                ok = false;
-            }
-        }
-
-        value = result.AsReadOnly();
-        return ok;
-    }
-
-    protected override void WriteSchema(JsonObject schema)
-    {
-        schema["type"] = "object";
-        MapKeys.WriteSchema(schema, KeyRules);
-        var valueSchema = Value.ToSchema();
-        valueSchema.Remove("description"); // the map's description covers its entries
-        schema["additionalProperties"] = valueSchema;
-    }
-
-    protected override JsonNode? DefaultToJson(IReadOnlyDictionary<string, Section> value) => null;
-}

@@ -61,10 +61,11 @@ internal static class AgentFields
         "Command line that starts the agent CLI in the workspace root. {task} is replaced by the task text.")
     { Required = true };
 
-    public static readonly StringMapField Env = new("env",
+    public static readonly MapField<string> Env = new("env",
         "Extra environment variables for agents of this type, on top of the workspace's shared_env.",
         Rules.EnvKey,
-        new StringField("", "") { MinLength = 0, MaxLength = 32768 });
+        new StringField("", "") { MinLength = 0, MaxLength = 32768 },
+        " of strings");
 
     public static readonly StringField Purpose = new("purpose",
         "What this agent type is for, shown when choosing an agent.")
@@ -81,9 +82,9 @@ internal static class AgentFields
     public static readonly ObjectField Type = new("", "An agent type.",
         Command, Env, Purpose, NeedsInputPatterns, DonePatterns);
 
-    public static readonly ObjectMapField Types = new("types",
+    public static readonly MapField<Section> Types = new("types",
         "Agent types by name. A workspace's types add to the global ones and replace a global type of the same name.",
-        [Rules.AgentTypeName], Type);
+        [Rules.AgentTypeName], Type, "");
 
     public static readonly ObjectField Agents = new("agents", "Agent CLIs orchflow can start.", Types);
 

@@ -140,10 +140,11 @@ internal static class WorkspaceFields
         },
     };
 
-    public static readonly StringMapField SharedEnv = new("shared_env",
+    public static readonly MapField<string> SharedEnv = new("shared_env",
         "Environment variables set in every terminal and agent of this workspace. Names starting with ORCHFLOW_ are reserved.",
         Rules.EnvKey,
-        new StringField("", "") { MinLength = 0, MaxLength = 32768 });
+        new StringField("", "") { MinLength = 0, MaxLength = 32768 },
+        " of strings");
 
     // memory
     public static readonly IntField CapacityEntries = new("capacity_entries", 1, 10_000_000,
