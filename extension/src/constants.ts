@@ -17,6 +17,11 @@ export const Commands = {
   ShowBackendLog: 'orchflow.showBackendLog',
   ShowLog: 'orchflow.showLog',
   Refresh: 'orchflow.refresh',
+  NewTerminal: 'orchflow.newTerminal',
+  KillTerminal: 'orchflow.killTerminal',
+  ShowTerminal: 'orchflow.showTerminal',
+  RenameTerminal: 'orchflow.renameTerminal',
+  OpenTerminalGroup: 'orchflow.openTerminalGroup',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -32,9 +37,13 @@ export const Settings = {
   Section: 'orchflow',
   ServerPath: 'orchflow.server.path',
   TraceServer: 'orchflow.trace.server',
+  TerminalsCloseAction: 'orchflow.terminals.closeAction',
 } as const;
 
 export type TraceSetting = 'off' | 'messages' | 'verbose';
+
+/** The terminal profile of the terminal panel's "+" menu (contributes.terminal.profiles). */
+export const TerminalProfileId = 'orchflow.workspaceTerminal';
 
 /** Context keys set with `setContext` and read by `when` clauses in package.json. */
 export const ContextKeys = {
@@ -55,6 +64,13 @@ export const TreeItemContext = {
   TagOpen: 'open',
   TagDefault: 'default',
   TagConfigErrors: 'configErrors',
+  /** The "Terminals (N)" row under a workspace; tagged `empty` when it has none. */
+  Terminals: 'orchflow.terminals',
+  /** A terminal row; tagged `running` or `ended`. */
+  Terminal: 'orchflow.terminal',
+  TagEmpty: 'empty',
+  TagRunning: 'running',
+  TagEnded: 'ended',
 } as const;
 
 /** Where a workspace keeps its own config file, relative to its root. */

@@ -4,6 +4,9 @@ import * as vscode from 'vscode';
 import { OrchflowClient, type TraceLevel } from './client/client';
 import { Settings, Views, type TraceSetting } from './constants';
 import { OutputLogger } from './log';
+import { registerTerminalCommands } from './terminals/commands';
+import { TerminalManager } from './terminals/manager';
+import { TerminalStore } from './terminals/store';
 import { registerCommands, serverPathFrom } from './workspaces/commands';
 import { WorkspaceConfigWatcher } from './workspaces/configWatcher';
 import { WorkspaceController, windowFolderPaths } from './workspaces/controller';
@@ -33,19 +36,24 @@ export function activate(context: vscode.ExtensionContext): void {
   client = orchflow;
   const store = new WorkspaceStore();
   const controller = new WorkspaceController(orchflow, store, logger);
-  const tree = new WorkspacesTreeProvider(store);
+  const terminals = new TerminalStore();
+  const terminalManager = new TerminalManager(orchflow, store, terminals, logger);
+  const tree = new WorkspacesTreeProvider(store, terminals);
   const treeView = vscode.window.createTreeView(Views.Workspaces, { treeDataProvider: tree, showCollapseAll: false });
   const statusBar = new WorkspaceStatusBar(orchflow, store);
 
   context.subscriptions.push(
     logger,
     { dispose: () => store.dispose() },
+    { dispose: () => terminals.dispose() },
     controller,
+    terminalManager,
     new WorkspaceConfigWatcher(store, controller, logger),
     tree,
     treeView,
     statusBar,
     ...registerCommands({ extensionUri: context.extensionUri, client: orchflow, store, controller, logger }, logger),
+    ...registerTerminalCommands({ workspaces: store, terminals, manager: terminalManager, logger }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration(Settings.ServerPath)) {
         logger.info(`${Settings.ServerPath} changed: reconnecting.`);

@@ -1,5 +1,5 @@
 // Builders for protocol objects, so each test states only what it is about.
-import type { Diagnostic, WorkspaceInfo } from '../src/protocol/generated';
+import type { Diagnostic, TerminalInfo, WorkspaceInfo } from '../src/protocol/generated';
 
 export interface WorkspaceOverrides {
   id?: string;
@@ -47,5 +47,28 @@ export function diagnostic(o: Partial<Diagnostic> = {}): Diagnostic {
     column: o.column ?? 5,
     message: o.message ?? 'unknown key "foo"',
     severity: o.severity ?? 'error',
+  };
+}
+
+export function terminal(o: Partial<TerminalInfo> = {}): TerminalInfo {
+  const id = o.id ?? 'shop-api-1';
+  return {
+    id,
+    workspaceId: o.workspaceId ?? 'shop-api',
+    namespace: o.namespace ?? 'shop',
+    name: o.name ?? 'shell 1',
+    purpose: o.purpose ?? 'shell',
+    agentId: o.agentId ?? null,
+    command: o.command ?? ['/bin/bash', '-l'],
+    cwd: o.cwd ?? '/projects/shop-api',
+    status: o.status ?? 'running',
+    exitCode: o.exitCode ?? null,
+    signal: o.signal ?? null,
+    pid: o.pid === undefined ? 4242 : o.pid,
+    columns: o.columns ?? 80,
+    rows: o.rows ?? 24,
+    createdAt: o.createdAt ?? '2025-01-01T00:00:00Z',
+    endedAt: o.endedAt ?? null,
+    attachedClients: o.attachedClients ?? 0,
   };
 }

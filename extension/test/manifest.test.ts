@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { Commands, ContextKeys, Settings, TreeItemContext, Views } from '../src/constants';
+import { Commands, ContextKeys, Settings, TerminalProfileId, TreeItemContext, Views } from '../src/constants';
+import { terminalNode, terminalsGroupNode } from '../src/terminals/presentation';
 import { workspaceNode } from '../src/workspaces/presentation';
-import { workspace } from './fixtures';
+import { terminal, workspace } from './fixtures';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -24,6 +25,7 @@ interface Manifest {
     menus: Record<string, { command: string; when?: string; group?: string }[]>;
     configuration: { properties: Record<string, { type: string; enum?: string[]; default: unknown }> };
     jsonValidation: { fileMatch: string; url: string }[];
+    terminal: { profiles: { id: string; title: string; icon: string }[] };
   };
 }
 
@@ -44,6 +46,11 @@ test('the command palette titles the e2e test types exist', () => {
   const titles = c.commands.map((x) => `${x.category}: ${x.title}`);
   assert.ok(titles.includes('Orchflow: Switch Workspace...'));
   assert.ok(titles.includes('Orchflow: Create Workspace from Folder...'));
+  assert.ok(titles.includes('Orchflow: New Terminal in Workspace...'));
+  assert.ok(titles.includes('Orchflow: Show Terminal'));
+  assert.ok(titles.includes('Orchflow: Open Terminal Group'));
+  assert.ok(titles.includes('Orchflow: Kill Terminal...'));
+  assert.ok(titles.includes('Orchflow: Rename Terminal...'));
 });
 
 test('menus name only declared commands', () => {
@@ -59,6 +66,12 @@ test('settings match constants.ts', () => {
   const keys = Object.values(Settings).filter((k) => k !== Settings.Section);
   assert.deepEqual(Object.keys(c.configuration.properties).sort(), [...keys].sort());
   assert.deepEqual(c.configuration.properties[Settings.TraceServer].enum, ['off', 'messages', 'verbose']);
+  assert.deepEqual(c.configuration.properties[Settings.TerminalsCloseAction].enum, ['detach', 'kill']);
+  assert.equal(c.configuration.properties[Settings.TerminalsCloseAction].default, 'detach');
+});
+
+test('the terminal profile of the "+" menu', () => {
+  assert.deepEqual(c.terminal.profiles.map((p) => [p.id, p.title]), [[TerminalProfileId, 'Orchflow workspace terminal']]);
 });
 
 test('the activity bar container and the Workspaces view', () => {
@@ -133,5 +146,27 @@ test('Open Config and Reveal Root are offered on every workspace row, Create on 
   }
   for (const entry of itemMenu(Commands.CreateWorkspace)) {
     assert.ok(entry.when.includes(`viewItem == ${TreeItemContext.UnmappedFolder}`));
+  }
+});
+
+test('terminal actions match the rows they belong to', () => {
+  const ws = workspaceNode(workspace({ id: 'a' }), 'a', new Set(['a'])).contextValue;
+  const group = terminalsGroupNode(workspace({ id: 'a' }), [terminal()]).contextValue;
+  const emptyGroup = terminalsGroupNode(workspace({ id: 'a' }), []).contextValue;
+  const running = terminalNode(terminal(), 'A').contextValue;
+  const ended = terminalNode(terminal({ status: 'exited', exitCode: 0 }), 'A').contextValue;
+  const matches = (command: string, contextValue: string): boolean => itemMenu(command).some((e) => viewItemRegex(e.when).test(contextValue));
+
+  for (const command of [Commands.ShowTerminal, Commands.KillTerminal, Commands.RenameTerminal]) {
+    assert.ok(matches(command, running) && matches(command, ended), command);
+    assert.ok(!matches(command, group) && !matches(command, ws), `${command} only on terminal rows`);
+  }
+  assert.ok(matches(Commands.OpenTerminalGroup, ws));
+  assert.ok(matches(Commands.OpenTerminalGroup, group));
+  assert.ok(!matches(Commands.OpenTerminalGroup, emptyGroup), 'no group of nothing');
+  assert.ok(matches(Commands.NewTerminal, ws) && matches(Commands.NewTerminal, emptyGroup));
+  // The workspace actions stay on workspace rows only.
+  for (const command of [Commands.OpenWorkspaceConfig, Commands.RevealWorkspaceRoot, Commands.DeleteWorkspace, Commands.SwitchWorkspace]) {
+    assert.ok(!matches(command, group) && !matches(command, running), command);
   }
 });

@@ -30,16 +30,25 @@ import {
   type ErrorData,
   type InitializeParams,
   type InitializeResult,
+  type NotificationMethod,
+  type NotificationParams,
   type RequestMethod,
   type RequestParams,
   type RequestResult,
+  type TerminalChangedNotification,
+  type TerminalOutputNotification,
   type WorkspaceChangedNotification,
 } from '../protocol/generated';
 import { Backoff } from './backoff';
 import { initialConnectionState, transition, type ConnectionEvent, type ConnectionState } from './connectionState';
 import { ensureDaemon, type EnsureResult } from './daemon';
 import type { Logger } from './logger';
-import { isConfigChangedNotification, isWorkspaceChangedNotification } from './validate';
+import {
+  isConfigChangedNotification,
+  isTerminalChangedNotification,
+  isTerminalOutputNotification,
+  isWorkspaceChangedNotification,
+} from './validate';
 
 /** LSP lifecycle messages that the protocol's method table leaves out (they carry no Orchflow types). */
 export const LifecycleMethods = {
@@ -96,6 +105,8 @@ function requestType<M extends RequestMethod>(method: M): RequestType<RequestPar
 
 const WorkspaceChangedType = new NotificationType<unknown>(Methods.WorkspaceChanged, ParameterStructures.byName);
 const ConfigChangedType = new NotificationType<unknown>(Methods.ConfigChanged, ParameterStructures.byName);
+const TerminalOutputType = new NotificationType<unknown>(Methods.TerminalOutput, ParameterStructures.byName);
+const TerminalChangedType = new NotificationType<unknown>(Methods.TerminalChanged, ParameterStructures.byName);
 const InitializedType = new NotificationType<Record<string, never>>(LifecycleMethods.Initialized, ParameterStructures.byName);
 const ShutdownType = new RequestType0<null, void>(LifecycleMethods.Shutdown);
 const ExitType = new NotificationType0(LifecycleMethods.Exit);
@@ -143,6 +154,8 @@ export class OrchflowClient {
   private readonly initializedEmitter = new Emitter<InitializeResult>();
   private readonly workspaceChangedEmitter = new Emitter<WorkspaceChangedNotification>();
   private readonly configChangedEmitter = new Emitter<ConfigChangedNotification>();
+  private readonly terminalOutputEmitter = new Emitter<TerminalOutputNotification>();
+  private readonly terminalChangedEmitter = new Emitter<TerminalChangedNotification>();
 
   /** Fires on every state change. */
   readonly onDidChangeState: Event<ConnectionState> = this.stateEmitter.event;
@@ -150,6 +163,9 @@ export class OrchflowClient {
   readonly onDidInitialize: Event<InitializeResult> = this.initializedEmitter.event;
   readonly onWorkspaceChanged: Event<WorkspaceChangedNotification> = this.workspaceChangedEmitter.event;
   readonly onConfigChanged: Event<ConfigChangedNotification> = this.configChangedEmitter.event;
+  /** Output of a terminal this client is attached to, in order (listeners run synchronously, in arrival order). */
+  readonly onTerminalOutput: Event<TerminalOutputNotification> = this.terminalOutputEmitter.event;
+  readonly onTerminalChanged: Event<TerminalChangedNotification> = this.terminalChangedEmitter.event;
 
   constructor(private readonly options: OrchflowClientOptions) {}
 
@@ -198,6 +214,8 @@ export class OrchflowClient {
     this.initializedEmitter.dispose();
     this.workspaceChangedEmitter.dispose();
     this.configChangedEmitter.dispose();
+    this.terminalOutputEmitter.dispose();
+    this.terminalChangedEmitter.dispose();
   }
 
   /** Sends a request of the protocol's method table; rejects with NotConnectedError while there is no connection. */
@@ -207,6 +225,21 @@ export class OrchflowClient {
       return Promise.reject(new NotConnectedError());
     }
     return session.connection.sendRequest(requestType(method), params, token);
+  }
+
+  /**
+   * Sends a client-to-server notification (such as `orchflow/terminal/ack`). Returns false, sending nothing,
+   * while there is no connection: a notification has no answer to wait for, and a new connection starts afresh.
+   */
+  notify<M extends NotificationMethod>(method: M, params: NotificationParams<M>): boolean {
+    const session = this.session;
+    if (!session || this.state.kind !== 'connected') {
+      return false;
+    }
+    session.connection
+      .sendNotification(new NotificationType<NotificationParams<M>>(method, ParameterStructures.byName), params)
+      .catch((error: unknown) => this.options.logger.warn(`Cannot send ${method}: ${errorText(error)}`));
+    return true;
   }
 
   /** Applies a changed trace setting to the live connection. */
@@ -336,6 +369,20 @@ export class OrchflowClient {
           this.configChangedEmitter.fire(params);
         } else {
           logger.warn(`Ignored a malformed ${Methods.ConfigChanged} notification.`);
+        }
+      }),
+      connection.onNotification(TerminalOutputType, (params) => {
+        if (isTerminalOutputNotification(params)) {
+          this.terminalOutputEmitter.fire(params);
+        } else {
+          logger.warn(`Ignored a malformed ${Methods.TerminalOutput} notification.`);
+        }
+      }),
+      connection.onNotification(TerminalChangedType, (params) => {
+        if (isTerminalChangedNotification(params)) {
+          this.terminalChangedEmitter.fire(params);
+        } else {
+          logger.warn(`Ignored a malformed ${Methods.TerminalChanged} notification.`);
         }
       }),
       connection.onError(([error]) => logger.error(`Connection error: ${error.message}`)),

@@ -1,9 +1,19 @@
 // Light shape checks for what the server pushes. Types generated from the schema describe what a correct
 // server sends; these guards keep one malformed notification from breaking the tree or the status bar.
 // This module must not import 'vscode'.
-import type { ConfigChangedNotification, WorkspaceChangeKind, WorkspaceChangedNotification, WorkspaceInfo } from '../protocol/generated';
+import type {
+  ConfigChangedNotification,
+  TerminalChangeKind,
+  TerminalChangedNotification,
+  TerminalInfo,
+  TerminalOutputNotification,
+  WorkspaceChangeKind,
+  WorkspaceChangedNotification,
+  WorkspaceInfo,
+} from '../protocol/generated';
 
 const ChangeKinds: readonly WorkspaceChangeKind[] = ['created', 'updated', 'deleted', 'switched'];
+const TerminalChangeKinds: readonly TerminalChangeKind[] = ['created', 'updated', 'exited', 'removed'];
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -30,4 +40,32 @@ export function isWorkspaceChangedNotification(value: unknown): value is Workspa
 
 export function isConfigChangedNotification(value: unknown): value is ConfigChangedNotification {
   return isObject(value) && Array.isArray(value.diagnostics);
+}
+
+export function isTerminalInfo(value: unknown): value is TerminalInfo {
+  return (
+    isObject(value) &&
+    typeof value.id === 'string' &&
+    typeof value.workspaceId === 'string' &&
+    typeof value.name === 'string' &&
+    typeof value.purpose === 'string' &&
+    typeof value.status === 'string' &&
+    Array.isArray(value.command)
+  );
+}
+
+export function isTerminalOutputNotification(value: unknown): value is TerminalOutputNotification {
+  return isObject(value) && typeof value.id === 'string' && typeof value.seq === 'number' && typeof value.data === 'string';
+}
+
+export function isTerminalChangedNotification(value: unknown): value is TerminalChangedNotification {
+  if (
+    !isObject(value) ||
+    typeof value.id !== 'string' ||
+    typeof value.workspaceId !== 'string' ||
+    !TerminalChangeKinds.includes(value.kind as TerminalChangeKind)
+  ) {
+    return false;
+  }
+  return value.terminal === undefined || value.terminal === null || isTerminalInfo(value.terminal);
 }

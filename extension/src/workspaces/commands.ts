@@ -286,7 +286,8 @@ export function registerCommands(ctx: CommandContext, logger: Logger): vscode.Di
         void vscode.window.showErrorMessage(message);
       }
     };
-  const handlers: Record<CommandId, (arg: unknown) => Promise<void>> = {
+  // The workspace commands; the terminal commands are registered by terminals/commands.ts.
+  const handlers: Partial<Record<CommandId, (arg: unknown) => Promise<void>>> = {
     [Commands.CreateWorkspace]: (arg) => createWorkspace(ctx, arg),
     [Commands.SwitchWorkspace]: (arg) => switchWorkspace(ctx, arg),
     [Commands.DeleteWorkspace]: (arg) => deleteWorkspace(ctx, arg),

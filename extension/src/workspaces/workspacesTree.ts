@@ -1,52 +1,110 @@
-// The Workspaces view: one row per Orchflow workspace, then the window's folders that are not one yet.
-// Rows are built by presentation.ts; this file only adapts them to VS Code and refreshes on store changes.
+// The Workspaces view: one row per Orchflow workspace, then the window's folders that are not one yet. Under each
+// workspace, a "Terminals (N)" row lists its terminals.
+// Rows are built by presentation.ts (and terminals/presentation.ts); this file only adapts them to VS Code and
+// refreshes on store changes.
 import * as vscode from 'vscode';
+import { Commands, TreeItemContext } from '../constants';
+import { terminalNode, terminalsGroupNode, type TerminalNode, type TerminalsGroupNode } from '../terminals/presentation';
+import type { TerminalStore } from '../terminals/store';
 import { buildTree, type IconView, type TreeNode } from './presentation';
 import type { WorkspaceStore } from './store';
+
+/** Every kind of row of the view. */
+export type ViewNode = TreeNode | TerminalsGroupNode | TerminalNode;
 
 function themeIcon(icon: IconView): vscode.ThemeIcon {
   return icon.color ? new vscode.ThemeIcon(icon.id, new vscode.ThemeColor(icon.color)) : new vscode.ThemeIcon(icon.id);
 }
 
-export class WorkspacesTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
+function markdown(text: string): vscode.MarkdownString {
+  const tooltip = new vscode.MarkdownString(text, true);
+  tooltip.isTrusted = false;
+  return tooltip;
+}
+
+export class WorkspacesTreeProvider implements vscode.TreeDataProvider<ViewNode>, vscode.Disposable {
   private readonly changeEmitter = new vscode.EventEmitter<void>();
-  private readonly subscription: { dispose(): void };
+  private readonly subscriptions: { dispose(): void }[];
 
   readonly onDidChangeTreeData: vscode.Event<void> = this.changeEmitter.event;
 
-  constructor(private readonly store: WorkspaceStore) {
-    this.subscription = store.onDidChange(() => this.changeEmitter.fire());
+  constructor(
+    private readonly store: WorkspaceStore,
+    private readonly terminals?: TerminalStore,
+  ) {
+    this.subscriptions = [store.onDidChange(() => this.changeEmitter.fire())];
+    if (terminals) {
+      this.subscriptions.push(terminals.onDidChange(() => this.changeEmitter.fire()));
+    }
   }
 
-  getChildren(element?: TreeNode): TreeNode[] {
-    if (element !== undefined || !this.store.isLoaded) {
+  getChildren(element?: ViewNode): ViewNode[] {
+    if (!this.store.isLoaded) {
       // An empty view shows the welcome content, which says that Orchflow is still connecting.
       return [];
     }
-    return buildTree({
-      workspaces: this.store.all(),
-      activeId: this.store.activeId,
-      folders: this.store.folderMappings,
-    });
+    if (element === undefined) {
+      return buildTree({
+        workspaces: this.store.all(),
+        activeId: this.store.activeId,
+        folders: this.store.folderMappings,
+      });
+    }
+    const terminals = this.terminals;
+    if (!terminals?.isLoaded) {
+      return [];
+    }
+    if (element.kind === 'workspace') {
+      const workspace = this.store.get(element.id);
+      return workspace ? [terminalsGroupNode(workspace, terminals.forWorkspace(workspace.id))] : [];
+    }
+    if (element.kind === 'terminals') {
+      const name = this.store.get(element.workspaceId)?.name ?? element.workspaceId;
+      return terminals.forWorkspace(element.workspaceId).map((t) => terminalNode(t, name));
+    }
+    return [];
   }
 
-  getTreeItem(node: TreeNode): vscode.TreeItem {
+  getTreeItem(node: ViewNode): vscode.TreeItem {
     const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
-    item.id = node.kind === 'workspace' ? `workspace:${node.id}` : `folder:${node.path}`;
     item.description = node.description;
-    const tooltip = new vscode.MarkdownString(node.tooltip, true);
-    tooltip.isTrusted = false;
-    item.tooltip = tooltip;
+    item.tooltip = markdown(node.tooltip);
     item.iconPath = themeIcon(node.icon);
     item.contextValue = node.contextValue;
-    if (node.kind === 'unmappedFolder') {
-      item.resourceUri = vscode.Uri.file(node.path);
+    switch (node.kind) {
+      case 'workspace':
+        item.id = `workspace:${node.id}`;
+        if (this.terminals) {
+          // Expanded so that terminals show at once; the default workspace (not a project) starts collapsed.
+          // VS Code uses a row's collapsible state only the first time it sees the row's id, so the state must
+          // not depend on anything that arrives later (such as which folders map to the workspace).
+          item.collapsibleState = node.contextValue.split(' ').includes(TreeItemContext.TagDefault)
+            ? vscode.TreeItemCollapsibleState.Collapsed
+            : vscode.TreeItemCollapsibleState.Expanded;
+        }
+        break;
+      case 'unmappedFolder':
+        item.id = `folder:${node.path}`;
+        item.resourceUri = vscode.Uri.file(node.path);
+        break;
+      case 'terminals':
+        // The id changes between empty and not, so that the row expands when its first terminal arrives
+        // (VS Code keeps the first collapsible state it saw for an id) and keeps the user's choice after that.
+        item.id = `terminals:${node.workspaceId}:${node.hasChildren ? 'some' : 'none'}`;
+        item.collapsibleState = node.hasChildren ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None;
+        break;
+      case 'terminal':
+        item.id = `terminal:${node.id}`;
+        item.command = { command: Commands.ShowTerminal, title: 'Show Terminal', arguments: [node] };
+        break;
     }
     return item;
   }
 
   dispose(): void {
-    this.subscription.dispose();
+    for (const s of this.subscriptions.splice(0)) {
+      s.dispose();
+    }
     this.changeEmitter.dispose();
   }
 }

@@ -21,6 +21,15 @@ public static class CliApp
           workspace switch ID [--json]
           workspace rm ID [--json]
           workspace reload ID [--json]
+        Terminals
+          terminal create [--workspace ID] [--name NAME] [--purpose shell|build|test|repl|agent]
+                          [--cmd "COMMAND LINE"] [--cwd DIR] [--json]
+          terminal list [--workspace ID] [--json]
+          terminal send TERMINAL TEXT [--json]        type TEXT; \r is Enter, also \n \t \e (Esc) \xHH (\x03 Ctrl-C) \\
+          terminal read TERMINAL [--tail N] [--json]  its scrollback as plain text
+          terminal kill TERMINAL [--json]             end its process tree and remove it
+          terminal attach TERMINAL    interactive; Ctrl-B d detaches, Ctrl-B Ctrl-B types Ctrl-B. With stdin not a
+                                      terminal: types stdin, then detaches once output is quiet for 0.5 s (5 s at most)
         Status and daemon
           status [--json]
           daemon                      run the daemon in the foreground
@@ -32,10 +41,10 @@ public static class CliApp
           schema export [--out DIR] [--check]
           version
 
-        ID is a workspace id, its name, or its root path. ORCHFLOW_HOME moves all of Orchflow's files.
+        ID is a workspace id, its name, or its root path; TERMINAL a terminal id (see `orchflow terminal list`). ORCHFLOW_HOME moves all of Orchflow's files.
         """;
 
-    private static readonly HashSet<string> ValueOptions = new(StringComparer.Ordinal) { "name", "id", "namespace", "out", "repo-url", "workspace" };
+    private static readonly HashSet<string> ValueOptions = new(StringComparer.Ordinal) { "name", "id", "namespace", "out", "repo-url", "workspace", "purpose", "cmd", "cwd", "tail" };
 
 #pragma warning disable RS0030 // The CLI's entry point is the one place that reads the caller's directory, to make its relative paths absolute.
     public static async Task<int> RunAsync(string[] args) => await RunAsync(args, Output.Console(), OrchflowPaths.FromEnvironment(), Environment.CurrentDirectory).ConfigureAwait(false);
@@ -44,9 +53,9 @@ public static class CliApp
     /// <param name="workingDirectory">The caller's directory, used only to make relative paths on the command line absolute before they are sent.</param>
     public static async Task<int> RunAsync(string[] args, Output output, OrchflowPaths paths, string workingDirectory)
     {
-        var cmd = new CommandLine(args, ValueOptions);
         try
         {
+            var cmd = new CommandLine(args, ValueOptions);
             var noun = cmd.Positional(0);
             if (noun is null or "help" || cmd.Flag("help"))
             {
@@ -57,6 +66,7 @@ public static class CliApp
             return noun switch
             {
                 "workspace" or "ws" => await WorkspaceCommands.RunAsync(cmd, output, paths, workingDirectory).ConfigureAwait(false),
+                "terminal" or "term" => await TerminalCommands.RunAsync(cmd, output, paths, workingDirectory).ConfigureAwait(false),
                 "status" => await StatusCommand.RunAsync(cmd, output, paths).ConfigureAwait(false),
                 "daemon" => await DaemonCommands.RunAsync(cmd, output, paths).ConfigureAwait(false),
                 "serve" => await ServeAsync(cmd, paths).ConfigureAwait(false),

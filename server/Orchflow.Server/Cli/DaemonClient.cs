@@ -39,7 +39,8 @@ public sealed class DaemonClient : IAsyncDisposable
 
     public JsonRpc Rpc => _rpc;
 
-    public static async Task<DaemonClient> ConnectAsync(OrchflowPaths paths, bool autoStart, string clientName = "orchflow-cli", CancellationToken cancellationToken = default)
+    /// <param name="register">Adds local methods (notification handlers) to the connection before it starts listening, so none is missed.</param>
+    public static async Task<DaemonClient> ConnectAsync(OrchflowPaths paths, bool autoStart, string clientName = "orchflow-cli", Action<JsonRpc>? register = null, CancellationToken cancellationToken = default)
     {
         var socket = await TryConnectAsync(paths.SocketPath, cancellationToken).ConfigureAwait(false);
         if (socket is null)
@@ -54,6 +55,7 @@ public sealed class DaemonClient : IAsyncDisposable
 
         var stream = new NetworkStream(socket, ownsSocket: true);
         var rpc = OrchflowClientRpc.Create(stream);
+        register?.Invoke(rpc);
         rpc.StartListening();
         var init = await InvokeAsync<InitializeResult>(rpc, Methods.Initialize, new InitializeParams
         {

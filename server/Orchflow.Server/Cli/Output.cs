@@ -8,13 +8,25 @@ namespace Orchflow.Server.Cli;
 /// The CLI's only way to write: results to stdout (a table for people, one JSON document with --json),
 /// errors to stderr. The daemon never uses it (its stdout is protocol or /dev/null).
 /// </summary>
-public sealed class Output(TextWriter stdout, TextWriter stderr)
+/// <param name="openTerminal">Opens stdout as a plain byte stream for a terminal's output (attach); absent, that output goes to <paramref name="stdout"/>.</param>
+public sealed class Output(TextWriter stdout, TextWriter stderr, Func<Stream>? openTerminal = null)
 {
+    private TextWriter? _terminal;
+
     public static Output Console() => new(
         new StreamWriter(System.Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = true },
-        new StreamWriter(System.Console.OpenStandardError(), new UTF8Encoding(false)) { AutoFlush = true });
+        new StreamWriter(System.Console.OpenStandardError(), new UTF8Encoding(false)) { AutoFlush = true },
+        () => new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0));
 
     public TextWriter Out => stdout;
+
+    /// <summary>
+    /// stdout for a terminal's output as it came (UTF-8, escape sequences kept), flushed on every write. It bypasses
+    /// .NET's console stream, which on first use writes its own keypad-mode sequence to a terminal.
+    /// </summary>
+    public TextWriter Terminal => _terminal ??= openTerminal is null
+        ? stdout
+        : new StreamWriter(openTerminal(), new UTF8Encoding(false), bufferSize: 64 * 1024) { AutoFlush = true };
 
     public TextWriter Error => stderr;
 

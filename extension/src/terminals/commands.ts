@@ -1,0 +1,229 @@
+// The terminal commands and the terminal profile of the "+" menu. Like the workspace commands, each one shows
+// the server's own message when it fails and never lets a rejection escape.
+import * as vscode from 'vscode';
+import type { Logger } from '../client/logger';
+import { Commands, TerminalProfileId, type CommandId } from '../constants';
+import { NotConnectedError, userMessage } from '../protocol/errors';
+import type { TerminalInfo, TerminalPurpose, WorkspaceInfo } from '../protocol/generated';
+import { workspacePicks } from '../workspaces/presentation';
+import type { WorkspaceStore } from '../workspaces/store';
+import type { TerminalManager } from './manager';
+import { isRunning } from './model';
+import { purposePicks, terminalPicks } from './presentation';
+import type { TerminalStore } from './store';
+
+export interface TerminalCommandContext {
+  readonly workspaces: WorkspaceStore;
+  readonly terminals: TerminalStore;
+  readonly manager: TerminalManager;
+  readonly logger: Logger;
+}
+
+/** What a command may receive: a workspace row, a Terminals row, a terminal row, or an id. */
+interface NodeArgument {
+  kind?: unknown;
+  id?: unknown;
+  workspaceId?: unknown;
+}
+
+function asNode(arg: unknown): NodeArgument | undefined {
+  return typeof arg === 'object' && arg !== null ? arg : undefined;
+}
+
+export function argumentWorkspaceId(arg: unknown): string | undefined {
+  if (typeof arg === 'string' && arg.length > 0) {
+    return arg;
+  }
+  const node = asNode(arg);
+  if (node?.kind === 'workspace' && typeof node.id === 'string') {
+    return node.id;
+  }
+  if ((node?.kind === 'terminals' || node?.kind === 'terminal') && typeof node.workspaceId === 'string') {
+    return node.workspaceId;
+  }
+  return undefined;
+}
+
+export function argumentTerminalId(arg: unknown): string | undefined {
+  if (typeof arg === 'string' && arg.length > 0) {
+    return arg;
+  }
+  const node = asNode(arg);
+  return node?.kind === 'terminal' && typeof node.id === 'string' ? node.id : undefined;
+}
+
+function requireLoaded(ctx: TerminalCommandContext): void {
+  if (!ctx.workspaces.isLoaded || !ctx.terminals.isLoaded) {
+    throw new NotConnectedError();
+  }
+}
+
+async function pickWorkspace(ctx: TerminalCommandContext, arg: unknown, placeHolder: string): Promise<WorkspaceInfo | undefined> {
+  requireLoaded(ctx);
+  const id = argumentWorkspaceId(arg);
+  if (id !== undefined) {
+    const known = ctx.workspaces.get(id);
+    if (!known) {
+      throw new Error(`There is no Orchflow workspace "${id}".`);
+    }
+    return known;
+  }
+  const all = ctx.workspaces.all();
+  if (all.length === 0) {
+    void vscode.window.showInformationMessage('There is no Orchflow workspace yet. Create one from a folder first.');
+    return undefined;
+  }
+  const picks = workspacePicks(all, ctx.workspaces.activeId, ctx.workspaces.openIds());
+  const chosen = await vscode.window.showQuickPick(picks, { placeHolder, matchOnDescription: true, matchOnDetail: true });
+  return chosen ? ctx.workspaces.get(chosen.id) : undefined;
+}
+
+async function pickTerminal(
+  ctx: TerminalCommandContext,
+  arg: unknown,
+  placeHolder: string,
+  filter: (t: TerminalInfo) => boolean = () => true,
+): Promise<TerminalInfo | undefined> {
+  requireLoaded(ctx);
+  const id = argumentTerminalId(arg);
+  if (id !== undefined) {
+    const known = ctx.terminals.get(id);
+    if (!known) {
+      throw new Error(`There is no Orchflow terminal "${id}"; it may have been killed.`);
+    }
+    return known;
+  }
+  const candidates = ctx.terminals.all().filter(filter);
+  if (candidates.length === 0) {
+    void vscode.window.showInformationMessage('There is no Orchflow terminal. Start one with "Orchflow: New Terminal in Workspace...".');
+    return undefined;
+  }
+  const activeId = ctx.manager.activeTerminalId();
+  const picks = terminalPicks(candidates, (w) => ctx.manager.workspaceName(w), ctx.workspaces.activeId);
+  // The terminal in front in the panel is the likeliest target.
+  picks.sort((a, b) => Number(b.id === activeId) - Number(a.id === activeId));
+  const chosen = await vscode.window.showQuickPick(picks, { placeHolder, matchOnDescription: true, matchOnDetail: true });
+  return chosen ? ctx.terminals.get(chosen.id) : undefined;
+}
+
+async function pickPurpose(workspace: WorkspaceInfo): Promise<TerminalPurpose | undefined> {
+  const chosen = await vscode.window.showQuickPick(purposePicks(), { placeHolder: `What is the new terminal in ${workspace.name} for?`, matchOnDescription: true });
+  return chosen?.purpose;
+}
+
+async function newTerminal(ctx: TerminalCommandContext, arg: unknown): Promise<void> {
+  const workspace = await pickWorkspace(ctx, arg, 'Pick the workspace to start a terminal in');
+  if (!workspace) {
+    return;
+  }
+  const purpose = await pickPurpose(workspace);
+  if (!purpose) {
+    return;
+  }
+  await ctx.manager.create(workspace, purpose);
+}
+
+async function killTerminal(ctx: TerminalCommandContext, arg: unknown): Promise<void> {
+  const terminal = await pickTerminal(ctx, arg, 'Pick the Orchflow terminal to kill');
+  if (!terminal) {
+    return;
+  }
+  if (isRunning(terminal)) {
+    const kill = 'Kill';
+    const choice = await vscode.window.showWarningMessage(
+      `Kill the terminal "${terminal.name}" of ${ctx.manager.workspaceName(terminal.workspaceId)}?`,
+      { modal: true, detail: 'Its process and every process it started end, and the terminal is removed with its scrollback.' },
+      kill,
+    );
+    if (choice !== kill) {
+      return;
+    }
+  }
+  await ctx.manager.kill(terminal.id);
+}
+
+async function showTerminal(ctx: TerminalCommandContext, arg: unknown): Promise<void> {
+  const terminal = await pickTerminal(ctx, arg, 'Pick the Orchflow terminal to show');
+  if (terminal) {
+    ctx.manager.show(terminal);
+  }
+}
+
+async function renameTerminal(ctx: TerminalCommandContext, arg: unknown): Promise<void> {
+  const terminal = await pickTerminal(ctx, arg, 'Pick the Orchflow terminal to rename');
+  if (!terminal) {
+    return;
+  }
+  const name = await vscode.window.showInputBox({
+    title: `Rename terminal "${terminal.name}"`,
+    value: terminal.name,
+    prompt: `The new name of the terminal in ${ctx.manager.workspaceName(terminal.workspaceId)}`,
+    validateInput: (value) => (value.trim().length === 0 ? 'A terminal name cannot be empty.' : undefined),
+  });
+  if (name === undefined || name.trim() === terminal.name) {
+    return;
+  }
+  await ctx.manager.rename(terminal.id, name.trim());
+}
+
+async function openTerminalGroup(ctx: TerminalCommandContext, arg: unknown): Promise<void> {
+  const workspace = await pickWorkspace(ctx, arg, 'Pick the workspace whose terminals to show side by side');
+  if (!workspace) {
+    return;
+  }
+  if (ctx.manager.openGroup(workspace) > 0) {
+    return;
+  }
+  const start = 'New Terminal';
+  const choice = await vscode.window.showInformationMessage(`${workspace.name} has no terminals yet.`, start);
+  if (choice === start) {
+    await newTerminal(ctx, workspace.id);
+  }
+}
+
+/** The "Orchflow workspace terminal" profile: a shell in this window's active Orchflow workspace. */
+function profileProvider(ctx: TerminalCommandContext): vscode.TerminalProfileProvider {
+  return {
+    provideTerminalProfile: async () => {
+      // VS Code shows a thrown error's message as a notification.
+      requireLoaded(ctx);
+      const workspace = ctx.workspaces.activeWorkspace;
+      if (!workspace) {
+        throw new Error(
+          'No Orchflow workspace is active in this window. Pick one with "Orchflow: Switch Workspace..." (or the status bar), or use "Orchflow: New Terminal in Workspace...".',
+        );
+      }
+      try {
+        return new vscode.TerminalProfile(await ctx.manager.createForProfile(workspace, 'shell'));
+      } catch (error) {
+        ctx.logger.error(`The Orchflow terminal profile failed: ${userMessage(error)}`);
+        throw new Error(userMessage(error));
+      }
+    },
+  };
+}
+
+export function registerTerminalCommands(ctx: TerminalCommandContext): vscode.Disposable[] {
+  const wrap =
+    (id: CommandId, run: (arg: unknown) => Promise<void>) =>
+    async (arg: unknown): Promise<void> => {
+      try {
+        await run(arg);
+      } catch (error) {
+        const message = userMessage(error);
+        ctx.logger.error(`${id} failed: ${message}`);
+        void vscode.window.showErrorMessage(message);
+      }
+    };
+  const handlers: [CommandId, (arg: unknown) => Promise<void>][] = [
+    [Commands.NewTerminal, (arg) => newTerminal(ctx, arg)],
+    [Commands.KillTerminal, (arg) => killTerminal(ctx, arg)],
+    [Commands.ShowTerminal, (arg) => showTerminal(ctx, arg)],
+    [Commands.RenameTerminal, (arg) => renameTerminal(ctx, arg)],
+    [Commands.OpenTerminalGroup, (arg) => openTerminalGroup(ctx, arg)],
+  ];
+  return [
+    ...handlers.map(([id, run]) => vscode.commands.registerCommand(id, wrap(id, run))),
+    vscode.window.registerTerminalProfileProvider(TerminalProfileId, profileProvider(ctx)),
+  ];
+}
