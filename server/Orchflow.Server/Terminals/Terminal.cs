@@ -199,12 +199,33 @@ public sealed class Terminal : IPtyOutputSink
         }
     }
 
+    /// <summary>
+    /// Most characters merged into one notification. A PTY read returns at most a few KiB, so under a flood the queue
+    /// holds many small chunks; merging what is already queued (never waiting for more) cuts the per-message cost
+    /// without adding latency to a lone keystroke's echo.
+    /// </summary>
+    private const int MaxMergedChars = 256 * 1024;
+
     private static async Task PumpAsync(Attachment a)
     {
         // One sender per client and terminal keeps the notifications in output order.
-        await foreach (var n in a.Queue.Reader.ReadAllAsync().ConfigureAwait(false))
+        var reader = a.Queue.Reader;
+        var merged = new StringBuilder();
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            await a.Session.NotifyAsync(Methods.TerminalOutput, n).ConfigureAwait(false);
+            while (reader.TryRead(out var first))
+            {
+                var last = first;
+                merged.Clear().Append(first.Data);
+                while (merged.Length < MaxMergedChars && reader.TryRead(out var next))
+                {
+                    merged.Append(next.Data);
+                    last = next;
+                }
+
+                var n = ReferenceEquals(last, first) ? first : new TerminalOutputNotification { Id = first.Id, Seq = last.Seq, Data = merged.ToString() };
+                await a.Session.NotifyAsync(Methods.TerminalOutput, n).ConfigureAwait(false);
+            }
         }
     }
 
