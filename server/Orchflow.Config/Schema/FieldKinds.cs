@@ -356,6 +356,7 @@ internal static class MapKeys
 /// Absent means empty. Every entry is checked, so one run reports a bad name and a bad value together.
 /// </summary>
 internal sealed class MapField<T> : Field<IReadOnlyDictionary<string, T>>
+    where T : notnull
 {
     private readonly string _expected;
 
