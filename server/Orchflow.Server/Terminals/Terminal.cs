@@ -47,6 +47,12 @@ public sealed class Terminal : IPtyOutputSink
 
     public IPtyProcess? Process { get; private set; }
 
+    /// <summary>
+    /// Sees this terminal's output (decoded text, in order) and learns of input, for the agent driving it.
+    /// Set before the process starts; called under the terminal's lock on the reader thread, so it must be cheap and never block.
+    /// </summary>
+    internal ITerminalObserver? Observer { get; init; }
+
     public bool IsRunning => Info.Status == TerminalStatus.Running;
 
     /// <summary>Characters of output so far (the sequence number of the last one).</summary>
@@ -61,10 +67,17 @@ public sealed class Terminal : IPtyOutputSink
         }
     }
 
-    internal void Start(IPtyProcess process)
+    /// <summary>Takes the spawned process without reading it yet, so the owner can publish "created" before any output or exit.</summary>
+    internal TerminalInfo Bind(IPtyProcess process)
     {
         Process = process;
-        Update(i => i with { Pid = process.Pid });
+        return Update(i => i with { Pid = process.Pid });
+    }
+
+    /// <summary>Starts reading output and watching for the exit (which may already have happened).</summary>
+    internal void Start()
+    {
+        var process = Process ?? throw new InvalidOperationException("Bind the process first.");
         process.Exited.ContinueWith(t => OnExited(t.Result), TaskScheduler.Default);
         process.Start(this);
     }
@@ -109,6 +122,7 @@ public sealed class Terminal : IPtyOutputSink
 
     private void PublishLocked(string text)
     {
+        Observer?.OnOutput(text);
         _scrollback.Append(text);
         _seq += text.Length;
         foreach (var a in _attachments.Values)
@@ -269,4 +283,14 @@ public sealed class Terminal : IPtyOutputSink
 
         public long AckedSeq { get; set; } = seq;
     }
+}
+
+/// <summary>Watches one terminal for its owner (an agent). Both calls must return at once: they run on the PTY's reader thread or a request's thread.</summary>
+public interface ITerminalObserver
+{
+    /// <summary>Output, decoded, in order, under the terminal's lock.</summary>
+    void OnOutput(string text);
+
+    /// <summary>Someone typed into the terminal (orchflow/terminal/input).</summary>
+    void OnInput();
 }
