@@ -36,11 +36,36 @@ public static class Methods
     public const string TerminalAck = "orchflow/terminal/ack";
     public const string TerminalRead = "orchflow/terminal/read";
 
+    public const string AgentSpawn = "orchflow/agent/spawn";
+    public const string AgentList = "orchflow/agent/list";
+    public const string AgentShow = "orchflow/agent/show";
+    public const string AgentSend = "orchflow/agent/send";
+    public const string AgentPause = "orchflow/agent/pause";
+    public const string AgentResume = "orchflow/agent/resume";
+    public const string AgentStop = "orchflow/agent/stop";
+    public const string AgentRestart = "orchflow/agent/restart";
+    public const string AgentRemove = "orchflow/agent/remove";
+    public const string AgentLogs = "orchflow/agent/logs";
+    public const string AgentEvents = "orchflow/agent/events";
+    public const string AgentTypes = "orchflow/agent/types";
+
+    /// <summary>Measured CPU, memory, processes, terminals and agents of every workspace (from the last sample).</summary>
+    public const string WorkspaceResources = "orchflow/workspace/resources";
+
     /// <summary>Server to attached clients: terminal output with sequence numbers.</summary>
     public const string TerminalOutput = "orchflow/terminal/output";
 
     /// <summary>Server to every client: a terminal was created, changed, exited or removed.</summary>
     public const string TerminalChanged = "orchflow/terminal/changed";
+
+    /// <summary>Server to every client: an agent was created, changed state or was removed.</summary>
+    public const string AgentChanged = "orchflow/agent/changed";
+
+    /// <summary>Server to every client: a new line of a workspace's recent agent activity.</summary>
+    public const string AgentEvent = "orchflow/agent/event";
+
+    /// <summary>Server to every client: the resource figures after each sample (every second while anything runs).</summary>
+    public const string ResourcesChanged = "orchflow/resources/changed";
 
     /// <summary>Server to client: a workspace was created, updated, deleted, or became this client's active one.</summary>
     public const string WorkspaceChanged = "orchflow/workspace/changed";

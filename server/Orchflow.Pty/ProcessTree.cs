@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.IO.Enumeration;
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace Orchflow.Pty;
@@ -9,9 +10,38 @@ namespace Orchflow.Pty;
 /// vanishes mid-scan is simply left out, so every answer is a snapshot that may already be stale.
 /// Zombies (ended, not yet reaped) are still processes here and are included.
 /// </summary>
-public static class ProcessTree
+public static partial class ProcessTree
 {
     private const string ProcRoot = "/proc";
+
+    /// <summary><c>_SC_CLK_TCK</c> of glibc on Linux.</summary>
+    private const int ScClockTick = 2;
+
+    /// <summary>
+    /// The unit of the CPU times in <c>/proc/&lt;pid&gt;/stat</c> (<c>sysconf(_SC_CLK_TCK)</c>, 100 on Linux), read once.
+    /// </summary>
+    public static int ClockTicksPerSecond { get; } = ReadClockTicks();
+
+    /// <summary>
+    /// CPU time and resident memory of every process readable in <c>/proc</c> right now: one scan, for a caller
+    /// that measures several sessions at once and groups by <see cref="ProcessUsage.Session"/>.
+    /// </summary>
+    public static IReadOnlyList<ProcessUsage> Usage()
+    {
+        var result = new List<ProcessUsage>();
+        foreach (var pid in EnumeratePids())
+        {
+            if (TryReadUsage(pid, out var usage))
+            {
+                result.Add(usage);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>CPU time and resident memory of the processes of session <paramref name="sid"/>.</summary>
+    public static IReadOnlyList<ProcessUsage> UsageInSession(int sid) => Usage().Where(u => u.Session == sid).ToList();
 
     /// <summary>
     /// The processes below <paramref name="pid"/> (children, their children, and so on), not
@@ -108,11 +138,25 @@ public static class ProcessTree
     {
         stat = default;
         Span<byte> buffer = stackalloc byte[2048];
-        int length;
+        return TryReadStatFile(pid, buffer, out var length) && TryParse(buffer[..length], out stat);
+    }
+
+    /// <summary>Reads the CPU and memory fields of <c>/proc/&lt;pid&gt;/stat</c>; false when the process does not exist (any more).</summary>
+    internal static bool TryReadUsage(int pid, out ProcessUsage usage)
+    {
+        usage = default;
+        Span<byte> buffer = stackalloc byte[2048];
+        return TryReadStatFile(pid, buffer, out var length) && TryParseUsage(buffer[..length], out usage);
+    }
+
+    private static bool TryReadStatFile(int pid, Span<byte> buffer, out int length)
+    {
+        length = 0;
         try
         {
             using SafeFileHandle handle = File.OpenHandle($"{ProcRoot}/{pid}/stat");
             length = RandomAccess.Read(handle, buffer, 0);
+            return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -120,8 +164,6 @@ public static class ProcessTree
             // fails with ESRCH): it is simply not part of this snapshot.
             return false;
         }
-
-        return TryParse(buffer[..length], out stat);
     }
 
     /// <summary>
@@ -165,6 +207,41 @@ public static class ProcessTree
         return true;
     }
 
+    /// <summary>
+    /// Parses the fields of a <c>stat</c> line that resource figures need: 14 utime, 15 stime, 16 cutime,
+    /// 17 cstime (clock ticks) and 24 rss (pages), besides the identity fields that <see cref="TryParse"/> reads.
+    /// </summary>
+    internal static bool TryParseUsage(ReadOnlySpan<byte> line, out ProcessUsage usage)
+    {
+        usage = default;
+        if (!TryParse(line, out var stat))
+        {
+            return false;
+        }
+
+        var rest = line[(line.LastIndexOf((byte)')') + 2)..];
+        Span<Range> fields = stackalloc Range[22];
+        if (SplitFields(rest, fields) < fields.Length
+            || !ulong.TryParse(rest[fields[11]], NumberStyles.None, CultureInfo.InvariantCulture, out var utime)
+            || !ulong.TryParse(rest[fields[12]], NumberStyles.None, CultureInfo.InvariantCulture, out var stime)
+            || !long.TryParse(rest[fields[13]], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var cutime)
+            || !long.TryParse(rest[fields[14]], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var cstime)
+            || !long.TryParse(rest[fields[21]], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var rssPages))
+        {
+            return false;
+        }
+
+        usage = new ProcessUsage(
+            stat.Pid,
+            stat.Session,
+            stat.State,
+            stat.StartTime,
+            utime + stime,
+            (ulong)Math.Max(0, cutime) + (ulong)Math.Max(0, cstime),
+            Math.Max(0, rssPages) * Environment.SystemPageSize);
+        return true;
+    }
+
     /// <summary>Fills <paramref name="fields"/> with the first space-separated fields; returns how many it found.</summary>
     private static int SplitFields(ReadOnlySpan<byte> text, Span<Range> fields)
     {
@@ -180,6 +257,17 @@ public static class ProcessTree
         }
 
         return count;
+    }
+
+    [LibraryImport("libc", EntryPoint = "sysconf")]
+    private static partial long SysConf(int name);
+
+    private static int ReadClockTicks()
+    {
+        var ticks = SysConf(ScClockTick);
+
+        // Linux has reported USER_HZ = 100 to user space on every architecture for decades; keep that if sysconf fails.
+        return ticks is > 0 and < int.MaxValue ? (int)ticks : 100;
     }
 
     private static bool IsAllDigits(ReadOnlySpan<char> name)
@@ -219,5 +307,29 @@ internal readonly record struct ProcStat(
     /// A zombie (Z) or dead (X) entry has already ended: it only waits for its parent to reap it,
     /// and signals no longer reach it.
     /// </summary>
+    public bool HasEnded => State is 'Z' or 'X';
+}
+
+/// <summary>
+/// What one process costs, from <c>/proc/&lt;pid&gt;/stat</c>. Times are in clock ticks
+/// (<see cref="ProcessTree.ClockTicksPerSecond"/> per second of CPU time) since the process started.
+/// </summary>
+/// <param name="StartTime">Clock ticks after boot; with <paramref name="Pid"/> it identifies a process even if the pid is reused.</param>
+/// <param name="CpuTicks">CPU time of the process itself, user plus system (utime + stime).</param>
+/// <param name="ReapedChildrenCpuTicks">
+/// CPU time of its children that ended and were waited for (cutime + cstime). Adding it keeps short-lived children
+/// (a compiler run by a build) counted after they are reaped, when their own entry has gone.
+/// </param>
+/// <param name="ResidentBytes">Resident set size (pages in memory, shared pages included); 0 for a zombie.</param>
+public readonly record struct ProcessUsage(
+    int Pid,
+    int Session,
+    char State,
+    ulong StartTime,
+    ulong CpuTicks,
+    ulong ReapedChildrenCpuTicks,
+    long ResidentBytes)
+{
+    /// <summary>A zombie (Z) or dead (X) entry has already ended and only waits to be reaped.</summary>
     public bool HasEnded => State is 'Z' or 'X';
 }

@@ -2,6 +2,29 @@
 // The source of truth is server/Orchflow.Protocol; run `npm run gen:types` after the schema changes.
 /* eslint-disable */
 
+export type AgentChangeKind = 'created' | 'updated' | 'removed';
+
+export type AgentState =
+  'queued' | 'starting' | 'running' | 'needsInput' | 'paused' | 'succeeded' | 'failed' | 'stopped' | 'interrupted';
+
+export type AgentEventKind =
+  | 'spawned'
+  | 'queued'
+  | 'started'
+  | 'needsInput'
+  | 'inputGiven'
+  | 'done'
+  | 'succeeded'
+  | 'failed'
+  | 'stopped'
+  | 'paused'
+  | 'resumed'
+  | 'restarted'
+  | 'interrupted'
+  | 'removed';
+
+export type AgentTypeSource = 'builtIn' | 'global' | 'workspace';
+
 export type DiagnosticSeverity = 'error' | 'warning';
 
 export type NetworkPolicy = 'full' | 'none' | 'allowlist';
@@ -17,6 +40,136 @@ export type TerminalStatus = 'running' | 'exited' | 'killed' | 'lost';
 export type TerminalChangeKind = 'created' | 'updated' | 'exited' | 'removed';
 
 export type WorkspaceChangeKind = 'created' | 'updated' | 'deleted' | 'switched';
+
+export interface AgentChangedNotification {
+  kind: AgentChangeKind;
+  id: string;
+  workspaceId: string;
+  agent?: AgentInfo | null;
+}
+
+export interface AgentInfo {
+  id: string;
+  workspaceId: string;
+  type: string;
+  task: string;
+  state: AgentState;
+  queuePosition?: number | null;
+  terminalId?: string | null;
+  exitCode?: number | null;
+  signal?: number | null;
+  worktree?: AgentWorktree | null;
+  cwd: string;
+  cpuPercent?: number | null;
+  memoryBytes?: number | null;
+  processes?: number | null;
+  needsInputSince?: string | null;
+  lastLine?: string | null;
+  message?: string | null;
+  doneAt?: string | null;
+  runs: number;
+  createdAt: string;
+  startedAt?: string | null;
+  endedAt?: string | null;
+  logPath: string;
+}
+
+export interface AgentWorktree {
+  path: string;
+  branch: string;
+}
+
+export interface AgentEvent {
+  workspaceId: string;
+  agentId: string;
+  kind: AgentEventKind;
+  at: string;
+  message: string;
+  exitCode?: number | null;
+  by?: string | null;
+}
+
+export interface AgentEventNotification {
+  workspaceId: string;
+  event: AgentEvent;
+}
+
+export interface AgentEventsParams {
+  workspaceId?: string | null;
+  limit?: number | null;
+}
+
+export interface AgentEventsResult {
+  events: AgentEvent[];
+}
+
+export interface AgentListParams {
+  workspaceId?: string | null;
+}
+
+export interface AgentListResult {
+  agents: AgentInfo[];
+}
+
+export interface AgentLogsParams {
+  id: string;
+  tail?: number | null;
+}
+
+export interface AgentLogsResult {
+  text: string;
+  path: string;
+}
+
+export interface AgentRef {
+  id: string;
+}
+
+export interface AgentRemoveResult {
+  id: string;
+}
+
+export interface AgentResources {
+  id: string;
+  workspaceId: string;
+  cpuPercent?: number | null;
+  memoryBytes?: number | null;
+  processes?: number | null;
+}
+
+export interface AgentSendParams {
+  id: string;
+  text: string;
+}
+
+export interface AgentSpawnParams {
+  workspaceId?: string | null;
+  type: string;
+  task: string;
+  worktree?: boolean;
+}
+
+export interface AgentTypeInfo {
+  name: string;
+  displayName: string;
+  command: string;
+  builtIn: boolean;
+  source: AgentTypeSource;
+  installed: boolean;
+  resolvedPath?: string | null;
+  installHint?: string | null;
+  purpose?: string | null;
+  needsInputPatterns: string[];
+  donePatterns: string[];
+}
+
+export interface AgentTypesParams {
+  workspaceId?: string | null;
+}
+
+export interface AgentTypesResult {
+  types: AgentTypeInfo[];
+}
 
 export interface ClientInfo {
   name: string;
@@ -85,6 +238,22 @@ export interface ResourceLimits {
   cpuShares: number;
   terminalLimit: number;
   processLimit: number;
+}
+
+export interface ResourceSnapshot {
+  sampledAt?: string | null;
+  workspaces: WorkspaceResources[];
+  agents: AgentResources[];
+}
+
+export interface WorkspaceResources {
+  workspaceId: string;
+  cpuPercent?: number | null;
+  memoryBytes: number;
+  processes: number;
+  terminals: number;
+  agents: number;
+  queuedAgents: number;
 }
 
 export interface SecurityPolicy {
@@ -281,6 +450,8 @@ export interface WorkspaceResolveResult {
   workspace?: WorkspaceInfo | null;
 }
 
+export interface WorkspaceResourcesParams {}
+
 export interface WorkspaceUpdateParams {
   id: string;
   name?: string | null;
@@ -291,7 +462,22 @@ export interface WorkspaceUpdateParams {
 /** Every JSON-RPC method and notification in the protocol's method table, named as in C#. */
 export const Methods = {
   Initialize: 'initialize',
+  AgentChanged: 'orchflow/agent/changed',
+  AgentEvent: 'orchflow/agent/event',
+  AgentEvents: 'orchflow/agent/events',
+  AgentList: 'orchflow/agent/list',
+  AgentLogs: 'orchflow/agent/logs',
+  AgentPause: 'orchflow/agent/pause',
+  AgentRemove: 'orchflow/agent/remove',
+  AgentRestart: 'orchflow/agent/restart',
+  AgentResume: 'orchflow/agent/resume',
+  AgentSend: 'orchflow/agent/send',
+  AgentShow: 'orchflow/agent/show',
+  AgentSpawn: 'orchflow/agent/spawn',
+  AgentStop: 'orchflow/agent/stop',
+  AgentTypes: 'orchflow/agent/types',
   ConfigChanged: 'orchflow/config/changed',
+  ResourcesChanged: 'orchflow/resources/changed',
   Status: 'orchflow/status',
   TerminalAck: 'orchflow/terminal/ack',
   TerminalAttach: 'orchflow/terminal/attach',
@@ -312,6 +498,7 @@ export const Methods = {
   WorkspaceList: 'orchflow/workspace/list',
   WorkspaceReloadConfig: 'orchflow/workspace/reloadConfig',
   WorkspaceResolve: 'orchflow/workspace/resolve',
+  WorkspaceResources: 'orchflow/workspace/resources',
   WorkspaceShow: 'orchflow/workspace/show',
   WorkspaceSwitch: 'orchflow/workspace/switch',
   WorkspaceUpdate: 'orchflow/workspace/update',
@@ -337,6 +524,18 @@ export type ErrorCodeName = keyof typeof ErrorCodes;
 /** Params and result type of each request, keyed by method name. */
 export interface RequestTypes {
   'initialize': { params: InitializeParams; result: InitializeResult };
+  'orchflow/agent/events': { params: AgentEventsParams; result: AgentEventsResult };
+  'orchflow/agent/list': { params: AgentListParams; result: AgentListResult };
+  'orchflow/agent/logs': { params: AgentLogsParams; result: AgentLogsResult };
+  'orchflow/agent/pause': { params: AgentRef; result: AgentInfo };
+  'orchflow/agent/remove': { params: AgentRef; result: AgentRemoveResult };
+  'orchflow/agent/restart': { params: AgentRef; result: AgentInfo };
+  'orchflow/agent/resume': { params: AgentRef; result: AgentInfo };
+  'orchflow/agent/send': { params: AgentSendParams; result: AgentInfo };
+  'orchflow/agent/show': { params: AgentRef; result: AgentInfo };
+  'orchflow/agent/spawn': { params: AgentSpawnParams; result: AgentInfo };
+  'orchflow/agent/stop': { params: AgentRef; result: AgentInfo };
+  'orchflow/agent/types': { params: AgentTypesParams; result: AgentTypesResult };
   'orchflow/status': { params: StatusParams; result: StatusResult };
   'orchflow/terminal/attach': { params: TerminalRef; result: TerminalAttachResult };
   'orchflow/terminal/create': { params: TerminalCreateParams; result: TerminalInfo };
@@ -353,6 +552,7 @@ export interface RequestTypes {
   'orchflow/workspace/list': { params: WorkspaceListParams; result: WorkspaceListResult };
   'orchflow/workspace/reloadConfig': { params: WorkspaceRef; result: WorkspaceInfo };
   'orchflow/workspace/resolve': { params: WorkspaceResolveParams; result: WorkspaceResolveResult };
+  'orchflow/workspace/resources': { params: WorkspaceResourcesParams; result: ResourceSnapshot };
   'orchflow/workspace/show': { params: WorkspaceRef; result: WorkspaceInfo };
   'orchflow/workspace/switch': { params: WorkspaceRef; result: WorkspaceInfo };
   'orchflow/workspace/update': { params: WorkspaceUpdateParams; result: WorkspaceInfo };
@@ -360,7 +560,10 @@ export interface RequestTypes {
 
 /** Params type of each notification, keyed by method name. */
 export interface NotificationTypes {
+  'orchflow/agent/changed': { params: AgentChangedNotification };
+  'orchflow/agent/event': { params: AgentEventNotification };
   'orchflow/config/changed': { params: ConfigChangedNotification };
+  'orchflow/resources/changed': { params: ResourceSnapshot };
   'orchflow/terminal/ack': { params: TerminalAckParams };
   'orchflow/terminal/changed': { params: TerminalChangedNotification };
   'orchflow/terminal/output': { params: TerminalOutputNotification };

@@ -21,7 +21,7 @@ public sealed class LifecycleHandlers(ClientSession session, OrchflowServer serv
         server.Log.Info($"{session} initialized (pid {p.ProcessId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"})");
         return new InitializeResult
         {
-            Capabilities = new ServerCapabilities { ProtocolVersion = ProtocolVersion, Features = ["workspaces"] },
+            Capabilities = new ServerCapabilities { ProtocolVersion = ProtocolVersion, Features = ["workspaces", "terminals", "agents"] },
             ServerInfo = new ServerInfo { Name = "orchflow", Version = OrchflowServer.Version },
             Daemon = server.Info,
         };

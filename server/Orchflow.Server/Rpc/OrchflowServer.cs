@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Orchflow.Protocol;
+using Orchflow.Server.Agents;
 using Orchflow.Server.Configuration;
 using Orchflow.Server.Hosting;
 using Orchflow.Server.Storage;
@@ -37,6 +38,8 @@ public sealed class OrchflowServer : IAsyncDisposable
         Workspaces = new WorkspaceService(new WorkspaceStore(database), Settings, log, _time,
             defaultWorkspaceRoot ?? Environment.GetEnvironmentVariable("HOME") ?? "/");
         Terminals = new TerminalService(Workspaces, Settings, new TerminalStore(database), paths, log);
+        Agents = new AgentService(Workspaces, Terminals, Settings, new AgentStore(database), paths, log, _time);
+        Workspaces.ActiveAgents = Agents.ActiveAgentIds;
         Info = new DaemonInfo
         {
             Pid = Environment.ProcessId,
@@ -50,6 +53,9 @@ public sealed class OrchflowServer : IAsyncDisposable
 
         Workspaces.Changed += OnWorkspaceChanged;
         Terminals.Changed += change => Broadcast(Methods.TerminalChanged, change);
+        Agents.Changed += change => Broadcast(Methods.AgentChanged, change);
+        Agents.EventAdded += e => Broadcast(Methods.AgentEvent, e);
+        Agents.ResourcesChanged += snapshot => Broadcast(Methods.ResourcesChanged, snapshot);
         Settings.Changed += () => Broadcast(Methods.ConfigChanged, new ConfigChangedNotification { Diagnostics = Settings.Diagnostics });
         _poller = PollConfigAsync(_stopping.Token);
     }
@@ -65,6 +71,8 @@ public sealed class OrchflowServer : IAsyncDisposable
     public WorkspaceService Workspaces { get; }
 
     public TerminalService Terminals { get; }
+
+    public AgentService Agents { get; }
 
     public DaemonInfo Info { get; }
 
@@ -84,6 +92,7 @@ public sealed class OrchflowServer : IAsyncDisposable
         rpc.AddLocalRpcTarget(new LifecycleHandlers(session, this));
         rpc.AddLocalRpcTarget(new WorkspaceHandlers(session, Workspaces));
         rpc.AddLocalRpcTarget(new TerminalHandlers(session, Terminals));
+        rpc.AddLocalRpcTarget(new AgentHandlers(session, Agents));
 
         session.ExitRequested += onExit ?? (s => s.Rpc.Dispose());
         _sessions[session.Id] = session;
@@ -121,6 +130,7 @@ public sealed class OrchflowServer : IAsyncDisposable
     {
         if (change.Kind == WorkspaceChangeKind.Deleted)
         {
+            Agents.RemoveWorkspace(change.Id);
             Terminals.RemoveWorkspace(change.Id);
             foreach (var s in _sessions.Values.Where(s => s.ActiveWorkspaceId == change.Id))
             {
@@ -171,6 +181,7 @@ public sealed class OrchflowServer : IAsyncDisposable
 
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _poller.ConfigureAwait(false);
+        await Agents.DisposeAsync().ConfigureAwait(false);
         Terminals.Dispose();
         foreach (var s in _sessions.Values)
         {

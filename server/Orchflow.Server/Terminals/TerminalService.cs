@@ -94,16 +94,18 @@ public sealed class TerminalService : IDisposable
             ? t
             : throw OrchflowException.NotFound("terminal", id ?? "", "Run `orchflow terminal list` to see the ids.");
 
-    public TerminalInfo Create(TerminalCreateParams p, ClientSession? attachTo, string? agentId = null)
+    /// <param name="agent">For an agent's terminal: its argv, environment, cwd and observer; <paramref name="p"/> then gives only the workspace, name, purpose and size.</param>
+    public TerminalInfo Create(TerminalCreateParams p, ClientSession? attachTo, AgentLaunch? agent = null)
     {
         var ws = _workspaces.Show(p.WorkspaceId ?? WorkspaceService.DefaultId);
-        var cwd = ResolveCwd(ws, p.Cwd);
-        var shell = Shell();
-        IReadOnlyList<string> command = p.Command is { } line
-            ? (string.IsNullOrWhiteSpace(line)
-                ? throw new OrchflowException(ErrorCodes.InvalidArgument, "The command is empty.", "Omit it for an interactive shell, or pass a command line.")
-                : [shell, "-c", line])
-            : [shell];
+        var cwd = agent?.Cwd ?? ResolveCwd(ws, p.Cwd);
+        IReadOnlyList<string> command = agent is not null
+            ? agent.Command
+            : p.Command is { } line
+                ? (string.IsNullOrWhiteSpace(line)
+                    ? throw new OrchflowException(ErrorCodes.InvalidArgument, "The command is empty.", "Omit it for an interactive shell, or pass a command line.")
+                    : [Shell(), "-c", line])
+                : [Shell()];
         int columns = Clamp(p.Columns ?? 80, "columns");
         int rows = Clamp(p.Rows ?? 24, "rows");
         var purpose = p.Purpose ?? TerminalPurpose.Shell;
@@ -129,7 +131,7 @@ public sealed class TerminalService : IDisposable
                 Namespace = ws.Namespace,
                 Name = name,
                 Purpose = purpose,
-                AgentId = agentId,
+                AgentId = agent?.AgentId,
                 Command = command,
                 Cwd = cwd,
                 Status = TerminalStatus.Running,
@@ -138,11 +140,11 @@ public sealed class TerminalService : IDisposable
                 CreatedAt = DateTimeOffset.UtcNow,
                 AttachedClients = 0,
             };
-            terminal = new Terminal(info, ScrollbackChars(), OnExited);
+            terminal = new Terminal(info, ScrollbackChars(), OnExited) { Observer = agent?.Observer };
             _terminals[id] = terminal;
         }
 
-        var env = TerminalEnvironment.Build(_userEnvironment, ws.SharedEnv, OrchflowVariables(ws, terminal.Id));
+        var env = EnvironmentFor(ws, terminal.Id, agent?.AgentId, agent?.Env);
         var result = ProcessFactory.StartPty(new PtySpawnOptions(command[0], command.Skip(1).ToList(), cwd, env, (ushort)columns, (ushort)rows));
         if (result is PtySpawnResult.Failure failure)
         {
@@ -156,11 +158,13 @@ public sealed class TerminalService : IDisposable
             terminal.Attach(attachTo);
         }
 
-        terminal.Start(process);
-        _store.Upsert(ToRecord(terminal.Info));
+        // Publish "created" before reading starts: a fast child's "exited" must never reach a client first.
+        var created = terminal.Bind(process);
+        _store.Upsert(ToRecord(created));
         _log.Info($"Terminal {terminal.Id} started in {ws.Id} (pid {process.Pid}): {string.Join(' ', command)}");
         Publish(TerminalChangeKind.Created, terminal);
-        return terminal.Info;
+        terminal.Start();
+        return created;
     }
 
     public void Input(string id, string data)
@@ -172,6 +176,7 @@ public sealed class TerminalService : IDisposable
         }
 
         t.Process.Write(System.Text.Encoding.UTF8.GetBytes(data));
+        t.Observer?.OnInput();
     }
 
     public TerminalInfo Resize(string id, int columns, int rows)
@@ -302,6 +307,33 @@ public sealed class TerminalService : IDisposable
         return canonical;
     }
 
+    /// <summary>
+    /// The environment a terminal of <paramref name="ws"/> gets: the allowlist, shared_env, then an agent type's env,
+    /// then ORCHFLOW_* (agents also get ORCHFLOW_AGENT_ID). Agents use it to find their CLI on the same PATH.
+    /// </summary>
+    internal Dictionary<string, string> EnvironmentFor(WorkspaceInfo ws, string terminalId, string? agentId = null, IReadOnlyDictionary<string, string>? extraEnv = null)
+    {
+        IReadOnlyDictionary<string, string> shared = ws.SharedEnv;
+        if (extraEnv is { Count: > 0 })
+        {
+            var merged = new Dictionary<string, string>(ws.SharedEnv, StringComparer.Ordinal);
+            foreach (var (key, value) in extraEnv)
+            {
+                merged[key] = value;
+            }
+
+            shared = merged;
+        }
+
+        var variables = OrchflowVariables(ws, terminalId);
+        if (agentId is not null)
+        {
+            variables["ORCHFLOW_AGENT_ID"] = agentId;
+        }
+
+        return TerminalEnvironment.Build(_userEnvironment, shared, variables);
+    }
+
     private Dictionary<string, string> OrchflowVariables(WorkspaceInfo ws, string terminalId)
     {
         var historyDir = Path.Combine(_paths.DataDirectory, "workspaces", ws.Id);
@@ -319,7 +351,8 @@ public sealed class TerminalService : IDisposable
         };
     }
 
-    private string Shell()
+    /// <summary>The shell for new terminals: default_shell in orchflow.toml, else the user's $SHELL, else /bin/bash.</summary>
+    internal string Shell()
     {
         var shell = _settings.Current.Terminals.DefaultShell ?? _userEnvironment("SHELL");
         if (string.IsNullOrWhiteSpace(shell))
@@ -407,3 +440,15 @@ public sealed class TerminalService : IDisposable
         }
     }
 }
+
+/// <summary>
+/// How an agent's terminal starts, unlike a user's: its own argv with no shell in between (so a task cannot inject
+/// commands), its type's extra environment, a working directory the agents capability has checked (the workspace root
+/// or the agent's worktree outside it), and an observer of its output and input.
+/// </summary>
+public sealed record AgentLaunch(
+    string AgentId,
+    IReadOnlyList<string> Command,
+    string Cwd,
+    IReadOnlyDictionary<string, string> Env,
+    ITerminalObserver Observer);

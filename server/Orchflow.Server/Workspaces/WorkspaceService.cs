@@ -61,6 +61,12 @@ public sealed class WorkspaceService
         }
     }
 
+    /// <summary>
+    /// The ids of a workspace's active agents, supplied by the agents capability. Called under this registry's lock,
+    /// so it must not take locks of its own (the agent service reads a lock-free snapshot).
+    /// </summary>
+    public Func<string, IReadOnlyList<string>>? ActiveAgents { get; set; }
+
     /// <summary>Raised after every change, outside the lock, with the workspace's state after it.</summary>
     public event Action<WorkspaceChangedNotification>? Changed;
 
@@ -570,7 +576,11 @@ public sealed class WorkspaceService
         }
     }
 
-    private WorkspaceInfo ToInfoLocked(Workspace ws) => WorkspaceMapper.ToInfo(ws, _settings.Current);
+    private WorkspaceInfo ToInfoLocked(Workspace ws)
+    {
+        var info = WorkspaceMapper.ToInfo(ws, _settings.Current);
+        return ActiveAgents is { } active ? info with { Metadata = info.Metadata with { ActiveAgents = active(ws.Id) } } : info;
+    }
 
     private static void ApplyVcs(WorkspaceRecord record, VcsInfo? vcs)
     {

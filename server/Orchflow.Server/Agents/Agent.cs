@@ -1,0 +1,117 @@
+using Orchflow.Protocol;
+using Orchflow.Server.Terminals;
+
+namespace Orchflow.Server.Agents;
+
+/// <summary>
+/// One agent in the daemon's memory. Every field is read and written only under <see cref="AgentService"/>'s lock,
+/// except <see cref="Snapshot"/> and <see cref="Figures"/>, which are replaced whole and may be read without it
+/// (the workspace registry reads active agents while holding its own lock).
+/// </summary>
+internal sealed class Agent
+{
+    public required string Id { get; init; }
+
+    public required string WorkspaceId { get; init; }
+
+    public required string Type { get; init; }
+
+    public required string Task { get; init; }
+
+    public required string LogPath { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public required string Cwd { get; init; }
+
+    public AgentWorktree? Worktree { get; init; }
+
+    public string? RepositoryRoot { get; init; }
+
+    public AgentState State { get; set; }
+
+    /// <summary>What resume returns to.</summary>
+    public AgentState StateBeforePause { get; set; }
+
+    public int? QueuePosition { get; set; }
+
+    /// <summary>First come, first served: the order in which queued agents entered the queue.</summary>
+    public long QueueOrder { get; set; }
+
+    public string? TerminalId { get; set; }
+
+    public int? ExitCode { get; set; }
+
+    public int? Signal { get; set; }
+
+    public DateTimeOffset? NeedsInputSince { get; set; }
+
+    public string? LastLine { get; set; }
+
+    public string? Message { get; set; }
+
+    public DateTimeOffset? DoneAt { get; set; }
+
+    public int Runs { get; set; }
+
+    public DateTimeOffset? StartedAt { get; set; }
+
+    public DateTimeOffset? EndedAt { get; set; }
+
+    /// <summary>
+    /// A stop, restart or remove is ending its process tree outside the lock: the terminal's exit that follows is
+    /// theirs to report, and the agent keeps its slot until the tree is gone.
+    /// </summary>
+    public bool Stopping { get; set; }
+
+    /// <summary>The live parts of the current run; null when no run is in progress.</summary>
+    public AgentRun? Run { get; set; }
+
+    /// <summary>The state as last published, without resource figures.</summary>
+    public volatile AgentInfo? Snapshot;
+
+    /// <summary>The figures of the last resource sample while it runs.</summary>
+    public volatile SessionFigures? Figures;
+
+    /// <summary>Holds a slot of its workspace's pool.</summary>
+    public bool HoldsSlot => AgentService.HoldsSlot(State);
+}
+
+/// <summary>
+/// One run of an agent: its terminal's observer, which feeds the needs-input detector and the log. Both calls come
+/// from the terminal (reader thread under its lock, or an input request) and only hand the data on.
+/// </summary>
+internal sealed class AgentRun(NeedsInputDetector detector, AgentLog log, bool typeTaskAtFirstPrompt) : ITerminalObserver
+{
+    private int _terminalInput;
+
+    public NeedsInputDetector Detector { get; } = detector;
+
+    public AgentLog Log { get; } = log;
+
+    /// <summary>The task still has to be typed at the first prompt (a type whose template has no {task}). Under the service lock.</summary>
+    public bool TaskPending { get; set; } = typeTaskAtFirstPrompt;
+
+    public long LastLinePublishedAt { get; set; }
+
+    /// <summary>
+    /// When this run's terminal was created. Terminal ids are reused once a terminal is removed, so a restart's new
+    /// terminal may carry the old one's id; the creation time tells the old terminal's late exit from the new one's.
+    /// </summary>
+    public DateTimeOffset TerminalCreatedAt { get; set; }
+
+    public void OnOutput(string text)
+    {
+        Detector.Append(text);
+        Log.Append(text);
+    }
+
+    public void OnInput()
+    {
+        Detector.InputGiven();
+        Interlocked.Exchange(ref _terminalInput, 1);
+    }
+
+    /// <summary>True once after someone typed into the terminal.</summary>
+    public bool TakeTerminalInput() => Interlocked.Exchange(ref _terminalInput, 0) == 1;
+}

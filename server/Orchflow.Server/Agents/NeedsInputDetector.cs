@@ -1,0 +1,269 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Orchflow.Server.Terminals;
+
+namespace Orchflow.Server.Agents;
+
+/// <summary>What the detector concluded from the output so far.</summary>
+/// <param name="HasOutput">The agent has printed something in this run.</param>
+/// <param name="LastLine">The last non-empty line, as plain text.</param>
+/// <param name="NeedsInput">Newly found waiting for input (reported once per output position).</param>
+/// <param name="Reason">Why: "matched pattern ..." or "quiet at a prompt".</param>
+/// <param name="DoneLine">A line of the new output that matched a done pattern.</param>
+public readonly record struct DetectorResult(bool HasOutput, string? LastLine, bool NeedsInput, string? Reason, string? DoneLine);
+
+/// <summary>
+/// Decides from an agent's output whether it waits for input, in two ways:
+/// the type's needs-input patterns match the last non-empty line of plain text, or the output has been quiet for
+/// <see cref="QuietPeriod"/> and that line looks like a prompt (ends with <c>? : &gt; ] $ ❯ ›</c>, or offers [y/n]).
+/// It also watches for the type's done patterns on every new line.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <see cref="Append"/> runs under the terminal's lock for every chunk of output, so it only appends; the regular
+/// expressions run in <see cref="Evaluate"/>, which the agent service calls on its own tick (every
+/// <see cref="AgentService.DetectInterval"/>), at most once per tick whatever the output rate.
+/// </para>
+/// <para>
+/// After input the detector is disarmed, so the prompt just answered (still the last line, or echoed with the answer)
+/// is not reported again. It re-arms once a new non-empty line follows a line break, or after
+/// <see cref="RearmChars"/> characters of output (a full-screen UI redraws without line breaks).
+/// Waiting is cleared only by input, never by more output: a UI that animates while it waits would otherwise flicker.
+/// </para>
+/// </remarks>
+public sealed partial class NeedsInputDetector
+{
+    /// <summary>
+    /// How long output must pause at a prompt-like line to count as waiting. Long enough that a program printing steadily
+    /// (a build, a test run) is not taken for waiting between two lines; short enough to report well within a second.
+    /// </summary>
+    public static readonly TimeSpan QuietPeriod = TimeSpan.FromMilliseconds(400);
+
+    /// <summary>How much of the newest output the last line is taken from.</summary>
+    public const int TailChars = 4096;
+
+    /// <summary>At most this much output between two evaluations is searched for done patterns (the newest part).</summary>
+    public const int PendingChars = 64 * 1024;
+
+    /// <summary>Output after input that re-arms detection even without a line break.</summary>
+    public const int RearmChars = 512;
+
+    /// <summary>Longest last line kept for display.</summary>
+    public const int MaxLastLineChars = 240;
+
+    private readonly object _gate = new();
+    private readonly object _evaluating = new();
+    private readonly IReadOnlyList<Regex> _needsInput;
+    private readonly IReadOnlyList<Regex> _done;
+    private readonly TimeProvider _time;
+    private readonly StringBuilder _tail = new();
+    private readonly StringBuilder _pending = new();
+    private readonly StringBuilder _sinceInput = new();
+    private long _total;
+    private long _inputEpoch;
+
+    // Owned by Evaluate (under _evaluating).
+    private long _evaluatedTotal;
+    private string? _lastLine;
+
+    // Under _gate.
+    private long _flaggedTotal = -1;
+    private long _lastOutputAt;
+    private bool _armed = true;
+
+    public NeedsInputDetector(IReadOnlyList<Regex> needsInputPatterns, IReadOnlyList<Regex> donePatterns, TimeProvider? time = null)
+    {
+        _needsInput = needsInputPatterns;
+        _done = donePatterns;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>Takes a chunk of output. Cheap: called under the terminal's lock.</summary>
+    public void Append(string text)
+    {
+        lock (_gate)
+        {
+            AppendCapped(_tail, text, TailChars);
+            if (_done.Count > 0)
+            {
+                AppendCapped(_pending, text, PendingChars);
+            }
+
+            if (!_armed)
+            {
+                AppendCapped(_sinceInput, text, RearmChars * 2);
+            }
+
+            _total += text.Length;
+            _lastOutputAt = _time.GetTimestamp();
+        }
+    }
+
+    /// <summary>Input reached the agent: what it was waiting for has been answered.</summary>
+    public void InputGiven()
+    {
+        lock (_gate)
+        {
+            _armed = false;
+            _inputEpoch++;
+            _sinceInput.Clear();
+            _flaggedTotal = -1;
+        }
+    }
+
+    /// <summary>
+    /// Looks at the output since the last call. The text is copied under the lock and examined outside it, so the
+    /// terminal's reader is never held up by a regular expression.
+    /// </summary>
+    public DetectorResult Evaluate()
+    {
+        lock (_evaluating)
+        {
+            string? tail = null, pending = null, sinceInput = null;
+            long total, lastOutputAt, epoch;
+            lock (_gate)
+            {
+                total = _total;
+                lastOutputAt = _lastOutputAt;
+                epoch = _inputEpoch;
+                if (total != _evaluatedTotal)
+                {
+                    tail = _tail.ToString();
+                    if (_pending.Length > 0)
+                    {
+                        pending = _pending.ToString();
+                        _pending.Clear();
+                    }
+
+                    if (!_armed)
+                    {
+                        sinceInput = _sinceInput.ToString();
+                    }
+                }
+            }
+
+            string? doneLine = null;
+            string? pattern = null;
+            bool rearm = false;
+            if (tail is not null)
+            {
+                _evaluatedTotal = total;
+                _lastLine = LastNonEmptyLine(tail);
+                doneLine = pending is null ? null : FirstMatchingLine(PlainText.From(pending), _done);
+                rearm = sinceInput is not null
+                    && (PlainText.From(sinceInput).TrimEnd('\n').Contains('\n', StringComparison.Ordinal) || sinceInput.Length >= RearmChars);
+                pattern = _lastLine is { } line ? FirstMatch(line, _needsInput) : null;
+            }
+
+            string? reason = null;
+            lock (_gate)
+            {
+                // Input that arrived while the text was examined disarms again and wins.
+                if (rearm && _inputEpoch == epoch)
+                {
+                    _armed = true;
+                    _sinceInput.Clear();
+                }
+
+                if (_armed && _inputEpoch == epoch && _flaggedTotal != total && _lastLine is { } last)
+                {
+                    if (pattern is not null)
+                    {
+                        reason = $"matched {pattern}";
+                    }
+                    else if (total > 0 && _time.GetElapsedTime(lastOutputAt) >= QuietPeriod && LooksLikePrompt(last))
+                    {
+                        reason = "quiet at a prompt";
+                    }
+
+                    if (reason is not null)
+                    {
+                        _flaggedTotal = total;
+                    }
+                }
+            }
+
+            var display = _lastLine is { Length: > MaxLastLineChars } l ? "…" + l[^(MaxLastLineChars - 1)..] : _lastLine;
+            return new DetectorResult(total > 0, display, reason is not null, reason, doneLine);
+        }
+    }
+
+    /// <summary>A line a program leaves the cursor on when it waits for an answer.</summary>
+    public static bool LooksLikePrompt(string line)
+    {
+        var trimmed = line.TrimEnd();
+        if (trimmed.Length == 0)
+        {
+            return false;
+        }
+
+        return trimmed[^1] is '?' or ':' or '>' or ']' or '$' or '❯' or '›' || YesNo().IsMatch(trimmed);
+    }
+
+    /// <summary>The last non-empty line of terminal output as plain text: escape sequences stripped, carriage returns resolved.</summary>
+    public static string? LastNonEmptyLine(string output)
+    {
+        var plain = PlainText.From(output, 1).TrimEnd('\n');
+
+        // An escape sequence cut off at the end of the output so far is not text.
+        int esc = plain.IndexOf('\x1b', StringComparison.Ordinal);
+        if (esc >= 0)
+        {
+            plain = plain[..esc].TrimEnd();
+        }
+
+        return plain.Length == 0 ? null : plain;
+    }
+
+    private static string? FirstMatch(string line, IReadOnlyList<Regex> patterns)
+    {
+        foreach (var r in patterns)
+        {
+            try
+            {
+                if (r.IsMatch(line))
+                {
+                    return r.ToString();
+                }
+            }
+            catch (RegexMatchTimeoutException)
+            {
+            }
+        }
+
+        return null;
+    }
+
+    private static string? FirstMatchingLine(string plain, IReadOnlyList<Regex> patterns)
+    {
+        foreach (var line in plain.Split('\n'))
+        {
+            if (line.Length > 0 && FirstMatch(line, patterns) is not null)
+            {
+                return line;
+            }
+        }
+
+        return null;
+    }
+
+    private static void AppendCapped(StringBuilder sb, string text, int cap)
+    {
+        if (text.Length >= cap)
+        {
+            sb.Clear().Append(text, text.Length - cap, cap);
+            return;
+        }
+
+        sb.Append(text);
+
+        // Trim in large steps so that appending stays amortized O(1).
+        if (sb.Length > cap * 2)
+        {
+            sb.Remove(0, sb.Length - cap);
+        }
+    }
+
+    [GeneratedRegex(@"(?i)[\[(](y/n|yes/no)[\])]")]
+    private static partial Regex YesNo();
+}
