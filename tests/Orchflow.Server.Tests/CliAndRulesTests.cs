@@ -65,4 +65,23 @@ public sealed class CliAndRulesTests
         Assert.Equal("/home/u/.local/share/orchflow/orchflow.db", xdg.DatabaseFile);
         Assert.Equal("/run/user/1000/orchflow/orchflow.sock", xdg.SocketPath);
     }
+
+    [Fact]
+    public void Every_config_enum_value_has_a_wire_value_of_the_same_name()
+    {
+        foreach (var v in Enum.GetValues<Config.SecurityTier>())
+        {
+            Assert.Equal(v.ToString(), WorkspaceMapper.SameName<SecurityTier>(v).ToString());
+        }
+
+        foreach (var v in Enum.GetValues<Config.NetworkPolicy>())
+        {
+            Assert.Equal(v.ToString(), WorkspaceMapper.SameName<NetworkPolicy>(v).ToString());
+        }
+
+        foreach (var v in Enum.GetValues<Config.ProjectKind>())
+        {
+            Assert.Equal(v.ToString(), WorkspaceMapper.SameName<ProjectType>(v).ToString());
+        }
+    }
 }

@@ -14,7 +14,7 @@ public static class WorkspaceMapper
         var r = ws.Record;
         var c = ws.Config;
         var limits = EffectiveLimits(c, global);
-        var tier = c?.Security.Tier is { } t ? (Protocol.SecurityTier)(int)t : Protocol.SecurityTier.Standard;
+        var tier = c?.Security.Tier is { } t ? SameName<Protocol.SecurityTier>(t) : Protocol.SecurityTier.Standard;
         return new WorkspaceInfo
         {
             Id = r.Id,
@@ -39,7 +39,7 @@ public static class WorkspaceMapper
                 Tier = tier,
                 AllowedCommands = c?.Security.AllowedCommands ?? [],
                 RestrictedPaths = c?.Security.RestrictedPaths ?? [],
-                Network = c?.Security.Network is { } n ? (Protocol.NetworkPolicy)(int)n : Protocol.NetworkPolicy.Full,
+                Network = c?.Security.Network is { } n ? SameName<Protocol.NetworkPolicy>(n) : Protocol.NetworkPolicy.Full,
                 AllowedHosts = c?.Security.AllowedHosts ?? [],
             },
             Models = new ModelSettings
@@ -66,6 +66,13 @@ public static class WorkspaceMapper
         TerminalLimit = c?.Resources.TerminalLimit ?? global.Orchestration.Resources.TerminalLimitPerWorkspace,
         ProcessLimit = c?.Resources.ProcessLimit ?? global.Orchestration.Resources.ProcessLimitPerWorkspace,
     };
+
+    /// <summary>
+    /// Converts a config enum to the wire enum of the same name. By name, not by number: the two enums live in
+    /// projects that know nothing of each other, and a reordering in one must not silently change a security tier.
+    /// </summary>
+    internal static TTo SameName<TTo>(Enum value)
+        where TTo : struct, Enum => Enum.Parse<TTo>(value.ToString());
 
     private static DateTimeOffset Utc(DateTime t) => new(DateTime.SpecifyKind(t, DateTimeKind.Utc));
 }

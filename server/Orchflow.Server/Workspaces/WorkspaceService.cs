@@ -145,7 +145,7 @@ public sealed class WorkspaceService
         }
 
         // Detection reads the disk and may run git: do it before taking the lock.
-        var projectType = config?.ProjectType is { } declared && declared != ProjectKind.Unknown ? Map(declared) : ProjectDetector.Detect(root);
+        var projectType = config?.ProjectType is { } declared && declared != ProjectKind.Unknown ? WorkspaceMapper.SameName<ProjectType>(declared) : ProjectDetector.Detect(root);
         var vcs = await GitInspector.InspectAsync(root, cancellationToken).ConfigureAwait(false);
 
         Workspace ws;
@@ -598,8 +598,6 @@ public sealed class WorkspaceService
     }
 
     private static string FirstNonEmpty(params string?[] values) => values.First(v => !string.IsNullOrWhiteSpace(v))!.Trim();
-
-    internal static ProjectType Map(ProjectKind kind) => Enum.Parse<ProjectType>(kind.ToString());
 
     internal static string ToWire(ProjectType type) => type.ToString().ToLowerInvariant();
 }
