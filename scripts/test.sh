@@ -181,8 +181,37 @@ if [[ -n "${want[vscode]:-}" ]]; then
   step vscode "node --test tests/vscode/" 30m log node --test --test-concurrency=1 --test-reporter=spec tests/vscode/
 fi
 
+# failures_digest: the failed tests' names and the start of their messages, so the end of the output says what
+# failed even when only the end of it is kept.
+failures_digest() {
+  local files=("$results"/dotnet/*.trx)
+  if [[ -e "${files[0]}" ]]; then
+    python3 - "${files[@]}" <<'PY' || true
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for f in sys.argv[1:]:
+    for r in ET.parse(f).getroot().iterfind(".//t:UnitTestResult", ns):
+        if r.get("outcome") not in ("Passed", "NotExecuted"):
+            msg = r.findtext(".//t:Message", default="", namespaces=ns).strip().splitlines()
+            st = r.findtext(".//t:StackTrace", default="", namespaces=ns).strip().splitlines()
+            print(f"dotnet  {r.get('outcome')}: {r.get('testName')}")
+            for line in (msg[:6] + st[:4]):
+                print(f"          {line[:300]}")
+PY
+  fi
+  local log
+  for log in "$results"/extension-*.log "$results"/vscode-*.log; do
+    [[ -e "$log" ]] || continue
+    grep -E '^(not ok [0-9]+ - |✖ )' "$log" | grep -v '^✖ failing tests' | sed "s|^|$(basename "$log" .log)  |" || true
+  done
+}
+
 # Summary.
 {
+  if (( total_failed > 0 )); then
+    printf '\n=== Failures\n'
+    failures_digest
+  fi
   printf '\n=== Summary (%s s, tiers: %s)\n' "$(elapsed "$t_start")" "$requested"
   printf '%-10s %-28s %-8s %7s %7s %7s %8s\n' tier step result passed failed skipped seconds
   for r in "${rows[@]}"; do
