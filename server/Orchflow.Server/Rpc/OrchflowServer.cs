@@ -37,7 +37,7 @@ public sealed class OrchflowServer : IAsyncDisposable
         Settings = new GlobalSettings(paths.ConfigFile, log);
         Workspaces = new WorkspaceService(new WorkspaceStore(database), Settings, log, _time,
             defaultWorkspaceRoot ?? Environment.GetEnvironmentVariable("HOME") ?? "/");
-        Terminals = new TerminalService(Workspaces, Settings, new TerminalStore(database), paths, log);
+        Terminals = new TerminalService(Workspaces, Settings, new TerminalStore(database, ex => log.Error("A terminal record could not be written", ex)), paths, log);
         Agents = new AgentService(Workspaces, Terminals, Settings, new AgentStore(database), paths, log, _time);
         Workspaces.ActiveAgents = Agents.ActiveAgentIds;
         Info = new DaemonInfo

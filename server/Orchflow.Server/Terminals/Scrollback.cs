@@ -2,25 +2,39 @@ namespace Orchflow.Server.Terminals;
 
 /// <summary>
 /// The last N characters of a terminal's output, as a ring: appending never allocates once full, and memory stays
-/// at the configured size however much the child prints. Not thread-safe; the owning terminal locks around it.
+/// at the configured size however much the child prints. The ring starts small and doubles as output arrives, so a
+/// new terminal does not pay for zeroing megabytes (a large-object allocation on the path to its first byte) and a
+/// quiet one never holds them. Not thread-safe; the owning terminal locks around it.
 /// </summary>
 public sealed class Scrollback
 {
-    private readonly char[] _ring;
+    /// <summary>The ring's first size, in characters (or the capacity, when smaller).</summary>
+    public const int InitialChars = 4096;
+
+    private char[] _ring;
     private int _start;
     private int _length;
 
     public Scrollback(int capacity)
     {
-        _ring = new char[Math.Max(1, capacity)];
+        Capacity = Math.Max(1, capacity);
+        _ring = new char[Math.Min(Capacity, InitialChars)];
     }
 
-    public int Capacity => _ring.Length;
+    public int Capacity { get; }
+
+    /// <summary>Characters allocated now: from <see cref="InitialChars"/> up to <see cref="Capacity"/>.</summary>
+    public int Allocated => _ring.Length;
 
     public int Length => _length;
 
     public void Append(ReadOnlySpan<char> text)
     {
+        if (_length + text.Length > _ring.Length && _ring.Length < Capacity)
+        {
+            Grow(_length + text.Length);
+        }
+
         if (text.Length >= _ring.Length)
         {
             text[^_ring.Length..].CopyTo(_ring);
@@ -43,6 +57,22 @@ public sealed class Scrollback
         {
             _length += text.Length;
         }
+    }
+
+    private void Grow(int needed)
+    {
+        int size = _ring.Length;
+        while (size < needed && size < Capacity)
+        {
+            size = (int)Math.Min((long)size * 2, Capacity);
+        }
+
+        var ring = new char[size];
+        int first = Math.Min(_length, _ring.Length - _start);
+        _ring.AsSpan(_start, first).CopyTo(ring);
+        _ring.AsSpan(0, _length - first).CopyTo(ring.AsSpan(first));
+        _ring = ring;
+        _start = 0;
     }
 
     /// <summary>

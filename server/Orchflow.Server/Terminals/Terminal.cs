@@ -27,7 +27,7 @@ public sealed class Terminal : IPtyOutputSink
     private readonly Scrollback _scrollback;
     private readonly Dictionary<int, Attachment> _attachments = new();
     private readonly Action<Terminal> _onExit;
-    private char[] _chars = new char[64 * 1024 + 4];
+    private char[] _chars = new char[4096 + 4]; // grows to the largest read (64 KiB); small for the many quiet terminals
     private long _seq;
     private bool _paused;
 

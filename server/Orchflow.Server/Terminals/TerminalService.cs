@@ -143,7 +143,6 @@ public sealed class TerminalService : IDisposable
             terminal = new Terminal(info, ScrollbackChars(), OnExited) { Observer = agent?.Observer };
             _terminals[id] = terminal;
         }
-
         var env = EnvironmentFor(ws, terminal.Id, agent?.AgentId, agent?.Env);
         var result = ProcessFactory.StartPty(new PtySpawnOptions(command[0], command.Skip(1).ToList(), cwd, env, (ushort)columns, (ushort)rows));
         if (result is PtySpawnResult.Failure failure)
@@ -151,7 +150,6 @@ public sealed class TerminalService : IDisposable
             _terminals.TryRemove(terminal.Id, out _);
             throw new OrchflowException(ErrorCodes.InvalidArgument, $"The terminal could not start: {failure.Message}", "Check the shell (default_shell in orchflow.toml, or $SHELL) and the command.");
         }
-
         var process = ((PtySpawnResult.Success)result).Process;
         if (attachTo is not null)
         {
@@ -159,11 +157,12 @@ public sealed class TerminalService : IDisposable
         }
 
         // Publish "created" before reading starts: a fast child's "exited" must never reach a client first.
+        // The record is queued before the reader starts, so it is written before any "exited" record.
         var created = terminal.Bind(process);
         _store.Upsert(ToRecord(created));
-        _log.Info($"Terminal {terminal.Id} started in {ws.Id} (pid {process.Pid}): {string.Join(' ', command)}");
         Publish(TerminalChangeKind.Created, terminal);
         terminal.Start();
+        _log.Info($"Terminal {terminal.Id} started in {ws.Id} (pid {process.Pid}): {string.Join(' ', command)}");
         return created;
     }
 
@@ -438,6 +437,8 @@ public sealed class TerminalService : IDisposable
             t.DetachAll();
             t.Process?.Dispose();
         }
+
+        _store.Dispose();
     }
 }
 
