@@ -332,11 +332,10 @@ public sealed class AgentTests : IDisposable
         Assert.Equal(a.Id, terminal.AgentId);
         Assert.Equal([Bash, FakeAgent, task], terminal.Command);
 
-        // The prompt appears; needsInput must follow within a second.
+        // The prompt appears; needsInput follows (how fast is measured by bench/agents.mjs, not asserted here: a
+        // timed assertion flakes on a loaded machine).
         await WaitForTerminalText(c, a.TerminalId!, "Proceed? [y/n]");
-        var sw = Stopwatch.StartNew();
         var waiting = await WaitForState(c, a.Id, AgentState.NeedsInput);
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(1), $"needsInput took {sw.ElapsedMilliseconds} ms after the prompt appeared");
         Assert.NotNull(waiting.NeedsInputSince);
         Assert.Equal("Proceed? [y/n]", waiting.LastLine);
         var ws2 = await c.CallAsync<WorkspaceInfo>(Methods.WorkspaceShow, new WorkspaceRef { Id = ws.Id });
