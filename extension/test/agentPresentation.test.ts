@@ -146,10 +146,12 @@ test('the Agents row and the workspace note count by state', () => {
     agent({ id: 'b', state: 'running' }),
     agent({ id: 'c', state: 'queued' }),
     agent({ id: 'd', state: 'succeeded' }),
+    agent({ id: 'e', state: 'failed', exitCode: 1 }),
+    agent({ id: 'f', state: 'succeeded' }),
   ];
   const group = agentsGroupNode(ws, agents);
-  assert.equal(group.label, 'Agents (4)');
-  assert.equal(group.description, '1 needs input · 1 running · 1 queued · 1 ended');
+  assert.equal(group.label, 'Agents (6)');
+  assert.equal(group.description, '1 needs input · 1 running · 1 queued · 1 failed · 2 succeeded');
   assert.equal(group.contextValue, 'orchflow.agents');
   assert.equal(agentsGroupNode(ws, []).contextValue, 'orchflow.agents empty');
   assert.equal(workspaceAgentsNote(agents), '3 agents, 1 needs input');

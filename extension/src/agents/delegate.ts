@@ -173,7 +173,7 @@ export function delegateTemplate(workspaces: readonly WorkspaceInfo[], activeId:
     `# Lines without [type] use "${defaultType}" (setting orchflow.agents.defaultType). Lines starting with # are ignored.`,
     `# Workspaces (id, name or namespace): ${ordered.map(workspaceNames).join('; ') || 'none yet'}`,
     `# Agent types: ${typeNames.join(', ') || 'see "Orchflow: Spawn Agent..."'}`,
-    '# Run "Delegate" above the first line (or the rocket in the title bar): every line is checked first, and nothing starts unless all are good.',
+    '# "Delegate" above the first line (or the rocket in the title bar) checks every line, then starts one agent per line.',
     `# Example: ${example}: add tests for the parser`,
     '',
     '',

@@ -33,7 +33,9 @@ export class AgentLogProvider implements vscode.TextDocumentContentProvider, vsc
     }
     try {
       const logs = await this.client.request(Methods.AgentLogs, { id });
-      return logs.text.length > 0 ? logs.text : `(${id} has printed nothing yet. Its log file: ${logs.path})\n`;
+      // Each run's header starts on a fresh line; at the top of the document that line would only be blank.
+      const text = logs.text.replace(/^(\r?\n)+/, '');
+      return text.length > 0 ? text : `(${id} has printed nothing yet. Its log file: ${logs.path})\n`;
     } catch (error) {
       // A document cannot show an error dialog; it says what went wrong instead of going blank.
       return `The log of ${id} cannot be read: ${userMessage(error)}\n`;

@@ -5,7 +5,7 @@
 import { TreeItemContext } from '../constants';
 import type { AgentInfo, AgentResources, AgentState, AgentTypeInfo, WorkspaceInfo } from '../protocol/generated';
 import { codeSpan, escapeMarkdown, type IconView } from '../workspaces/presentation';
-import { canPause, canResume, canSendInput, compareByUrgency, hasTerminal, holdsSlot, isEnded, isLive } from './model';
+import { canPause, canResume, canSendInput, compareByUrgency, hasTerminal, holdsSlot, isLive } from './model';
 
 /** What the daemon measured for one agent's terminal session; every field may be absent (not measured yet). */
 export type AgentFigures = Pick<AgentResources, 'cpuPercent' | 'memoryBytes' | 'processes'>;
@@ -223,39 +223,26 @@ export function agentNode(agent: AgentInfo, workspaceName: string, sample?: Agen
   };
 }
 
-interface Counts {
-  readonly needsInput: number;
-  readonly running: number;
-  readonly paused: number;
-  readonly queued: number;
-  readonly ended: number;
-}
-
-function counts(agents: readonly AgentInfo[]): Counts {
-  const of = (p: (a: AgentInfo) => boolean): number => agents.filter(p).length;
-  return {
-    needsInput: of((a) => a.state === 'needsInput'),
-    running: of((a) => a.state === 'running' || a.state === 'starting'),
-    paused: of((a) => a.state === 'paused'),
-    queued: of((a) => a.state === 'queued'),
-    ended: of((a) => isEnded(a.state)),
-  };
-}
-
-/** "1 needs input · 2 running · 1 queued · 3 ended", or "none". */
+/** "1 needs input · 2 running · 1 queued · 1 succeeded · 1 failed", or "none": counts in order of urgency. */
 export function agentsSummary(agents: readonly AgentInfo[]): string {
   if (agents.length === 0) {
     return 'none';
   }
-  const c = counts(agents);
-  const parts = [
-    c.needsInput > 0 ? `${c.needsInput} needs input` : undefined,
-    c.running > 0 ? `${c.running} running` : undefined,
-    c.paused > 0 ? `${c.paused} paused` : undefined,
-    c.queued > 0 ? `${c.queued} queued` : undefined,
-    c.ended > 0 ? `${c.ended} ended` : undefined,
+  const groups: [string, (a: AgentInfo) => boolean][] = [
+    ['needs input', (a) => a.state === 'needsInput'],
+    ['running', (a) => a.state === 'running' || a.state === 'starting'],
+    ['paused', (a) => a.state === 'paused'],
+    ['queued', (a) => a.state === 'queued'],
+    ['failed', (a) => a.state === 'failed'],
+    ['interrupted', (a) => a.state === 'interrupted'],
+    ['stopped', (a) => a.state === 'stopped'],
+    ['succeeded', (a) => a.state === 'succeeded'],
   ];
-  return parts.filter((p): p is string => p !== undefined).join(' · ');
+  return groups
+    .map(([label, test]) => [label, agents.filter(test).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([label, n]) => `${n} ${label}`)
+    .join(' · ');
 }
 
 /** The workspace row's note: "2 agents, 1 needs input" over its live agents; empty when none is live. */
