@@ -70,7 +70,7 @@ export class AgentSync {
       return;
     }
     if (!loaded) {
-      // Before the first list of this connection: what it reports is as old as the list, so it is recorded, not announced.
+      // Before this connection's list has arrived the window has not looked yet: the state is recorded, not announced.
       this.tracker.seed([agent]);
     } else {
       const kind = this.tracker.observe(agent);
