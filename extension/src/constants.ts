@@ -22,6 +22,18 @@ export const Commands = {
   ShowTerminal: 'orchflow.showTerminal',
   RenameTerminal: 'orchflow.renameTerminal',
   OpenTerminalGroup: 'orchflow.openTerminalGroup',
+  SpawnAgent: 'orchflow.spawnAgent',
+  DelegateTasks: 'orchflow.delegateTasks',
+  DelegateTasksInEditor: 'orchflow.delegateTasksInEditor',
+  ShowAgentTerminal: 'orchflow.showAgentTerminal',
+  SendAgentInput: 'orchflow.sendAgentInput',
+  PauseAgent: 'orchflow.pauseAgent',
+  ResumeAgent: 'orchflow.resumeAgent',
+  StopAgent: 'orchflow.stopAgent',
+  RestartAgent: 'orchflow.restartAgent',
+  RemoveAgent: 'orchflow.removeAgent',
+  OpenAgentLog: 'orchflow.openAgentLog',
+  ShowAgentsNeedingInput: 'orchflow.showAgentsNeedingInput',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -38,9 +50,23 @@ export const Settings = {
   ServerPath: 'orchflow.server.path',
   TraceServer: 'orchflow.trace.server',
   TerminalsCloseAction: 'orchflow.terminals.closeAction',
+  AgentsNotify: 'orchflow.agents.notify',
+  AgentsDefaultType: 'orchflow.agents.defaultType',
 } as const;
 
 export type TraceSetting = 'off' | 'messages' | 'verbose';
+
+/** Which agent transitions show a notification (`orchflow.agents.notify`). */
+export type AgentNotifySetting = 'all' | 'needsInput' | 'off';
+
+/** The agent type a Delegate Tasks line without `[type]` gets, unless `orchflow.agents.defaultType` says otherwise. */
+export const DefaultAgentType = 'claude';
+
+/** The language of the Delegate Tasks document (contributes.languages), which its code lens and title button follow. */
+export const DelegateLanguageId = 'orchflow-tasks';
+
+/** The URI scheme of the read-only agent log documents. */
+export const AgentLogScheme = 'orchflow-agent-log';
 
 /** The terminal profile of the terminal panel's "+" menu (contributes.terminal.profiles). */
 export const TerminalProfileId = 'orchflow.workspaceTerminal';
@@ -71,6 +97,18 @@ export const TreeItemContext = {
   TagEmpty: 'empty',
   TagRunning: 'running',
   TagEnded: 'ended',
+  /** The "Agents (N)" row under a workspace; tagged `empty` when it has none. */
+  Agents: 'orchflow.agents',
+  /**
+   * An agent row: the base, its state (`queued`, `needsInput`, ...), then the actions it allows: `live` (Stop),
+   * `pausable`, `resumable`, `sendable` (Send Input), `ended` (Restart, Remove) and `hasTerminal` (Show Terminal).
+   */
+  Agent: 'orchflow.agent',
+  TagLive: 'live',
+  TagPausable: 'pausable',
+  TagResumable: 'resumable',
+  TagSendable: 'sendable',
+  TagHasTerminal: 'hasTerminal',
 } as const;
 
 /** Where a workspace keeps its own config file, relative to its root. */

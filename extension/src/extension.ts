@@ -1,8 +1,15 @@
-// The composition root: creates the log, the client, the store and the views, wires them together in one
-// readable list, and registers every disposable with the extension context.
+// The composition root: creates the log, the client, the stores (workspaces, terminals, agents) and the views,
+// wires them together in one readable list, and registers every disposable with the extension context.
 import * as vscode from 'vscode';
+import { registerAgentCommands } from './agents/commands';
+import { DelegateEditorSupport } from './agents/delegateEditor';
+import { AgentLogProvider } from './agents/logDocuments';
+import { AgentNotifier } from './agents/notifications';
+import { AgentStatusBar } from './agents/statusBar';
+import { AgentStore } from './agents/store';
+import { AgentSync } from './agents/sync';
 import { OrchflowClient, type TraceLevel } from './client/client';
-import { Settings, Views, type TraceSetting } from './constants';
+import { AgentLogScheme, Settings, Views, type TraceSetting } from './constants';
 import { OutputLogger } from './log';
 import { registerTerminalCommands } from './terminals/commands';
 import { TerminalManager } from './terminals/manager';
@@ -38,7 +45,12 @@ export function activate(context: vscode.ExtensionContext): void {
   const controller = new WorkspaceController(orchflow, store, logger);
   const terminals = new TerminalStore();
   const terminalManager = new TerminalManager(orchflow, store, terminals, logger);
-  const tree = new WorkspacesTreeProvider(store, terminals);
+  const agents = new AgentStore();
+  const agentLogs = new AgentLogProvider(orchflow);
+  const workspaceName = (id: string): string => terminalManager.workspaceName(id);
+  const notifier = new AgentNotifier(agents, workspaceName, logger);
+  const agentSync = new AgentSync(orchflow, agents, logger, (agent, kind) => notifier.alert(agent, kind), (id) => agentLogs.agentChanged(id));
+  const tree = new WorkspacesTreeProvider(store, terminals, agents);
   const treeView = vscode.window.createTreeView(Views.Workspaces, { treeDataProvider: tree, showCollapseAll: false });
   const statusBar = new WorkspaceStatusBar(orchflow, store);
 
@@ -52,8 +64,15 @@ export function activate(context: vscode.ExtensionContext): void {
     tree,
     treeView,
     statusBar,
+    { dispose: () => agents.dispose() },
+    agentSync,
+    agentLogs,
+    vscode.workspace.registerTextDocumentContentProvider(AgentLogScheme, agentLogs),
+    new AgentStatusBar(agents, workspaceName),
+    new DelegateEditorSupport(store),
     ...registerCommands({ extensionUri: context.extensionUri, client: orchflow, store, controller, logger }, logger),
     ...registerTerminalCommands({ workspaces: store, terminals, manager: terminalManager, logger }),
+    ...registerAgentCommands({ client: orchflow, workspaces: store, agents, terminals, manager: terminalManager, logs: agentLogs, logger }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration(Settings.ServerPath)) {
         logger.info(`${Settings.ServerPath} changed: reconnecting.`);

@@ -1,5 +1,5 @@
 // Builders for protocol objects, so each test states only what it is about.
-import type { Diagnostic, TerminalInfo, WorkspaceInfo } from '../src/protocol/generated';
+import type { AgentInfo, AgentTypeInfo, Diagnostic, TerminalInfo, WorkspaceInfo } from '../src/protocol/generated';
 
 export interface WorkspaceOverrides {
   id?: string;
@@ -70,5 +70,51 @@ export function terminal(o: Partial<TerminalInfo> = {}): TerminalInfo {
     createdAt: o.createdAt ?? '2025-01-01T00:00:00Z',
     endedAt: o.endedAt ?? null,
     attachedClients: o.attachedClients ?? 0,
+  };
+}
+
+export function agent(o: Partial<AgentInfo> = {}): AgentInfo {
+  const id = o.id ?? 'shop-a1';
+  return {
+    id,
+    workspaceId: o.workspaceId ?? 'shop-api',
+    type: o.type ?? 'claude',
+    task: o.task ?? 'add a health check endpoint',
+    state: o.state ?? 'running',
+    queuePosition: o.queuePosition ?? null,
+    terminalId: o.terminalId === undefined ? 'shop-t1' : o.terminalId,
+    exitCode: o.exitCode ?? null,
+    signal: o.signal ?? null,
+    worktree: o.worktree ?? null,
+    cwd: o.cwd ?? '/projects/shop-api',
+    cpuPercent: o.cpuPercent ?? null,
+    memoryBytes: o.memoryBytes ?? null,
+    processes: o.processes ?? null,
+    needsInputSince: o.needsInputSince ?? null,
+    lastLine: o.lastLine ?? null,
+    message: o.message ?? null,
+    doneAt: o.doneAt ?? null,
+    runs: o.runs ?? 1,
+    createdAt: o.createdAt ?? '2025-01-01T00:00:00Z',
+    startedAt: o.startedAt === undefined ? '2025-01-01T00:00:01Z' : o.startedAt,
+    endedAt: o.endedAt ?? null,
+    logPath: o.logPath ?? `/home/u/.local/share/orchflow/logs/agents/shop-api/${id}.log`,
+  };
+}
+
+export function agentType(o: Partial<AgentTypeInfo> = {}): AgentTypeInfo {
+  const name = o.name ?? 'claude';
+  return {
+    name,
+    displayName: o.displayName ?? name,
+    command: o.command ?? `${name} {task}`,
+    builtIn: o.builtIn ?? true,
+    source: o.source ?? 'builtIn',
+    installed: o.installed ?? true,
+    resolvedPath: o.resolvedPath ?? (o.installed === false ? null : `/usr/bin/${name}`),
+    installHint: o.installHint ?? null,
+    purpose: o.purpose ?? null,
+    needsInputPatterns: o.needsInputPatterns ?? [],
+    donePatterns: o.donePatterns ?? [],
   };
 }

@@ -4,10 +4,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { Commands, ContextKeys, Settings, TerminalProfileId, TreeItemContext, Views } from '../src/constants';
+import { Commands, ContextKeys, DelegateLanguageId, Settings, TerminalProfileId, TreeItemContext, Views } from '../src/constants';
+import { canPause, canResume, canSendInput, isEnded, isLive } from '../src/agents/model';
+import { agentNode, agentsGroupNode } from '../src/agents/presentation';
+import type { AgentState } from '../src/protocol/generated';
 import { terminalNode, terminalsGroupNode } from '../src/terminals/presentation';
 import { workspaceNode } from '../src/workspaces/presentation';
-import { terminal, workspace } from './fixtures';
+import { agent, terminal, workspace } from './fixtures';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -51,6 +54,18 @@ test('the command palette titles the e2e test types exist', () => {
   assert.ok(titles.includes('Orchflow: Open Terminal Group'));
   assert.ok(titles.includes('Orchflow: Kill Terminal...'));
   assert.ok(titles.includes('Orchflow: Rename Terminal...'));
+  assert.ok(titles.includes('Orchflow: Spawn Agent...'));
+  assert.ok(titles.includes('Orchflow: Delegate Tasks...'));
+  assert.ok(titles.includes('Orchflow: Delegate the Tasks in This Editor'));
+});
+
+test('the Delegate Tasks language, its comment syntax file, and its editor button', () => {
+  const languages = (manifest.contributes as unknown as { languages: { id: string; configuration: string }[] }).languages;
+  assert.deepEqual(languages.map((l) => l.id), [DelegateLanguageId]);
+  assert.ok(existsSync(path.join(root, languages[0].configuration)));
+  assert.ok(readFileSync(path.join(root, '.vscodeignore'), 'utf8').includes(`!${languages[0].configuration.replace(/^\.\//, '')}`), 'shipped in the .vsix');
+  const button = c.menus['editor/title'].find((m) => m.command === Commands.DelegateTasksInEditor);
+  assert.equal(button?.when, `editorLangId == ${DelegateLanguageId}`);
 });
 
 test('menus name only declared commands', () => {
@@ -169,4 +184,50 @@ test('terminal actions match the rows they belong to', () => {
   for (const command of [Commands.OpenWorkspaceConfig, Commands.RevealWorkspaceRoot, Commands.DeleteWorkspace, Commands.SwitchWorkspace]) {
     assert.ok(!matches(command, group) && !matches(command, running), command);
   }
+});
+
+test('agent actions are offered exactly in the states the daemon accepts them', () => {
+  const states: AgentState[] = ['queued', 'starting', 'running', 'needsInput', 'paused', 'succeeded', 'failed', 'stopped', 'interrupted'];
+  const matches = (command: string, contextValue: string): boolean => itemMenu(command).some((e) => viewItemRegex(e.when).test(contextValue));
+  for (const state of states) {
+    for (const terminalId of ['shop-t1', null]) {
+      const row = agentNode(agent({ state, terminalId }), 'Shop API').contextValue;
+      const expected: [string, boolean][] = [
+        [Commands.ShowAgentTerminal, terminalId !== null],
+        [Commands.SendAgentInput, canSendInput(state)],
+        [Commands.PauseAgent, canPause(state)],
+        [Commands.ResumeAgent, canResume(state)],
+        [Commands.StopAgent, isLive(state)],
+        [Commands.RestartAgent, isEnded(state)],
+        [Commands.RemoveAgent, isEnded(state)],
+        [Commands.OpenAgentLog, true],
+      ];
+      for (const [command, offered] of expected) {
+        assert.equal(matches(command, row), offered, `${command} on "${row}"`);
+      }
+      for (const command of [Commands.ShowTerminal, Commands.KillTerminal, Commands.SwitchWorkspace, Commands.DeleteWorkspace, Commands.SpawnAgent]) {
+        assert.ok(!matches(command, row), `${command} on an agent row`);
+      }
+    }
+  }
+  // Inline, Send Input shows only while the agent waits for it.
+  const inlineSend = c.menus['view/item/context'].filter((m) => m.command === Commands.SendAgentInput && m.group?.startsWith('inline'));
+  assert.equal(inlineSend.length, 1);
+  const re = viewItemRegex(inlineSend[0].when ?? '');
+  assert.ok(re.test(agentNode(agent({ state: 'needsInput' }), 'A').contextValue));
+  assert.ok(!re.test(agentNode(agent({ state: 'running' }), 'A').contextValue));
+});
+
+test('Spawn Agent is offered on workspace rows and Agents rows, agent actions on neither', () => {
+  const matches = (command: string, contextValue: string): boolean => itemMenu(command).some((e) => viewItemRegex(e.when).test(contextValue));
+  const ws = workspaceNode(workspace({ id: 'a' }), 'a', new Set(['a'])).contextValue;
+  const group = agentsGroupNode(workspace({ id: 'a' }), []).contextValue;
+  for (const row of [ws, group]) {
+    assert.ok(matches(Commands.SpawnAgent, row) && matches(Commands.DelegateTasks, row), row);
+    for (const command of [Commands.ShowAgentTerminal, Commands.StopAgent, Commands.OpenAgentLog, Commands.RemoveAgent]) {
+      assert.ok(!matches(command, row), `${command} on ${row}`);
+    }
+  }
+  assert.ok(!matches(Commands.NewTerminal, group) && !matches(Commands.OpenTerminalGroup, group), 'terminal actions stay off the Agents row');
+  assert.ok(!matches(Commands.SpawnAgent, terminalsGroupNode(workspace({ id: 'a' }), []).contextValue));
 });

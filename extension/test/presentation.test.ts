@@ -143,3 +143,10 @@ test('Markdown helpers keep text as written', () => {
   assert.equal(codeSpan('a`b'), '``a`b``');
   assert.equal(codeSpan('`x'), '`` `x ``');
 });
+
+test('a workspace row notes its live agents after the type and namespace', () => {
+  const ws = workspace({ id: 'shop-api', namespace: 'shop', projectType: 'node' });
+  assert.equal(workspaceNode(ws, undefined, new Set(), '2 agents, 1 needs input').description, 'node · shop · 2 agents, 1 needs input');
+  assert.equal(workspaceNode(ws, 'shop-api', new Set(), '1 agent').description, 'node · shop · 1 agent  ● active');
+  assert.equal(workspaceNode(ws, undefined, new Set()).description, 'node · shop');
+});

@@ -25,6 +25,8 @@ import {
 import { NotConnectedError } from '../protocol/errors';
 import {
   Methods,
+  type AgentChangedNotification,
+  type AgentEventNotification,
   type ClientInfo,
   type ConfigChangedNotification,
   type ErrorData,
@@ -35,6 +37,7 @@ import {
   type RequestMethod,
   type RequestParams,
   type RequestResult,
+  type ResourceSnapshot,
   type TerminalChangedNotification,
   type TerminalOutputNotification,
   type WorkspaceChangedNotification,
@@ -44,7 +47,10 @@ import { initialConnectionState, transition, type ConnectionEvent, type Connecti
 import { ensureDaemon, type EnsureResult } from './daemon';
 import type { Logger } from './logger';
 import {
+  isAgentChangedNotification,
+  isAgentEventNotification,
   isConfigChangedNotification,
+  isResourceSnapshot,
   isTerminalChangedNotification,
   isTerminalOutputNotification,
   isWorkspaceChangedNotification,
@@ -107,6 +113,9 @@ const WorkspaceChangedType = new NotificationType<unknown>(Methods.WorkspaceChan
 const ConfigChangedType = new NotificationType<unknown>(Methods.ConfigChanged, ParameterStructures.byName);
 const TerminalOutputType = new NotificationType<unknown>(Methods.TerminalOutput, ParameterStructures.byName);
 const TerminalChangedType = new NotificationType<unknown>(Methods.TerminalChanged, ParameterStructures.byName);
+const AgentChangedType = new NotificationType<unknown>(Methods.AgentChanged, ParameterStructures.byName);
+const AgentEventType = new NotificationType<unknown>(Methods.AgentEvent, ParameterStructures.byName);
+const ResourcesChangedType = new NotificationType<unknown>(Methods.ResourcesChanged, ParameterStructures.byName);
 const InitializedType = new NotificationType<Record<string, never>>(LifecycleMethods.Initialized, ParameterStructures.byName);
 const ShutdownType = new RequestType0<null, void>(LifecycleMethods.Shutdown);
 const ExitType = new NotificationType0(LifecycleMethods.Exit);
@@ -156,6 +165,9 @@ export class OrchflowClient {
   private readonly configChangedEmitter = new Emitter<ConfigChangedNotification>();
   private readonly terminalOutputEmitter = new Emitter<TerminalOutputNotification>();
   private readonly terminalChangedEmitter = new Emitter<TerminalChangedNotification>();
+  private readonly agentChangedEmitter = new Emitter<AgentChangedNotification>();
+  private readonly agentEventEmitter = new Emitter<AgentEventNotification>();
+  private readonly resourcesChangedEmitter = new Emitter<ResourceSnapshot>();
 
   /** Fires on every state change. */
   readonly onDidChangeState: Event<ConnectionState> = this.stateEmitter.event;
@@ -166,6 +178,12 @@ export class OrchflowClient {
   /** Output of a terminal this client is attached to, in order (listeners run synchronously, in arrival order). */
   readonly onTerminalOutput: Event<TerminalOutputNotification> = this.terminalOutputEmitter.event;
   readonly onTerminalChanged: Event<TerminalChangedNotification> = this.terminalChangedEmitter.event;
+  /** An agent was created, changed state (or queue position, last line, message) or was removed; in the daemon's order. */
+  readonly onAgentChanged: Event<AgentChangedNotification> = this.agentChangedEmitter.event;
+  /** A new line of a workspace's recent agent activity. */
+  readonly onAgentEvent: Event<AgentEventNotification> = this.agentEventEmitter.event;
+  /** The resource figures after each sample (every second while anything runs). */
+  readonly onResourcesChanged: Event<ResourceSnapshot> = this.resourcesChangedEmitter.event;
 
   constructor(private readonly options: OrchflowClientOptions) {}
 
@@ -216,6 +234,9 @@ export class OrchflowClient {
     this.configChangedEmitter.dispose();
     this.terminalOutputEmitter.dispose();
     this.terminalChangedEmitter.dispose();
+    this.agentChangedEmitter.dispose();
+    this.agentEventEmitter.dispose();
+    this.resourcesChangedEmitter.dispose();
   }
 
   /** Sends a request of the protocol's method table; rejects with NotConnectedError while there is no connection. */
@@ -385,12 +406,26 @@ export class OrchflowClient {
           logger.warn(`Ignored a malformed ${Methods.TerminalChanged} notification.`);
         }
       }),
+      this.forward(connection, AgentChangedType, isAgentChangedNotification, this.agentChangedEmitter),
+      this.forward(connection, AgentEventType, isAgentEventNotification, this.agentEventEmitter),
+      this.forward(connection, ResourcesChangedType, isResourceSnapshot, this.resourcesChangedEmitter),
       connection.onError(([error]) => logger.error(`Connection error: ${error.message}`)),
       connection.onClose(() => this.onSessionClosed(session)),
     );
     connection.listen();
     void this.applyTrace(connection).catch((error: unknown) => logger.warn(`Cannot set tracing: ${errorText(error)}`));
     return session;
+  }
+
+  /** Fires `emitter` for each notification of `type` that passes `valid`, and logs the ones that do not. */
+  private forward<T>(connection: MessageConnection, type: NotificationType<unknown>, valid: (value: unknown) => value is T, emitter: Emitter<T>): Disposable {
+    return connection.onNotification(type, (params) => {
+      if (valid(params)) {
+        emitter.fire(params);
+      } else {
+        this.options.logger.warn(`Ignored a malformed ${type.method} notification.`);
+      }
+    });
   }
 
   private onSessionClosed(session: Session): void {

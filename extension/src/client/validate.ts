@@ -2,7 +2,13 @@
 // server sends; these guards keep one malformed notification from breaking the tree or the status bar.
 // This module must not import 'vscode'.
 import type {
+  AgentChangeKind,
+  AgentChangedNotification,
+  AgentEventNotification,
+  AgentInfo,
+  AgentState,
   ConfigChangedNotification,
+  ResourceSnapshot,
   TerminalChangeKind,
   TerminalChangedNotification,
   TerminalInfo,
@@ -14,6 +20,8 @@ import type {
 
 const ChangeKinds: readonly WorkspaceChangeKind[] = ['created', 'updated', 'deleted', 'switched'];
 const TerminalChangeKinds: readonly TerminalChangeKind[] = ['created', 'updated', 'exited', 'removed'];
+const AgentChangeKinds: readonly AgentChangeKind[] = ['created', 'updated', 'removed'];
+const AgentStates: readonly AgentState[] = ['queued', 'starting', 'running', 'needsInput', 'paused', 'succeeded', 'failed', 'stopped', 'interrupted'];
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -68,4 +76,50 @@ export function isTerminalChangedNotification(value: unknown): value is Terminal
     return false;
   }
   return value.terminal === undefined || value.terminal === null || isTerminalInfo(value.terminal);
+}
+
+export function isAgentInfo(value: unknown): value is AgentInfo {
+  return (
+    isObject(value) &&
+    typeof value.id === 'string' &&
+    typeof value.workspaceId === 'string' &&
+    typeof value.type === 'string' &&
+    typeof value.task === 'string' &&
+    AgentStates.includes(value.state as AgentState) &&
+    typeof value.runs === 'number' &&
+    typeof value.cwd === 'string'
+  );
+}
+
+export function isAgentChangedNotification(value: unknown): value is AgentChangedNotification {
+  if (
+    !isObject(value) ||
+    typeof value.id !== 'string' ||
+    typeof value.workspaceId !== 'string' ||
+    !AgentChangeKinds.includes(value.kind as AgentChangeKind)
+  ) {
+    return false;
+  }
+  // Only a removal may come without the agent.
+  return value.agent === undefined || value.agent === null ? value.kind === 'removed' : isAgentInfo(value.agent);
+}
+
+export function isAgentEventNotification(value: unknown): value is AgentEventNotification {
+  return (
+    isObject(value) &&
+    typeof value.workspaceId === 'string' &&
+    isObject(value.event) &&
+    typeof value.event.agentId === 'string' &&
+    typeof value.event.kind === 'string' &&
+    typeof value.event.message === 'string'
+  );
+}
+
+export function isResourceSnapshot(value: unknown): value is ResourceSnapshot {
+  return (
+    isObject(value) &&
+    Array.isArray(value.workspaces) &&
+    Array.isArray(value.agents) &&
+    value.agents.every((a) => isObject(a) && typeof a.id === 'string' && typeof a.workspaceId === 'string')
+  );
 }

@@ -151,13 +151,18 @@ export function compareWorkspaces(a: WorkspaceInfo, b: WorkspaceInfo): number {
   return Number(a.isDefault) - Number(b.isDefault) || a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }) || a.id.localeCompare(b.id);
 }
 
-export function workspaceNode(workspace: WorkspaceInfo, activeId: string | undefined, openIds: ReadonlySet<string>): WorkspaceNode {
+/**
+ * A workspace row. `agentsNote` ("2 agents, 1 needs input") follows the type and namespace when the workspace
+ * has live agents.
+ */
+export function workspaceNode(workspace: WorkspaceInfo, activeId: string | undefined, openIds: ReadonlySet<string>, agentsNote = ''): WorkspaceNode {
   const state = { active: workspace.id === activeId, open: openIds.has(workspace.id) };
+  const base = agentsNote ? `${typeAndNamespace(workspace)} · ${agentsNote}` : typeAndNamespace(workspace);
   return {
     kind: 'workspace',
     id: workspace.id,
     label: workspace.name,
-    description: state.active ? `${typeAndNamespace(workspace)}  ${ActiveMarker}` : typeAndNamespace(workspace),
+    description: state.active ? `${base}  ${ActiveMarker}` : base,
     tooltip: workspaceTooltip(workspace, state),
     icon: workspaceIcon(workspace, state.open),
     contextValue: workspaceContextValue(workspace, state),
@@ -186,6 +191,8 @@ export interface TreeInput {
   readonly workspaces: readonly WorkspaceInfo[];
   readonly activeId: string | undefined;
   readonly folders: readonly FolderMapping[];
+  /** Per workspace id, the note on its agents for its row (see workspaceNode). */
+  readonly agentsNotes?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -199,7 +206,7 @@ export function buildTree(input: TreeInput): TreeNode[] {
     return [];
   }
   const openIds = new Set(mapped.map((f) => f.workspaceId as string));
-  const rows: TreeNode[] = [...input.workspaces].sort(compareWorkspaces).map((w) => workspaceNode(w, input.activeId, openIds));
+  const rows: TreeNode[] = [...input.workspaces].sort(compareWorkspaces).map((w) => workspaceNode(w, input.activeId, openIds, input.agentsNotes?.get(w.id)));
   for (const f of input.folders) {
     if (f.workspaceId === undefined) {
       rows.push(unmappedFolderNode(f.folder));

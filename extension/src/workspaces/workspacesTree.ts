@@ -1,16 +1,20 @@
 // The Workspaces view: one row per Orchflow workspace, then the window's folders that are not one yet. Under each
-// workspace, a "Terminals (N)" row lists its terminals.
+// workspace, an "Agents (N)" row lists its agents and a "Terminals (N)" row its other terminals (an agent's own
+// terminal is reached from its agent row, so it is not listed twice).
 // Rows are built by presentation.ts (and terminals/presentation.ts); this file only adapts them to VS Code and
 // refreshes on store changes.
 import * as vscode from 'vscode';
+import { agentNode, agentsGroupNode, workspaceAgentsNote, type AgentNode, type AgentsGroupNode } from '../agents/presentation';
+import type { AgentStore } from '../agents/store';
 import { Commands, TreeItemContext } from '../constants';
+import type { TerminalInfo } from '../protocol/generated';
 import { terminalNode, terminalsGroupNode, type TerminalNode, type TerminalsGroupNode } from '../terminals/presentation';
 import type { TerminalStore } from '../terminals/store';
 import { buildTree, type IconView, type TreeNode } from './presentation';
 import type { WorkspaceStore } from './store';
 
 /** Every kind of row of the view. */
-export type ViewNode = TreeNode | TerminalsGroupNode | TerminalNode;
+export type ViewNode = TreeNode | TerminalsGroupNode | TerminalNode | AgentsGroupNode | AgentNode;
 
 function themeIcon(icon: IconView): vscode.ThemeIcon {
   return icon.color ? new vscode.ThemeIcon(icon.id, new vscode.ThemeColor(icon.color)) : new vscode.ThemeIcon(icon.id);
@@ -31,11 +35,39 @@ export class WorkspacesTreeProvider implements vscode.TreeDataProvider<ViewNode>
   constructor(
     private readonly store: WorkspaceStore,
     private readonly terminals?: TerminalStore,
+    private readonly agents?: AgentStore,
   ) {
     this.subscriptions = [store.onDidChange(() => this.changeEmitter.fire())];
     if (terminals) {
       this.subscriptions.push(terminals.onDidChange(() => this.changeEmitter.fire()));
     }
+    if (agents) {
+      this.subscriptions.push(agents.onDidChange(() => this.changeEmitter.fire()));
+    }
+  }
+
+  /** A workspace's terminals for the Terminals row: all but those of agents the Agents row lists. */
+  private plainTerminals(workspaceId: string): TerminalInfo[] {
+    const all = this.terminals?.forWorkspace(workspaceId) ?? [];
+    const agents = this.agents;
+    if (!agents?.isLoaded) {
+      return all;
+    }
+    return all.filter((t) => !(t.agentId && agents.get(t.agentId)));
+  }
+
+  private agentsNotes(): Map<string, string> | undefined {
+    if (!this.agents?.isLoaded) {
+      return undefined;
+    }
+    const notes = new Map<string, string>();
+    for (const w of this.store.all()) {
+      const note = workspaceAgentsNote(this.agents.forWorkspace(w.id));
+      if (note) {
+        notes.set(w.id, note);
+      }
+    }
+    return notes;
   }
 
   getChildren(element?: ViewNode): ViewNode[] {
@@ -48,19 +80,33 @@ export class WorkspacesTreeProvider implements vscode.TreeDataProvider<ViewNode>
         workspaces: this.store.all(),
         activeId: this.store.activeId,
         folders: this.store.folderMappings,
+        agentsNotes: this.agentsNotes(),
       });
     }
     const terminals = this.terminals;
     if (!terminals?.isLoaded) {
       return [];
     }
+    const agents = this.agents;
     if (element.kind === 'workspace') {
       const workspace = this.store.get(element.id);
-      return workspace ? [terminalsGroupNode(workspace, terminals.forWorkspace(workspace.id))] : [];
+      if (!workspace) {
+        return [];
+      }
+      const groups: ViewNode[] = [];
+      if (agents?.isLoaded) {
+        groups.push(agentsGroupNode(workspace, agents.forWorkspace(workspace.id)));
+      }
+      groups.push(terminalsGroupNode(workspace, this.plainTerminals(workspace.id)));
+      return groups;
     }
     if (element.kind === 'terminals') {
       const name = this.store.get(element.workspaceId)?.name ?? element.workspaceId;
-      return terminals.forWorkspace(element.workspaceId).map((t) => terminalNode(t, name));
+      return this.plainTerminals(element.workspaceId).map((t) => terminalNode(t, name));
+    }
+    if (element.kind === 'agents' && agents?.isLoaded) {
+      const name = this.store.get(element.workspaceId)?.name ?? element.workspaceId;
+      return agents.forWorkspace(element.workspaceId).map((a) => agentNode(a, name, agents.figuresOf(a.id)));
     }
     return [];
   }
@@ -96,6 +142,18 @@ export class WorkspacesTreeProvider implements vscode.TreeDataProvider<ViewNode>
       case 'terminal':
         item.id = `terminal:${node.id}`;
         item.command = { command: Commands.ShowTerminal, title: 'Show Terminal', arguments: [node] };
+        break;
+      case 'agents':
+        // As for Terminals: the id changes between empty and not, so the row expands when its first agent arrives.
+        item.id = `agents:${node.workspaceId}:${node.hasChildren ? 'some' : 'none'}`;
+        item.collapsibleState = node.hasChildren ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None;
+        break;
+      case 'agent':
+        item.id = `agent:${node.id}`;
+        // A click shows what the agent does: its terminal while it has one, its log otherwise.
+        item.command = node.hasTerminal
+          ? { command: Commands.ShowAgentTerminal, title: 'Show Terminal', arguments: [node.id] }
+          : { command: Commands.OpenAgentLog, title: 'Open Log', arguments: [node.id] };
         break;
     }
     return item;

@@ -1,0 +1,157 @@
+// What the extension knows about the daemon's agents: the list after every (re)connection, kept current by
+// orchflow/agent/changed notifications, and the latest resource figures from orchflow/resources/changed.
+// Nothing polls. Cleared when the connection is lost (a restarted daemon may know other things).
+//
+// Notifications are the authority on state: the daemon publishes every change of an agent in order, so applying
+// them in arrival order always ends at the latest state. A response to a request (spawn, pause, ...) may arrive
+// after a later notification, so a response only adds an agent the store does not know yet; it never overwrites.
+// This module must not import 'vscode'.
+import { Emitter, type Event } from 'vscode-jsonrpc/node';
+import type { AgentChangedNotification, AgentInfo, AgentResources, ResourceSnapshot, WorkspaceResources } from '../protocol/generated';
+import { compareAgents } from './model';
+import { figuresText, formatCpu, formatMemory, type AgentFigures } from './presentation';
+
+export class AgentStore {
+  private readonly agents = new Map<string, AgentInfo>();
+  private readonly figures = new Map<string, AgentResources>();
+  private readonly workspaceFigures = new Map<string, WorkspaceResources>();
+  /** Agents removed since the last list, so that a late response does not bring one back. */
+  private readonly removed = new Set<string>();
+  private loaded = false;
+  private readonly changeEmitter = new Emitter<void>();
+
+  /** Fires after any change that the tree or the status bar shows. */
+  readonly onDidChange: Event<void> = this.changeEmitter.event;
+
+  get isLoaded(): boolean {
+    return this.loaded;
+  }
+
+  get(id: string): AgentInfo | undefined {
+    return this.agents.get(id);
+  }
+
+  /** Every agent, oldest first. */
+  all(): AgentInfo[] {
+    return [...this.agents.values()].sort(compareAgents);
+  }
+
+  forWorkspace(workspaceId: string): AgentInfo[] {
+    return this.all().filter((a) => a.workspaceId === workspaceId);
+  }
+
+  /** Agents waiting for an answer, across all workspaces. */
+  needingInput(): AgentInfo[] {
+    return this.all().filter((a) => a.state === 'needsInput');
+  }
+
+  /** The latest sample's figures for a live agent, or undefined when the daemon has sent none for it. */
+  figuresOf(id: string): AgentFigures | undefined {
+    return this.figures.get(id);
+  }
+
+  workspaceResources(workspaceId: string): WorkspaceResources | undefined {
+    return this.workspaceFigures.get(workspaceId);
+  }
+
+  /** The agent running in this terminal, if any. */
+  byTerminal(terminalId: string): AgentInfo | undefined {
+    for (const a of this.agents.values()) {
+      if (a.terminalId === terminalId) {
+        return a;
+      }
+    }
+    return undefined;
+  }
+
+  /** Replaces everything with a fresh `orchflow/agent/list` (and, when given, `orchflow/workspace/resources`). */
+  reset(agents: readonly AgentInfo[], snapshot?: ResourceSnapshot): void {
+    this.agents.clear();
+    this.removed.clear();
+    for (const a of agents) {
+      this.agents.set(a.id, a);
+    }
+    if (snapshot) {
+      this.setFigures(snapshot);
+    }
+    this.loaded = true;
+    this.changeEmitter.fire();
+  }
+
+  /** Forgets everything when the connection is lost. */
+  clear(): void {
+    if (!this.loaded && this.agents.size === 0) {
+      return;
+    }
+    this.agents.clear();
+    this.figures.clear();
+    this.workspaceFigures.clear();
+    this.removed.clear();
+    this.loaded = false;
+    this.changeEmitter.fire();
+  }
+
+  /** Applies an `orchflow/agent/changed` notification; returns the agent as it is now (undefined when removed). */
+  applyChange(change: AgentChangedNotification): AgentInfo | undefined {
+    if (change.kind === 'removed' || !change.agent) {
+      this.removed.add(change.id);
+      this.figures.delete(change.id);
+      if (this.agents.delete(change.id)) {
+        this.changeEmitter.fire();
+      }
+      return undefined;
+    }
+    this.removed.delete(change.id);
+    this.agents.set(change.id, change.agent);
+    this.changeEmitter.fire();
+    return change.agent;
+  }
+
+  /**
+   * Records an agent a request returned (spawn, restart, ...), only when the store does not know it yet: the
+   * notifications about it are newer than, or as new as, the response.
+   */
+  recordResponse(agent: AgentInfo): void {
+    if (this.agents.has(agent.id) || this.removed.has(agent.id)) {
+      return;
+    }
+    this.agents.set(agent.id, agent);
+    this.changeEmitter.fire();
+  }
+
+  /**
+   * Applies an `orchflow/resources/changed` snapshot. It comes every second while anything runs, so it fires a
+   * change only when a figure as shown (rounded) differs.
+   */
+  applyResources(snapshot: ResourceSnapshot): void {
+    const before = this.shownFigures();
+    this.setFigures(snapshot);
+    if (this.shownFigures() !== before) {
+      this.changeEmitter.fire();
+    }
+  }
+
+  private setFigures(snapshot: ResourceSnapshot): void {
+    this.figures.clear();
+    for (const a of snapshot.agents) {
+      this.figures.set(a.id, a);
+    }
+    this.workspaceFigures.clear();
+    for (const w of snapshot.workspaces) {
+      this.workspaceFigures.set(w.workspaceId, w);
+    }
+  }
+
+  /** The figures as the views print them, in one string, to tell whether a snapshot changes anything shown. */
+  private shownFigures(): string {
+    const agents = [...this.figures.values()].map((f) => `${f.id}=${figuresText(f) ?? ''}/${f.processes ?? ''}`);
+    const workspaces = [...this.workspaceFigures.values()].map(
+      (w) => `${w.workspaceId}=${formatCpu(w.cpuPercent)}/${formatMemory(w.memoryBytes)}/${w.agents}/${w.queuedAgents}`,
+    );
+    return [...agents, ...workspaces].join('|');
+  }
+
+  dispose(): void {
+    this.changeEmitter.dispose();
+  }
+}

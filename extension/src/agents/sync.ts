@@ -1,0 +1,89 @@
+// Keeps the agent store in step with the daemon: after every (re)connection it lists the agents and the latest
+// resource figures; notifications keep it current afterwards; a lost connection clears it. Each change of an
+// agent goes through the alert tracker, which says when to notify (needs input, succeeded, failed).
+// This module must not import 'vscode': the notifier it calls is passed in.
+import type { Event } from 'vscode-jsonrpc/node';
+import type { ConnectionState } from '../client/connectionState';
+import type { Logger } from '../client/logger';
+import { userMessage } from '../protocol/errors';
+import { Methods, type AgentChangedNotification, type AgentInfo, type RequestMethod, type RequestParams, type RequestResult, type ResourceSnapshot } from '../protocol/generated';
+import { AlertTracker } from './alerts';
+import type { AlertKind } from './presentation';
+import type { AgentStore } from './store';
+
+/** The part of OrchflowClient this needs. */
+export interface AgentClient {
+  readonly onDidInitialize: Event<unknown>;
+  readonly onDidChangeState: Event<ConnectionState>;
+  readonly onAgentChanged: Event<AgentChangedNotification>;
+  readonly onResourcesChanged: Event<ResourceSnapshot>;
+  request<M extends RequestMethod>(method: M, params: RequestParams<M>): Promise<RequestResult<M>>;
+}
+
+export class AgentSync {
+  private readonly tracker = new AlertTracker();
+  private readonly subscriptions: { dispose(): void }[] = [];
+  /** Incremented per (re)connection, so that a list from an older connection is dropped. */
+  private generation = 0;
+
+  constructor(
+    private readonly client: AgentClient,
+    private readonly store: AgentStore,
+    private readonly logger: Logger,
+    /** Called for each transition worth a notification, after the store has it. */
+    private readonly onAlert: (agent: AgentInfo, kind: AlertKind) => void,
+    /** Called after each change of one agent (for example to refresh its open log). */
+    private readonly onAgentChanged: (id: string) => void = () => undefined,
+  ) {
+    this.subscriptions.push(
+      client.onDidInitialize(() => {
+        this.refresh().catch((error: unknown) => this.logger.error(`Failed while listing the agents: ${userMessage(error)}`));
+      }),
+      client.onDidChangeState((state) => {
+        if (state.kind !== 'connected') {
+          this.generation++;
+          store.clear();
+        }
+      }),
+      client.onAgentChanged((change) => this.apply(change)),
+      client.onResourcesChanged((snapshot) => store.applyResources(snapshot)),
+    );
+  }
+
+  /** Lists the agents and the figures again and replaces the store's; announces nothing that the list shows. */
+  async refresh(): Promise<void> {
+    const generation = ++this.generation;
+    const [list, snapshot] = await Promise.all([this.client.request(Methods.AgentList, {}), this.client.request(Methods.WorkspaceResources, {})]);
+    if (generation !== this.generation) {
+      return;
+    }
+    this.tracker.seed(list.agents);
+    this.store.reset(list.agents, snapshot);
+  }
+
+  private apply(change: AgentChangedNotification): void {
+    const loaded = this.store.isLoaded;
+    const agent = this.store.applyChange(change);
+    if (!agent) {
+      this.tracker.forget(change.id);
+      this.onAgentChanged(change.id);
+      return;
+    }
+    if (!loaded) {
+      // Before this connection's list has arrived the window has not looked yet: the state is recorded, not announced.
+      this.tracker.seed([agent]);
+    } else {
+      const kind = this.tracker.observe(agent);
+      if (kind) {
+        this.onAlert(agent, kind);
+      }
+    }
+    this.onAgentChanged(change.id);
+  }
+
+  dispose(): void {
+    for (const s of this.subscriptions.splice(0)) {
+      s.dispose();
+    }
+  }
+}

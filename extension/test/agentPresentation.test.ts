@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  agentContextValue,
+  agentDescription,
+  agentIcon,
+  agentNode,
+  agentPicks,
+  agentsGroupNode,
+  agentTooltip,
+  alertView,
+  formatCpu,
+  formatDuration,
+  formatMemory,
+  needsInputStatusView,
+  stateText,
+  truncateTask,
+  typePicks,
+  workspaceAgentsNote,
+} from '../src/agents/presentation';
+import type { AgentState } from '../src/protocol/generated';
+import { agent, agentType, workspace } from './fixtures';
+
+const MiB = 1024 * 1024;
+
+test('state texts', () => {
+  const table: [Partial<Parameters<typeof agent>[0]>, string][] = [
+    [{ state: 'queued', queuePosition: 2 }, 'queued #2'],
+    [{ state: 'queued' }, 'queued'],
+    [{ state: 'starting' }, 'starting'],
+    [{ state: 'running' }, 'running'],
+    [{ state: 'needsInput' }, 'needs input'],
+    [{ state: 'paused' }, 'paused'],
+    [{ state: 'succeeded', exitCode: 0 }, 'succeeded'],
+    [{ state: 'failed', exitCode: 3 }, 'failed (exit 3)'],
+    [{ state: 'failed', signal: 9 }, 'failed (signal 9)'],
+    [{ state: 'failed' }, 'failed'],
+    [{ state: 'stopped' }, 'stopped'],
+    [{ state: 'interrupted' }, 'interrupted'],
+  ];
+  for (const [o, text] of table) {
+    assert.equal(stateText(agent(o)), text, JSON.stringify(o));
+  }
+});
+
+test('figures: measured values rounded, unmeasured ones say so', () => {
+  const cpu: [number | null | undefined, string][] = [
+    [null, 'CPU —'],
+    [undefined, 'CPU —'],
+    [0, 'CPU 0%'],
+    [0.44, 'CPU 0.4%'],
+    [3, 'CPU 3%'],
+    [12.6, 'CPU 13%'],
+    [187.2, 'CPU 187%'],
+  ];
+  for (const [v, text] of cpu) {
+    assert.equal(formatCpu(v), text, String(v));
+  }
+  const mem: [number | null | undefined, string][] = [
+    [null, 'mem —'],
+    [0, '1 KiB'],
+    [300 * 1024, '300 KiB'],
+    [120 * MiB, '120 MiB'],
+    [1536 * MiB, '1.5 GiB'],
+  ];
+  for (const [v, text] of mem) {
+    assert.equal(formatMemory(v), text, String(v));
+  }
+});
+
+test('the description: type · state, then figures only while the agent has a process', () => {
+  assert.equal(agentDescription(agent({ type: 'claude', state: 'running' }), { cpuPercent: 3, memoryBytes: 120 * MiB, processes: 4 }), 'claude · running · CPU 3% · 120 MiB');
+  assert.equal(agentDescription(agent({ type: 'claude', state: 'starting' })), 'claude · starting · CPU — · mem —', 'not sampled yet');
+  // Without a sample, the figures the agent record carries.
+  assert.equal(agentDescription(agent({ state: 'paused', cpuPercent: 0, memoryBytes: 64 * MiB })), 'claude · paused · CPU 0% · 64 MiB');
+  // No process, no figures: never a zero that was not measured.
+  assert.equal(agentDescription(agent({ state: 'queued', queuePosition: 1 }), { cpuPercent: 5, memoryBytes: MiB }), 'claude · queued #1');
+  assert.equal(agentDescription(agent({ state: 'failed', exitCode: 1 })), 'claude · failed (exit 1)');
+});
+
+test('each state has its icon; needs input and failed stand out by colour', () => {
+  const states: AgentState[] = ['queued', 'starting', 'running', 'needsInput', 'paused', 'succeeded', 'failed', 'stopped', 'interrupted'];
+  const icons = states.map((state) => agentIcon({ state }));
+  assert.equal(new Set(icons.map((i) => i.id)).size, states.length, 'one icon per state');
+  assert.deepEqual(agentIcon({ state: 'running' }), { id: 'sync~spin', color: 'charts.blue' });
+  assert.deepEqual(agentIcon({ state: 'needsInput' }), { id: 'bell-dot', color: 'list.warningForeground' });
+  assert.deepEqual(agentIcon({ state: 'failed' }), { id: 'error', color: 'errorForeground' });
+  assert.deepEqual(agentIcon({ state: 'succeeded' }), { id: 'check', color: 'testing.iconPassed' });
+  assert.deepEqual(agentIcon({ state: 'paused' }).id, 'debug-pause');
+  assert.deepEqual(agentIcon({ state: 'queued' }).id, 'clock');
+});
+
+test('context values carry the state and exactly the actions it allows', () => {
+  const tags = (state: AgentState, terminalId: string | null = 't1'): string[] => agentContextValue({ state, terminalId }).split(' ');
+  assert.deepEqual(tags('running'), ['orchflow.agent', 'running', 'live', 'pausable', 'sendable', 'hasTerminal']);
+  assert.deepEqual(tags('needsInput'), ['orchflow.agent', 'needsInput', 'live', 'pausable', 'sendable', 'hasTerminal']);
+  assert.deepEqual(tags('paused'), ['orchflow.agent', 'paused', 'live', 'resumable', 'hasTerminal']);
+  assert.deepEqual(tags('queued', null), ['orchflow.agent', 'queued', 'live']);
+  assert.deepEqual(tags('succeeded'), ['orchflow.agent', 'succeeded', 'ended', 'hasTerminal']);
+  assert.deepEqual(tags('stopped', null), ['orchflow.agent', 'stopped', 'ended']);
+});
+
+test('labels are the task on one line, cut with an ellipsis', () => {
+  assert.equal(truncateTask('fix\nthe   parser'), 'fix the parser');
+  const long = 'a'.repeat(60);
+  assert.equal(truncateTask(long).length, 48);
+  assert.ok(truncateTask(long).endsWith('…'));
+  assert.equal(agentNode(agent({ task: long }), 'Shop API').label, truncateTask(long));
+});
+
+test('the tooltip has the full task, where it runs, when, and how it ended', () => {
+  const t = agentTooltip(
+    agent({
+      id: 'shop-a3',
+      task: 'a long task that the label cuts off somewhere in the middle of it',
+      state: 'failed',
+      exitCode: 3,
+      cwd: '/data/worktrees/shop-api/shop-a3',
+      worktree: { path: '/data/worktrees/shop-api/shop-a3', branch: 'orchflow/shop-a3' },
+      startedAt: '2025-01-01T10:00:00Z',
+      endedAt: '2025-01-01T10:03:12Z',
+      message: 'The process ended: exit 3.',
+    }),
+    'Shop API',
+  );
+  assert.match(t, /\*\*Shop API › shop\\-a3\*\* — failed \\\(exit 3\\\)/);
+  assert.match(t, /Task: a long task that the label cuts off somewhere in the middle of it/);
+  assert.match(t, /Worktree on branch `orchflow\/shop-a3`/);
+  assert.match(t, /started 2025-01-01 10:00:00 UTC · ended 2025-01-01 10:03:12 UTC \(ran 3m 12s\)/);
+  assert.match(t, /Exit code 3/);
+  assert.doesNotMatch(t, /CPU/, 'an ended agent has no figures');
+  assert.match(agentTooltip(agent({ state: 'running' }), 'Shop API', { cpuPercent: 1, memoryBytes: MiB, processes: 2 }), /CPU 1% · 1 MiB · 2 processes/);
+});
+
+test('durations', () => {
+  assert.equal(formatDuration(0), '0s');
+  assert.equal(formatDuration(45_000), '45s');
+  assert.equal(formatDuration(192_000), '3m 12s');
+  assert.equal(formatDuration(3_720_000), '1h 2m');
+});
+
+test('the Agents row and the workspace note count by state', () => {
+  const ws = workspace({ id: 'shop-api', name: 'Shop API' });
+  const agents = [
+    agent({ id: 'a', state: 'needsInput' }),
+    agent({ id: 'b', state: 'running' }),
+    agent({ id: 'c', state: 'queued' }),
+    agent({ id: 'd', state: 'succeeded' }),
+    agent({ id: 'e', state: 'failed', exitCode: 1 }),
+    agent({ id: 'f', state: 'succeeded' }),
+  ];
+  const group = agentsGroupNode(ws, agents);
+  assert.equal(group.label, 'Agents (6)');
+  assert.equal(group.description, '1 needs input · 1 running · 1 queued · 1 failed · 2 succeeded');
+  assert.equal(group.contextValue, 'orchflow.agents');
+  assert.equal(agentsGroupNode(ws, []).contextValue, 'orchflow.agents empty');
+  assert.equal(workspaceAgentsNote(agents), '3 agents, 1 needs input');
+  assert.equal(workspaceAgentsNote([agent({ state: 'running' })]), '1 agent');
+  assert.equal(workspaceAgentsNote([agent({ state: 'succeeded' })]), '', 'ended agents are not worth a note');
+});
+
+test('the status bar counts agents needing input across workspaces, and hides at zero', () => {
+  const name = (id: string): string => (id === 'cli' ? 'CLI Tool' : 'Shop API');
+  assert.equal(needsInputStatusView([agent({ state: 'running' })], name).visible, false);
+  const one = needsInputStatusView([agent({ id: 'a', state: 'needsInput', lastLine: 'Proceed? [y/n]' })], name);
+  assert.equal(one.text, '$(bell) 1 needs input');
+  assert.match(one.tooltip, /Shop API › add a health check endpoint \(`a`\): `Proceed\? \[y\/n\]`/);
+  const two = needsInputStatusView([agent({ id: 'a', state: 'needsInput' }), agent({ id: 'b', workspaceId: 'cli', state: 'needsInput' })], name);
+  assert.equal(two.text, '$(bell) 2 need input');
+  assert.match(two.tooltip, /CLI Tool/);
+});
+
+test('agent picks put those needing input first', () => {
+  const picks = agentPicks([agent({ id: 'a', state: 'running' }), agent({ id: 'b', state: 'needsInput', createdAt: '2025-02-01T00:00:00Z' })], () => 'Shop API');
+  assert.deepEqual(picks.map((p) => p.id), ['b', 'a']);
+  assert.equal(picks[1].label, '$(sync) add a health check endpoint', 'no spinning icons in a quick pick');
+  assert.equal(picks[0].description, 'Shop API · b · claude · needs input');
+});
+
+test('type picks: installed first with the preferred on top; the others say how to install', () => {
+  const picks = typePicks(
+    [
+      agentType({ name: 'claude', displayName: 'Claude Code', installed: false, installHint: 'install it with npm install -g @anthropic-ai/claude-code' }),
+      agentType({ name: 'codex', displayName: 'Codex CLI', purpose: 'OpenAI' }),
+      agentType({ name: 'fake', source: 'global', builtIn: false, purpose: 'the test agent' }),
+    ],
+    'fake',
+  );
+  assert.deepEqual(picks.map((p) => p.name), ['fake', 'codex', 'claude']);
+  assert.equal(picks[0].label, '$(check) fake');
+  assert.equal(picks[0].description, 'fake · orchflow.toml');
+  assert.equal(picks[2].label, '$(circle-slash) Claude Code');
+  assert.equal(picks[2].description, 'claude · built in · not installed');
+  assert.equal(picks[2].detail, 'install it with npm install -g @anthropic-ai/claude-code');
+});
+
+test('alerts say which agent and what happened, with the buttons that help next', () => {
+  const asking = alertView(agent({ id: 'shop-a1', state: 'needsInput', lastLine: 'Proceed? [y/n]' }), 'needsInput', 'Shop API');
+  assert.equal(asking.severity, 'warning');
+  assert.equal(asking.message, 'Shop API › "add a health check endpoint" (shop-a1) needs input: Proceed? [y/n]');
+  assert.deepEqual(asking.actions, ['Show Terminal', 'Send Input…']);
+  const failed = alertView(agent({ state: 'failed', exitCode: 3, message: 'The process ended: exit 3.' }), 'failed', 'Shop API');
+  assert.equal(failed.severity, 'error');
+  assert.match(failed.message, /failed \(exit 3\)\. The process ended: exit 3\.$/);
+  assert.deepEqual(failed.actions, ['Show Terminal', 'Open Log']);
+  // An agent that could not start has no terminal to show.
+  assert.deepEqual(alertView(agent({ state: 'failed', terminalId: null }), 'failed', 'Shop API').actions, ['Open Log']);
+  assert.equal(alertView(agent({ state: 'succeeded' }), 'succeeded', 'Shop API').severity, 'info');
+});
