@@ -183,6 +183,13 @@ public sealed class AgentCliTests
         Assert.Contains(root.GetProperty("state").GetString(), new[] { "starting", "running", "needsInput" });
         var terminalId = root.GetProperty("terminalId").GetString()!;
 
+        using (var terminals = JsonDocument.Parse((await Ok(d.Home, "terminal", "list", "--json")).Stdout))
+        {
+            var terminal = terminals.RootElement.GetProperty("terminals").EnumerateArray().Single(t => t.GetProperty("id").GetString() == terminalId);
+            Assert.Equal($"greeter · {id}", terminal.GetProperty("name").GetString());
+            Assert.Equal("agent", terminal.GetProperty("purpose").GetString());
+        }
+
         var waiting = await Ok(d.Home, "agent", "wait", id, "--until", "needs-input", "--timeout", "30");
         Assert.Equal($"{id} needs input: Proceed? [y/n]", waiting.Stdout.Trim());
 
@@ -365,6 +372,10 @@ public sealed class AgentCliTests
         Assert.Equal(1, unknownType.ExitCode);
         Assert.Contains("No agent type 'nope'", unknownType.Stderr, StringComparison.Ordinal);
         Assert.Contains("Known types: aider, claude, codex, command, fake", unknownType.Stderr, StringComparison.Ordinal);
+
+        var longName = await Orchflow.RunAsync(d.Home, "agent", "spawn", "--workspace", ws, "--type", "fake", "--name", new string('n', 81), "t");
+        Assert.Equal(1, longName.ExitCode);
+        Assert.Contains("The name must be one line of at most 80 characters.", longName.Stderr, StringComparison.Ordinal);
 
         var types = await Ok(d.Home, "agent", "types", "--workspace", ws);
         var lines = types.Stdout.Split('\n');
