@@ -398,13 +398,47 @@ public sealed class AgentCliTests
         await using var d = new DaemonHome();
         var ws = await CreateWorkspaceAsync(d.Home, "queue", maxAgents: 1);
         var first = await SpawnAsync(d.Home, ws, "command", "sleep 300");
-        var second = await Ok(d.Home, "agent", "spawn", "--workspace", ws, "--type", "command", "true");
+        var second = await Ok(d.Home, "agent", "spawn", "--workspace", ws, "--type", "command", "echo output of the queued one");
         Assert.Matches(@"^Spawned agent '[^']+' \(command\) in workspace 'queue': queued at position 1; it starts when a slot of the workspace's max_agents frees\.$", second.Stdout.Trim());
         var secondId = Regex.Match(second.Stdout, "'([^']+)'").Groups[1].Value;
         Assert.Matches($@"(?m)^{Regex.Escape(secondId)}\s.*\squeued \(#1\)\s", (await Ok(d.Home, "agent", "list")).Stdout);
 
+        // Following a queued agent: it has no log yet; the follower picks the file up when it starts.
+        using var follow = new CliProcess(d.Home, "agent", "logs", secondId, "--follow");
+        var wait = Orchflow.RunAsync(d.Home, "agent", "wait", secondId, "--until", "done");
+        await UntilAsync(async () => JsonDocument.Parse((await Ok(d.Home, "status", "--json")).Stdout).RootElement.GetProperty("clients").GetInt32() >= 3, "the follower and the waiter are connected");
         await Ok(d.Home, "agent", "stop", first);
-        Assert.Equal($"{secondId} succeeded (exit 0)", (await Ok(d.Home, "agent", "wait", secondId, "--until", "done")).Stdout.Trim());
+        var done = await wait;
+        Assert.True(done.ExitCode == 0, done.Stderr);
+        Assert.Equal($"{secondId} succeeded (exit 0)", done.Stdout.Trim());
+        var followed = await follow.WaitForExitAsync();
+        Assert.True(followed.ExitCode == 0, followed.Stderr);
+        Assert.EndsWith("\noutput of the queued one\n", followed.Stdout, StringComparison.Ordinal);
+        Assert.Equal($"[agent {secondId} succeeded (exit 0)]\n", followed.Stderr);
+    }
+
+    [Fact]
+    public async Task A_worktree_agent_says_where_it_works_and_on_which_branch()
+    {
+        await using var d = new DaemonHome();
+        var ws = await CreateWorkspaceAsync(d.Home, "repo");
+        var root = Path.Combine(d.Home.Projects, "repo");
+        foreach (var args in new[] { new[] { "init", "-q" }, ["add", "-A"], ["commit", "-q", "-m", "init"] })
+        {
+            Git(root, args);
+        }
+
+        var spawned = await Ok(d.Home, "agent", "spawn", "--workspace", ws, "--type", "fake-quiet", "--worktree", "on a branch");
+        var id = Regex.Match(spawned.Stdout, "'([^']+)'").Groups[1].Value;
+        var worktree = Path.Combine(d.Home.Paths.DataDirectory, "worktrees", ws, id);
+        Assert.Contains($"It works in {worktree}, on branch orchflow/{id}.", spawned.Stdout, StringComparison.Ordinal);
+        await Ok(d.Home, "agent", "wait", id, "--until", "done");
+
+        var show = await Ok(d.Home, "agent", "show", id);
+        Assert.Matches($@"(?m)^worktree:\s+{Regex.Escape(worktree)}, branch orchflow/{Regex.Escape(id)}$", show.Stdout);
+        Assert.Matches($@"(?m)^cwd:\s+{Regex.Escape(worktree)}$", show.Stdout);
+        Assert.Equal("on a branch\n", File.ReadAllText(Path.Combine(worktree, "agent-output.txt")));
+        Assert.False(File.Exists(Path.Combine(root, "agent-output.txt")));
     }
 
     // ---- Helpers ----
@@ -487,6 +521,16 @@ public sealed class AgentCliTests
         return run;
     }
 
+    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(sw.Elapsed < Deadline, $"Timed out waiting until {what}.");
+            await Task.Delay(20);
+        }
+    }
+
     private static async Task Until(Func<bool> condition, string what)
     {
         var sw = Stopwatch.StartNew();
@@ -509,6 +553,21 @@ public sealed class AgentCliTests
         {
             return null;
         }
+    }
+
+    private static void Git(string dir, params string[] args)
+    {
+        var psi = new ProcessStartInfo("git") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-c", "user.name=Orchflow Test", "-c", "user.email=test@example.invalid", "-c", "init.defaultBranch=main" }.Concat(args))
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var p = Process.Start(psi)!;
+        var error = p.StandardError.ReadToEndAsync();
+        p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"git {string.Join(' ', args)} failed: {error.Result}");
     }
 
     private static bool Alive(int pid) => ProcState(pid) is { } s && s != 'Z' && s != 'X';
