@@ -26,9 +26,45 @@ internal static class AgentLogFollow
 
     private sealed record FileTouched;
 
+    /// <summary>Whoever read stdout has gone (<c>| head</c>, <c>| grep -m1</c>): following ends, as tail's would.</summary>
+    private sealed class StdoutClosed : Exception;
+
     private sealed record ConnectionLost;
 
     public static async Task<int> RunAsync(string id, int? tail, Output output, OrchflowPaths paths)
+    {
+        try
+        {
+            return await FollowAsync(id, tail, output, paths).ConfigureAwait(false);
+        }
+        catch (StdoutClosed)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>
+    /// Writes to stdout as a plain byte stream (<see cref="Output.Terminal"/>): unlike .NET's console stream, which
+    /// ignores a closed pipe, it fails, so the follower learns that nobody reads any more.
+    /// </summary>
+    private static void Print(Output output, string text)
+    {
+        if (text.Length == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            output.Terminal.Write(text);
+        }
+        catch (IOException)
+        {
+            throw new StdoutClosed();
+        }
+    }
+
+    private static async Task<int> FollowAsync(string id, int? tail, Output output, OrchflowPaths paths)
     {
         var events = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
         await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true, register: rpc =>
@@ -46,7 +82,7 @@ internal static class AgentLogFollow
         if (AgentCommands.IsFinal(agent.State))
         {
             var all = await client.InvokeAsync<AgentLogsResult>(Methods.AgentLogs, new AgentLogsParams { Id = id, Tail = tail }).ConfigureAwait(false);
-            output.Out.Write(all.Text);
+            Print(output, all.Text);
             output.Error.WriteLine($"[agent {agent.Id} {AgentCommands.State(agent)}]");
             return 0;
         }
@@ -69,7 +105,7 @@ internal static class AgentLogFollow
         {
             // The watch first, then the first read: growth in between wakes the loop, and the read takes it anyway.
             Watch();
-            output.Out.Write(text.Start(file.ReadNew(), tail));
+            Print(output, text.Start(file.ReadNew(), tail));
             while (true)
             {
                 object e;
@@ -101,13 +137,13 @@ internal static class AgentLogFollow
 
                 if (lost)
                 {
-                    output.Out.Write(text.Feed(file.ReadNew()) + text.Flush());
+                    Print(output, text.Feed(file.ReadNew()) + text.Flush());
                     throw new RemoteFailure("The connection to the Orchflow daemon was lost.", "See the daemon log with `orchflow daemon status`.", [], 0);
                 }
 
                 if (change is { Kind: AgentChangeKind.Removed })
                 {
-                    output.Out.Write(text.Feed(file.ReadNew()) + text.Flush());
+                    Print(output, text.Feed(file.ReadNew()) + text.Flush());
                     output.Error.WriteLine($"[agent {id} was removed]");
                     return 0;
                 }
@@ -130,13 +166,13 @@ internal static class AgentLogFollow
                             // Removed meanwhile: what the file still holds is all there is.
                         }
 
-                        output.Out.Write(text.Feed(file.ReadNew()) + text.Flush());
+                        Print(output, text.Feed(file.ReadNew()) + text.Flush());
                         output.Error.WriteLine($"[agent {now.Id} {AgentCommands.State(now)}]");
                         return 0;
                     }
                 }
 
-                output.Out.Write(text.Feed(file.ReadNew()));
+                Print(output, text.Feed(file.ReadNew()));
             }
         }
         finally
