@@ -6,7 +6,7 @@
 import {
   quantile, fmt, freshHome, cleanup, cli, connect, rssBytes, daemonPid, spawnSync, writeSection, machine, path, os,
 } from './lib.mjs';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const PROMPT_RUNS = Number(process.env.BENCH_PROMPT_RUNS ?? 20);
@@ -167,14 +167,16 @@ function cpuTicks(p) {
 }
 let resourceNotes = 0;
 c.conn.onNotification('orchflow/resources/changed', () => { resourceNotes++; });
+const processCount = () => readdirSync('/proc').filter((e) => /^\d+$/.test(e)).length;
 async function window(label) {
+  const procs = processCount();
   const t0 = cpuTicks(pid);
   const n0 = resourceNotes;
   const s0 = mono();
   await sleep(WINDOW_S * 1000);
   const seconds = (mono() - s0) / 1000;
   const busy = (cpuTicks(pid) - t0) / CLK_TCK;
-  return { label, cpu: (busy / seconds) * 100, seconds, rss: rssBytes(pid), notifications: resourceNotes - n0 };
+  return { label, cpu: (busy / seconds) * 100, seconds, rss: rssBytes(pid), notifications: resourceNotes - n0, procs };
 }
 {
   await sleep(2000); // let the removals of the runs above settle: the last resources notification goes out
@@ -194,9 +196,9 @@ async function window(label) {
   const busy = await window('agents');
   const mib = (b) => `${fmt(b / 2 ** 20, 1)} MiB`;
   note(`Daemon CPU, idle (0 agents, ${WORKSPACES} workspaces, one client connected)`, `${fmt(idle.cpu, 2)}% of one core`,
-    `(utime+stime from `/proc/<daemon pid>/stat` over ${fmt(idle.seconds, 1)} s)`);
+    `(utime+stime from \`/proc/<daemon pid>/stat\` over ${fmt(idle.seconds, 1)} s)`);
   note(`Daemon CPU, ${AGENTS} running \`command\` agents (\`exec sleep 600\`) across ${WORKSPACES} workspaces`, `${fmt(busy.cpu, 2)}% of one core`,
-    `(same daemon, same client, over ${fmt(busy.seconds, 1)} s: resource sampling of ${AGENTS} sessions every second, the 100 ms output check, ${busy.notifications} resources/changed notifications sent to the client; ${measured} of ${AGENTS} agents had memory figures at the start of the window)`);
+    `(same daemon, same client, over ${fmt(busy.seconds, 1)} s: resource sampling of ${AGENTS} sessions every second, the 100 ms output check, ${busy.notifications} resources/changed notifications sent to the client; ${measured} of ${AGENTS} agents had memory figures at the start of the window; each sample reads /proc/PID/stat of every process on the machine, ${busy.procs} then)`);
   note('Cost per running agent', `${fmt((busy.cpu - idle.cpu) / AGENTS, 3)}% of one core`, `((busy − idle) / ${AGENTS})`);
   note(`Daemon RSS, idle → ${AGENTS} agents`, `${mib(idle.rss)} → ${mib(busy.rss)}`,
     `(≈ ${fmt((busy.rss - idle.rss) / AGENTS / 1024, 0)} KiB per agent: its terminal, scrollback, detector, log writer; /proc/PID/statm)`);
