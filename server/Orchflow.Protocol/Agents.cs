@@ -55,6 +55,9 @@ public sealed record AgentInfo
     /// <summary>The agent type's name (see orchflow/agent/types).</summary>
     public required string Type { get; init; }
 
+    /// <summary>A short name given at spawn, for people (lists, its terminal's title); null when none was given.</summary>
+    public string? Name { get; init; }
+
     public required string Task { get; init; }
     public required AgentState State { get; init; }
 
@@ -121,6 +124,9 @@ public sealed record AgentSpawnParams
 
     /// <summary>Run in a new git worktree on branch <c>orchflow/&lt;agent-id&gt;</c> instead of the workspace root.</summary>
     public bool Worktree { get; init; }
+
+    /// <summary>A short name for people (at most 80 characters, one line); it also titles the agent's terminal.</summary>
+    public string? Name { get; init; }
 }
 
 public sealed record AgentListParams

@@ -52,6 +52,7 @@ export interface AgentInfo {
   id: string;
   workspaceId: string;
   type: string;
+  name?: string | null;
   task: string;
   state: AgentState;
   queuePosition?: number | null;
@@ -147,6 +148,7 @@ export interface AgentSpawnParams {
   type: string;
   task: string;
   worktree?: boolean;
+  name?: string | null;
 }
 
 export interface AgentTypeInfo {

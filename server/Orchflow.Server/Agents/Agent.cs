@@ -16,6 +16,8 @@ internal sealed class Agent
 
     public required string Type { get; init; }
 
+    public string? Name { get; init; }
+
     public required string Task { get; init; }
 
     public required string LogPath { get; init; }
@@ -63,6 +65,9 @@ internal sealed class Agent
     /// theirs to report, and the agent keeps its slot until the tree is gone.
     /// </summary>
     public bool Stopping { get; set; }
+
+    /// <summary>The last finished run's log writer, until it has written everything: a read of the log waits for it.</summary>
+    public Task? LogWriting { get; set; }
 
     /// <summary>The live parts of the current run; null when no run is in progress.</summary>
     public AgentRun? Run { get; set; }

@@ -74,10 +74,10 @@ public sealed class AgentHandlers(ClientSession session, AgentService agents)
     }
 
     [JsonRpcMethod(Methods.AgentLogs, UseSingleObjectParameterDeserialization = true)]
-    public AgentLogsResult Logs(AgentLogsParams p)
+    public Task<AgentLogsResult> LogsAsync(AgentLogsParams p)
     {
         session.EnsureInitialized();
-        return agents.Logs(p.Id, p.Tail);
+        return agents.LogsAsync(p.Id, p.Tail);
     }
 
     [JsonRpcMethod(Methods.AgentEvents, UseSingleObjectParameterDeserialization = true)]

@@ -48,6 +48,12 @@ public sealed class AgentService : IAsyncDisposable
     /// <summary>Tasks longer than this are refused: an argument list is limited (ARG_MAX), and a prompt this long is a mistake.</summary>
     public const int MaxTaskChars = 100_000;
 
+    /// <summary>How long a read of a log waits for the writer of a run that just ended (it normally needs milliseconds).</summary>
+    public static readonly TimeSpan LogFlushTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>An agent's name titles its terminal tab and a column of lists: short and on one line.</summary>
+    public const int MaxNameChars = 80;
+
     private const int SIGCONT = 18;
     private const int SIGSTOP = 19;
 
@@ -141,6 +147,12 @@ public sealed class AgentService : IAsyncDisposable
             throw new OrchflowException(ErrorCodes.InvalidArgument, $"The task has {p.Task.Length} characters; at most {MaxTaskChars} are accepted.", "Put the details in a file in the workspace and name the file in the task.");
         }
 
+        var name = string.IsNullOrWhiteSpace(p.Name) ? null : p.Name.Trim();
+        if (name is { Length: > MaxNameChars } || (name is not null && name.Any(char.IsControl)))
+        {
+            throw new OrchflowException(ErrorCodes.InvalidArgument, $"The name must be one line of at most {MaxNameChars} characters.", "Give a short name such as \"parser-tests\"; the task says the rest.");
+        }
+
         // Checked now so that a missing CLI is an error of this request, not an agent that fails later.
         var type = ResolveType(ws, p.Type);
         _ = Prepare(ws, type, p.Task, ws.RootPath);
@@ -165,6 +177,7 @@ public sealed class AgentService : IAsyncDisposable
                 Id = id,
                 WorkspaceId = ws.Id,
                 Type = type.Name,
+                Name = name,
                 Task = p.Task,
                 LogPath = AgentLog.PathFor(_paths.DataDirectory, ws.Id, id),
                 CreatedAt = _time.GetUtcNow(),
@@ -397,14 +410,31 @@ public sealed class AgentService : IAsyncDisposable
         return id;
     }
 
-    public AgentLogsResult Logs(string id, int? tail)
+    /// <summary>
+    /// The agent's log as plain text. Once an agent's final state is published its log is complete: a read waits for
+    /// the writer of the run that just ended, so `agent wait --until done` followed by `agent logs` misses nothing.
+    /// </summary>
+    public async Task<AgentLogsResult> LogsAsync(string id, int? tail)
     {
         if (tail is < 1)
         {
             throw new OrchflowException(ErrorCodes.InvalidArgument, "tail must be at least 1.");
         }
 
-        var agent = Get(id);
+        Agent agent;
+        Task? writing;
+        lock (_gate)
+        {
+            agent = Get(id);
+            writing = agent.LogWriting;
+        }
+
+        if (writing is not null)
+        {
+            // The writer only drains a queue to a file; the bound keeps a wedged disk from hanging the request.
+            await Task.WhenAny(writing, Task.Delay(LogFlushTimeout)).ConfigureAwait(false);
+        }
+
         return new AgentLogsResult { Text = AgentLog.ReadPlain(agent.LogPath, tail), Path = agent.LogPath };
     }
 
@@ -562,7 +592,7 @@ public sealed class AgentService : IAsyncDisposable
             try
             {
                 var terminal = _terminals.Create(
-                    new TerminalCreateParams { WorkspaceId = ws.Id, Name = $"{type.DisplayName} · {agent.Id}", Purpose = TerminalPurpose.Agent },
+                    new TerminalCreateParams { WorkspaceId = ws.Id, Name = $"{agent.Name ?? type.DisplayName} · {agent.Id}", Purpose = TerminalPurpose.Agent },
                     attachTo: null,
                     new AgentLaunch(agent.Id, argv, agent.Cwd, type.Env, run));
                 agent.TerminalId = terminal.Id;
@@ -636,6 +666,7 @@ public sealed class AgentService : IAsyncDisposable
 
         agent.Run = null;
         var done = run.Log.CompleteAsync();
+        agent.LogWriting = done;
         Track(done);
         return done;
     }
@@ -960,6 +991,7 @@ public sealed class AgentService : IAsyncDisposable
         Id = a.Id,
         WorkspaceId = a.WorkspaceId,
         Type = a.Type,
+        Name = a.Name,
         Task = a.Task,
         State = a.State,
         QueuePosition = a.State == AgentState.Queued ? a.QueuePosition : null,
@@ -984,6 +1016,7 @@ public sealed class AgentService : IAsyncDisposable
         Id = a.Id,
         WorkspaceId = a.WorkspaceId,
         Type = a.Type,
+        Name = a.Name,
         Task = a.Task,
         State = Wire(a.State),
         TerminalId = a.TerminalId,
@@ -1016,6 +1049,7 @@ public sealed class AgentService : IAsyncDisposable
                 Id = r.Id,
                 WorkspaceId = r.WorkspaceId,
                 Type = r.Type,
+                Name = r.Name,
                 Task = r.Task,
                 LogPath = r.LogPath,
                 CreatedAt = Utc(r.CreatedAt),

@@ -6,7 +6,7 @@ namespace Orchflow.Server.Cli;
 /// <summary>
 /// Entry point of the <c>orchflow</c> executable: the daemon, the stdio server and the command-line client
 /// in one program. Exit codes: 0 success, 1 the operation failed (reason on stderr), 2 usage error,
-/// 3 a daemon already runs (daemon and serve only).
+/// 3 a daemon already runs (daemon and serve) or the wait timed out (agent wait).
 /// </summary>
 public static class CliApp
 {
@@ -30,6 +30,22 @@ public static class CliApp
           terminal kill TERMINAL [--json]             end its process tree and remove it
           terminal attach TERMINAL    interactive; Ctrl-B d detaches, Ctrl-B Ctrl-B types Ctrl-B. With stdin not a
                                       terminal: types stdin, then detaches once output is quiet for 0.5 s (5 s at most)
+        Agents
+          agent spawn --workspace ID --type TYPE [--worktree] [--name NAME] "TASK" [--json]
+                                      TYPE: claude, codex, gemini, aider, command (TASK is a command line) or a
+                                      configured type; --worktree works in a new git worktree on branch orchflow/AGENT
+          agent list [--workspace ID] [--json]      state, task, CPU and memory (— until measured)
+          agent show AGENT [--json]                 every field and its recent events
+          agent logs AGENT [--tail N] [--follow] [--json]
+                                      its log as plain text; --follow prints new output until it ends (Ctrl-C stops)
+          agent send AGENT TEXT [--json]            type TEXT into it, escapes as in terminal send ('y\r' answers y)
+          agent pause|resume|stop|restart AGENT [--json]
+          agent rm AGENT [--json]                   stop it if it runs, delete its log and worktree
+          agent wait AGENT --until needs-input|done [--timeout S] [--json]
+                                      exit 0 when reached; for done, 0 if it succeeded, 1 if it failed, was stopped or
+                                      interrupted; 3 when S seconds pass first
+          agent types [--workspace ID] [--json]     the types in force, where each is defined, whether it is installed
+          agent events --workspace ID [--limit N] [--json]  the workspace's recent agent activity
         Status and daemon
           status [--json]
           daemon                      run the daemon in the foreground
@@ -41,10 +57,11 @@ public static class CliApp
           schema export [--out DIR] [--check]
           version
 
-        ID is a workspace id, its name, or its root path; TERMINAL a terminal id (see `orchflow terminal list`). ORCHFLOW_HOME moves all of Orchflow's files.
+        ID is a workspace id, its name, or its root path; TERMINAL a terminal id (see `orchflow terminal list`); AGENT an
+        agent id (see `orchflow agent list`). ORCHFLOW_HOME moves all of Orchflow's files.
         """;
 
-    private static readonly HashSet<string> ValueOptions = new(StringComparer.Ordinal) { "name", "id", "namespace", "out", "repo-url", "workspace", "purpose", "cmd", "cwd", "tail" };
+    private static readonly HashSet<string> ValueOptions = new(StringComparer.Ordinal) { "name", "id", "namespace", "out", "repo-url", "workspace", "purpose", "cmd", "cwd", "tail", "type", "until", "timeout", "limit" };
 
 #pragma warning disable RS0030 // The CLI's entry point is the one place that reads the caller's directory, to make its relative paths absolute.
     public static async Task<int> RunAsync(string[] args) => await RunAsync(args, Output.Console(), OrchflowPaths.FromEnvironment(), Environment.CurrentDirectory).ConfigureAwait(false);
@@ -67,6 +84,7 @@ public static class CliApp
             {
                 "workspace" or "ws" => await WorkspaceCommands.RunAsync(cmd, output, paths, workingDirectory).ConfigureAwait(false),
                 "terminal" or "term" => await TerminalCommands.RunAsync(cmd, output, paths, workingDirectory).ConfigureAwait(false),
+                "agent" => await AgentCommands.RunAsync(cmd, output, paths).ConfigureAwait(false),
                 "status" => await StatusCommand.RunAsync(cmd, output, paths).ConfigureAwait(false),
                 "daemon" => await DaemonCommands.RunAsync(cmd, output, paths).ConfigureAwait(false),
                 "serve" => await ServeAsync(cmd, paths).ConfigureAwait(false),

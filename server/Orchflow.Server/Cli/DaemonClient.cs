@@ -66,6 +66,10 @@ public sealed class DaemonClient : IAsyncDisposable
         return new DaemonClient(rpc, init);
     }
 
+    /// <summary>Handles a notification of the daemon; call it from the <c>register</c> callback of <see cref="ConnectAsync"/>.</summary>
+    public static void On<T>(JsonRpc rpc, string method, Action<T> handler) =>
+        rpc.AddLocalRpcMethod(handler.Method, handler.Target, new JsonRpcMethodAttribute(method) { UseSingleObjectParameterDeserialization = true });
+
     public Task<T> InvokeAsync<T>(string method, object parameters, CancellationToken cancellationToken = default) =>
         InvokeAsync<T>(_rpc, method, parameters, cancellationToken);
 

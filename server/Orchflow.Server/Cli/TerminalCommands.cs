@@ -230,7 +230,7 @@ internal static class TerminalCommands
         _ => throw new CliException($"Unknown --purpose '{value}'. Use shell, build, test, repl or agent."),
     };
 
-    private static int? ParseTail(string? value)
+    internal static int? ParseTail(string? value)
     {
         if (value is null)
         {
@@ -300,8 +300,8 @@ internal sealed class AttachSession
         var session = new AttachSession(id, output, RawMode.IsTerminal(RawMode.StdinFd));
         await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true, register: rpc =>
         {
-            On<TerminalOutputNotification>(rpc, Methods.TerminalOutput, session.OnOutput);
-            On<TerminalChangedNotification>(rpc, Methods.TerminalChanged, session.OnChanged);
+            DaemonClient.On<TerminalOutputNotification>(rpc, Methods.TerminalOutput, session.OnOutput);
+            DaemonClient.On<TerminalChangedNotification>(rpc, Methods.TerminalChanged, session.OnChanged);
         }).ConfigureAwait(false);
         session._client = client;
         client.Rpc.Disconnected += (_, _) => session.Post(new ConnectionLost());
@@ -369,9 +369,6 @@ internal sealed class AttachSession
 
         return end.ExitCode;
     }
-
-    private static void On<T>(JsonRpc rpc, string method, Action<T> handler) =>
-        rpc.AddLocalRpcMethod(handler.Method, handler.Target, new JsonRpcMethodAttribute(method) { UseSingleObjectParameterDeserialization = true });
 
     public void OnOutput(TerminalOutputNotification notification) => Post(notification);
 

@@ -12,6 +12,8 @@ public sealed class AgentRecord
 
     public string Type { get; set; } = "";
 
+    public string? Name { get; set; }
+
     public string Task { get; set; } = "";
 
     /// <summary>The wire name of the state ("running", "needsInput", ...).</summary>

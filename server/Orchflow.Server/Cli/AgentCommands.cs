@@ -1,0 +1,551 @@
+using System.Globalization;
+using System.Text;
+using System.Threading.Channels;
+using Orchflow.Config;
+using Orchflow.Protocol;
+using Orchflow.Server.Hosting;
+
+namespace Orchflow.Server.Cli;
+
+/// <summary>
+/// <c>orchflow agent ...</c>: spawn agents, watch them, answer them, control them. Every verb is one request to the
+/// daemon except <c>wait</c> and <c>logs --follow</c>, which subscribe to <c>orchflow/agent/changed</c> first and
+/// then read the agent, so no change between the two is missed.
+/// </summary>
+internal static class AgentCommands
+{
+    /// <summary>Exit code of <c>agent wait</c> when its --timeout passes first.</summary>
+    public const int TimeoutExitCode = 3;
+
+    /// <summary>How many of an agent's events <c>agent show</c> lists (the newest).</summary>
+    internal const int ShowEvents = 10;
+
+    /// <summary>Characters of the task in the <c>agent list</c> table; <c>agent show</c> has all of it.</summary>
+    internal const int TaskColumnChars = 40;
+
+    private const string Verbs = "spawn, list, show, logs, send, pause, resume, stop, restart, rm, wait, types or events";
+    private const string IdHint = "agent ID (see `orchflow agent list`)";
+
+    public static async Task<int> RunAsync(CommandLine cmd, Output output, OrchflowPaths paths)
+    {
+        var verb = cmd.Positional(1) ?? throw new CliException($"Missing agent command: {Verbs}.");
+        return verb switch
+        {
+            "spawn" => await SpawnAsync(cmd, output, paths).ConfigureAwait(false),
+            "list" or "ls" => await ListAsync(cmd, output, paths).ConfigureAwait(false),
+            "show" => await ShowAsync(cmd, output, paths).ConfigureAwait(false),
+            "logs" or "log" => await LogsAsync(cmd, output, paths).ConfigureAwait(false),
+            "send" => await SendAsync(cmd, output, paths).ConfigureAwait(false),
+            "pause" or "resume" or "stop" or "restart" => await ControlAsync(verb, cmd, output, paths).ConfigureAwait(false),
+            "rm" or "remove" => await RemoveAsync(cmd, output, paths).ConfigureAwait(false),
+            "wait" => await WaitAsync(cmd, output, paths).ConfigureAwait(false),
+            "types" => await TypesAsync(cmd, output, paths).ConfigureAwait(false),
+            "events" => await EventsAsync(cmd, output, paths).ConfigureAwait(false),
+            _ => throw new CliException($"Unknown agent command '{verb}'. Use {Verbs}."),
+        };
+    }
+
+    private static async Task<int> SpawnAsync(CommandLine cmd, Output output, OrchflowPaths paths)
+    {
+        bool json = cmd.Flag("json");
+        var workspace = cmd.Option("workspace")
+            ?? throw new CliException("Missing --workspace ID: the workspace the agent works in (see `orchflow workspace list`).");
+        var type = cmd.Option("type")
+            ?? throw new CliException("Missing --type TYPE: claude, codex, gemini, aider, command, or a type from your config (see `orchflow agent types`).");
+        var name = cmd.Option("name");
+        bool worktree = cmd.Flag("worktree");
+        var task = cmd.RequirePositional(2, "TASK: what the agent should do, in quotes (for --type command, the command line)");
+        if (cmd.Positionals.Count > 3)
+        {
+            throw new CliException($"TASK must be one argument: put it in quotes, e.g. orchflow agent spawn --workspace {workspace} --type {type} \"{string.Join(' ', cmd.Positionals.Skip(2))}\".");
+        }
+
+        cmd.EnsureNoUnknown(maxPositionals: 3);
+        await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+        var a = await client.InvokeAsync<AgentInfo>(Methods.AgentSpawn, new AgentSpawnParams
+        {
+            WorkspaceId = workspace,
+            Type = type,
+            Task = task,
+            Worktree = worktree,
+            Name = name,
+        }).ConfigureAwait(false);
+        if (json)
+        {
+            output.Json(a);
+        }
+        else
+        {
+            var where = $"Spawned agent '{a.Id}' ({a.Type}) in workspace '{a.WorkspaceId}'";
+            output.Line(a.State switch
+            {
+                AgentState.Queued => $"{where}: queued at position {a.QueuePosition}; it starts when a slot of the workspace's max_agents frees.",
+                AgentState.Failed => $"{where}.",
+                _ => $"{where}: {State(a)} in terminal '{a.TerminalId}'.",
+            });
+            if (a.Worktree is { } w)
+            {
+                output.Line($"It works in {w.Path}, on branch {w.Branch}.");
+            }
+        }
+
+        if (a.State == AgentState.Failed)
+        {
+            output.Fail($"agent '{a.Id}' failed: {a.Message}");
+            return 1;
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> ListAsync(CommandLine cmd, Output output, OrchflowPaths paths)
+    {
+        bool json = cmd.Flag("json");
+        var p = new AgentListParams { WorkspaceId = cmd.Option("workspace") };
+        cmd.EnsureNoUnknown(maxPositionals: 2);
+        await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+        var result = await client.InvokeAsync<AgentListResult>(Methods.AgentList, p).ConfigureAwait(false);
+        if (json)
+        {
+            output.Json(result);
+            return 0;
+        }
+
+        output.Table(
+            ["ID", "NAME", "WORKSPACE", "TYPE", "STATE", "TASK", "CPU", "MEMORY"],
+            result.Agents.Select(a => (IReadOnlyList<string>)
+            [
+                a.Id,
+                a.Name ?? "-",
+                a.WorkspaceId,
+                a.Type,
+                State(a),
+                Truncate(a.Task, TaskColumnChars),
+                Cpu(a.CpuPercent),
+                Memory(a.MemoryBytes),
+            ]));
+        return 0;
+    }
+
+    private static async Task<int> ShowAsync(CommandLine cmd, Output output, OrchflowPaths paths)
+    {
+        bool json = cmd.Flag("json");
+        var id = cmd.RequirePositional(2, IdHint);
+        cmd.EnsureNoUnknown(maxPositionals: 3);
+        await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+        var a = await client.InvokeAsync<AgentInfo>(Methods.AgentShow, new AgentRef { Id = id }).ConfigureAwait(false);
+        if (json)
+        {
+            output.Json(a);
+            return 0;
+        }
+
+        // Events are kept per workspace (the newest 500); this agent's are among them.
+        var events = await client.InvokeAsync<AgentEventsResult>(Methods.AgentEvents, new AgentEventsParams { WorkspaceId = a.WorkspaceId, Limit = Storage.AgentStore.EventsPerWorkspace }).ConfigureAwait(false);
+        var rows = new List<(string, string)>
+        {
+            ("id", a.Id),
+            ("name", a.Name ?? "-"),
+            ("workspace", a.WorkspaceId),
+            ("type", a.Type),
+            ("state", State(a)),
+        };
+        if (a.Message is { } message)
+        {
+            rows.Add(("message", message));
+        }
+
+        rows.AddRange(
+        [
+            ("task", OneLine(a.Task)),
+            ("terminal", a.TerminalId ?? "-"),
+            ("cwd", a.Cwd),
+            ("worktree", a.Worktree is { } w ? $"{w.Path}, branch {w.Branch}" : "-"),
+            ("runs", a.Runs.ToString(CultureInfo.InvariantCulture)),
+            ("created", Time(a.CreatedAt)),
+            ("started", a.StartedAt is { } started ? Time(started) : "-"),
+            ("ended", a.EndedAt is { } ended ? Time(ended) : "-"),
+        ]);
+        if (a.NeedsInputSince is { } since)
+        {
+            rows.Add(("waiting since", Time(since)));
+        }
+
+        if (a.DoneAt is { } done)
+        {
+            rows.Add(("reported done", Time(done)));
+        }
+
+        rows.AddRange(
+        [
+            ("last line", a.LastLine ?? "-"),
+            ("cpu", Cpu(a.CpuPercent)),
+            ("memory", Memory(a.MemoryBytes)),
+            ("processes", a.Processes?.ToString(CultureInfo.InvariantCulture) ?? "—"),
+            ("log", a.LogPath),
+        ]);
+        foreach (var (k, v) in rows)
+        {
+            output.Line($"{k + ":",-15}{v}");
+        }
+
+        var mine = events.Events.Where(e => e.AgentId == a.Id).Take(ShowEvents).Reverse().ToList();
+        output.Line(mine.Count == 0 ? "recent events: none" : "recent events:");
+        foreach (var e in mine)
+        {
+            output.Line($"  {Time(e.At)}  {e.Message}");
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> LogsAsync(CommandLine cmd, Output output, OrchflowPaths paths)
+    {
+        bool json = cmd.Flag("json");
+        bool follow = cmd.Flag("follow") || cmd.Flag("f");
+        var id = cmd.RequirePositional(2, IdHint);
+        var tail = TerminalCommands.ParseTail(cmd.Option("tail"));
+        cmd.EnsureNoUnknown(maxPositionals: 3);
+        if (follow && json)
+        {
+            throw new CliException("--follow prints the log as plain text as it grows; leave out --json (or --follow).");
+        }
+
+        if (follow)
+        {
+            return await AgentLogFollow.RunAsync(id, tail, output, paths).ConfigureAwait(false);
+        }
+
+        await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+        var result = await client.InvokeAsync<AgentLogsResult>(Methods.AgentLogs, new AgentLogsParams { Id = id, Tail = tail }).ConfigureAwait(false);
+        if (json)
+        {
+            output.Json(result);
+        }
+        else
+        {
+            output.Out.Write(result.Text);
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> SendAsync(CommandLine cmd, Output output, OrchflowPaths paths)
+    {
+        bool json = cmd.Flag("json");
+        var id = cmd.RequirePositional(2, IdHint);
+        var text = cmd.RequirePositional(3, @"TEXT to send (e.g. 'y\r': \r is Enter)");
+        cmd.EnsureNoUnknown(maxPositionals: 4);
+        var data = TerminalCommands.Unescape(text);
+        await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+        var a = await client.InvokeAsync<AgentInfo>(Methods.AgentSend, new AgentSendParams { Id = id, Text = data }).ConfigureAwait(false);
+        if (json)
+        {
+            output.Json(a);
+        }
+        else
+        {
+            output.Line($"Sent to agent '{a.Id}'; it is {State(a)}.");
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> ControlAsync(string verb, CommandLine cmd, Output output, OrchflowPaths paths)
+    {
+        bool json = cmd.Flag("json");
+        var id = cmd.RequirePositional(2, IdHint);
+        cmd.EnsureNoUnknown(maxPositionals: 3);
+        var method = verb switch
+        {
+            "pause" => Methods.AgentPause,
+            "resume" => Methods.AgentResume,
+            "stop" => Methods.AgentStop,
+            _ => Methods.AgentRestart,
+        };
+        await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+        var a = await client.InvokeAsync<AgentInfo>(method, new AgentRef { Id = id }).ConfigureAwait(false);
+        if (json)
+        {
+            output.Json(a);
+            return 0;
+        }
+
+        output.Line(verb switch
+        {
+            "pause" => $"Paused agent '{a.Id}': every process of its terminal is stopped until `orchflow agent resume {a.Id}`.",
+            "resume" => $"Resumed agent '{a.Id}'; it is {State(a)}.",
+            "stop" => $"Stopped agent '{a.Id}': its processes have ended. `orchflow agent restart {a.Id}` runs the task again.",
+            _ => a.State == AgentState.Queued
+                ? $"Restarted agent '{a.Id}' (run {a.Runs + 1}): queued at position {a.QueuePosition}."
+                : $"Restarted agent '{a.Id}' (run {a.Runs}): {State(a)}" + (a.TerminalId is { } t ? $" in terminal '{t}'." : "."),
+        });
+        return 0;
+    }
+
+    private static async Task<int> RemoveAsync(CommandLine cmd, Output output, OrchflowPaths paths)
+    {
+        bool json = cmd.Flag("json");
+        var id = cmd.RequirePositional(2, IdHint);
+        cmd.EnsureNoUnknown(maxPositionals: 3);
+        await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+        var removed = await client.InvokeAsync<AgentRemoveResult>(Methods.AgentRemove, new AgentRef { Id = id }).ConfigureAwait(false);
+        if (json)
+        {
+            output.Json(removed);
+        }
+        else
+        {
+            output.Line($"Removed agent '{removed.Id}': it was stopped if it ran, and its log and worktree are deleted (a worktree's branch is kept).");
+        }
+
+        return 0;
+    }
+
+    private enum WaitGoal
+    {
+        NeedsInput,
+        Done,
+    }
+
+    private static async Task<int> WaitAsync(CommandLine cmd, Output output, OrchflowPaths paths)
+    {
+        bool json = cmd.Flag("json");
+        var id = cmd.RequirePositional(2, IdHint);
+        var goal = cmd.Option("until") switch
+        {
+            "needs-input" => WaitGoal.NeedsInput,
+            "done" => WaitGoal.Done,
+            null => throw new CliException("Missing --until needs-input|done: what to wait for."),
+            var other => throw new CliException($"Unknown --until '{other}'. Use needs-input (it waits for an answer) or done (it ended, however)."),
+        };
+        var timeout = ParseSeconds(cmd.Option("timeout"));
+        cmd.EnsureNoUnknown(maxPositionals: 3);
+        var what = goal == WaitGoal.NeedsInput ? "need input" : "end";
+
+        // null: the connection was lost.
+        var changes = Channel.CreateUnbounded<AgentChangedNotification?>(new UnboundedChannelOptions { SingleReader = true });
+        await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true, register: rpc =>
+            DaemonClient.On<AgentChangedNotification>(rpc, Methods.AgentChanged, n =>
+            {
+                if (n.Id == id)
+                {
+                    changes.Writer.TryWrite(n);
+                }
+            })).ConfigureAwait(false);
+        client.Rpc.Disconnected += (_, _) => changes.Writer.TryWrite(null);
+
+        // Subscribed first, then read: a change in between is already in the channel.
+        var a = await client.InvokeAsync<AgentInfo>(Methods.AgentShow, new AgentRef { Id = id }).ConfigureAwait(false);
+        using var timer = timeout is { } t ? new CancellationTokenSource(t) : new CancellationTokenSource();
+        while (true)
+        {
+            if (goal == WaitGoal.NeedsInput && a.State == AgentState.NeedsInput)
+            {
+                if (json)
+                {
+                    output.Json(a);
+                }
+                else
+                {
+                    output.Line($"{a.Id} needs input: {a.LastLine}");
+                }
+
+                return 0;
+            }
+
+            if (IsFinal(a.State))
+            {
+                if (json)
+                {
+                    output.Json(a);
+                }
+                else
+                {
+                    output.Line($"{a.Id} {State(a)}");
+                }
+
+                if (goal == WaitGoal.NeedsInput)
+                {
+                    output.Fail($"agent '{a.Id}' ended ({State(a)}) without asking for input.");
+                    return 1;
+                }
+
+                if (a.State == AgentState.Succeeded)
+                {
+                    return 0;
+                }
+
+                output.Fail($"agent '{a.Id}' {Kebab(a.State)}: {a.Message ?? "no reason was recorded"}");
+                return 1;
+            }
+
+            AgentChangedNotification? n;
+            try
+            {
+                n = await changes.Reader.ReadAsync(timer.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                output.Fail($"Timed out after {FormatSeconds(timeout!.Value)} s waiting for agent '{a.Id}' to {what}; it is {State(a)}.");
+                return TimeoutExitCode;
+            }
+
+            if (n is null)
+            {
+                throw new RemoteFailure("The connection to the Orchflow daemon was lost.", "See the daemon log with `orchflow daemon status`.", [], 0);
+            }
+
+            if (n.Kind == AgentChangeKind.Removed)
+            {
+                output.Fail($"agent '{a.Id}' was removed while waiting for it to {what}.");
+                return 1;
+            }
+
+            a = n.Agent ?? a;
+        }
+    }
+
+    private static async Task<int> TypesAsync(CommandLine cmd, Output output, OrchflowPaths paths)
+    {
+        bool json = cmd.Flag("json");
+        var p = new AgentTypesParams { WorkspaceId = cmd.Option("workspace") };
+        cmd.EnsureNoUnknown(maxPositionals: 2);
+        await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+        var result = await client.InvokeAsync<AgentTypesResult>(Methods.AgentTypes, p).ConfigureAwait(false);
+        if (json)
+        {
+            output.Json(result);
+            return 0;
+        }
+
+        output.Table(
+            ["NAME", "SOURCE", "INSTALLED", "COMMAND"],
+            result.Types.Select(t => (IReadOnlyList<string>)
+            [
+                t.Name,
+                Kebab(t.Source),
+                t.Installed ? $"yes: {t.ResolvedPath}" : "no",
+                t.Command,
+            ]));
+        var missing = result.Types.Where(t => !t.Installed && t.InstallHint is not null).ToList();
+        if (missing.Count > 0)
+        {
+            output.Line();
+            foreach (var t in missing)
+            {
+                output.Line($"{t.Name}: {t.InstallHint}");
+            }
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> EventsAsync(CommandLine cmd, Output output, OrchflowPaths paths)
+    {
+        bool json = cmd.Flag("json");
+        var workspace = cmd.Option("workspace")
+            ?? throw new CliException("Missing --workspace ID: whose recent agent activity to show (see `orchflow workspace list`).");
+        var limit = ParseCount(cmd.Option("limit"), "limit");
+        cmd.EnsureNoUnknown(maxPositionals: 2);
+        await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+        var result = await client.InvokeAsync<AgentEventsResult>(Methods.AgentEvents, new AgentEventsParams { WorkspaceId = workspace, Limit = limit }).ConfigureAwait(false);
+        if (json)
+        {
+            output.Json(result);
+            return 0;
+        }
+
+        // Oldest first, like a log: the newest line is the one next to the prompt.
+        output.Table(
+            ["TIME", "AGENT", "EVENT", "MESSAGE"],
+            result.Events.Reverse().Select(e => (IReadOnlyList<string>)
+            [
+                Time(e.At),
+                e.AgentId,
+                Kebab(e.Kind),
+                e.Message,
+            ]));
+        return 0;
+    }
+
+    // ---- Formatting ----
+
+    /// <summary>Succeeded, failed, stopped and interrupted: nothing more happens until a restart.</summary>
+    internal static bool IsFinal(AgentState s) => s is AgentState.Succeeded or AgentState.Failed or AgentState.Stopped or AgentState.Interrupted;
+
+    /// <summary>The state as the CLI says it, with how a run ended: "failed (exit 3)", "queued (#2)", "needs-input".</summary>
+    internal static string State(AgentInfo a) => a.State switch
+    {
+        AgentState.Queued when a.QueuePosition is { } q => $"queued (#{q.ToString(CultureInfo.InvariantCulture)})",
+        AgentState.Succeeded or AgentState.Failed when a.ExitCode is { } code => $"{Kebab(a.State)} (exit {code.ToString(CultureInfo.InvariantCulture)})",
+        AgentState.Failed when a.Signal is { } signal => $"failed (signal {signal.ToString(CultureInfo.InvariantCulture)})",
+        _ => Kebab(a.State),
+    };
+
+    /// <summary>Percent of one core, or "—" before the daemon has measured it (never an estimate).</summary>
+    internal static string Cpu(double? percent) => percent is { } p ? p.ToString("0.0", CultureInfo.InvariantCulture) + "%" : "—";
+
+    internal static string Memory(long? bytes) => bytes is { } b ? ByteSize.Format(b) : "—";
+
+    internal static string Truncate(string text, int max)
+    {
+        var line = OneLine(text);
+        return line.Length <= max ? line : line[..(max - 1)] + "…";
+    }
+
+    /// <summary>Wire names in the CLI's spelling: needsInput → needs-input, builtIn → built-in.</summary>
+    internal static string Kebab<T>(T value)
+        where T : struct, Enum
+    {
+        var name = value.ToString();
+        var sb = new StringBuilder(name.Length + 4);
+        for (int i = 0; i < name.Length; i++)
+        {
+            if (char.IsUpper(name[i]) && i > 0)
+            {
+                sb.Append('-');
+            }
+
+            sb.Append(char.ToLowerInvariant(name[i]));
+        }
+
+        return sb.ToString();
+    }
+
+    private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
+
+    private static string Time(DateTimeOffset t) => t.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+
+    private static TimeSpan? ParseSeconds(string? value)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (!double.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds) || seconds <= 0 || seconds > int.MaxValue / 1000)
+        {
+            throw new CliException($"--timeout needs a number of seconds greater than 0 (e.g. 30 or 0.5), not '{value}'.");
+        }
+
+        return TimeSpan.FromSeconds(seconds);
+    }
+
+    private static string FormatSeconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+
+    private static int? ParseCount(string? value, string option)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1)
+        {
+            throw new CliException($"--{option} needs a number (1 or more), not '{value}'.");
+        }
+
+        return n;
+    }
+}
