@@ -19,7 +19,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import rpc from 'vscode-jsonrpc/node.js';
-import { REPO, startVSCode } from './harness.mjs';
+import { REPO, pollUntil, rowDescription, startVSCode, terminalTabs, typeInTerminal, waitForDescription } from './harness.mjs';
 
 const VSIX = path.join(REPO, 'out', 'orchflow.vsix');
 const ORCHFLOW = path.join(REPO, 'dist', 'server', 'orchflow');
@@ -33,7 +33,6 @@ const TIMEOUTS = {
   ui: 30_000,
   cli: 30_000,
 };
-const POLL_MS = 100;
 
 const SHOP = { id: 'shop-api', name: 'Shop API' };
 const CLI = { id: 'cli-tool', name: 'CLI Tool' };
@@ -108,38 +107,6 @@ async function daemonAgents() {
   }
 }
 
-/**
- * Polls fn until it returns a truthy value, or an object { ok, detail } whose ok is truthy; returns that.
- * On timeout the error says what was awaited and the last detail.
- */
-async function pollUntil(what, timeoutMs, fn) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    last = await fn();
-    const ok = typeof last === 'object' && last !== null && 'ok' in last ? last.ok : last;
-    if (ok) return last;
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last?.detail ? `; ${last.detail}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
-
-/** The description beside the tree row with this label, or null. */
-function rowDescription(label) {
-  return vsc.page.evaluate((want) => {
-    const rows = [...document.querySelectorAll('.pane .monaco-list-row')];
-    const row = rows.find((r) => r.querySelector('.label-name')?.textContent?.trim() === want);
-    return row?.querySelector('.label-description')?.textContent?.trim() ?? null;
-  }, label);
-}
-
-async function waitForDescription(label, predicate, what) {
-  return pollUntil(`the row "${label}" to ${what}`, TIMEOUTS.agent, async () => {
-    const d = await rowDescription(label);
-    return { ok: d !== null && predicate(d) ? d : null, detail: `description: ${JSON.stringify(d)}` };
-  });
-}
-
 /** The visible notification toast whose message contains `text`. */
 async function toast(text) {
   const t = vsc.page.locator('.notifications-toasts .notification-toast').filter({ hasText: text }).first();
@@ -161,27 +128,11 @@ async function clickInlineAction(label, title) {
   await action.click();
 }
 
-/** Names on the terminal panel's tabs (or its single tab). */
-function terminalTabs() {
-  return vsc.page.evaluate(() => {
-    const tabs = [...document.querySelectorAll('.terminal-tabs-entry .label-name')].map((el) => el.textContent.trim());
-    const single = [...document.querySelectorAll('.single-terminal-tab')].map((el) => el.textContent.trim());
-    return [...tabs, ...single].filter(Boolean);
-  });
-}
-
 async function waitForTerminalText(pattern, what) {
   return pollUntil(what, TIMEOUTS.agent, async () => {
     const text = await vsc.terminalText();
     return { ok: pattern.test(text), detail: `terminal: ${JSON.stringify(text)}` };
   });
-}
-
-async function typeInTerminal(text) {
-  const active = vsc.page.locator('.terminal-wrapper.active .xterm');
-  const term = (await active.count()) > 0 ? active.first() : vsc.page.locator('.terminal-wrapper .xterm').first();
-  await term.click();
-  await vsc.page.keyboard.type(text);
 }
 
 /** Drags the sash at the side bar's right edge until the side bar is `width` pixels wide. */
@@ -247,20 +198,20 @@ test('Spawn Agent asks for the workspace, the type, the task and where to work, 
 test('the needs-input notification\'s Show Terminal opens the agent\'s terminal; the answer typed there lets it succeed', async () => {
   const asking = await toast('needs input');
   assert.match(await asking.innerText(), new RegExp(`${SHOP.name} › "${FIRST_TASK}" \\(shop-a1\\) needs input: Proceed\\? \\[y/n\\]`));
-  await waitForDescription(FIRST_TASK, (d) => d.startsWith('fake-ask · needs input · CPU '), 'say it needs input, with its figures');
+  await waitForDescription(vsc.page, FIRST_TASK, (d) => d.startsWith('fake-ask · needs input · CPU '), 'say it needs input, with its figures', TIMEOUTS.agent);
   await vsc.waitForText('.statusbar .statusbar-item', '1 needs input', TIMEOUTS.ui);
   await vsc.screenshot('02-needs-input');
 
   await asking.locator('.monaco-button', { hasText: 'Show Terminal' }).click();
   await pollUntil('the agent\'s terminal tab', TIMEOUTS.ui, async () => {
-    const tabs = await terminalTabs();
+    const tabs = await terminalTabs(vsc.page);
     return { ok: tabs.some((t) => t.includes(`${SHOP.name} › fake-ask · shop-a1`)), detail: `tabs: ${JSON.stringify(tabs)}` };
   });
   await waitForTerminalText(/Proceed\? \[y\/n\]/, 'the question in the agent\'s terminal');
-  await typeInTerminal('y\n');
+  await typeInTerminal(vsc.page, 'y\n');
   await waitForTerminalText(/got answer 'y'/, 'the agent to read the answer');
 
-  await waitForDescription(FIRST_TASK, (d) => d === 'fake-ask · succeeded', 'say succeeded');
+  await waitForDescription(vsc.page, FIRST_TASK, (d) => d === 'fake-ask · succeeded', 'say succeeded', TIMEOUTS.agent);
   await toast('finished');
   await vsc.screenshot('03-succeeded');
   assert.equal(readFileSync(path.join(demo, 'shop-api', 'agent-output.txt'), 'utf8'), `${FIRST_TASK}\n`, 'the agent did its work in the workspace root');
@@ -316,7 +267,7 @@ test('Delegate Tasks checks every line first, then spawns one agent per line', a
 test('a failed agent is announced with its exit code, and Open Log shows its output read-only', async () => {
   const failed = await toast('failed (exit 3)');
   assert.match(await failed.innerText(), new RegExp(`"${FAILING_TASK}" \\(shop-a3\\) failed \\(exit 3\\)`));
-  await waitForDescription(FAILING_TASK, (d) => d === 'fake-fail · failed (exit 3)', 'say failed (exit 3)');
+  await waitForDescription(vsc.page, FAILING_TASK, (d) => d === 'fake-fail · failed (exit 3)', 'say failed (exit 3)', TIMEOUTS.agent);
   await failed.locator('.monaco-button', { hasText: 'Open Log' }).click();
   await vsc.waitForText('.tabs-container .tab', 'shop-a3.log', TIMEOUTS.ui);
   await vsc.waitForText('.editor-instance .monaco-editor .view-lines', `fake-agent: working on: ${FAILING_TASK}`, TIMEOUTS.ui);
@@ -331,12 +282,12 @@ test('a failed agent is announced with its exit code, and Open Log shows its out
 });
 
 test('Pause and Resume from the row\'s inline actions, with the figures the daemon measured', async () => {
-  await waitForDescription(BUSY_TASK, (d) => /^fake-busy · running · CPU [0-9.]+% · [0-9.]+ (KiB|MiB)$/.test(d), 'show running with measured figures');
+  await waitForDescription(vsc.page, BUSY_TASK, (d) => /^fake-busy · running · CPU [0-9.]+% · [0-9.]+ (KiB|MiB)$/.test(d), 'show running with measured figures', TIMEOUTS.agent);
   await clickInlineAction(BUSY_TASK, 'Pause Agent');
-  await waitForDescription(BUSY_TASK, (d) => d.startsWith('fake-busy · paused'), 'say paused');
+  await waitForDescription(vsc.page, BUSY_TASK, (d) => d.startsWith('fake-busy · paused'), 'say paused', TIMEOUTS.agent);
   assert.equal((await daemonAgents()).find((a) => a.task === BUSY_TASK).state, 'paused');
   await clickInlineAction(BUSY_TASK, 'Resume Agent');
-  await waitForDescription(BUSY_TASK, (d) => d.startsWith('fake-busy · running'), 'say running again');
+  await waitForDescription(vsc.page, BUSY_TASK, (d) => d.startsWith('fake-busy · running'), 'say running again', TIMEOUTS.agent);
 });
 
 test('the status bar counts the agents needing input; a click picks one, and Send Input answers it', async () => {
@@ -348,18 +299,18 @@ test('the status bar counts the agents needing input; a click picks one, and Sen
   await vsc.quickPick('fake-ask');
   await vsc.inputBox(SECOND_ASK_TASK);
   await vsc.quickPick('In the workspace root');
-  await waitForDescription(SECOND_ASK_TASK, (d) => d.startsWith('fake-ask · needs input'), 'say it needs input');
+  await waitForDescription(vsc.page, SECOND_ASK_TASK, (d) => d.startsWith('fake-ask · needs input'), 'say it needs input', TIMEOUTS.agent);
   await vsc.waitForText('.statusbar .statusbar-item', '1 needs input', TIMEOUTS.ui);
   // The workspace row sums up its live agents.
-  await waitForDescription(SHOP.name, (d) => d.includes('2 agents, 1 needs input'), 'note its agents');
-  await waitForDescription(`Agents (4)`, (d) => d === '1 needs input · 1 running · 1 failed · 1 succeeded', 'count its agents by state');
+  await waitForDescription(vsc.page, SHOP.name, (d) => d.includes('2 agents, 1 needs input'), 'note its agents', TIMEOUTS.agent);
+  await waitForDescription(vsc.page, `Agents (4)`, (d) => d === '1 needs input · 1 running · 1 failed · 1 succeeded', 'count its agents by state', TIMEOUTS.agent);
 
   await vsc.page.locator('.statusbar .statusbar-item', { hasText: '1 needs input' }).first().click();
   await vsc.quickPick(SECOND_ASK_TASK);
   await waitForTerminalText(new RegExp(`working on: ${SECOND_ASK_TASK}[\\s\\S]*Proceed\\? \\[y/n\\]`), 'the second agent\'s terminal with its question');
 
   // The tree as the README shows it: every state at once, the figures measured, the question in the terminal.
-  await waitForDescription(CLI_TASK, (d) => /CPU [0-9.]+% · [0-9.]+ (KiB|MiB)$/.test(d), 'show measured figures');
+  await waitForDescription(vsc.page, CLI_TASK, (d) => /CPU [0-9.]+% · [0-9.]+ (KiB|MiB)$/.test(d), 'show measured figures', TIMEOUTS.agent);
   await vsc.page.mouse.move(1100, 300);
   const shot = await vsc.screenshot('07-tree');
   if (process.env.ORCHFLOW_DOCS_SCREENSHOTS === '1') {
@@ -370,7 +321,7 @@ test('the status bar counts the agents needing input; a click picks one, and Sen
   await vsc.runCommand('Orchflow: Send Input to Agent...');
   await vsc.quickPick(SECOND_ASK_TASK);
   await vsc.inputBox('n');
-  await waitForDescription(SECOND_ASK_TASK, (d) => d === 'fake-ask · succeeded', 'say succeeded');
+  await waitForDescription(vsc.page, SECOND_ASK_TASK, (d) => d === 'fake-ask · succeeded', 'say succeeded', TIMEOUTS.agent);
   await waitForTerminalText(/got answer 'n'/, 'the answer in its terminal');
   assert.ok(!readFileSync(path.join(demo, 'shop-api', 'agent-output.txt'), 'utf8').includes(SECOND_ASK_TASK), 'answered no: it changed nothing');
   await pollUntil('the status bar to drop the needs-input count', TIMEOUTS.ui, async () => {

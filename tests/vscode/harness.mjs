@@ -65,14 +65,70 @@ const CHROMIUM_ARGS = [
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls fn until it returns a truthy value or the deadline passes; returns that value or throws. */
-async function pollUntil(what, timeoutMs, fn) {
+/**
+ * Polls fn until it returns a truthy value, or an object { ok, detail } whose ok is truthy; returns that.
+ * On timeout the error says what was awaited and the last detail.
+ */
+export async function pollUntil(what, timeoutMs, fn) {
   const deadline = Date.now() + timeoutMs;
+  let last;
   for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    last = await fn();
+    const ok = typeof last === 'object' && last !== null && 'ok' in last ? last.ok : last;
+    if (ok) return last;
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last?.detail ? `; ${last.detail}` : ''}`);
     await delay(POLL_MS);
   }
+}
+
+/** The id, display name and root of a folder of demo/, read from its own .orchflow/workspace.json. */
+export function demoWorkspace(folder, demo = path.join(REPO, 'demo')) {
+  const config = JSON.parse(readFileSync(path.join(demo, folder, '.orchflow', 'workspace.json'), 'utf8'));
+  return { id: config.workspace.id ?? folder, name: config.workspace.name ?? folder, root: path.join(demo, folder) };
+}
+
+/** The description beside the tree row with this label (for example "running"), or null when there is no such row. */
+export function rowDescription(page, label) {
+  return page.evaluate((want) => {
+    const rows = [...document.querySelectorAll('.pane .monaco-list-row')];
+    const row = rows.find((r) => r.querySelector('.label-name')?.textContent?.trim() === want);
+    return row?.querySelector('.label-description')?.textContent?.trim() ?? null;
+  }, label);
+}
+
+/** Waits until the row with this label has a description that satisfies predicate; returns the description. */
+export async function waitForDescription(page, label, predicate, what, timeoutMs) {
+  const found = await pollUntil(`the row "${label}" to ${what}`, timeoutMs, async () => {
+    const d = await rowDescription(page, label);
+    return { ok: d !== null && predicate(d), value: d, detail: `description: ${JSON.stringify(d)}` };
+  });
+  return found.value;
+}
+
+/** Names on the terminal panel's tabs (or its single tab), as VS Code shows them. */
+export function terminalTabs(page) {
+  return page.evaluate(() => {
+    const tabs = [...document.querySelectorAll('.terminal-tabs-entry .label-name')].map((el) => el.textContent.trim());
+    const single = [...document.querySelectorAll('.single-terminal-tab')].map((el) => el.textContent.trim());
+    return [...tabs, ...single].filter(Boolean);
+  });
+}
+
+/** Text of every terminal visible in the panel (a split group shows several), one string each. */
+export function visibleTerminalTexts(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.terminal-wrapper .xterm')]
+      .filter((el) => el.offsetParent !== null)
+      .map((el) => [...el.querySelectorAll('.xterm-rows > div')].map((r) => r.textContent.replace(/\u00a0/g, ' ').trimEnd()).join('\n')),
+  );
+}
+
+/** Types into the active terminal (or the first one). */
+export async function typeInTerminal(page, text) {
+  const active = page.locator('.terminal-wrapper.active .xterm');
+  const term = (await active.count()) > 0 ? active.first() : page.locator('.terminal-wrapper .xterm').first();
+  await term.click();
+  await page.keyboard.type(text);
 }
 
 function freePort() {

@@ -5,13 +5,13 @@
 // Screenshots of each step go to artifacts/screenshots/orchflow-e2e-*.png.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { REPO, startVSCode } from './harness.mjs';
+import { REPO, demoWorkspace, rowDescription, startVSCode, waitForDescription } from './harness.mjs';
 
 const DEMO = path.join(REPO, 'demo');
 const CODE_WORKSPACE = path.join(DEMO, 'orchflow-demo.code-workspace');
@@ -24,12 +24,6 @@ const TIMEOUTS = {
   statusBar: 30_000,
   cli: 30_000,
 };
-
-/** The id and display name of a demo folder's workspace, read from its own .orchflow/workspace.json. */
-function demoWorkspace(folder) {
-  const config = JSON.parse(readFileSync(path.join(DEMO, folder, '.orchflow', 'workspace.json'), 'utf8'));
-  return { id: config.workspace.id ?? folder, name: config.workspace.name ?? folder, root: path.join(DEMO, folder) };
-}
 
 const shop = demoWorkspace('shop-api');
 const cli = demoWorkspace('cli-tool');
@@ -48,27 +42,6 @@ async function waitForActive(name) {
   } catch (err) {
     err.message += `; status bar: ${JSON.stringify(await vsc.statusBarText())}`;
     throw err;
-  }
-}
-
-/** The description shown beside a row of the Workspaces view (for example "rust · cli  ● active"). */
-function rowDescription(label) {
-  return vsc.page.evaluate((want) => {
-    const rows = [...document.querySelectorAll('.pane .monaco-list-row')];
-    const row = rows.find((r) => r.querySelector('.label-name')?.textContent?.trim() === want);
-    return row?.querySelector('.label-description')?.textContent?.trim() ?? null;
-  }, label);
-}
-
-async function waitForDescription(label, predicate, what) {
-  const deadline = Date.now() + TIMEOUTS.statusBar;
-  let last = null;
-  for (;;) {
-    last = await rowDescription(label);
-    if (last !== null && predicate(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for the row "${label}" to ${what}; description: ${JSON.stringify(last)}`);
-    // Re-check on the next animation frame of the page: the tree re-renders when the extension fires a change.
-    await vsc.page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve())));
   }
 }
 
@@ -93,8 +66,8 @@ test('both demo folders appear as workspaces in the Orchflow view', async () => 
   assert.ok(rows.includes(shop.name) && rows.includes(cli.name), `rows: ${JSON.stringify(rows)}`);
   // The window's first folder is shop-api, so with nothing active before, its workspace becomes the active one.
   await waitForActive(shop.name);
-  await waitForDescription(shop.name, (d) => d.includes('● active'), 'be marked active');
-  assert.match(await rowDescription(cli.name), /^rust · /);
+  await waitForDescription(vsc.page, shop.name, (d) => d.includes('● active'), 'be marked active', TIMEOUTS.statusBar);
+  assert.match(await rowDescription(vsc.page, cli.name), /^rust · /);
   await vsc.screenshot('01-tree');
 });
 
@@ -103,8 +76,8 @@ test('switching through the command palette moves the status bar to the other wo
   await vsc.screenshot('02-switcher');
   await vsc.quickPick(cli.name);
   await waitForActive(cli.name);
-  await waitForDescription(cli.name, (d) => d.includes('● active'), 'be marked active');
-  await waitForDescription(shop.name, (d) => !d.includes('● active'), 'lose its active mark');
+  await waitForDescription(vsc.page, cli.name, (d) => d.includes('● active'), 'be marked active', TIMEOUTS.statusBar);
+  await waitForDescription(vsc.page, shop.name, (d) => !d.includes('● active'), 'lose its active mark', TIMEOUTS.statusBar);
   const items = await vsc.statusBarText();
   assert.ok(!items.some((t) => t.includes(shop.name)), `status bar still shows ${shop.name}: ${JSON.stringify(items)}`);
   await vsc.screenshot('03-switched-to-cli-tool');
@@ -114,7 +87,7 @@ test('switching back follows too', async () => {
   await vsc.runCommand('Orchflow: Switch Workspace...');
   await vsc.quickPick(shop.name);
   await waitForActive(shop.name);
-  await waitForDescription(shop.name, (d) => d.includes('● active'), 'be marked active');
+  await waitForDescription(vsc.page, shop.name, (d) => d.includes('● active'), 'be marked active', TIMEOUTS.statusBar);
   await vsc.screenshot('04-switched-back');
 });
 

@@ -6,13 +6,13 @@
 // Screenshots of each step go to artifacts/screenshots/terminals-e2e-*.png.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { REPO, startVSCode } from './harness.mjs';
+import { REPO, demoWorkspace, pollUntil, rowDescription, startVSCode, terminalTabs, typeInTerminal, visibleTerminalTexts } from './harness.mjs';
 
 const DEMO = path.join(REPO, 'demo');
 const CODE_WORKSPACE = path.join(DEMO, 'orchflow-demo.code-workspace');
@@ -26,12 +26,6 @@ const TIMEOUTS = {
   reload: 90_000,
   cli: 30_000,
 };
-const POLL_MS = 100;
-
-function demoWorkspace(folder) {
-  const config = JSON.parse(readFileSync(path.join(DEMO, folder, '.orchflow', 'workspace.json'), 'utf8'));
-  return { id: config.workspace.id ?? folder, name: config.workspace.name ?? folder, root: path.join(DEMO, folder) };
-}
 
 const shop = demoWorkspace('shop-api');
 const BUILD_NAME = 'build watch';
@@ -48,57 +42,6 @@ async function orchflow(args) {
 
 async function listTerminals() {
   return JSON.parse(await orchflow(['terminal', 'list', '--workspace', shop.id, '--json'])).terminals;
-}
-
-/**
- * Polls fn until it returns a truthy value, or an object { ok, detail } whose ok is truthy; returns that.
- * On timeout the error says what was awaited and the last detail.
- */
-async function pollUntil(what, timeoutMs, fn) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    last = await fn();
-    const ok = typeof last === 'object' && last !== null && 'ok' in last ? last.ok : last;
-    if (ok) return last;
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last?.detail ? `; ${last.detail}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
-
-/** Names on the terminal panel's tabs (or its single tab), as VS Code shows them. */
-function terminalTabs() {
-  return vsc.page.evaluate(() => {
-    const tabs = [...document.querySelectorAll('.terminal-tabs-entry .label-name')].map((el) => el.textContent.trim());
-    const single = [...document.querySelectorAll('.single-terminal-tab')].map((el) => el.textContent.trim());
-    return [...tabs, ...single].filter(Boolean);
-  });
-}
-
-/** Text of every terminal visible in the panel (a split group shows several), one string each. */
-function visibleTerminalTexts() {
-  return vsc.page.evaluate(() =>
-    [...document.querySelectorAll('.terminal-wrapper .xterm')]
-      .filter((el) => el.offsetParent !== null)
-      .map((el) => [...el.querySelectorAll('.xterm-rows > div')].map((r) => r.textContent.replace(/\u00a0/g, ' ').trimEnd()).join('\n')),
-  );
-}
-
-/** The description beside a tree row with this label (for example "running"). */
-function rowDescription(label) {
-  return vsc.page.evaluate((want) => {
-    const rows = [...document.querySelectorAll('.pane .monaco-list-row')];
-    const row = rows.find((r) => r.querySelector('.label-name')?.textContent?.trim() === want);
-    return row?.querySelector('.label-description')?.textContent?.trim() ?? null;
-  }, label);
-}
-
-/** Types into the active terminal. */
-async function typeInTerminal(text) {
-  const active = vsc.page.locator('.terminal-wrapper.active .xterm');
-  const term = (await active.count()) > 0 ? active.first() : vsc.page.locator('.terminal-wrapper .xterm').first();
-  await term.click();
-  await vsc.page.keyboard.type(text);
 }
 
 const stripSpace = (s) => s.replace(/\s+/g, '');
@@ -160,12 +103,12 @@ test('New Terminal in Workspace opens "Shop API › <name>" in the terminal pane
   assert.equal(shell.cwd, shop.root);
   const title = `${shop.name} › ${shell.name}`;
   await pollUntil(`a terminal tab named "${title}"`, TIMEOUTS.terminal, async () => {
-    const tabs = await terminalTabs();
+    const tabs = await terminalTabs(vsc.page);
     return { ok: tabs.some((t) => t.includes(title)), detail: `tabs: ${JSON.stringify(tabs)}` };
   });
 
   // The shell's arithmetic proves the line ran: the typed text itself never shows "42".
-  await typeInTerminal('echo "orchflow-$((6 * 7))"\n');
+  await typeInTerminal(vsc.page, 'echo "orchflow-$((6 * 7))"\n');
   await vsc.waitForText('.terminal-wrapper .xterm-rows', 'orchflow-42', TIMEOUTS.terminal);
   assert.match(await vsc.terminalText(), /^orchflow-42$/m);
   // The prompt shows the workspace root: the terminal runs there.
@@ -177,7 +120,7 @@ test('the Workspaces view lists the terminal under "Terminals (1)", running', as
   await vsc.waitForTreeItem('Workspaces', 'Terminals (1)', TIMEOUTS.terminal);
   await vsc.waitForTreeItem('Workspaces', shell.name, TIMEOUTS.terminal);
   await pollUntil(`the row "${shell.name}" to say running`, TIMEOUTS.terminal, async () => {
-    const d = await rowDescription(shell.name);
+    const d = await rowDescription(vsc.page, shell.name);
     return { ok: d === 'running', detail: `description: ${JSON.stringify(d)}` };
   });
   await vsc.screenshot('03-tree');
@@ -193,13 +136,13 @@ test('Open Terminal Group shows the workspace\'s terminals side by side, each wi
   await vsc.quickPick(shop.name);
   const header = `── ${shop.name} · ${shop.root} · namespace shop · 2 terminals ──`;
   const texts = await pollUntil('two terminals side by side, each starting with the workspace context', TIMEOUTS.terminal, async () => {
-    const all = await visibleTerminalTexts();
+    const all = await visibleTerminalTexts(vsc.page);
     // A narrow split wraps the header; compare without white space.
     const withHeader = all.filter((t) => stripSpace(t).startsWith(stripSpace(header)));
     return { ok: withHeader.length === 2 ? withHeader : null, detail: `visible terminals: ${JSON.stringify(all)}` };
   });
   assert.ok(texts.ok.some((t) => t.includes('orchflow-42')), 'the shell terminal keeps its output in the group');
-  const tabs = await terminalTabs();
+  const tabs = await terminalTabs(vsc.page);
   for (const name of [shell.name, BUILD_NAME]) {
     assert.ok(tabs.some((t) => t.includes(`${shop.name} › ${name}`)), `tabs: ${JSON.stringify(tabs)}`);
   }
@@ -210,7 +153,7 @@ test('after a window reload the running terminals reappear with their scrollback
   await reloadWindow();
   // The extension shows them again by itself: both tabs come back without any command.
   await pollUntil('both Orchflow terminals to reappear', TIMEOUTS.reload, async () => {
-    const tabs = await terminalTabs();
+    const tabs = await terminalTabs(vsc.page);
     const ok = [shell.name, BUILD_NAME].every((name) => tabs.some((t) => t.includes(`${shop.name} › ${name}`)));
     return { ok, detail: `tabs: ${JSON.stringify(tabs)}` };
   });
@@ -220,7 +163,7 @@ test('after a window reload the running terminals reappear with their scrollback
     const text = await vsc.terminalText();
     return { ok: /^orchflow-42$/m.test(text), detail: `terminal: ${JSON.stringify(text)}` };
   });
-  await typeInTerminal('echo "after-reload-$((40 + 2))"\n');
+  await typeInTerminal(vsc.page, 'echo "after-reload-$((40 + 2))"\n');
   await vsc.waitForText('.terminal-wrapper .xterm-rows', 'after-reload-42', TIMEOUTS.terminal);
   await vsc.screenshot('05-after-reload');
 
@@ -241,7 +184,7 @@ test('Kill Terminal asks first, then ends the terminal, removes it and closes it
   await kill.click();
   await vsc.waitForTreeItem('Workspaces', 'Terminals (1)', TIMEOUTS.terminal);
   await pollUntil('the killed terminal\'s tab to close', TIMEOUTS.terminal, async () => {
-    const tabs = await terminalTabs();
+    const tabs = await terminalTabs(vsc.page);
     return { ok: !tabs.some((t) => t.includes(BUILD_NAME)), detail: `tabs: ${JSON.stringify(tabs)}` };
   });
   const list = await listTerminals();
@@ -284,10 +227,10 @@ test('the "Orchflow workspace terminal" profile in the terminal panel\'s "+" men
   fromProfile = list.ok.find((t) => t.id !== shell.id);
   assert.equal(fromProfile.purpose, 'shell');
   await pollUntil(`a tab named "${shop.name} › ${fromProfile.name}"`, TIMEOUTS.terminal, async () => {
-    const tabs = await terminalTabs();
+    const tabs = await terminalTabs(vsc.page);
     return { ok: tabs.some((t) => t.includes(`${shop.name} › ${fromProfile.name}`)), detail: `tabs: ${JSON.stringify(tabs)}` };
   });
-  await typeInTerminal('echo "profile-$((5 * 5))"\n');
+  await typeInTerminal(vsc.page, 'echo "profile-$((5 * 5))"\n');
   await vsc.waitForText('.terminal-wrapper .xterm-rows', 'profile-25', TIMEOUTS.terminal);
   await vsc.screenshot('09-profile');
 });
@@ -302,7 +245,7 @@ test('Rename Terminal renames it in the daemon, the tree and the tab', async () 
   await vsc.inputBox('api server');
   await vsc.waitForTreeItem('Workspaces', 'api server', TIMEOUTS.terminal);
   await pollUntil('the tab to follow the rename', TIMEOUTS.terminal, async () => {
-    const tabs = await terminalTabs();
+    const tabs = await terminalTabs(vsc.page);
     return { ok: tabs.some((t) => t.includes(`${shop.name} › api server`)), detail: `tabs: ${JSON.stringify(tabs)}` };
   });
   const renamed = (await listTerminals()).find((t) => t.id === fromProfile.id);
@@ -314,7 +257,7 @@ test('closing a terminal\'s tab detaches: the terminal keeps running, and Show b
   await vsc.quickPick('api server');
   await vsc.runCommand('Terminal: Kill the Active Terminal Instance');
   await pollUntil('the tab to close', TIMEOUTS.terminal, async () => {
-    const tabs = await terminalTabs();
+    const tabs = await terminalTabs(vsc.page);
     return { ok: !tabs.some((t) => t.includes('api server')), detail: `tabs: ${JSON.stringify(tabs)}` };
   });
   const detached = await pollUntil('the daemon to see the terminal detached', TIMEOUTS.terminal, async () => {
