@@ -9,7 +9,7 @@ import { NotConnectedError, userMessage } from '../protocol/errors';
 import { Methods, type AgentInfo, type AgentTypeInfo, type WorkspaceInfo } from '../protocol/generated';
 import type { TerminalManager } from '../terminals/manager';
 import type { TerminalStore } from '../terminals/store';
-import { workspacePicks } from '../workspaces/presentation';
+import { pickWorkspace as pickWorkspaceIn } from '../workspaces/pick';
 import type { WorkspaceStore } from '../workspaces/store';
 import { checkTypes, delegateTemplate, parseDelegateText, taskCount, type DelegateProblem, type DelegateTask } from './delegate';
 import type { AgentLogProvider } from './logDocuments';
@@ -49,17 +49,6 @@ export function argumentAgentId(arg: unknown): string | undefined {
   return node?.kind === 'agent' && typeof node.id === 'string' ? node.id : undefined;
 }
 
-export function argumentWorkspaceId(arg: unknown): string | undefined {
-  if (typeof arg === 'string' && arg.length > 0) {
-    return arg;
-  }
-  const node = asNode(arg);
-  if (node?.kind === 'workspace' && typeof node.id === 'string') {
-    return node.id;
-  }
-  return typeof node?.workspaceId === 'string' ? node.workspaceId : undefined;
-}
-
 function requireLoaded(ctx: AgentCommandContext): void {
   if (!ctx.workspaces.isLoaded || !ctx.agents.isLoaded) {
     throw new NotConnectedError();
@@ -75,24 +64,9 @@ function defaultType(): string {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : DefaultAgentType;
 }
 
-async function pickWorkspace(ctx: AgentCommandContext, arg: unknown, placeHolder: string): Promise<WorkspaceInfo | undefined> {
+function pickWorkspace(ctx: AgentCommandContext, arg: unknown, placeHolder: string): Promise<WorkspaceInfo | undefined> {
   requireLoaded(ctx);
-  const id = argumentWorkspaceId(arg);
-  if (id !== undefined) {
-    const known = ctx.workspaces.get(id);
-    if (!known) {
-      throw new Error(`There is no Orchflow workspace "${id}".`);
-    }
-    return known;
-  }
-  const all = ctx.workspaces.all();
-  if (all.length === 0) {
-    void vscode.window.showInformationMessage('There is no Orchflow workspace yet. Create one from a folder first.');
-    return undefined;
-  }
-  const picks = workspacePicks(all, ctx.workspaces.activeId, ctx.workspaces.openIds());
-  const chosen = await vscode.window.showQuickPick(picks, { placeHolder, matchOnDescription: true, matchOnDetail: true });
-  return chosen ? ctx.workspaces.get(chosen.id) : undefined;
+  return pickWorkspaceIn(ctx.workspaces, arg, placeHolder);
 }
 
 /**

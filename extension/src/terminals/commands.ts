@@ -5,7 +5,7 @@ import type { Logger } from '../client/logger';
 import { Commands, TerminalProfileId, type CommandId } from '../constants';
 import { NotConnectedError, userMessage } from '../protocol/errors';
 import type { TerminalInfo, TerminalPurpose, WorkspaceInfo } from '../protocol/generated';
-import { workspacePicks } from '../workspaces/presentation';
+import { pickWorkspace as pickWorkspaceIn } from '../workspaces/pick';
 import type { WorkspaceStore } from '../workspaces/store';
 import type { TerminalManager } from './manager';
 import { isRunning } from './model';
@@ -30,20 +30,6 @@ function asNode(arg: unknown): NodeArgument | undefined {
   return typeof arg === 'object' && arg !== null ? arg : undefined;
 }
 
-export function argumentWorkspaceId(arg: unknown): string | undefined {
-  if (typeof arg === 'string' && arg.length > 0) {
-    return arg;
-  }
-  const node = asNode(arg);
-  if (node?.kind === 'workspace' && typeof node.id === 'string') {
-    return node.id;
-  }
-  if ((node?.kind === 'terminals' || node?.kind === 'terminal') && typeof node.workspaceId === 'string') {
-    return node.workspaceId;
-  }
-  return undefined;
-}
-
 export function argumentTerminalId(arg: unknown): string | undefined {
   if (typeof arg === 'string' && arg.length > 0) {
     return arg;
@@ -58,24 +44,9 @@ function requireLoaded(ctx: TerminalCommandContext): void {
   }
 }
 
-async function pickWorkspace(ctx: TerminalCommandContext, arg: unknown, placeHolder: string): Promise<WorkspaceInfo | undefined> {
+function pickWorkspace(ctx: TerminalCommandContext, arg: unknown, placeHolder: string): Promise<WorkspaceInfo | undefined> {
   requireLoaded(ctx);
-  const id = argumentWorkspaceId(arg);
-  if (id !== undefined) {
-    const known = ctx.workspaces.get(id);
-    if (!known) {
-      throw new Error(`There is no Orchflow workspace "${id}".`);
-    }
-    return known;
-  }
-  const all = ctx.workspaces.all();
-  if (all.length === 0) {
-    void vscode.window.showInformationMessage('There is no Orchflow workspace yet. Create one from a folder first.');
-    return undefined;
-  }
-  const picks = workspacePicks(all, ctx.workspaces.activeId, ctx.workspaces.openIds());
-  const chosen = await vscode.window.showQuickPick(picks, { placeHolder, matchOnDescription: true, matchOnDetail: true });
-  return chosen ? ctx.workspaces.get(chosen.id) : undefined;
+  return pickWorkspaceIn(ctx.workspaces, arg, placeHolder);
 }
 
 async function pickTerminal(

@@ -1,0 +1,41 @@
+// Choosing the workspace a command acts on: the one its argument names (a tree node or an id), else a quick pick
+// with the active workspace first. Shared by the terminal, agent and memory commands.
+import * as vscode from 'vscode';
+import type { WorkspaceInfo } from '../protocol/generated';
+import { workspacePicks } from './presentation';
+import type { WorkspaceStore } from './store';
+
+/** The workspace id a command argument names: an id, a workspace node, or any node that carries a workspaceId. */
+export function argumentWorkspaceId(arg: unknown): string | undefined {
+  if (typeof arg === 'string' && arg.length > 0) {
+    return arg;
+  }
+  if (typeof arg !== 'object' || arg === null) {
+    return undefined;
+  }
+  const node = arg as { kind?: unknown; id?: unknown; workspaceId?: unknown };
+  if (node.kind === 'workspace' && typeof node.id === 'string') {
+    return node.id;
+  }
+  return typeof node.workspaceId === 'string' ? node.workspaceId : undefined;
+}
+
+/** The workspace named by `arg`, or one the user picks; undefined when they cancel or there is none. */
+export async function pickWorkspace(workspaces: WorkspaceStore, arg: unknown, placeHolder: string): Promise<WorkspaceInfo | undefined> {
+  const id = argumentWorkspaceId(arg);
+  if (id !== undefined) {
+    const known = workspaces.get(id);
+    if (!known) {
+      throw new Error(`There is no Orchflow workspace "${id}".`);
+    }
+    return known;
+  }
+  const all = workspaces.all();
+  if (all.length === 0) {
+    void vscode.window.showInformationMessage('There is no Orchflow workspace yet. Create one from a folder first.');
+    return undefined;
+  }
+  const picks = workspacePicks(all, workspaces.activeId, workspaces.openIds());
+  const chosen = await vscode.window.showQuickPick(picks, { placeHolder, matchOnDescription: true, matchOnDetail: true });
+  return chosen ? workspaces.get(chosen.id) : undefined;
+}
