@@ -48,6 +48,13 @@ public sealed class MemorySegmentTests : IDisposable
     }
 
     [Fact]
+    public void Commits_wait_for_LiteDBs_writer_queue()
+    {
+        // The durable path of this LiteDB version; the fallback (a checkpoint per commit) is correct but slower.
+        Assert.True(Orchflow.Server.Storage.LiteDurability.UsesWriterQueue);
+    }
+
+    [Fact]
     public void An_entry_round_trips_with_provenance_and_reads_count()
     {
         using var s = Open();

@@ -322,7 +322,7 @@ public sealed class MemorySegment : IDisposable
                 }
 
                 entries.Upsert(record);
-                _db.Commit();
+                Commit();
             }
             catch
             {
@@ -385,6 +385,11 @@ public sealed class MemorySegment : IDisposable
             }
 
             entries.Delete(key);
+            if (File is not null)
+            {
+                LiteDurability.WaitForDisk(_db!);
+            }
+
             _count--;
             _bytes -= r.Size;
             _touches.Remove(key);
@@ -509,7 +514,7 @@ public sealed class MemorySegment : IDisposable
             try
             {
                 expired = PurgeExpiredInTransaction(now, except: null);
-                _db.Commit();
+                Commit();
             }
             catch
             {
@@ -538,7 +543,7 @@ public sealed class MemorySegment : IDisposable
             try
             {
                 FlushTouchesInTransaction();
-                _db.Commit();
+                Commit();
             }
             catch
             {
@@ -595,7 +600,7 @@ public sealed class MemorySegment : IDisposable
                 try
                 {
                     FlushTouchesInTransaction();
-                    _db.Commit();
+                    Commit();
                 }
                 catch
                 {
@@ -701,7 +706,7 @@ public sealed class MemorySegment : IDisposable
                 }
 
                 entries.Upsert(byKey.Values);
-                _db.Commit();
+                Commit();
             }
             catch
             {
@@ -768,7 +773,7 @@ public sealed class MemorySegment : IDisposable
             {
                 _db.BeginTrans();
                 FlushTouchesInTransaction();
-                _db.Commit();
+                Commit();
             }
             catch (LiteException)
             {
@@ -779,6 +784,16 @@ public sealed class MemorySegment : IDisposable
         _db.Dispose();
         _db = null;
         _entries = null;
+    }
+
+    /// <summary>Commits the transaction and returns once it is on disk (see <see cref="LiteDurability"/>): only then is a write acknowledged.</summary>
+    private void Commit()
+    {
+        _db!.Commit();
+        if (File is not null)
+        {
+            LiteDurability.WaitForDisk(_db);
+        }
     }
 
     private ILiteCollection<MemoryRecord> EnsureOpen()
