@@ -51,7 +51,7 @@ public sealed class MemorySegmentTests : IDisposable
     public void Commits_wait_for_LiteDBs_writer_queue()
     {
         // The durable path of this LiteDB version; the fallback (a checkpoint per commit) is correct but slower.
-        Assert.True(Orchflow.Server.Storage.LiteDurability.UsesWriterQueue);
+        Assert.True(global::Orchflow.Server.Storage.LiteDurability.UsesWriterQueue);
     }
 
     [Fact]
