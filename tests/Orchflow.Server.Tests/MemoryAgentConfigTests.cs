@@ -25,7 +25,7 @@ public sealed class MemoryAgentConfigTests : IAsyncLifetime
         foreach (var name in new[] { "claude", "codex", "gemini", "aider" })
         {
             var script = Path.Combine(bin, name);
-            await File.WriteAllTextAsync(script, "#!/bin/sh\n{ printf '%s\\n' \"$@\"; printf 'GEMINI_SETTINGS=%s\\n' \"$GEMINI_CLI_SYSTEM_SETTINGS_PATH\"; } > \"$PWD/$(basename \"$0\").args.tmp\"\nmv \"$PWD/$(basename \"$0\").args.tmp\" \"$PWD/$(basename \"$0\").args\"\nexec sleep 600\n");
+            await File.WriteAllTextAsync(script, "#!/bin/sh\n{ for a in \"$@\"; do printf '%s\\n' \"$a\"; done; printf 'GEMINI_SETTINGS=%s\\n' \"$GEMINI_CLI_SYSTEM_SETTINGS_PATH\"; } > \"$PWD/$(basename \"$0\").args.tmp\"\nmv \"$PWD/$(basename \"$0\").args.tmp\" \"$PWD/$(basename \"$0\").args\"\nexec sleep 600\n");
             File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
