@@ -10,6 +10,7 @@
 #   static     TypeScript typecheck and lint
 #   dotnet     build the solution (warnings are errors when CI=true), then its unit, in-memory RPC and e2e tests
 #   extension  the extension's unit tests
+#   mcp        `orchflow mcp` driven by the official MCP TypeScript SDK (@modelcontextprotocol/sdk): node --test tests/mcp/
 #   package    build the .vsix (out/orchflow.vsix)
 #   vscode     the extension inside a real VS Code (code-server + headless Chromium): node --test tests/vscode/
 #
@@ -19,7 +20,7 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ORCHFLOW_ROOT"
 
-all_tiers=(contract static dotnet extension package vscode)
+all_tiers=(contract static dotnet extension mcp package vscode)
 requested="${ORCHFLOW_TEST_TIERS:-all}"
 declare -A want=()
 IFS=',' read -r -a names <<<"$requested"
@@ -28,7 +29,7 @@ for n in "${names[@]}"; do
   case "$n" in
     all) for t in "${all_tiers[@]}"; do want[$t]=1; done ;;
     unit) want[dotnet]=1; want[extension]=1 ;;
-    contract|static|dotnet|extension|package|vscode) want[$n]=1 ;;
+    contract|static|dotnet|extension|mcp|package|vscode) want[$n]=1 ;;
     "") ;;
     *) echo "test: unknown tier '$n' in ORCHFLOW_TEST_TIERS (known: ${all_tiers[*]}, unit, all)" >&2; exit 2 ;;
   esac
@@ -171,6 +172,15 @@ if [[ -n "${want[extension]:-}" ]]; then
   step extension test:extension 15m log npm run --silent test:extension
 fi
 
+if [[ -n "${want[mcp]:-}" ]]; then
+  # The server as agents' CLIs start it (dist/server/orchflow, built when its sources changed).
+  if step mcp build-server 15m none bash scripts/build-server.sh; then
+    step mcp "node --test tests/mcp/" 10m log node --test --test-concurrency=1 --test-reporter=spec tests/mcp/
+  else
+    not_run mcp "node --test tests/mcp/" "the server did not build"
+  fi
+fi
+
 if [[ -n "${want[package]:-}" ]]; then
   step package "npm run package" 15m none npm run --silent package
 fi
@@ -200,7 +210,7 @@ for f in sys.argv[1:]:
 PY
   fi
   local log
-  for log in "$results"/extension-*.log "$results"/vscode-*.log; do
+  for log in "$results"/extension-*.log "$results"/mcp-*.log "$results"/vscode-*.log; do
     [[ -e "$log" ]] || continue
     grep -E '^(not ok [0-9]+ - |✖ )' "$log" | grep -v '^✖ failing tests' | sed "s|^|$(basename "$log" .log)  |" || true
   done

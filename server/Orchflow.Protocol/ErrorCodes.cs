@@ -37,6 +37,12 @@ public static class ErrorCodes
     /// <summary>The server is shutting down and accepts no new work.</summary>
     public const int ShuttingDown = 1010;
 
+    /// <summary>An MCP token that is unknown or revoked (its agent has ended), or a method this connection may not call.</summary>
+    public const int Unauthorized = 1101;
+
+    /// <summary>A stored file is damaged and is not served; the hint says how to recover (it is kept, never emptied).</summary>
+    public const int Damaged = 1102;
+
     /// <summary>A request arrived before <c>initialize</c>.</summary>
     public const int NotInitialized = -32002;
 
@@ -52,6 +58,8 @@ public static class ErrorCodes
         InvalidArgument => "InvalidArgument",
         NotAllowed => "NotAllowed",
         ShuttingDown => "ShuttingDown",
+        Unauthorized => "Unauthorized",
+        Damaged => "Damaged",
         NotInitialized => "NotInitialized",
         _ => "Error",
     };

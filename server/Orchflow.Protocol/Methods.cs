@@ -49,6 +49,24 @@ public static class Methods
     public const string AgentEvents = "orchflow/agent/events";
     public const string AgentTypes = "orchflow/agent/types";
 
+    public const string MemorySet = "orchflow/memory/set";
+    public const string MemoryGet = "orchflow/memory/get";
+    public const string MemoryDelete = "orchflow/memory/delete";
+    public const string MemorySearch = "orchflow/memory/search";
+    public const string MemoryList = "orchflow/memory/list";
+    public const string MemoryStats = "orchflow/memory/stats";
+    public const string MemoryExport = "orchflow/memory/export";
+    public const string MemoryImport = "orchflow/memory/import";
+
+    // Served only on the MCP socket (run/mcp.sock), each call with an agent's token; see Mcp.cs.
+    public const string McpHello = "orchflow/mcp/hello";
+    public const string McpMemoryStore = "orchflow/mcp/memory/store";
+    public const string McpMemoryGet = "orchflow/mcp/memory/get";
+    public const string McpMemorySearch = "orchflow/mcp/memory/search";
+    public const string McpMemoryDelete = "orchflow/mcp/memory/delete";
+    public const string McpWorkspace = "orchflow/mcp/workspace";
+    public const string McpReportStatus = "orchflow/mcp/reportStatus";
+
     /// <summary>Measured CPU, memory, processes, terminals and agents of every workspace (from the last sample).</summary>
     public const string WorkspaceResources = "orchflow/workspace/resources";
 
@@ -66,6 +84,9 @@ public static class Methods
 
     /// <summary>Server to every client: the resource figures after each sample (every second while anything runs).</summary>
     public const string ResourcesChanged = "orchflow/resources/changed";
+
+    /// <summary>Server to every client: a workspace's memory segment changed (coalesced), or was found damaged.</summary>
+    public const string MemoryChanged = "orchflow/memory/changed";
 
     /// <summary>Server to client: a workspace was created, updated, deleted, or became this client's active one.</summary>
     public const string WorkspaceChanged = "orchflow/workspace/changed";

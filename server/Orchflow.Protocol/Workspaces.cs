@@ -211,6 +211,9 @@ public sealed record StatusResult
 
     /// <summary>Workspaces whose own config file has errors.</summary>
     public required IReadOnlyList<string> WorkspacesWithConfigErrors { get; init; }
+
+    /// <summary>Workspaces whose memory segment was found damaged (not served until replaced; see orchflow/memory/stats).</summary>
+    public IReadOnlyList<string>? DamagedMemory { get; init; }
 }
 
 public sealed record ConfigChangedNotification

@@ -27,11 +27,23 @@ export type AgentTypeSource = 'builtIn' | 'global' | 'workspace';
 
 export type DiagnosticSeverity = 'error' | 'warning';
 
-export type NetworkPolicy = 'full' | 'none' | 'allowlist';
+export type McpAgentStatus = 'needsInput' | 'done' | 'working';
+
+export type MemoryValueKind = 'text' | 'json';
 
 export type ProjectType = 'unknown' | 'rust' | 'node' | 'python' | 'dotnet' | 'go' | 'java' | 'mixed';
 
 export type SecurityTier = 'standard' | 'enhanced' | 'strict';
+
+export type NetworkPolicy = 'full' | 'none' | 'allowlist';
+
+export type MemorySegmentState = 'ok' | 'damaged';
+
+export type MemoryWhenFull = 'evictLru' | 'refuse';
+
+export type MemoryPersistence = 'disk' | 'memory';
+
+export type MemoryWriterKind = 'agent' | 'terminal' | 'user';
 
 export type TerminalPurpose = 'shell' | 'build' | 'test' | 'repl' | 'agent';
 
@@ -228,10 +240,94 @@ export interface ServerInfo {
   version: string;
 }
 
-export interface ModelSettings {
-  models: string[];
-  memorySizeBytes?: number | null;
-  trainingEnabled: boolean;
+export interface McpHelloParams {
+  token: string;
+  client?: string | null;
+}
+
+export interface McpIdentity {
+  workspaceId: string;
+  workspaceName: string;
+  agentId: string;
+  terminalId?: string | null;
+}
+
+export interface McpMemoryKeyParams {
+  token: string;
+  client?: string | null;
+  key: string;
+}
+
+export interface McpMemorySearchParams {
+  token: string;
+  client?: string | null;
+  prefix?: string | null;
+  tags?: string[] | null;
+  text?: string | null;
+  limit?: number | null;
+}
+
+export interface McpMemoryStoreParams {
+  token: string;
+  client?: string | null;
+  key: string;
+  value: string;
+  kind?: MemoryValueKind;
+  tags?: string[] | null;
+  ttlSeconds?: number | null;
+}
+
+export interface McpReportStatusParams {
+  token: string;
+  client?: string | null;
+  status: McpAgentStatus;
+  message?: string | null;
+}
+
+export interface McpWorkspaceParams {
+  token: string;
+  client?: string | null;
+}
+
+export interface McpWorkspaceResult {
+  workspace: WorkspaceInfo;
+  agents: AgentInfo[];
+  memory: MemoryStats;
+}
+
+export interface WorkspaceInfo {
+  id: string;
+  name: string;
+  rootPath: string;
+  repoUrl?: string | null;
+  namespace: string;
+  metadata: WorkspaceMetadata;
+  security: SecurityPolicy;
+  models: ModelSettings;
+  sharedEnv: {
+    [k: string]: string | undefined;
+  };
+  config: WorkspaceConfigState;
+  isDefault: boolean;
+  createdAt: string;
+  lastAccessed: string;
+}
+
+export interface WorkspaceMetadata {
+  projectType: ProjectType;
+  vcs?: VcsInfo | null;
+  activeAgents: string[];
+  memoryNamespace: string;
+  resourceLimits: ResourceLimits;
+  securityTier: SecurityTier;
+}
+
+export interface VcsInfo {
+  kind: string;
+  branch?: string | null;
+  head?: string | null;
+  remoteUrl?: string | null;
+  dirty: boolean;
 }
 
 export interface ResourceLimits {
@@ -240,6 +336,160 @@ export interface ResourceLimits {
   cpuShares: number;
   terminalLimit: number;
   processLimit: number;
+}
+
+export interface SecurityPolicy {
+  tier: SecurityTier;
+  allowedCommands: string[];
+  restrictedPaths: string[];
+  network: NetworkPolicy;
+  allowedHosts: string[];
+}
+
+export interface ModelSettings {
+  models: string[];
+  memorySizeBytes?: number | null;
+  trainingEnabled: boolean;
+}
+
+export interface WorkspaceConfigState {
+  path?: string | null;
+  diagnostics: Diagnostic[];
+  loadedAt?: string | null;
+}
+
+export interface MemoryStats {
+  workspaceId: string;
+  state: MemorySegmentState;
+  entries: number;
+  bytes: number;
+  capacityEntries: number;
+  capacityBytes: number;
+  usedPercent: number;
+  whenFull: MemoryWhenFull;
+  persistence: MemoryPersistence;
+  defaultTtlSeconds?: number | null;
+  file?: string | null;
+  fileBytes?: number | null;
+  evictions: number;
+  expirations: number;
+  problem?: string | null;
+  hint?: string | null;
+}
+
+export interface MemoryChangedNotification {
+  workspaceId: string;
+  stats?: MemoryStats | null;
+}
+
+export interface MemoryDeleteResult {
+  deleted: boolean;
+}
+
+export interface MemoryEntry {
+  key: string;
+  value: string;
+  kind: MemoryValueKind;
+  tags: string[];
+  createdAt: string;
+  updatedAt: string;
+  expiresAt?: string | null;
+  accessedAt: string;
+  accessCount: number;
+  sizeBytes: number;
+  provenance: MemoryProvenance;
+}
+
+export interface MemoryProvenance {
+  kind: MemoryWriterKind;
+  agentId?: string | null;
+  terminalId?: string | null;
+  user?: string | null;
+  tool?: string | null;
+  at: string;
+}
+
+export interface MemoryExportParams {
+  workspaceId: string;
+  path?: string | null;
+}
+
+export interface MemoryExportResult {
+  entries: number;
+  path?: string | null;
+  lines?: string | null;
+}
+
+export interface MemoryGetResult {
+  entry?: MemoryEntry | null;
+}
+
+export interface MemoryImportParams {
+  workspaceId: string;
+  path?: string | null;
+  lines?: string | null;
+  replace?: boolean;
+}
+
+export interface MemoryImportResult {
+  imported: number;
+  replaced: number;
+  evicted: string[];
+  skippedExpired: number;
+  movedAside?: string | null;
+}
+
+export interface MemoryKeyParams {
+  workspaceId: string;
+  key: string;
+}
+
+export interface MemoryListParams {
+  workspaceId: string;
+  after?: string | null;
+  limit?: number | null;
+}
+
+export interface MemoryListResult {
+  entries: MemoryEntry[];
+  nextAfter?: string | null;
+}
+
+export interface MemorySearchParams {
+  workspaceId: string;
+  prefix?: string | null;
+  tags?: string[] | null;
+  text?: string | null;
+  limit?: number | null;
+}
+
+export interface MemorySearchResult {
+  entries: MemoryEntry[];
+  truncated: boolean;
+}
+
+export interface MemorySetParams {
+  workspaceId: string;
+  key: string;
+  value: string;
+  kind?: MemoryValueKind;
+  tags?: string[] | null;
+  ttlSeconds?: number | null;
+  terminalId?: string | null;
+}
+
+export interface MemorySetResult {
+  entry: MemoryEntry;
+  replaced: boolean;
+  evicted: string[];
+}
+
+export interface MemoryStatsParams {
+  workspaceId?: string | null;
+}
+
+export interface MemoryStatsResult {
+  segments: MemoryStats[];
 }
 
 export interface ResourceSnapshot {
@@ -258,14 +508,6 @@ export interface WorkspaceResources {
   queuedAgents: number;
 }
 
-export interface SecurityPolicy {
-  tier: SecurityTier;
-  allowedCommands: string[];
-  restrictedPaths: string[];
-  network: NetworkPolicy;
-  allowedHosts: string[];
-}
-
 export interface StatusParams {}
 
 export interface StatusResult {
@@ -280,6 +522,7 @@ export interface StatusResult {
   configDiagnostics: Diagnostic[];
   lostTerminals: TerminalInfo[];
   workspacesWithConfigErrors: string[];
+  damagedMemory?: string[] | null;
 }
 
 export interface TerminalInfo {
@@ -374,51 +617,10 @@ export interface TerminalResizeParams {
   rows: number;
 }
 
-export interface VcsInfo {
-  kind: string;
-  branch?: string | null;
-  head?: string | null;
-  remoteUrl?: string | null;
-  dirty: boolean;
-}
-
 export interface WorkspaceChangedNotification {
   kind: WorkspaceChangeKind;
   id: string;
   workspace?: WorkspaceInfo | null;
-}
-
-export interface WorkspaceInfo {
-  id: string;
-  name: string;
-  rootPath: string;
-  repoUrl?: string | null;
-  namespace: string;
-  metadata: WorkspaceMetadata;
-  security: SecurityPolicy;
-  models: ModelSettings;
-  sharedEnv: {
-    [k: string]: string | undefined;
-  };
-  config: WorkspaceConfigState;
-  isDefault: boolean;
-  createdAt: string;
-  lastAccessed: string;
-}
-
-export interface WorkspaceMetadata {
-  projectType: ProjectType;
-  vcs?: VcsInfo | null;
-  activeAgents: string[];
-  memoryNamespace: string;
-  resourceLimits: ResourceLimits;
-  securityTier: SecurityTier;
-}
-
-export interface WorkspaceConfigState {
-  path?: string | null;
-  diagnostics: Diagnostic[];
-  loadedAt?: string | null;
 }
 
 export interface WorkspaceCreateParams {
@@ -479,6 +681,22 @@ export const Methods = {
   AgentStop: 'orchflow/agent/stop',
   AgentTypes: 'orchflow/agent/types',
   ConfigChanged: 'orchflow/config/changed',
+  McpHello: 'orchflow/mcp/hello',
+  McpMemoryDelete: 'orchflow/mcp/memory/delete',
+  McpMemoryGet: 'orchflow/mcp/memory/get',
+  McpMemorySearch: 'orchflow/mcp/memory/search',
+  McpMemoryStore: 'orchflow/mcp/memory/store',
+  McpReportStatus: 'orchflow/mcp/reportStatus',
+  McpWorkspace: 'orchflow/mcp/workspace',
+  MemoryChanged: 'orchflow/memory/changed',
+  MemoryDelete: 'orchflow/memory/delete',
+  MemoryExport: 'orchflow/memory/export',
+  MemoryGet: 'orchflow/memory/get',
+  MemoryImport: 'orchflow/memory/import',
+  MemoryList: 'orchflow/memory/list',
+  MemorySearch: 'orchflow/memory/search',
+  MemorySet: 'orchflow/memory/set',
+  MemoryStats: 'orchflow/memory/stats',
   ResourcesChanged: 'orchflow/resources/changed',
   Status: 'orchflow/status',
   TerminalAck: 'orchflow/terminal/ack',
@@ -518,6 +736,8 @@ export const ErrorCodes = {
   InvalidArgument: 1008,
   NotAllowed: 1009,
   ShuttingDown: 1010,
+  Unauthorized: 1101,
+  Damaged: 1102,
   NotInitialized: -32002,
 } as const;
 
@@ -538,6 +758,21 @@ export interface RequestTypes {
   'orchflow/agent/spawn': { params: AgentSpawnParams; result: AgentInfo };
   'orchflow/agent/stop': { params: AgentRef; result: AgentInfo };
   'orchflow/agent/types': { params: AgentTypesParams; result: AgentTypesResult };
+  'orchflow/mcp/hello': { params: McpHelloParams; result: McpIdentity };
+  'orchflow/mcp/memory/delete': { params: McpMemoryKeyParams; result: MemoryDeleteResult };
+  'orchflow/mcp/memory/get': { params: McpMemoryKeyParams; result: MemoryGetResult };
+  'orchflow/mcp/memory/search': { params: McpMemorySearchParams; result: MemorySearchResult };
+  'orchflow/mcp/memory/store': { params: McpMemoryStoreParams; result: MemorySetResult };
+  'orchflow/mcp/reportStatus': { params: McpReportStatusParams; result: AgentInfo };
+  'orchflow/mcp/workspace': { params: McpWorkspaceParams; result: McpWorkspaceResult };
+  'orchflow/memory/delete': { params: MemoryKeyParams; result: MemoryDeleteResult };
+  'orchflow/memory/export': { params: MemoryExportParams; result: MemoryExportResult };
+  'orchflow/memory/get': { params: MemoryKeyParams; result: MemoryGetResult };
+  'orchflow/memory/import': { params: MemoryImportParams; result: MemoryImportResult };
+  'orchflow/memory/list': { params: MemoryListParams; result: MemoryListResult };
+  'orchflow/memory/search': { params: MemorySearchParams; result: MemorySearchResult };
+  'orchflow/memory/set': { params: MemorySetParams; result: MemorySetResult };
+  'orchflow/memory/stats': { params: MemoryStatsParams; result: MemoryStatsResult };
   'orchflow/status': { params: StatusParams; result: StatusResult };
   'orchflow/terminal/attach': { params: TerminalRef; result: TerminalAttachResult };
   'orchflow/terminal/create': { params: TerminalCreateParams; result: TerminalInfo };
@@ -565,6 +800,7 @@ export interface NotificationTypes {
   'orchflow/agent/changed': { params: AgentChangedNotification };
   'orchflow/agent/event': { params: AgentEventNotification };
   'orchflow/config/changed': { params: ConfigChangedNotification };
+  'orchflow/memory/changed': { params: MemoryChangedNotification };
   'orchflow/resources/changed': { params: ResourceSnapshot };
   'orchflow/terminal/ack': { params: TerminalAckParams };
   'orchflow/terminal/changed': { params: TerminalChangedNotification };

@@ -81,7 +81,7 @@ internal static class WorkspaceFields
     { MaxItems = 64 };
 
     public static readonly SizeField MemorySize = new("memory_size", Ranges.MemoryMin,
-        "Memory for this workspace's models, e.g. \"512MB\". Defaults to orchestration.models.memory_per_workspace of the global orchflow.toml. " + ByteSize.Explanation);
+        "Memory for this workspace's models, and the byte capacity of its shared agent memory (keys, values and tags of the memory segment), e.g. \"512MB\". Defaults to orchestration.models.memory_per_workspace of the global orchflow.toml. " + ByteSize.Explanation);
 
     public static readonly BoolField TrainingEnabled = new("training_enabled",
         "Whether the models may keep learning from this workspace's activity.")
@@ -167,7 +167,7 @@ internal static class WorkspaceFields
         "How long an entry lives unless it sets its own expiry, e.g. \"7d\". Entries do not expire when absent.");
 
     public static readonly ObjectField Memory = new("memory",
-        "The workspace's shared agent memory.",
+        "The workspace's shared agent memory: one segment of its own (a LiteDB file under Orchflow's data directory), which its agents reach through Orchflow's MCP server and people through `orchflow memory`. Its byte capacity is models.memory_size.",
         CapacityEntries, WhenFull, Persistence, DefaultTtl);
 
     public static readonly ObjectField Workspace = new("workspace",

@@ -97,6 +97,9 @@ public sealed class AgentService : IAsyncDisposable
         _sampling = Task.Run(() => LoopAsync(ResourceSampler.Interval, SampleTick));
     }
 
+    /// <summary>What a run needs besides its type's command (the MCP token and config); set by the composition root.</summary>
+    public IAgentRunHooks? RunHooks { get; set; }
+
     /// <summary>An agent was created, changed or removed. Raised in order, outside every lock.</summary>
     public event Action<AgentChangedNotification>? Changed;
 
@@ -251,6 +254,54 @@ public sealed class AgentService : IAsyncDisposable
                 Publish(agent);
             }
 
+            return View(agent);
+        }
+    }
+
+    /// <summary>
+    /// What the agent says about itself through Orchflow's MCP server: it waits for the user (needsInput, like a detected
+    /// prompt), it is done (a done event, like a done pattern: it runs on until it exits), or it works again.
+    /// </summary>
+    public AgentInfo ReportStatus(string id, McpAgentStatus status, string? message, string? by)
+    {
+        var text = string.IsNullOrWhiteSpace(message) ? null : Short(message);
+        lock (_gate)
+        {
+            var agent = Get(id);
+            if (agent.Run is null || agent.Stopping || agent.State is not (AgentState.Starting or AgentState.Running or AgentState.NeedsInput))
+            {
+                throw NotAllowed(agent, "report a status", null);
+            }
+
+            switch (status)
+            {
+                case McpAgentStatus.NeedsInput:
+                    if (agent.State != AgentState.NeedsInput)
+                    {
+                        agent.State = AgentState.NeedsInput;
+                        agent.NeedsInputSince = _time.GetUtcNow();
+                    }
+
+                    agent.Message = text is null ? "Waits for input (reported by the agent)." : $"Asks: {text}";
+                    AddEvent(agent, AgentEventKind.NeedsInput, $"{id} needs input (it says so)" + (text is null ? "" : $": {text}"), by: by);
+                    break;
+                case McpAgentStatus.Done:
+                    agent.DoneAt = _time.GetUtcNow();
+                    agent.Message = text is null ? "Reports done." : $"Reports done: {text}";
+                    AddEvent(agent, AgentEventKind.Done, $"{id} reports done" + (text is null ? "" : $": {text}"), by: by);
+                    break;
+                default:
+                    if (agent.State is AgentState.NeedsInput or AgentState.Starting)
+                    {
+                        agent.State = AgentState.Running;
+                        agent.NeedsInputSince = null;
+                    }
+
+                    agent.Message = text ?? agent.Message;
+                    break;
+            }
+
+            Publish(agent);
             return View(agent);
         }
     }
@@ -583,6 +634,7 @@ public sealed class AgentService : IAsyncDisposable
             }
 
             var (argv, taskInArgv) = Prepare(ws, type, agent.Task, agent.Cwd);
+            var setup = RunHooks?.Prepare(new AgentRunContext(ws.Id, agent.Id, type, argv));
             var run = new AgentRun(
                 new NeedsInputDetector(AgentTypes.Compile(type.NeedsInputPatterns), AgentTypes.Compile(type.DonePatterns), _time),
                 new AgentLog(agent.LogPath, $"\r\n[orchflow] run {agent.Runs} of {agent.Id} ({type.Name}) started {agent.StartedAt:u} in {agent.Cwd}\r\n"),
@@ -594,13 +646,14 @@ public sealed class AgentService : IAsyncDisposable
                 var terminal = _terminals.Create(
                     new TerminalCreateParams { WorkspaceId = ws.Id, Name = $"{agent.Name ?? type.DisplayName} · {agent.Id}", Purpose = TerminalPurpose.Agent },
                     attachTo: null,
-                    new AgentLaunch(agent.Id, argv, agent.Cwd, type.Env, run));
+                    new AgentLaunch(agent.Id, setup?.Argv ?? argv, agent.Cwd, type.Env, run) { Variables = setup?.Variables });
                 agent.TerminalId = terminal.Id;
                 run.TerminalCreatedAt = terminal.CreatedAt;
             }
             catch
             {
                 agent.Run = null;
+                RunHooks?.Ended(agent.Id);
                 Track(run.Log.CompleteAsync());
                 throw;
             }
@@ -650,6 +703,8 @@ public sealed class AgentService : IAsyncDisposable
     /// <summary>Ends the live parts of the current run: a last look at its output, and its log closed.</summary>
     private Task? EndRun(Agent agent)
     {
+        // The run's MCP token dies with it, before anything else can happen in its name.
+        RunHooks?.Ended(agent.Id);
         if (agent.Run is not { } run)
         {
             return null;

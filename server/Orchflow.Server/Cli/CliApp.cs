@@ -46,6 +46,18 @@ public static class CliApp
                                       interrupted; 3 when S seconds pass first
           agent types [--workspace ID] [--json]     the types in force, where each is defined, whether it is installed
           agent events --workspace ID [--limit N] [--json]  the workspace's recent agent activity
+        Memory (one segment per workspace, shared by its agents)
+          memory set KEY VALUE --workspace ID [--json-value] [--tags a,b] [--ttl 7d|0] [--json]   VALUE - reads stdin
+          memory get KEY --workspace ID [--json]      prints the value; exit 1 when there is none
+          memory rm KEY --workspace ID [--json]
+          memory search --workspace ID [--prefix P] [--tags a,b] [--text T] [--limit N] [--json]
+          memory list --workspace ID [--after KEY] [--limit N] [--json]
+          memory stats [--workspace ID] [--json]
+          memory export --workspace ID [--out FILE] [--json]           JSON lines; stdout without --out
+          memory import FILE --workspace ID [--replace] [--json]       FILE - reads stdin; --replace starts empty
+                                      (and is how a damaged segment is replaced: its file is moved aside, never deleted)
+          mcp [--token-file FILE] [--socket PATH]   the MCP server (stdio) that agents' CLIs start; needs an agent's
+                                      token (ORCHFLOW_MCP_TOKEN or --token-file), which Orchflow sets up for its agents
         Status and daemon
           status [--json]
           daemon                      run the daemon in the foreground
@@ -61,7 +73,7 @@ public static class CliApp
         agent id (see `orchflow agent list`). ORCHFLOW_HOME moves all of Orchflow's files.
         """;
 
-    private static readonly HashSet<string> ValueOptions = new(StringComparer.Ordinal) { "name", "id", "namespace", "out", "repo-url", "workspace", "purpose", "cmd", "cwd", "tail", "type", "until", "timeout", "limit" };
+    private static readonly HashSet<string> ValueOptions = new(StringComparer.Ordinal) { "name", "id", "namespace", "out", "repo-url", "workspace", "purpose", "cmd", "cwd", "tail", "type", "until", "timeout", "limit", "tags", "ttl", "prefix", "text", "after", "token-file", "socket" };
 
 #pragma warning disable RS0030 // The CLI's entry point is the one place that reads the caller's directory, to make its relative paths absolute.
     public static async Task<int> RunAsync(string[] args) => await RunAsync(args, Output.Console(), OrchflowPaths.FromEnvironment(), Environment.CurrentDirectory).ConfigureAwait(false);
@@ -85,6 +97,8 @@ public static class CliApp
                 "workspace" or "ws" => await WorkspaceCommands.RunAsync(cmd, output, paths, workingDirectory).ConfigureAwait(false),
                 "terminal" or "term" => await TerminalCommands.RunAsync(cmd, output, paths, workingDirectory).ConfigureAwait(false),
                 "agent" => await AgentCommands.RunAsync(cmd, output, paths).ConfigureAwait(false),
+                "memory" or "mem" => await MemoryCommands.RunAsync(cmd, output, paths, workingDirectory, Console.In).ConfigureAwait(false),
+                "mcp" => await McpCommand.RunAsync(cmd, output, paths).ConfigureAwait(false),
                 "status" => await StatusCommand.RunAsync(cmd, output, paths).ConfigureAwait(false),
                 "daemon" => await DaemonCommands.RunAsync(cmd, output, paths).ConfigureAwait(false),
                 "serve" => await ServeAsync(cmd, paths).ConfigureAwait(false),

@@ -32,6 +32,11 @@ internal static class StatusCommand
             output.Line($"warning:     workspace '{id}' has config errors; see `orchflow workspace show {id}`");
         }
 
+        foreach (var id in status.DamagedMemory ?? [])
+        {
+            output.Line($"warning:     the memory of workspace '{id}' is damaged and not served; see `orchflow memory stats --workspace {id}`");
+        }
+
         foreach (var d in status.ConfigDiagnostics)
         {
             output.Line($"  {d.File}:{d.Line}:{d.Column}: {d.Severity.ToString().ToLowerInvariant()}: {d.Message}");

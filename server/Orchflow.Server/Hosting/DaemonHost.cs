@@ -42,7 +42,8 @@ public static class DaemonHost
         // The pid file is written before the socket accepts, so every client that connects can name the daemon.
         await File.WriteAllTextAsync(paths.PidFile, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
         using var listener = Listen(paths.SocketPath);
-        await using var server = new OrchflowServer(paths, database, log, paths.SocketPath);
+        using var mcpListener = Listen(paths.McpSocketPath);
+        await using var server = new OrchflowServer(paths, database, log, paths.SocketPath, mcpSocketPath: paths.McpSocketPath);
 
         using var stop = new CancellationTokenSource();
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
@@ -58,12 +59,15 @@ public static class DaemonHost
 
         try
         {
-            await AcceptLoopAsync(listener, server, log, stop.Token).ConfigureAwait(false);
+            await Task.WhenAll(
+                AcceptLoopAsync(listener, server, log, mcpOnly: false, stop.Token),
+                AcceptLoopAsync(mcpListener, server, log, mcpOnly: true, stop.Token)).ConfigureAwait(false);
         }
         finally
         {
             log.Info("Daemon stopping");
             TryDelete(paths.SocketPath);
+            TryDelete(paths.McpSocketPath);
             TryDelete(paths.PidFile);
         }
 
@@ -107,7 +111,7 @@ public static class DaemonHost
         return socket;
     }
 
-    private static async Task AcceptLoopAsync(Socket listener, OrchflowServer server, Log log, CancellationToken token)
+    private static async Task AcceptLoopAsync(Socket listener, OrchflowServer server, Log log, bool mcpOnly, CancellationToken token)
     {
         while (!token.IsCancellationRequested)
         {
@@ -127,7 +131,7 @@ public static class DaemonHost
             }
 
             var stream = new NetworkStream(client, ownsSocket: true);
-            server.Attach(stream, stream, "socket");
+            server.Attach(stream, stream, mcpOnly ? "mcp socket" : "socket", mcpOnly: mcpOnly);
         }
     }
 

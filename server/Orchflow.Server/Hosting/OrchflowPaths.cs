@@ -17,6 +17,9 @@ public sealed record OrchflowPaths(string? Home, string ConfigDirectory, string 
 
     public string SocketPath => Path.Combine(RuntimeDirectory, "orchflow.sock");
 
+    /// <summary>The socket agents' MCP servers use: it serves only orchflow/mcp/* calls, each with an agent's token.</summary>
+    public string McpSocketPath => Path.Combine(RuntimeDirectory, "mcp.sock");
+
     public string LockFile => Path.Combine(RuntimeDirectory, "daemon.lock");
 
     public string SpawnLockFile => Path.Combine(RuntimeDirectory, "spawn.lock");

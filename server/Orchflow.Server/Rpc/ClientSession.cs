@@ -31,6 +31,9 @@ public sealed class ClientSession
 
     public bool ShutdownRequested { get; internal set; }
 
+    /// <summary>A connection on the MCP socket: it may call only the lifecycle and orchflow/mcp/* (each with a token).</summary>
+    public bool McpOnly { get; internal set; }
+
     /// <summary>The workspace this client switched to last; per client, so two windows can work in different workspaces.</summary>
     public string? ActiveWorkspaceId { get; internal set; }
 
@@ -50,6 +53,15 @@ public sealed class ClientSession
         if (ShutdownRequested)
         {
             throw new OrchflowException(ErrorCodes.ShuttingDown, "This connection has sent 'shutdown'; only 'exit' is accepted now.");
+        }
+    }
+
+    /// <summary>Refuses a call that an MCP-socket connection may not make (it reaches nothing but its token's workspace).</summary>
+    public void EnsureFullAccess()
+    {
+        if (McpOnly)
+        {
+            throw new OrchflowException(ErrorCodes.Unauthorized, "This connection is the MCP socket's; it serves only orchflow/mcp/* calls with an agent's token.");
         }
     }
 

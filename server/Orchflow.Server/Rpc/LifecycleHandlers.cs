@@ -21,7 +21,7 @@ public sealed class LifecycleHandlers(ClientSession session, OrchflowServer serv
         server.Log.Info($"{session} initialized (pid {p.ProcessId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"})");
         return new InitializeResult
         {
-            Capabilities = new ServerCapabilities { ProtocolVersion = ProtocolVersion, Features = ["workspaces", "terminals", "agents"] },
+            Capabilities = new ServerCapabilities { ProtocolVersion = ProtocolVersion, Features = session.McpOnly ? ["mcp"] : ["workspaces", "terminals", "agents", "memory"] },
             ServerInfo = new ServerInfo { Name = "orchflow", Version = OrchflowServer.Version },
             Daemon = server.Info,
         };
@@ -47,6 +47,7 @@ public sealed class LifecycleHandlers(ClientSession session, OrchflowServer serv
     public StatusResult Status(StatusParams? p = null)
     {
         session.EnsureInitialized();
+        session.EnsureFullAccess();
         return server.GetStatus(session);
     }
 }

@@ -3,6 +3,8 @@ using Orchflow.Protocol;
 using Orchflow.Server.Agents;
 using Orchflow.Server.Configuration;
 using Orchflow.Server.Hosting;
+using Orchflow.Server.Mcp;
+using Orchflow.Server.Memory;
 using Orchflow.Server.Storage;
 using Orchflow.Server.Terminals;
 using Orchflow.Server.Workspaces;
@@ -27,7 +29,10 @@ public sealed class OrchflowServer : IAsyncDisposable
     private readonly TimeProvider _time;
     private int _disposed;
 
-    public OrchflowServer(OrchflowPaths paths, Database database, Log log, string? socketPath, TimeProvider? time = null, string? defaultWorkspaceRoot = null)
+    /// <param name="mcpSocketPath">The MCP socket agents are told about; null when there is none (stdio, tests).</param>
+    /// <param name="mcpLaunch">How agents' CLIs start <c>orchflow mcp</c>; this program by default.</param>
+    public OrchflowServer(OrchflowPaths paths, Database database, Log log, string? socketPath, TimeProvider? time = null, string? defaultWorkspaceRoot = null,
+        string? mcpSocketPath = null, McpLaunch? mcpLaunch = null)
     {
         _time = time ?? TimeProvider.System;
         Paths = paths;
@@ -40,6 +45,9 @@ public sealed class OrchflowServer : IAsyncDisposable
         Terminals = new TerminalService(Workspaces, Settings, new TerminalStore(database, ex => log.Error("A terminal record could not be written", ex)), paths, log);
         Agents = new AgentService(Workspaces, Terminals, Settings, new AgentStore(database), paths, log, _time);
         Workspaces.ActiveAgents = Agents.ActiveAgentIds;
+        Memory = new MemoryService(Workspaces, paths, log, _time) { TerminalBelongs = (ws, t) => Terminals.List(ws).Any(x => x.Id == t) };
+        Tokens = new AgentTokens(_time);
+        Agents.RunHooks = new McpAgentSetup(Tokens, paths.DataDirectory, mcpSocketPath, mcpLaunch ?? McpLaunch.Self());
         Info = new DaemonInfo
         {
             Pid = Environment.ProcessId,
@@ -56,6 +64,7 @@ public sealed class OrchflowServer : IAsyncDisposable
         Agents.Changed += change => Broadcast(Methods.AgentChanged, change);
         Agents.EventAdded += e => Broadcast(Methods.AgentEvent, e);
         Agents.ResourcesChanged += snapshot => Broadcast(Methods.ResourcesChanged, snapshot);
+        Memory.Changed += change => Broadcast(Methods.MemoryChanged, change);
         Settings.Changed += () => Broadcast(Methods.ConfigChanged, new ConfigChangedNotification { Diagnostics = Settings.Diagnostics });
         _poller = PollConfigAsync(_stopping.Token);
     }
@@ -74,6 +83,11 @@ public sealed class OrchflowServer : IAsyncDisposable
 
     public AgentService Agents { get; }
 
+    public MemoryService Memory { get; }
+
+    /// <summary>The MCP tokens of running agents.</summary>
+    public AgentTokens Tokens { get; }
+
     public DaemonInfo Info { get; }
 
     public DateTimeOffset StartedAt { get; }
@@ -82,17 +96,26 @@ public sealed class OrchflowServer : IAsyncDisposable
 
     /// <summary>Serves one client on a pair of streams until it disconnects or sends exit.</summary>
     /// <param name="onExit">What LSP's exit does; by default the connection closes (the daemon itself goes on).</param>
-    public ClientSession Attach(Stream sending, Stream receiving, string transport, Action<ClientSession>? onExit = null)
+    /// <param name="mcpOnly">A connection on the MCP socket: only the lifecycle and orchflow/mcp/* are served.</param>
+    public ClientSession Attach(Stream sending, Stream receiving, string transport, Action<ClientSession>? onExit = null, bool mcpOnly = false)
     {
-        var session = new ClientSession(this, transport);
+        var session = new ClientSession(this, transport) { McpOnly = mcpOnly };
         var rpc = OrchflowJsonRpc.Create(sending, receiving, Log);
         session.Rpc = rpc;
 
         // Every capability's handlers, one line each.
         rpc.AddLocalRpcTarget(new LifecycleHandlers(session, this));
-        rpc.AddLocalRpcTarget(new WorkspaceHandlers(session, Workspaces));
-        rpc.AddLocalRpcTarget(new TerminalHandlers(session, Terminals));
-        rpc.AddLocalRpcTarget(new AgentHandlers(session, Agents));
+        if (mcpOnly)
+        {
+            rpc.AddLocalRpcTarget(new McpHandlers(session, Tokens, Memory, Agents, Workspaces));
+        }
+        else
+        {
+            rpc.AddLocalRpcTarget(new WorkspaceHandlers(session, Workspaces));
+            rpc.AddLocalRpcTarget(new TerminalHandlers(session, Terminals));
+            rpc.AddLocalRpcTarget(new AgentHandlers(session, Agents));
+            rpc.AddLocalRpcTarget(new MemoryHandlers(session, Memory));
+        }
 
         session.ExitRequested += onExit ?? (s => s.Rpc.Dispose());
         _sessions[session.Id] = session;
@@ -123,6 +146,7 @@ public sealed class OrchflowServer : IAsyncDisposable
             ConfigDiagnostics = Settings.Diagnostics,
             LostTerminals = Terminals.LostTerminals,
             WorkspacesWithConfigErrors = list.Where(w => w.Config.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)).Select(w => w.Id).ToList(),
+            DamagedMemory = Memory.DamagedWorkspaces(),
         };
     }
 
@@ -131,7 +155,9 @@ public sealed class OrchflowServer : IAsyncDisposable
         if (change.Kind == WorkspaceChangeKind.Deleted)
         {
             Agents.RemoveWorkspace(change.Id);
+            Tokens.RevokeWorkspace(change.Id);
             Terminals.RemoveWorkspace(change.Id);
+            Memory.RemoveWorkspace(change.Id);
             foreach (var s in _sessions.Values.Where(s => s.ActiveWorkspaceId == change.Id))
             {
                 s.ActiveWorkspaceId = null;
@@ -143,7 +169,7 @@ public sealed class OrchflowServer : IAsyncDisposable
 
     private void Broadcast(string method, object payload)
     {
-        foreach (var s in _sessions.Values.Where(s => s.Initialized))
+        foreach (var s in _sessions.Values.Where(s => s.Initialized && !s.McpOnly))
         {
             _ = s.NotifyAsync(method, payload);
         }
@@ -182,6 +208,7 @@ public sealed class OrchflowServer : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _poller.ConfigureAwait(false);
         await Agents.DisposeAsync().ConfigureAwait(false);
+        await Memory.DisposeAsync().ConfigureAwait(false);
         Terminals.Dispose();
         foreach (var s in _sessions.Values)
         {

@@ -143,7 +143,8 @@ public sealed class TerminalService : IDisposable
             terminal = new Terminal(info, ScrollbackChars(), OnExited) { Observer = agent?.Observer };
             _terminals[id] = terminal;
         }
-        var env = EnvironmentFor(ws, terminal.Id, agent?.AgentId, agent?.Env);
+
+        var env = EnvironmentFor(ws, terminal.Id, agent?.AgentId, agent?.Env, agent?.Variables);
         var result = ProcessFactory.StartPty(new PtySpawnOptions(command[0], command.Skip(1).ToList(), cwd, env, (ushort)columns, (ushort)rows));
         if (result is PtySpawnResult.Failure failure)
         {
@@ -310,7 +311,8 @@ public sealed class TerminalService : IDisposable
     /// The environment a terminal of <paramref name="ws"/> gets: the allowlist, shared_env, then an agent type's env,
     /// then ORCHFLOW_* (agents also get ORCHFLOW_AGENT_ID). Agents use it to find their CLI on the same PATH.
     /// </summary>
-    internal Dictionary<string, string> EnvironmentFor(WorkspaceInfo ws, string terminalId, string? agentId = null, IReadOnlyDictionary<string, string>? extraEnv = null)
+    /// <param name="agentVariables">ORCHFLOW_* variables of an agent's run (its MCP token), set last so nothing overrides them.</param>
+    internal Dictionary<string, string> EnvironmentFor(WorkspaceInfo ws, string terminalId, string? agentId = null, IReadOnlyDictionary<string, string>? extraEnv = null, IReadOnlyDictionary<string, string>? agentVariables = null)
     {
         IReadOnlyDictionary<string, string> shared = ws.SharedEnv;
         if (extraEnv is { Count: > 0 })
@@ -328,6 +330,11 @@ public sealed class TerminalService : IDisposable
         if (agentId is not null)
         {
             variables["ORCHFLOW_AGENT_ID"] = agentId;
+        }
+
+        foreach (var (key, value) in agentVariables ?? new Dictionary<string, string>())
+        {
+            variables[key] = value;
         }
 
         return TerminalEnvironment.Build(_userEnvironment, shared, variables);
@@ -452,4 +459,8 @@ public sealed record AgentLaunch(
     IReadOnlyList<string> Command,
     string Cwd,
     IReadOnlyDictionary<string, string> Env,
-    ITerminalObserver Observer);
+    ITerminalObserver Observer)
+{
+    /// <summary>Orchflow's own variables for this run (ORCHFLOW_MCP_TOKEN and the like); they override everything else.</summary>
+    public IReadOnlyDictionary<string, string>? Variables { get; init; }
+}

@@ -1,0 +1,18 @@
+namespace Orchflow.Server.Agents;
+
+/// <summary>
+/// What a run of an agent needs beyond its type's command line, supplied by another capability (the MCP server's
+/// token and configuration). Both calls are made under the agents lock, so they must be quick and must not call back.
+/// </summary>
+public interface IAgentRunHooks
+{
+    /// <summary>Before a run's terminal starts: the argv to run instead (for example with an added --mcp-config) and Orchflow variables to add.</summary>
+    AgentRunSetup Prepare(AgentRunContext context);
+
+    /// <summary>The run ended (or never started): whatever was handed out for it is revoked. Called also when nothing was prepared.</summary>
+    void Ended(string agentId);
+}
+
+public sealed record AgentRunContext(string WorkspaceId, string AgentId, AgentType Type, IReadOnlyList<string> Argv);
+
+public sealed record AgentRunSetup(IReadOnlyList<string> Argv, IReadOnlyDictionary<string, string> Variables);

@@ -1,0 +1,161 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Orchflow.Protocol;
+using Orchflow.Server.Agents;
+
+namespace Orchflow.Server.Mcp;
+
+/// <summary>How to start <c>orchflow mcp</c>: this program and its arguments.</summary>
+public sealed record McpLaunch(string File, IReadOnlyList<string> Args)
+{
+    /// <summary>This very program (the apphost, or <c>dotnet orchflow.dll</c>) with <c>mcp</c>.</summary>
+    public static McpLaunch Self()
+    {
+        var (file, args) = Cli.DaemonClient.SelfCommand(["mcp"]);
+        return new McpLaunch(file, args);
+    }
+}
+
+/// <summary>
+/// Gives every agent run its MCP access: a token (in <c>ORCHFLOW_MCP_TOKEN</c> and in a private token file), the MCP
+/// socket, and an MCP client configuration that starts <c>orchflow mcp</c>, in the agent's private directory
+/// <c>data/agents/&lt;workspace&gt;/&lt;agent&gt;.mcp/</c> (0700, files 0600, deleted when the run ends). Built-in agent
+/// types are started with it already configured:
+/// Claude Code with <c>--mcp-config FILE</c>; Codex CLI with <c>-c mcp_servers.orchflow.command=…</c> and <c>args=…</c>;
+/// Gemini CLI through <c>GEMINI_CLI_SYSTEM_SETTINGS_PATH</c> pointing at a settings file with <c>mcpServers</c>;
+/// Aider has no MCP client, so it gets only the variables. The server's arguments name the token file rather than
+/// relying on the environment, because Codex passes only a fixed list of variables to MCP servers.
+/// </summary>
+public sealed class McpAgentSetup(AgentTokens tokens, string dataDirectory, string? mcpSocket, McpLaunch launch) : IAgentRunHooks
+{
+    public const string ServerName = "orchflow";
+
+    private readonly Dictionary<string, string> _dirs = new(StringComparer.Ordinal);
+
+    public static string DirectoryFor(string dataDirectory, string workspaceId, string agentId) =>
+        Path.Combine(dataDirectory, "agents", workspaceId, agentId + ".mcp");
+
+    public AgentRunSetup Prepare(AgentRunContext context)
+    {
+        var token = tokens.Mint(context.WorkspaceId, context.AgentId);
+        var dir = DirectoryFor(dataDirectory, context.WorkspaceId, context.AgentId);
+        try
+        {
+            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            lock (_dirs)
+            {
+                _dirs[context.AgentId] = dir;
+            }
+
+            var tokenFile = Path.Combine(dir, "token");
+            WritePrivate(tokenFile, token);
+            var args = new List<string>(launch.Args) { "--token-file", tokenFile };
+            if (mcpSocket is not null)
+            {
+                args.AddRange(["--socket", mcpSocket]);
+            }
+
+            var server = new JsonObject
+            {
+                ["command"] = launch.File,
+                ["args"] = new JsonArray(args.Select(a => (JsonNode)a).ToArray()),
+            };
+            var config = new JsonObject { ["mcpServers"] = new JsonObject { [ServerName] = server } };
+            var configFile = Path.Combine(dir, "mcp.json");
+            WritePrivate(configFile, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+
+            var variables = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["ORCHFLOW_MCP_TOKEN"] = token,
+                ["ORCHFLOW_MCP_CONFIG"] = configFile,
+            };
+            if (mcpSocket is not null)
+            {
+                variables["ORCHFLOW_MCP_SOCKET"] = mcpSocket;
+            }
+
+            var argv = context.Argv;
+            var program = Path.GetFileName(argv[0]);
+            if (context.Type.BuiltIn && program == context.Type.Name)
+            {
+                switch (context.Type.Name)
+                {
+                    case "claude":
+                        argv = [argv[0], "--mcp-config", configFile, .. argv.Skip(1)];
+                        break;
+                    case "codex":
+                        argv = [argv[0], "-c", $"mcp_servers.{ServerName}.command={Toml(launch.File)}", "-c", $"mcp_servers.{ServerName}.args=[{string.Join(", ", args.Select(Toml))}]", .. argv.Skip(1)];
+                        break;
+                    case "gemini":
+                        var settings = Path.Combine(dir, "gemini-settings.json");
+                        WritePrivate(settings, config.ToJsonString());
+                        variables["GEMINI_CLI_SYSTEM_SETTINGS_PATH"] = settings;
+                        break;
+                }
+            }
+
+            return new AgentRunSetup(argv, variables);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Ended(context.AgentId);
+            throw new OrchflowException(ErrorCodes.InvalidPath, $"The MCP configuration of agent {context.AgentId} could not be written in {dir}: {e.Message}", "Check the permissions and free space of Orchflow's data directory.");
+        }
+    }
+
+    public void Ended(string agentId)
+    {
+        tokens.Revoke(agentId);
+        string? dir;
+        lock (_dirs)
+        {
+            _dirs.Remove(agentId, out dir);
+        }
+
+        if (dir is not null)
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The token inside is revoked already; a leftover file grants nothing.
+            }
+        }
+    }
+
+    private static void WritePrivate(string path, string content)
+    {
+        using var stream = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.Create,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        });
+        stream.Write(Encoding.UTF8.GetBytes(content));
+    }
+
+    /// <summary>A TOML basic string.</summary>
+    internal static string Toml(string s)
+    {
+        var sb = new StringBuilder("\"");
+        foreach (var c in s)
+        {
+            sb.Append(c switch
+            {
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                '\n' => "\\n",
+                '\t' => "\\t",
+                '\r' => "\\r",
+                _ when char.IsControl(c) => $"\\u{(int)c:X4}",
+                _ => c.ToString(),
+            });
+        }
+
+        return sb.Append('"').ToString();
+    }
+}

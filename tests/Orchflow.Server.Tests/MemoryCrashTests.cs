@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Orchflow.Protocol;
+using StreamJsonRpc;
+
+namespace Orchflow.Server.Tests;
+
+/// <summary>
+/// Durability of acknowledged memory writes against a crash of the daemon: a hundred times, the real daemon is
+/// started, every entry acknowledged so far is checked, writers pipeline new entries, and the daemon is killed with
+/// SIGKILL while writes are in flight. A write counts as acknowledged only when its response arrived.
+/// </summary>
+public sealed class MemoryCrashTests
+{
+    private const int Iterations = 100;
+    private const int Writers = 4;
+
+    [Fact]
+    public async Task Every_acknowledged_entry_survives_a_hundred_kill_9s_during_writes()
+    {
+        using var home = new TempHome();
+        var acked = new HashSet<string>(StringComparer.Ordinal);
+        var random = new Random(20260101);
+        int inFlightAtKill = 0;
+        for (int i = 0; i < Iterations; i++)
+        {
+            using var daemon = Start(home);
+            var rpc = await ConnectAsync(home, daemon);
+
+            var stats = (await rpc.InvokeWithParameterObjectAsync<MemoryStatsResult>(Methods.MemoryStats, new MemoryStatsParams { WorkspaceId = "default" })).Segments.Single();
+            Assert.True(stats.State == MemorySegmentState.Ok, $"iteration {i}: the segment is {stats.State}: {stats.Problem}");
+            var present = await AllKeysAsync(rpc);
+            var missing = acked.Where(k => !present.Contains(k)).ToList();
+            Assert.True(missing.Count == 0, $"iteration {i}: {missing.Count} acknowledged entries are missing after kill -9, e.g. {string.Join(", ", missing.Take(5))}");
+
+            // Kill once this many writes of this round are acknowledged, with the writers still sending.
+            int killAfter = random.Next(3, 20);
+            int ackedThisRound = 0, inFlight = 0;
+            var kill = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var writers = Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
+            {
+                for (int n = 0; ; n++)
+                {
+                    var key = $"i{i:D3}-w{w}-{n}";
+                    Interlocked.Increment(ref inFlight);
+                    try
+                    {
+                        await rpc.InvokeWithParameterObjectAsync<MemorySetResult>(Methods.MemorySet, new MemorySetParams { WorkspaceId = "default", Key = key, Value = $"value of {key}" });
+                    }
+                    catch (Exception e) when (e is ConnectionLostException or ObjectDisposedException or RemoteInvocationException)
+                    {
+                        return;
+                    }
+                    finally
+                    {
+                        Interlocked.Decrement(ref inFlight);
+                    }
+
+                    lock (acked)
+                    {
+                        acked.Add(key);
+                    }
+
+                    if (Interlocked.Increment(ref ackedThisRound) == killAfter)
+                    {
+                        kill.TrySetResult();
+                    }
+                }
+            })).ToList();
+
+            await kill.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            inFlightAtKill += Volatile.Read(ref inFlight);
+            daemon.Kill(); // SIGKILL
+            await daemon.WaitForExitAsync();
+            await Task.WhenAll(writers).WaitAsync(TimeSpan.FromSeconds(30));
+            rpc.Dispose();
+        }
+
+        using (var last = Start(home))
+        {
+            var rpc = await ConnectAsync(home, last);
+            var present = await AllKeysAsync(rpc);
+            Assert.DoesNotContain(acked, k => !present.Contains(k));
+            Assert.True(acked.Count >= Iterations * 3, $"only {acked.Count} writes were acknowledged");
+            rpc.Dispose();
+            last.Kill();
+            await last.WaitForExitAsync();
+        }
+
+        // The kills really hit writes in flight, not an idle daemon.
+        Assert.True(inFlightAtKill > Iterations, $"only {inFlightAtKill} writes were in flight at the {Iterations} kills");
+    }
+
+    private static Process Start(TempHome home)
+    {
+        var psi = Orchflow.StartInfo(home, ["daemon"]);
+        var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    /// <summary>Connects once the daemon accepts on its socket (it listens only after opening its files).</summary>
+    private static async Task<JsonRpc> ConnectAsync(TempHome home, Process daemon)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(home.Paths.SocketPath));
+                var rpc = Cli.OrchflowClientRpc.Create(new NetworkStream(socket, ownsSocket: true));
+                rpc.StartListening();
+                await rpc.InvokeWithParameterObjectAsync<InitializeResult>(Methods.Initialize, new InitializeParams { ClientInfo = new ClientInfo { Name = "crash-test" } });
+                return rpc;
+            }
+            catch (SocketException)
+            {
+                socket.Dispose();
+                Assert.False(daemon.HasExited, $"the daemon exited with {(daemon.HasExited ? daemon.ExitCode : 0)} before listening");
+                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60), "the daemon did not listen within 60 s");
+                await Task.Delay(10);
+            }
+        }
+    }
+
+    private static async Task<HashSet<string>> AllKeysAsync(JsonRpc rpc)
+    {
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        string? after = null;
+        do
+        {
+            var page = await rpc.InvokeWithParameterObjectAsync<MemoryListResult>(Methods.MemoryList, new MemoryListParams { WorkspaceId = "default", After = after, Limit = 10_000 });
+            keys.UnionWith(page.Entries.Select(e => e.Key));
+            after = page.NextAfter;
+        }
+        while (after is not null);
+        return keys;
+    }
+}
