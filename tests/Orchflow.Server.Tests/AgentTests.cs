@@ -283,6 +283,29 @@ public sealed class AgentTests : IDisposable
     }
 
     [Fact]
+    public void A_done_line_split_across_two_reads_is_still_seen_and_an_unfinished_one_counts_when_the_run_ends()
+    {
+        var time = new ManualTime();
+        var d = new NeedsInputDetector([], AgentTypes.Compile(["^Task complete"]), time);
+        d.Append("working\r\nTask compl");
+        Assert.Null(d.Evaluate().DoneLine);
+        d.Append("ete: 3 files\r\n");
+        Assert.Equal("Task complete: 3 files", d.Evaluate().DoneLine);
+
+        var e = new NeedsInputDetector([], AgentTypes.Compile(["^Task complete"]), time);
+        e.Append("Task complete");
+        Assert.Null(e.Evaluate().DoneLine);
+        Assert.Equal("Task complete", e.Evaluate(final: true).DoneLine);
+
+        // Quiet output at an unfinished line counts too: the agent may print its verdict and wait.
+        var q = new NeedsInputDetector([], AgentTypes.Compile(["^Task complete"]), time);
+        q.Append("Task complete, waiting");
+        Assert.Null(q.Evaluate().DoneLine);
+        time.Advance(NeedsInputDetector.QuietPeriod);
+        Assert.Equal("Task complete, waiting", q.Evaluate().DoneLine);
+    }
+
+    [Fact]
     public void Process_usage_reads_cpu_ticks_and_resident_memory_of_this_process()
     {
         var self = ProcessTree.Usage().Single(u => u.Pid == Environment.ProcessId);

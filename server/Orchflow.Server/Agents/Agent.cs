@@ -86,7 +86,7 @@ internal sealed class Agent
 /// One run of an agent: its terminal's observer, which feeds the needs-input detector and the log. Both calls come
 /// from the terminal (reader thread under its lock, or an input request) and only hand the data on.
 /// </summary>
-internal sealed class AgentRun(NeedsInputDetector detector, AgentLog log, bool typeTaskAtFirstPrompt) : ITerminalObserver
+internal sealed class AgentRun(NeedsInputDetector detector, AgentLog log, bool typeTaskAtFirstPrompt, Action? wake = null) : ITerminalObserver
 {
     private int _terminalInput;
 
@@ -109,12 +109,14 @@ internal sealed class AgentRun(NeedsInputDetector detector, AgentLog log, bool t
     {
         Detector.Append(text);
         Log.Append(text);
+        wake?.Invoke();
     }
 
     public void OnInput()
     {
         Detector.InputGiven();
         Interlocked.Exchange(ref _terminalInput, 1);
+        wake?.Invoke();
     }
 
     /// <summary>True once after someone typed into the terminal.</summary>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Threading.Channels;
@@ -38,6 +39,11 @@ public sealed class AgentService : IAsyncDisposable
 {
     /// <summary>How often output is examined for prompts and done patterns: a tenth of a second keeps the report well within one second of the prompt.</summary>
     public static readonly TimeSpan DetectInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The least time between two detection passes woken by output (real time: it only bounds the cost).</summary>
+    public static readonly TimeSpan DetectMinSpacing = TimeSpan.FromMilliseconds(10);
+
+    private readonly Channel<bool> _detectWake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
     /// <summary>A changed last line alone is published at most this often, so a chatty agent does not flood clients.</summary>
     public static readonly TimeSpan LastLinePublishInterval = TimeSpan.FromSeconds(1);
@@ -93,7 +99,7 @@ public sealed class AgentService : IAsyncDisposable
         LoadPrevious();
         _terminals.Changed += OnTerminalChanged;
         _pump = Task.Run(PumpAsync);
-        _detector = Task.Run(() => LoopAsync(DetectInterval, DetectTick));
+        _detector = Task.Run(DetectLoopAsync);
         _sampling = Task.Run(() => LoopAsync(ResourceSampler.Interval, SampleTick));
     }
 
@@ -638,7 +644,8 @@ public sealed class AgentService : IAsyncDisposable
             var run = new AgentRun(
                 new NeedsInputDetector(AgentTypes.Compile(type.NeedsInputPatterns), AgentTypes.Compile(type.DonePatterns), _time),
                 new AgentLog(agent.LogPath, $"\r\n[orchflow] run {agent.Runs} of {agent.Id} ({type.Name}) started {agent.StartedAt:u} in {agent.Cwd}\r\n"),
-                typeTaskAtFirstPrompt: !taskInArgv);
+                typeTaskAtFirstPrompt: !taskInArgv,
+                WakeDetector);
             agent.Run = run;
             agent.State = AgentState.Starting;
             try
@@ -710,7 +717,7 @@ public sealed class AgentService : IAsyncDisposable
             return null;
         }
 
-        var last = run.Detector.Evaluate();
+        var last = run.Detector.Evaluate(final: true);
         agent.LastLine = last.LastLine ?? agent.LastLine;
         if (last.DoneLine is { } doneLine && agent.DoneAt is null)
         {
@@ -962,6 +969,57 @@ public sealed class AgentService : IAsyncDisposable
             .Select(a => new AgentResources { Id = a.Id, WorkspaceId = a.WorkspaceId, CpuPercent = a.Figures?.CpuPercent, MemoryBytes = a.Figures?.MemoryBytes, Processes = a.Figures?.Processes })
             .ToList();
         return new ResourceSnapshot { SampledAt = sample.At, Workspaces = workspaces, Agents = agentFigures };
+    }
+
+    /// <summary>Asks for a detection pass now: an agent's terminal printed something or was typed into.</summary>
+    private void WakeDetector() => _detectWake.Writer.TryWrite(true);
+
+    /// <summary>
+    /// Detection runs every <see cref="DetectInterval"/> (for output that went quiet at a prompt) and as soon as an
+    /// agent prints or is typed into (a prompt pattern, the first output of a run), but at most once per
+    /// <see cref="DetectMinSpacing"/>, so a flood of output costs a bounded number of passes.
+    /// </summary>
+    private async Task DetectLoopAsync()
+    {
+        var wake = _detectWake.Reader;
+        long lastPass = 0;
+        try
+        {
+            while (!_stopping.IsCancellationRequested)
+            {
+                using (var round = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token))
+                {
+                    var tick = Task.Delay(DetectInterval, _time, round.Token);
+                    var woken = wake.WaitToReadAsync(round.Token).AsTask();
+                    await Task.WhenAny(tick, woken).ConfigureAwait(false);
+                    await round.CancelAsync().ConfigureAwait(false); // the other one ends cancelled, which nobody observes
+                }
+
+                while (wake.TryRead(out _))
+                {
+                }
+
+                _stopping.Token.ThrowIfCancellationRequested();
+                var since = Stopwatch.GetElapsedTime(lastPass);
+                if (lastPass != 0 && since < DetectMinSpacing)
+                {
+                    await Task.Delay(DetectMinSpacing - since, _stopping.Token).ConfigureAwait(false);
+                }
+
+                lastPass = Stopwatch.GetTimestamp();
+                try
+                {
+                    DetectTick();
+                }
+                catch (Exception ex)
+                {
+                    _log.Error("Agent DetectTick failed", ex);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     private async Task LoopAsync(TimeSpan interval, Action tick)

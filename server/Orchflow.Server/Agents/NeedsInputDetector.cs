@@ -115,7 +115,8 @@ public sealed partial class NeedsInputDetector
     /// Looks at the output since the last call. The text is copied under the lock and examined outside it, so the
     /// terminal's reader is never held up by a regular expression.
     /// </summary>
-    public DetectorResult Evaluate()
+    /// <param name="final">The run has ended: an unfinished last line is searched for done patterns too.</param>
+    public DetectorResult Evaluate(bool final = false)
     {
         lock (_evaluating)
         {
@@ -129,27 +130,35 @@ public sealed partial class NeedsInputDetector
                 if (total != _evaluatedTotal)
                 {
                     tail = _tail.ToString();
-                    if (_pending.Length > 0)
-                    {
-                        pending = _pending.ToString();
-                        _pending.Clear();
-                    }
-
                     if (!_armed)
                     {
                         sinceInput = _sinceInput.ToString();
                     }
                 }
+
+                if (_pending.Length > 0)
+                {
+                    // Done patterns see whole lines: an unfinished last line waits for the rest of it, unless the run
+                    // ended, output went quiet, or the line is too long to be one an agent prints as a verdict.
+                    var text = _pending.ToString();
+                    int lineStart = text.LastIndexOf('\n') + 1;
+                    bool whole = final || text.Length - lineStart > TailChars || _time.GetElapsedTime(lastOutputAt) >= QuietPeriod;
+                    int cut = whole ? text.Length : lineStart;
+                    if (cut > 0)
+                    {
+                        pending = text[..cut];
+                        _pending.Remove(0, cut);
+                    }
+                }
             }
 
-            string? doneLine = null;
+            string? doneLine = pending is null ? null : FirstMatchingLine(PlainText.From(pending), _done);
             string? pattern = null;
             bool rearm = false;
             if (tail is not null)
             {
                 _evaluatedTotal = total;
                 _lastLine = LastNonEmptyLine(tail);
-                doneLine = pending is null ? null : FirstMatchingLine(PlainText.From(pending), _done);
                 rearm = sinceInput is not null
                     && (PlainText.From(sinceInput).TrimEnd('\n').Contains('\n', StringComparison.Ordinal) || sinceInput.Length >= RearmChars);
                 pattern = _lastLine is { } line ? FirstMatch(line, _needsInput) : null;
