@@ -49,6 +49,9 @@ public static class Methods
     public const string AgentEvents = "orchflow/agent/events";
     public const string AgentTypes = "orchflow/agent/types";
 
+    /// <summary>A workspace's audit log: refusals, denials, launches with less isolation than requested, policy changes.</summary>
+    public const string WorkspaceAudit = "orchflow/workspace/audit";
+
     /// <summary>Measured CPU, memory, processes, terminals and agents of every workspace (from the last sample).</summary>
     public const string WorkspaceResources = "orchflow/workspace/resources";
 

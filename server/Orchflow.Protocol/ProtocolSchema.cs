@@ -49,6 +49,7 @@ public static class ProtocolSchema
         new(Methods.AgentEvents, typeof(AgentEventsParams), typeof(AgentEventsResult)),
         new(Methods.AgentTypes, typeof(AgentTypesParams), typeof(AgentTypesResult)),
         new(Methods.WorkspaceResources, typeof(WorkspaceResourcesParams), typeof(ResourceSnapshot)),
+        new(Methods.WorkspaceAudit, typeof(WorkspaceAuditParams), typeof(WorkspaceAuditResult)),
         new(Methods.TerminalOutput, typeof(TerminalOutputNotification), null, IsNotification: true),
         new(Methods.TerminalChanged, typeof(TerminalChangedNotification), null, IsNotification: true),
         new(Methods.WorkspaceChanged, typeof(WorkspaceChangedNotification), null, IsNotification: true),

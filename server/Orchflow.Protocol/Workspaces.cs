@@ -104,6 +104,9 @@ public sealed record WorkspaceInfo
     public required IReadOnlyDictionary<string, string> SharedEnv { get; init; }
     public required WorkspaceConfigState Config { get; init; }
 
+    /// <summary>The isolation this workspace actually has on this machine: requested and enforced tier, mechanism, reasons.</summary>
+    public required WorkspaceIsolation Isolation { get; init; }
+
     /// <summary>True for the built-in workspace that receives whatever is created without naming one.</summary>
     public required bool IsDefault { get; init; }
 
@@ -211,6 +214,9 @@ public sealed record StatusResult
 
     /// <summary>Workspaces whose own config file has errors.</summary>
     public required IReadOnlyList<string> WorkspacesWithConfigErrors { get; init; }
+
+    /// <summary>What this machine offers for isolation (bubblewrap, Landlock), measured when the daemon started.</summary>
+    public required HostIsolation Isolation { get; init; }
 }
 
 public sealed record ConfigChangedNotification

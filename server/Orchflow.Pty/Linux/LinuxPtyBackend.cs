@@ -88,6 +88,12 @@ internal sealed class LinuxPtyBackend : IPtyBackend
             return Invalid("No program was given to start.");
         }
 
+        if (options.Launcher is { } launcher
+            && (launcher.Count == 0 || launcher[0] is null || !Path.IsPathFullyQualified(launcher[0]) || launcher.Any(a => a is null || a.Contains('\0'))))
+        {
+            return Invalid("The launcher must start with an absolute program path, and no argument may be null or contain a NUL character.");
+        }
+
         if (options.Columns == 0 || options.Rows == 0)
         {
             return Invalid($"A terminal of {options.Columns}x{options.Rows} cells cannot be created; both dimensions must be at least 1.");
@@ -187,11 +193,16 @@ internal sealed class LinuxPtyBackend : IPtyBackend
 
             wake = new FileDescriptorHandle(wakeFd);
 
-            error = SpawnChild(executable, options, ptsName, out var pid);
+            // With a launcher, it is what runs; it receives the resolved program and its arguments.
+            string[] argv = options.Launcher is { } launcher
+                ? [.. launcher, executable, .. options.Arguments]
+                : [options.File, .. options.Arguments];
+            var program = options.Launcher is { } l ? l[0] : executable;
+            error = SpawnChild(program, argv, options, ptsName, out var pid);
             if (error != 0)
             {
                 return new PtySpawnResult.Failure(
-                    $"Could not start '{options.File}' ({executable}) in '{options.WorkingDirectory}': {LibC.Describe(error)}.",
+                    $"Could not start '{options.File}' ({program}) in '{options.WorkingDirectory}': {LibC.Describe(error)}.",
                     error);
             }
 
@@ -227,10 +238,10 @@ internal sealed class LinuxPtyBackend : IPtyBackend
     }
 
     /// <summary>Starts the child; returns 0 and its pid, or an error number.</summary>
-    private static unsafe int SpawnChild(string executable, PtySpawnOptions options, string ptsName, out int pid)
+    private static unsafe int SpawnChild(string executable, string[] arguments, PtySpawnOptions options, string ptsName, out int pid)
     {
         pid = 0;
-        using var argv = new NativeStringArray([options.File, .. options.Arguments]);
+        using var argv = new NativeStringArray(arguments);
         using var envp = new NativeStringArray(options.Environment.Select(pair => $"{pair.Key}={pair.Value}").ToArray());
 
         var attributes = NativeMemory.AlignedAlloc(LibC.SpawnStructSize, 16);

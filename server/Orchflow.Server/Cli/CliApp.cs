@@ -21,6 +21,7 @@ public static class CliApp
           workspace switch ID [--json]
           workspace rm ID [--json]
           workspace reload ID [--json]
+          workspace audit ID [--tail N] [--json]      refusals, denials and policy changes of the workspace
         Terminals
           terminal create [--workspace ID] [--name NAME] [--purpose shell|build|test|repl|agent]
                           [--cmd "COMMAND LINE"] [--cwd DIR] [--json]

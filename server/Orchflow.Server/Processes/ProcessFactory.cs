@@ -10,7 +10,7 @@ public sealed record CommandResult(int ExitCode, string StandardOutput, string S
 /// Architecture invariant: every child process Orchflow starts goes through this factory, which always sets an
 /// explicit working directory and a built environment, so the daemon's own current directory and environment
 /// never leak into a workspace. <c>Process.Start</c> is banned elsewhere (BannedSymbols.txt).
-/// Terminals and agents get their PTY through the same factory once they land.
+/// Terminals and agents get their PTY through the same factory, and with it their workspace's sandbox.
 /// </summary>
 public static class ProcessFactory
 {
@@ -20,13 +20,20 @@ public static class ProcessFactory
     /// <summary>
     /// Starts a workspace process in a new pseudo-terminal. The caller has built the environment
     /// (<see cref="Terminals.TerminalEnvironment"/>) and checked that the working directory is inside the workspace;
-    /// the PTY layer passes exactly that environment and only the three standard descriptors.
+    /// the PTY layer passes exactly that environment and only the three standard descriptors. With a
+    /// <paramref name="sandbox"/> (tiers enhanced and strict, where the machine can), the program runs inside it: the
+    /// backend's launcher is what is spawned, with the resolved program after it.
     /// </summary>
-    public static Orchflow.Pty.PtySpawnResult StartPty(Orchflow.Pty.PtySpawnOptions options)
+    public static Orchflow.Pty.PtySpawnResult StartPty(Orchflow.Pty.PtySpawnOptions options, Security.Sandbox? sandbox = null)
     {
         if (!Path.IsPathRooted(options.WorkingDirectory))
         {
             throw new ArgumentException($"Working directory must be absolute, got '{options.WorkingDirectory}'.", nameof(options));
+        }
+
+        if (sandbox is not null)
+        {
+            options = options with { Launcher = sandbox.Backend.Launcher(sandbox.Spec) };
         }
 
         return Orchflow.Pty.PtyBackend.Default.Spawn(options);

@@ -3,6 +3,7 @@ using Orchflow.Protocol;
 using Orchflow.Server.Agents;
 using Orchflow.Server.Configuration;
 using Orchflow.Server.Hosting;
+using Orchflow.Server.Security;
 using Orchflow.Server.Storage;
 using Orchflow.Server.Terminals;
 using Orchflow.Server.Workspaces;
@@ -37,7 +38,8 @@ public sealed class OrchflowServer : IAsyncDisposable
         Settings = new GlobalSettings(paths.ConfigFile, log);
         Workspaces = new WorkspaceService(new WorkspaceStore(database), Settings, log, _time,
             defaultWorkspaceRoot ?? Environment.GetEnvironmentVariable("HOME") ?? "/");
-        Terminals = new TerminalService(Workspaces, Settings, new TerminalStore(database), paths, log);
+        Isolation = new IsolationService(paths, log, Workspaces, time: _time);
+        Terminals = new TerminalService(Workspaces, Settings, new TerminalStore(database), paths, log) { Isolation = Isolation };
         Agents = new AgentService(Workspaces, Terminals, Settings, new AgentStore(database), paths, log, _time);
         Workspaces.ActiveAgents = Agents.ActiveAgentIds;
         Info = new DaemonInfo
@@ -72,6 +74,8 @@ public sealed class OrchflowServer : IAsyncDisposable
 
     public TerminalService Terminals { get; }
 
+    public IsolationService Isolation { get; }
+
     public AgentService Agents { get; }
 
     public DaemonInfo Info { get; }
@@ -93,6 +97,7 @@ public sealed class OrchflowServer : IAsyncDisposable
         rpc.AddLocalRpcTarget(new WorkspaceHandlers(session, Workspaces));
         rpc.AddLocalRpcTarget(new TerminalHandlers(session, Terminals));
         rpc.AddLocalRpcTarget(new AgentHandlers(session, Agents));
+        rpc.AddLocalRpcTarget(new SecurityHandlers(session, Isolation));
 
         session.ExitRequested += onExit ?? (s => s.Rpc.Dispose());
         _sessions[session.Id] = session;
@@ -123,6 +128,7 @@ public sealed class OrchflowServer : IAsyncDisposable
             ConfigDiagnostics = Settings.Diagnostics,
             LostTerminals = Terminals.LostTerminals,
             WorkspacesWithConfigErrors = list.Where(w => w.Config.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)).Select(w => w.Id).ToList(),
+            Isolation = Isolation.Host,
         };
     }
 

@@ -75,6 +75,9 @@ public sealed class TerminalService : IDisposable
 
     public IReadOnlyList<TerminalInfo> LostTerminals { get; }
 
+    /// <summary>The security capability: checks every launch and gives its sandbox. Null only in tests of this class alone.</summary>
+    public Security.IsolationService? Isolation { get; init; }
+
     public IReadOnlyList<TerminalInfo> List(string? workspaceRef)
     {
         string? wsId = workspaceRef is null ? null : _workspaces.Show(workspaceRef).Id;
@@ -145,7 +148,18 @@ public sealed class TerminalService : IDisposable
         }
 
         var env = EnvironmentFor(ws, terminal.Id, agent?.AgentId, agent?.Env);
-        var result = ProcessFactory.StartPty(new PtySpawnOptions(command[0], command.Skip(1).ToList(), cwd, env, (ushort)columns, (ushort)rows));
+        Security.Sandbox? sandbox;
+        try
+        {
+            sandbox = Isolation?.PrepareLaunch(ws, Launch(command, agent is null && p.Command is null, cwd, agent?.AgentId ?? terminal.Id), env);
+        }
+        catch
+        {
+            _terminals.TryRemove(terminal.Id, out _);
+            throw;
+        }
+
+        var result = ProcessFactory.StartPty(new PtySpawnOptions(command[0], command.Skip(1).ToList(), cwd, env, (ushort)columns, (ushort)rows), sandbox);
         if (result is PtySpawnResult.Failure failure)
         {
             _terminals.TryRemove(terminal.Id, out _);
@@ -165,6 +179,32 @@ public sealed class TerminalService : IDisposable
         Publish(TerminalChangeKind.Created, terminal);
         terminal.Start();
         return created;
+    }
+
+    /// <summary>
+    /// What the security layer checks: a shell running <c>-c LINE</c> (a --cmd terminal, a command agent) is checked
+    /// command by command; an interactive shell is not a command Orchflow launches; anything else by its program.
+    /// </summary>
+    internal Security.LaunchRequest Launch(IReadOnlyList<string> argv, bool interactive, string cwd, string subject)
+    {
+        string? line = argv.Count == 3 && argv[1] == "-c" && IsShell(argv[0]) ? argv[2] : null;
+        return new Security.LaunchRequest(argv, line, interactive, cwd, subject);
+    }
+
+    /// <summary>Checks an agent's argv against allowed_commands before it is queued, so a refusal is an error of the spawn request.</summary>
+    internal void CheckLaunch(WorkspaceInfo ws, IReadOnlyList<string> argv, string cwd, IReadOnlyDictionary<string, string>? extraEnv, string subject) =>
+        Isolation?.CheckCommand(ws, Launch(argv, interactive: false, cwd, subject), EnvironmentFor(ws, subject, null, extraEnv));
+
+    private bool IsShell(string program)
+    {
+        try
+        {
+            return program == Shell() || Path.GetFileName(program) is "sh" or "bash" or "dash" or "zsh" or "ksh" or "fish";
+        }
+        catch (OrchflowException)
+        {
+            return false;
+        }
     }
 
     public void Input(string id, string data)

@@ -67,6 +67,9 @@ public sealed class WorkspaceService
     /// </summary>
     public Func<string, IReadOnlyList<string>>? ActiveAgents { get; set; }
 
+    /// <summary>What this machine enforces for a security policy, supplied by the security capability. Pure and lock-free: called under this registry's lock.</summary>
+    public Func<SecurityPolicy, WorkspaceIsolation>? IsolationReport { get; set; }
+
     /// <summary>Raised after every change, outside the lock, with the workspace's state after it.</summary>
     public event Action<WorkspaceChangedNotification>? Changed;
 
@@ -578,7 +581,7 @@ public sealed class WorkspaceService
 
     private WorkspaceInfo ToInfoLocked(Workspace ws)
     {
-        var info = WorkspaceMapper.ToInfo(ws, _settings.Current);
+        var info = WorkspaceMapper.ToInfo(ws, _settings.Current, IsolationReport);
         return ActiveAgents is { } active ? info with { Metadata = info.Metadata with { ActiveAgents = active(ws.Id) } } : info;
     }
 
