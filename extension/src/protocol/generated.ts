@@ -25,7 +25,11 @@ export type AgentEventKind =
 
 export type AgentTypeSource = 'builtIn' | 'global' | 'workspace';
 
+export type AuditKind = 'refused' | 'denied' | 'notEnforced' | 'policyChanged' | 'secret' | 'limit';
+
 export type DiagnosticSeverity = 'error' | 'warning';
+
+export type IsolationMechanism = 'none' | 'bubblewrap';
 
 export type NetworkPolicy = 'full' | 'none' | 'allowlist';
 
@@ -171,6 +175,15 @@ export interface AgentTypesResult {
   types: AgentTypeInfo[];
 }
 
+export interface AuditEntry {
+  at: string;
+  workspaceId: string;
+  kind: AuditKind;
+  message: string;
+  rule?: string | null;
+  subject?: string | null;
+}
+
 export interface ClientInfo {
   name: string;
   version?: string | null;
@@ -204,6 +217,15 @@ export interface ErrorData {
   diagnostics?: Diagnostic[] | null;
 }
 
+export interface HostIsolation {
+  bubblewrapAvailable: boolean;
+  bubblewrapPath?: string | null;
+  bubblewrapVersion?: string | null;
+  bubblewrapProblem?: string | null;
+  landlockAbi?: number | null;
+  legacyTiocsti?: boolean | null;
+}
+
 export interface InitializeParams {
   processId?: number | null;
   clientInfo?: ClientInfo | null;
@@ -224,6 +246,12 @@ export interface ServerCapabilities {
 export interface ServerInfo {
   name: string;
   version: string;
+}
+
+export interface IsolationFeature {
+  name: string;
+  enforced: boolean;
+  detail: string;
 }
 
 export interface ModelSettings {
@@ -278,6 +306,7 @@ export interface StatusResult {
   configDiagnostics: Diagnostic[];
   lostTerminals: TerminalInfo[];
   workspacesWithConfigErrors: string[];
+  isolation: HostIsolation;
 }
 
 export interface TerminalInfo {
@@ -380,6 +409,16 @@ export interface VcsInfo {
   dirty: boolean;
 }
 
+export interface WorkspaceAuditParams {
+  id: string;
+  limit?: number | null;
+}
+
+export interface WorkspaceAuditResult {
+  entries: AuditEntry[];
+  path: string;
+}
+
 export interface WorkspaceChangedNotification {
   kind: WorkspaceChangeKind;
   id: string;
@@ -399,6 +438,7 @@ export interface WorkspaceInfo {
     [k: string]: string | undefined;
   };
   config: WorkspaceConfigState;
+  isolation: WorkspaceIsolation;
   isDefault: boolean;
   createdAt: string;
   lastAccessed: string;
@@ -417,6 +457,15 @@ export interface WorkspaceConfigState {
   path?: string | null;
   diagnostics: Diagnostic[];
   loadedAt?: string | null;
+}
+
+export interface WorkspaceIsolation {
+  requestedTier: SecurityTier;
+  enforcedTier: SecurityTier;
+  mechanism: IsolationMechanism;
+  summary: string;
+  reasons: string[];
+  features: IsolationFeature[];
 }
 
 export interface WorkspaceCreateParams {
@@ -492,6 +541,7 @@ export const Methods = {
   TerminalRename: 'orchflow/terminal/rename',
   TerminalResize: 'orchflow/terminal/resize',
   TerminalShow: 'orchflow/terminal/show',
+  WorkspaceAudit: 'orchflow/workspace/audit',
   WorkspaceChanged: 'orchflow/workspace/changed',
   WorkspaceCreate: 'orchflow/workspace/create',
   WorkspaceDelete: 'orchflow/workspace/delete',
@@ -547,6 +597,7 @@ export interface RequestTypes {
   'orchflow/terminal/rename': { params: TerminalRenameParams; result: TerminalInfo };
   'orchflow/terminal/resize': { params: TerminalResizeParams; result: TerminalInfo };
   'orchflow/terminal/show': { params: TerminalRef; result: TerminalInfo };
+  'orchflow/workspace/audit': { params: WorkspaceAuditParams; result: WorkspaceAuditResult };
   'orchflow/workspace/create': { params: WorkspaceCreateParams; result: WorkspaceInfo };
   'orchflow/workspace/delete': { params: WorkspaceRef; result: WorkspaceDeleteResult };
   'orchflow/workspace/list': { params: WorkspaceListParams; result: WorkspaceListResult };
