@@ -30,4 +30,11 @@ public sealed record PtySpawnOptions(
     /// appended. The launcher becomes the session leader and must keep the terminal as its controlling terminal.
     /// </summary>
     public IReadOnlyList<string>? Launcher { get; init; }
+
+    /// <summary>
+    /// When set (an absolute, canonical directory), the working directory is opened once, checked to be this
+    /// directory or inside it as opened (symlinks resolved), and entered through that descriptor (fchdir): a symlink
+    /// swapped in after the caller's own check cannot move the child elsewhere.
+    /// </summary>
+    public string? ConfineWorkingDirectoryTo { get; init; }
 }

@@ -198,7 +198,24 @@ internal sealed class LinuxPtyBackend : IPtyBackend
                 ? [.. launcher, executable, .. options.Arguments]
                 : [options.File, .. options.Arguments];
             var program = options.Launcher is { } l ? l[0] : executable;
-            error = SpawnChild(program, argv, options, ptsName, out var pid);
+            FileDescriptorHandle? directory = null;
+            if (options.ConfineWorkingDirectoryTo is { } confine)
+            {
+                var (opened, outside) = OpenConfinedDirectory(options.WorkingDirectory, confine);
+                if (outside is not null)
+                {
+                    return outside;
+                }
+
+                directory = opened;
+            }
+
+            int pid;
+            using (directory)
+            {
+                error = SpawnChild(program, argv, options, ptsName, directory?.Fd ?? -1, out pid);
+            }
+
             if (error != 0)
             {
                 return new PtySpawnResult.Failure(
@@ -238,7 +255,47 @@ internal sealed class LinuxPtyBackend : IPtyBackend
     }
 
     /// <summary>Starts the child; returns 0 and its pid, or an error number.</summary>
-    private static unsafe int SpawnChild(string executable, string[] arguments, PtySpawnOptions options, string ptsName, out int pid)
+    /// <summary>
+    /// Opens the working directory and checks where it really is, as opened: the one answer that a later rename or
+    /// symlink swap cannot change, since the child enters this very directory through the descriptor.
+    /// </summary>
+    private static unsafe (FileDescriptorHandle? Directory, PtySpawnResult.Failure? Failure) OpenConfinedDirectory(string directory, string confine)
+    {
+        int fd;
+        fixed (byte* path = LibC.ToUtf8z(directory))
+        {
+            fd = LibC.open(path, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC);
+        }
+
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            return (null, new($"The working directory '{directory}' cannot be opened: {LibC.Describe(errno)}.", errno));
+        }
+
+        var handle = new FileDescriptorHandle(fd);
+        var buffer = stackalloc byte[4096];
+        nint length;
+        fixed (byte* link = LibC.ToUtf8z($"/proc/self/fd/{fd}"))
+        {
+            length = LibC.readlink(link, buffer, 4096);
+        }
+
+        var actual = length > 0 ? System.Text.Encoding.UTF8.GetString(buffer, (int)length) : null;
+        bool inside = actual is not null
+            && (actual == confine || (actual.StartsWith(confine, StringComparison.Ordinal) && (confine == "/" || actual[confine.Length] == '/')));
+        if (!inside)
+        {
+            handle.Dispose();
+            return (null, new(
+                $"The working directory '{directory}' is {actual ?? "somewhere unknown"} once opened, outside {confine}: it was replaced while the terminal was starting (a symlink or rename).",
+                LibC.EACCES));
+        }
+
+        return (handle, null);
+    }
+
+    private static unsafe int SpawnChild(string executable, string[] arguments, PtySpawnOptions options, string ptsName, int directoryFd, out int pid)
     {
         pid = 0;
         using var argv = new NativeStringArray(arguments);
@@ -296,7 +353,9 @@ internal sealed class LinuxPtyBackend : IPtyBackend
             fixed (byte* directory = LibC.ToUtf8z(options.WorkingDirectory))
             fixed (byte* slave = LibC.ToUtf8z(ptsName))
             {
-                error = LibC.posix_spawn_file_actions_addchdir_np(actions, directory);
+                error = directoryFd >= 0
+                    ? LibC.posix_spawn_file_actions_addfchdir_np(actions, directoryFd)
+                    : LibC.posix_spawn_file_actions_addchdir_np(actions, directory);
                 if (error == 0)
                 {
                     // No O_NOCTTY: the child is a session leader by now, and opening the slave makes

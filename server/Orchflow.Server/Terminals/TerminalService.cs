@@ -159,7 +159,10 @@ public sealed class TerminalService : IDisposable
             throw;
         }
 
-        var result = ProcessFactory.StartPty(new PtySpawnOptions(command[0], command.Skip(1).ToList(), cwd, env, (ushort)columns, (ushort)rows), sandbox);
+        // The directory is entered through the descriptor that was checked: a symlink swapped in meanwhile cannot move it.
+        var confine = PathRules.IsSameOrInside(cwd, ws.RootPath) ? ws.RootPath : cwd;
+        var options = new PtySpawnOptions(command[0], command.Skip(1).ToList(), cwd, env, (ushort)columns, (ushort)rows) { ConfineWorkingDirectoryTo = confine };
+        var result = ProcessFactory.StartPty(options, sandbox);
         if (result is PtySpawnResult.Failure failure)
         {
             _terminals.TryRemove(terminal.Id, out _);
