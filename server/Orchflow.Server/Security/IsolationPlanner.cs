@@ -22,7 +22,14 @@ public static class IsolationPlanner
         var features = new List<IsolationFeature>
         {
             new() { Name = "environment", Enforced = true, Detail = "built from an allowlist of your variables, shared_env, this workspace's secrets and ORCHFLOW_*; nothing else of the daemon's environment" },
-            new() { Name = "cwd", Enforced = true, Detail = "processes start in the workspace root or below it (symlinks resolved)" },
+            new()
+            {
+                Name = "cwd",
+                Enforced = true,
+                Detail = sandbox
+                    ? "processes start in the workspace root or below it: the daemon checks the directory as it opens it (symlinks resolved); the sandbox then enters it again by path, so a symlink that the workspace's own processes swap in at that instant can only lead where the sandbox already lets them go"
+                    : "processes start in the workspace root or below it: the directory is checked as opened (symlinks resolved) and entered through that very descriptor, so a symlink swapped in after the check cannot move them",
+            },
         };
         var reasons = new List<string>();
 
