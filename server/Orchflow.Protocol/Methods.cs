@@ -52,6 +52,14 @@ public static class Methods
     /// <summary>A workspace's audit log: refusals, denials, launches with less isolation than requested, policy changes.</summary>
     public const string WorkspaceAudit = "orchflow/workspace/audit";
 
+    /// <summary>Sets a secret of a workspace; its value is injected only into that workspace's processes.</summary>
+    public const string SecretSet = "orchflow/secret/set";
+
+    /// <summary>A workspace's secrets, masked.</summary>
+    public const string SecretList = "orchflow/secret/list";
+
+    public const string SecretRemove = "orchflow/secret/remove";
+
     /// <summary>Measured CPU, memory, processes, terminals and agents of every workspace (from the last sample).</summary>
     public const string WorkspaceResources = "orchflow/workspace/resources";
 

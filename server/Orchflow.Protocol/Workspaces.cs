@@ -56,6 +56,9 @@ public sealed record SecurityPolicy
     public required IReadOnlyList<string> RestrictedPaths { get; init; }
     public required NetworkPolicy Network { get; init; }
     public required IReadOnlyList<string> AllowedHosts { get; init; }
+
+    /// <summary>security.secrets_file: a dotenv file of secrets, relative to the root; null when there is none.</summary>
+    public string? SecretsFile { get; init; }
 }
 
 /// <summary>The per-workspace models block (the spec's <c>ruv_fann</c> block).</summary>

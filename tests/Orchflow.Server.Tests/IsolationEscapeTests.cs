@@ -159,6 +159,19 @@ public sealed class IsolationEscapeTests(ITestOutputHelper output)
             done
             blocked "no readable environment holds A's token"
             """),
+        new("secret-in-own-env", "secrets", """
+            env | grep -q -e "$DAEMON_SECRET" -e "$ENV_SECRET" && escaped "A's secret is in B's own environment" || blocked "B's environment holds no secret of A"
+            """),
+        new("secret-in-environ", "processes", """
+            for e in /proc/[0-9]*/environ; do
+              tr '\0' '\n' < "$e" 2>/dev/null | grep -q "$DAEMON_SECRET" && escaped "read A's daemon secret in $e"
+            done
+            blocked "no readable environment holds A's daemon secret"
+            """),
+        new("secret-in-files", "filesystem", """
+            hit=$(grep -rls --exclude-dir=attacks -e "$DAEMON_SECRET" "$DATA" "$(dirname "$B")" 2>/dev/null | head -1)
+            [ -n "$hit" ] && escaped "A's daemon secret is readable in $hit" || blocked "no readable file holds A's daemon secret"
+            """),
         new("proc-cwd", "processes", """
             c=$(cat "/proc/$ECHOER_PID/cwd/secret.txt" 2>&1); [[ $c == *"$FILE_SECRET"* ]] && escaped "read through /proc/$ECHOER_PID/cwd" || blocked "$c"
             """),

@@ -32,6 +32,7 @@ public sealed class IsolationLab : IAsyncDisposable
         Mark = Guid.NewGuid().ToString("N")[..12];
         FileSecret = "A-FILE-SECRET-" + Mark;
         EnvSecret = "A-ENV-SECRET-" + Mark;
+        DaemonSecret = "A-DAEMON-SECRET-" + Mark;
         A = Home.Project("A", (".orchflow/workspace.json", Json(new JsonObject
         {
             ["id"] = "a",
@@ -55,6 +56,9 @@ public sealed class IsolationLab : IAsyncDisposable
     public string FileSecret { get; }
 
     public string EnvSecret { get; }
+
+    /// <summary>A secret of A set through the daemon (orchflow secret set).</summary>
+    public string DaemonSecret { get; }
 
     public string A { get; }
 
@@ -120,6 +124,7 @@ public sealed class IsolationLab : IAsyncDisposable
         });
         await Client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceCreate, new WorkspaceCreateParams { Path = A });
         WorkspaceB = await Client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceCreate, new WorkspaceCreateParams { Path = B });
+        await Client.InvokeAsync<SecretInfo>(Methods.SecretSet, new SecretSetParams { WorkspaceId = "a", Name = "A_DAEMON_SECRET", Value = DaemonSecret });
         Echoer = await CreateAsync("a", "while read -r l; do echo \"got:$l\"; done");
         Sleeper = await CreateAsync("a", "sleep 100000");
     }
@@ -199,7 +204,7 @@ public sealed class IsolationLab : IAsyncDisposable
     {
         var prelude = string.Join('\n',
             $"A='{A}'; B='{B}'; R='{Restricted}'; MARK='{Mark}'",
-            $"FILE_SECRET='{FileSecret}'; ENV_SECRET='{EnvSecret}'",
+            $"FILE_SECRET='{FileSecret}'; ENV_SECRET='{EnvSecret}'; DAEMON_SECRET='{DaemonSecret}'",
             $"ECHOER_PID={Echoer.Pid}; SLEEPER_PID={Sleeper.Pid}",
             $"DATA='{Home.Paths.DataDirectory}'; SOCK='{Home.Paths.SocketPath}'; PORT={Port}",
             "escaped() { echo \"RESULT: ESCAPED $*\"; exit 0; }",

@@ -35,6 +35,8 @@ export type NetworkPolicy = 'full' | 'none' | 'allowlist';
 
 export type ProjectType = 'unknown' | 'rust' | 'node' | 'python' | 'dotnet' | 'go' | 'java' | 'mixed';
 
+export type SecretSource = 'daemon' | 'file';
+
 export type SecurityTier = 'standard' | 'enhanced' | 'strict';
 
 export type TerminalPurpose = 'shell' | 'build' | 'test' | 'repl' | 'agent';
@@ -284,12 +286,47 @@ export interface WorkspaceResources {
   queuedAgents: number;
 }
 
+export interface SecretInfo {
+  name: string;
+  source: SecretSource;
+  masked: string;
+  updatedAt?: string | null;
+  overridden?: boolean;
+}
+
+export interface SecretListParams {
+  workspaceId: string;
+}
+
+export interface SecretListResult {
+  secrets: SecretInfo[];
+  file?: string | null;
+  problems: Diagnostic[];
+}
+
+export interface SecretRemoveParams {
+  workspaceId: string;
+  name: string;
+}
+
+export interface SecretRemoveResult {
+  workspaceId: string;
+  name: string;
+}
+
+export interface SecretSetParams {
+  workspaceId: string;
+  name: string;
+  value: string;
+}
+
 export interface SecurityPolicy {
   tier: SecurityTier;
   allowedCommands: string[];
   restrictedPaths: string[];
   network: NetworkPolicy;
   allowedHosts: string[];
+  secretsFile?: string | null;
 }
 
 export interface StatusParams {}
@@ -527,6 +564,9 @@ export const Methods = {
   AgentTypes: 'orchflow/agent/types',
   ConfigChanged: 'orchflow/config/changed',
   ResourcesChanged: 'orchflow/resources/changed',
+  SecretList: 'orchflow/secret/list',
+  SecretRemove: 'orchflow/secret/remove',
+  SecretSet: 'orchflow/secret/set',
   Status: 'orchflow/status',
   TerminalAck: 'orchflow/terminal/ack',
   TerminalAttach: 'orchflow/terminal/attach',
@@ -586,6 +626,9 @@ export interface RequestTypes {
   'orchflow/agent/spawn': { params: AgentSpawnParams; result: AgentInfo };
   'orchflow/agent/stop': { params: AgentRef; result: AgentInfo };
   'orchflow/agent/types': { params: AgentTypesParams; result: AgentTypesResult };
+  'orchflow/secret/list': { params: SecretListParams; result: SecretListResult };
+  'orchflow/secret/remove': { params: SecretRemoveParams; result: SecretRemoveResult };
+  'orchflow/secret/set': { params: SecretSetParams; result: SecretInfo };
   'orchflow/status': { params: StatusParams; result: StatusResult };
   'orchflow/terminal/attach': { params: TerminalRef; result: TerminalAttachResult };
   'orchflow/terminal/create': { params: TerminalCreateParams; result: TerminalInfo };

@@ -31,6 +31,10 @@ public static class CliApp
           terminal kill TERMINAL [--json]             end its process tree and remove it
           terminal attach TERMINAL    interactive; Ctrl-B d detaches, Ctrl-B Ctrl-B types Ctrl-B. With stdin not a
                                       terminal: types stdin, then detaches once output is quiet for 0.5 s (5 s at most)
+        Secrets (injected only into the workspace's processes; values never shown in full)
+          secret set --workspace ID NAME [--json]     the value is read from stdin (typed without echo on a terminal)
+          secret list --workspace ID [--json]
+          secret rm --workspace ID NAME [--json]
         Status and daemon
           status [--json]
           daemon                      run the daemon in the foreground
@@ -68,6 +72,7 @@ public static class CliApp
             {
                 "workspace" or "ws" => await WorkspaceCommands.RunAsync(cmd, output, paths, workingDirectory).ConfigureAwait(false),
                 "terminal" or "term" => await TerminalCommands.RunAsync(cmd, output, paths, workingDirectory).ConfigureAwait(false),
+                "secret" => await SecretCommands.RunAsync(cmd, output, paths, name => SecretCommands.ReadValue(name, output.Error)).ConfigureAwait(false),
                 "status" => await StatusCommand.RunAsync(cmd, output, paths).ConfigureAwait(false),
                 "daemon" => await DaemonCommands.RunAsync(cmd, output, paths).ConfigureAwait(false),
                 "serve" => await ServeAsync(cmd, paths).ConfigureAwait(false),

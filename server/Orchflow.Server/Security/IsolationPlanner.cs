@@ -31,6 +31,12 @@ public static class IsolationPlanner
                     : "processes start in the workspace root or below it: the directory is checked as opened (symlinks resolved) and entered through that very descriptor, so a symlink swapped in after the check cannot move them",
             },
         };
+        features.Add(new()
+        {
+            Name = "secrets",
+            Enforced = true,
+            Detail = "set with `orchflow secret set` (kept with mode 0600 in Orchflow's data directory) or read from security.secrets_file; injected only into this workspace's processes, never into the daemon's environment or its logs, and shown to clients masked",
+        });
         var reasons = new List<string>();
 
         if (requested >= SecurityTier.Enhanced)
@@ -119,6 +125,7 @@ public static class IsolationPlanner
             });
             if (sandbox)
             {
+                reasons.Add("The sandbox confines this workspace's processes; it protects this workspace from another one only if that one is strict too (an unsandboxed process of the same user can still open this workspace's terminals and read its processes' environment).");
                 reasons.Add("Workspaces registered after a process of this workspace started are visible to it, read-only, until it restarts.");
                 reasons.Add("The rest of the file system, your home directory included, is readable (not writable).");
             }
@@ -141,7 +148,7 @@ public static class IsolationPlanner
 
         if (enforced == SecurityTier.Standard)
         {
-            reasons.Insert(0, "No operating-system sandbox: processes of other workspaces can open this workspace's terminals and read its processes' environment in /proc, and this workspace's processes can do the same to others.");
+            reasons.Insert(0, "No operating-system sandbox: processes of other workspaces can open this workspace's terminals and read its processes' environment in /proc, and this workspace's processes can do the same to others and read Orchflow's own files, stored secrets included (they run as the same user, so mode 0600 does not stop them).");
         }
 
         string summary = enforced == requested

@@ -35,6 +35,7 @@ public sealed class IsolationService
         Host = host ?? HostProbe.Current();
         Backend = new BubblewrapBackend(Host);
         Audit = new AuditLog(paths.DataDirectory, time);
+        Secrets = new SecretStore(paths.DataDirectory, time);
         workspaces.IsolationReport = Report;
         foreach (var ws in workspaces.List())
         {
@@ -52,6 +53,39 @@ public sealed class IsolationService
     public IIsolationBackend Backend { get; }
 
     public AuditLog Audit { get; }
+
+    public SecretStore Secrets { get; }
+
+    public SecretInfo SetSecret(string workspaceRef, string name, string value)
+    {
+        var ws = _workspaces.Show(workspaceRef);
+        var info = Secrets.Set(ws.Id, name, value);
+        Audit.Add(ws.Id, AuditKind.Secret, $"Secret {name} set ({info.Masked}); processes started from now on get it.", "secrets", name);
+        _log.Info($"Secret {name} of workspace {ws.Id} set");
+        return info;
+    }
+
+    public SecretRemoveResult RemoveSecret(string workspaceRef, string name)
+    {
+        var ws = _workspaces.Show(workspaceRef);
+        if (!Secrets.Remove(ws.Id, name))
+        {
+            throw OrchflowException.NotFound("secret", name, $"Run `orchflow secret list --workspace {ws.Id}` to see the names.");
+        }
+
+        Audit.Add(ws.Id, AuditKind.Secret, $"Secret {name} removed; processes already running keep their copy.", "secrets", name);
+        _log.Info($"Secret {name} of workspace {ws.Id} removed");
+        return new SecretRemoveResult { WorkspaceId = ws.Id, Name = name };
+    }
+
+    public SecretListResult ListSecrets(string workspaceRef)
+    {
+        var ws = _workspaces.Show(workspaceRef);
+        return Secrets.List(ws, ws.Security.SecretsFile);
+    }
+
+    /// <summary>The secrets a process of this workspace gets in its environment.</summary>
+    public IReadOnlyDictionary<string, string> SecretEnvironment(WorkspaceInfo ws) => Secrets.EnvironmentFor(ws, ws.Security.SecretsFile);
 
     public WorkspaceIsolation Report(SecurityPolicy policy) => IsolationPlanner.Report(policy, Backend);
 

@@ -13,4 +13,25 @@ public sealed class SecurityHandlers(ClientSession session, IsolationService iso
         session.EnsureInitialized();
         return isolation.ReadAudit(p.Id, p.Limit);
     }
+
+    [JsonRpcMethod(Methods.SecretSet, UseSingleObjectParameterDeserialization = true)]
+    public SecretInfo SetSecret(SecretSetParams p)
+    {
+        session.EnsureInitialized();
+        return isolation.SetSecret(p.WorkspaceId, p.Name, p.Value);
+    }
+
+    [JsonRpcMethod(Methods.SecretList, UseSingleObjectParameterDeserialization = true)]
+    public SecretListResult ListSecrets(SecretListParams p)
+    {
+        session.EnsureInitialized();
+        return isolation.ListSecrets(p.WorkspaceId);
+    }
+
+    [JsonRpcMethod(Methods.SecretRemove, UseSingleObjectParameterDeserialization = true)]
+    public SecretRemoveResult RemoveSecret(SecretRemoveParams p)
+    {
+        session.EnsureInitialized();
+        return isolation.RemoveSecret(p.WorkspaceId, p.Name);
+    }
 }

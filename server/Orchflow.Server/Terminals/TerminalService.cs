@@ -352,15 +352,17 @@ public sealed class TerminalService : IDisposable
 
     /// <summary>
     /// The environment a terminal of <paramref name="ws"/> gets: the allowlist, shared_env, then an agent type's env,
-    /// then ORCHFLOW_* (agents also get ORCHFLOW_AGENT_ID). Agents use it to find their CLI on the same PATH.
+    /// then the workspace's secrets, then ORCHFLOW_* (agents also get ORCHFLOW_AGENT_ID). Agents use it to find their CLI on the same PATH.
     /// </summary>
     internal Dictionary<string, string> EnvironmentFor(WorkspaceInfo ws, string terminalId, string? agentId = null, IReadOnlyDictionary<string, string>? extraEnv = null)
     {
         IReadOnlyDictionary<string, string> shared = ws.SharedEnv;
-        if (extraEnv is { Count: > 0 })
+        var secrets = Isolation?.SecretEnvironment(ws);
+        if (extraEnv is { Count: > 0 } || secrets is { Count: > 0 })
         {
+            // The workspace's secrets come last: only its own processes get them, and a type's env cannot shadow them.
             var merged = new Dictionary<string, string>(ws.SharedEnv, StringComparer.Ordinal);
-            foreach (var (key, value) in extraEnv)
+            foreach (var (key, value) in (extraEnv ?? new Dictionary<string, string>()).Concat(secrets ?? new Dictionary<string, string>()))
             {
                 merged[key] = value;
             }

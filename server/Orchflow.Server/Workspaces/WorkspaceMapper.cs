@@ -23,6 +23,7 @@ public static class WorkspaceMapper
             RestrictedPaths = c?.Security.RestrictedPaths ?? [],
             Network = c?.Security.Network is { } n ? SameName<Protocol.NetworkPolicy>(n) : Protocol.NetworkPolicy.Full,
             AllowedHosts = c?.Security.AllowedHosts ?? [],
+            SecretsFile = c?.Security.SecretsFile,
         };
         return new WorkspaceInfo
         {
