@@ -71,6 +71,12 @@ public sealed record HostIsolation
 
     /// <summary>dev.tty.legacy_tiocsti: when true, a process holding a terminal can push input into it (TIOCSTI).</summary>
     public bool? LegacyTiocsti { get; init; }
+
+    /// <summary>"v1", "v2" or "none": the control groups Orchflow uses for limits and hibernation.</summary>
+    public string? Cgroups { get; init; }
+
+    /// <summary>What the control groups are, or why none is used (then the daemon's watchdog enforces limits).</summary>
+    public string? CgroupsDetail { get; init; }
 }
 
 public enum AuditKind
@@ -127,4 +133,53 @@ public sealed record WorkspaceAuditResult
 
     /// <summary>The file the log is kept in (JSON lines, outside every workspace root).</summary>
     public required string Path { get; init; }
+}
+
+public enum NoticeLevel
+{
+    Info,
+    Warning,
+    Error,
+}
+
+/// <summary>Server to every client: something happened to a workspace that its user should know, and why (a limit acted, it was suspended).</summary>
+public sealed record WorkspaceNotice
+{
+    public required string WorkspaceId { get; init; }
+    public required NoticeLevel Level { get; init; }
+    public required string Message { get; init; }
+
+    /// <summary>The setting that acted, e.g. "resources.memory_limit".</summary>
+    public string? Rule { get; init; }
+
+    public required DateTimeOffset At { get; init; }
+}
+
+/// <summary>A suspended (hibernating) workspace: its processes stopped, resumable exactly where they were.</summary>
+public sealed record WorkspaceHibernation
+{
+    public required DateTimeOffset Since { get; init; }
+
+    /// <summary>Who suspended it: a client's name, or "idle" when hibernation.idle_after did.</summary>
+    public required string By { get; init; }
+
+    /// <summary>How its processes are stopped: "cgroup freezer" or "SIGSTOP".</summary>
+    public required string Mechanism { get; init; }
+
+    /// <summary>Processes stopped when it was suspended.</summary>
+    public required int Processes { get; init; }
+}
+
+public sealed record WorkspaceSuspendResult
+{
+    public required WorkspaceInfo Workspace { get; init; }
+
+    /// <summary>Processes stopped (suspend) or continued (resume).</summary>
+    public required int Processes { get; init; }
+
+    /// <summary>Agents paused by the suspension (and resumed by the resume).</summary>
+    public required IReadOnlyList<string> Agents { get; init; }
+
+    /// <summary>What else was released, in words (caches, models); empty when the workspace held nothing else.</summary>
+    public required IReadOnlyList<string> Released { get; init; }
 }

@@ -110,6 +110,9 @@ public sealed record WorkspaceInfo
     /// <summary>The isolation this workspace actually has on this machine: requested and enforced tier, mechanism, reasons.</summary>
     public required WorkspaceIsolation Isolation { get; init; }
 
+    /// <summary>Set while the workspace is suspended (hibernating): its processes are stopped.</summary>
+    public WorkspaceHibernation? Hibernation { get; init; }
+
     /// <summary>True for the built-in workspace that receives whatever is created without naming one.</summary>
     public required bool IsDefault { get; init; }
 
@@ -218,7 +221,7 @@ public sealed record StatusResult
     /// <summary>Workspaces whose own config file has errors.</summary>
     public required IReadOnlyList<string> WorkspacesWithConfigErrors { get; init; }
 
-    /// <summary>What this machine offers for isolation (bubblewrap, Landlock), measured when the daemon started.</summary>
+    /// <summary>What this machine offers for isolation (bubblewrap, Landlock, control groups), measured when the daemon started.</summary>
     public required HostIsolation Isolation { get; init; }
 }
 

@@ -33,6 +33,8 @@ export type IsolationMechanism = 'none' | 'bubblewrap';
 
 export type NetworkPolicy = 'full' | 'none' | 'allowlist';
 
+export type NoticeLevel = 'info' | 'warning' | 'error';
+
 export type ProjectType = 'unknown' | 'rust' | 'node' | 'python' | 'dotnet' | 'go' | 'java' | 'mixed';
 
 export type SecretSource = 'daemon' | 'file';
@@ -226,6 +228,8 @@ export interface HostIsolation {
   bubblewrapProblem?: string | null;
   landlockAbi?: number | null;
   legacyTiocsti?: boolean | null;
+  cgroups?: string | null;
+  cgroupsDetail?: string | null;
 }
 
 export interface InitializeParams {
@@ -476,6 +480,7 @@ export interface WorkspaceInfo {
   };
   config: WorkspaceConfigState;
   isolation: WorkspaceIsolation;
+  hibernation?: WorkspaceHibernation | null;
   isDefault: boolean;
   createdAt: string;
   lastAccessed: string;
@@ -505,6 +510,13 @@ export interface WorkspaceIsolation {
   features: IsolationFeature[];
 }
 
+export interface WorkspaceHibernation {
+  since: string;
+  by: string;
+  mechanism: string;
+  processes: number;
+}
+
 export interface WorkspaceCreateParams {
   path: string;
   name?: string | null;
@@ -524,6 +536,14 @@ export interface WorkspaceListResult {
   activeWorkspaceId?: string | null;
 }
 
+export interface WorkspaceNotice {
+  workspaceId: string;
+  level: NoticeLevel;
+  message: string;
+  rule?: string | null;
+  at: string;
+}
+
 export interface WorkspaceRef {
   id: string;
 }
@@ -537,6 +557,13 @@ export interface WorkspaceResolveResult {
 }
 
 export interface WorkspaceResourcesParams {}
+
+export interface WorkspaceSuspendResult {
+  workspace: WorkspaceInfo;
+  processes: number;
+  agents: string[];
+  released: string[];
+}
 
 export interface WorkspaceUpdateParams {
   id: string;
@@ -586,10 +613,13 @@ export const Methods = {
   WorkspaceCreate: 'orchflow/workspace/create',
   WorkspaceDelete: 'orchflow/workspace/delete',
   WorkspaceList: 'orchflow/workspace/list',
+  WorkspaceNotice: 'orchflow/workspace/notice',
   WorkspaceReloadConfig: 'orchflow/workspace/reloadConfig',
   WorkspaceResolve: 'orchflow/workspace/resolve',
   WorkspaceResources: 'orchflow/workspace/resources',
+  WorkspaceResume: 'orchflow/workspace/resume',
   WorkspaceShow: 'orchflow/workspace/show',
+  WorkspaceSuspend: 'orchflow/workspace/suspend',
   WorkspaceSwitch: 'orchflow/workspace/switch',
   WorkspaceUpdate: 'orchflow/workspace/update',
 } as const;
@@ -647,7 +677,9 @@ export interface RequestTypes {
   'orchflow/workspace/reloadConfig': { params: WorkspaceRef; result: WorkspaceInfo };
   'orchflow/workspace/resolve': { params: WorkspaceResolveParams; result: WorkspaceResolveResult };
   'orchflow/workspace/resources': { params: WorkspaceResourcesParams; result: ResourceSnapshot };
+  'orchflow/workspace/resume': { params: WorkspaceRef; result: WorkspaceSuspendResult };
   'orchflow/workspace/show': { params: WorkspaceRef; result: WorkspaceInfo };
+  'orchflow/workspace/suspend': { params: WorkspaceRef; result: WorkspaceSuspendResult };
   'orchflow/workspace/switch': { params: WorkspaceRef; result: WorkspaceInfo };
   'orchflow/workspace/update': { params: WorkspaceUpdateParams; result: WorkspaceInfo };
 }
@@ -662,6 +694,7 @@ export interface NotificationTypes {
   'orchflow/terminal/changed': { params: TerminalChangedNotification };
   'orchflow/terminal/output': { params: TerminalOutputNotification };
   'orchflow/workspace/changed': { params: WorkspaceChangedNotification };
+  'orchflow/workspace/notice': { params: WorkspaceNotice };
 }
 
 export type RequestMethod = keyof RequestTypes;

@@ -21,7 +21,8 @@ public static class CliApp
           workspace switch ID [--json]
           workspace rm ID [--json]
           workspace reload ID [--json]
-          workspace audit ID [--tail N] [--json]      refusals, denials and policy changes of the workspace
+          workspace audit ID [--tail N] [--json]      refusals, denials, limits and policy changes of the workspace
+          workspace suspend|resume ID [--json]        stop every process of the workspace / continue them
         Terminals
           terminal create [--workspace ID] [--name NAME] [--purpose shell|build|test|repl|agent]
                           [--cmd "COMMAND LINE"] [--cwd DIR] [--json]

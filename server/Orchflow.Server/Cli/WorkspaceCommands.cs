@@ -7,7 +7,7 @@ internal static class WorkspaceCommands
 {
     public static async Task<int> RunAsync(CommandLine cmd, Output output, OrchflowPaths paths, string workingDirectory)
     {
-        var verb = cmd.Positional(1) ?? throw new CliException("Missing workspace command: create, list, show, update, switch, rm, reload or audit.");
+        var verb = cmd.Positional(1) ?? throw new CliException("Missing workspace command: create, list, show, update, switch, rm, reload, suspend, resume or audit.");
         bool json = cmd.Flag("json");
         switch (verb)
         {
@@ -53,7 +53,7 @@ internal static class WorkspaceCommands
                     ["ID", "NAME", "TYPE", "NAMESPACE", "TIER", "GIT", "ROOT"],
                     result.Workspaces.Select(w => (IReadOnlyList<string>)
                     [
-                        w.Id + (w.Config.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? " (!)" : ""),
+                        w.Id + (w.Config.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? " (!)" : "") + (w.Hibernation is null ? "" : " (suspended)"),
                         w.Name,
                         Lower(w.Metadata.ProjectType),
                         w.Namespace,
@@ -98,6 +98,29 @@ internal static class WorkspaceCommands
                 else
                 {
                     PrintDetails(output, ws);
+                }
+
+                return 0;
+            }
+
+            case "suspend" or "resume":
+            {
+                var id = cmd.RequirePositional(2, "workspace ID (see `orchflow workspace list`)");
+                cmd.EnsureNoUnknown(maxPositionals: 3);
+                await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+                var result = await client.InvokeAsync<WorkspaceSuspendResult>(verb == "suspend" ? Methods.WorkspaceSuspend : Methods.WorkspaceResume, new WorkspaceRef { Id = id }).ConfigureAwait(false);
+                if (json)
+                {
+                    output.Json(result);
+                }
+                else if (verb == "suspend")
+                {
+                    output.Line($"Suspended '{result.Workspace.Id}': {result.Processes} process(es) stopped ({result.Workspace.Hibernation?.Mechanism})"
+                        + (result.Agents.Count > 0 ? $", agents {string.Join(", ", result.Agents)} paused" : "") + ". Resume with `orchflow workspace resume " + result.Workspace.Id + "`.");
+                }
+                else
+                {
+                    output.Line($"Resumed '{result.Workspace.Id}': {result.Processes} process(es) continued" + (result.Agents.Count > 0 ? $", agents {string.Join(", ", result.Agents)} resumed" : "") + ".");
                 }
 
                 return 0;
@@ -150,7 +173,7 @@ internal static class WorkspaceCommands
             }
 
             default:
-                throw new CliException($"Unknown workspace command '{verb}'. Use create, list, show, update, switch, rm, reload or audit.");
+                throw new CliException($"Unknown workspace command '{verb}'. Use create, list, show, update, switch, rm, reload, suspend, resume or audit.");
         }
     }
 
@@ -170,6 +193,7 @@ internal static class WorkspaceCommands
                 + (w.Security.AllowedCommands.Count > 0 ? $", allowed commands: {string.Join(' ', w.Security.AllowedCommands)}" : "")
                 + (w.Security.RestrictedPaths.Count > 0 ? $", restricted paths: {string.Join(' ', w.Security.RestrictedPaths)}" : "")),
             ("isolation", w.Isolation.Summary),
+            ("state", w.Hibernation is { } hib ? $"suspended since {hib.Since.ToLocalTime():yyyy-MM-dd HH:mm:ss} by {hib.By} ({hib.Processes} processes stopped, {hib.Mechanism})" : "running"),
             ("limits", $"{limits.MaxAgents} agents, {limits.TerminalLimit} terminals, {limits.ProcessLimit} processes, cpu shares {limits.CpuShares}, memory {(limits.MemoryLimitBytes is { } m ? Config.ByteSize.Format(m) : "unlimited")}"),
             ("models", w.Models.Models.Count > 0 ? string.Join(", ", w.Models.Models) + (w.Models.TrainingEnabled ? " (training on)" : "") : "-"),
             ("config", w.Config.Path ?? "none (defaults)"),

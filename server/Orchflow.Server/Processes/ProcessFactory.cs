@@ -18,22 +18,41 @@ public static class ProcessFactory
     private static readonly string[] HelperEnvironmentAllowlist = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ"];
 
     /// <summary>
+    /// Joins the control groups named after <c>N</c>, then becomes the real command (same pid, same session): a process
+    /// is in its workspace's groups before it runs anything, so nothing it forks can start outside them.
+    /// </summary>
+    private const string JoinScript =
+        "n=$1; shift; while [ \"$n\" -gt 0 ]; do echo $$ > \"$1\" || { echo \"orchflow: cannot join the workspace's control group $1\" >&2; exit 126; }; shift; n=$((n-1)); done; exec \"$@\"";
+
+    /// <summary>
     /// Starts a workspace process in a new pseudo-terminal. The caller has built the environment
     /// (<see cref="Terminals.TerminalEnvironment"/>) and checked that the working directory is inside the workspace;
-    /// the PTY layer passes exactly that environment and only the three standard descriptors. With a
-    /// <paramref name="sandbox"/> (tiers enhanced and strict, where the machine can), the program runs inside it: the
-    /// backend's launcher is what is spawned, with the resolved program after it.
+    /// the PTY layer passes exactly that environment and only the three standard descriptors. With
+    /// <paramref name="cgroups"/>, the process first joins its workspace's control groups (its limits); with a
+    /// <paramref name="sandbox"/> (tiers enhanced and strict, where the machine can), it then runs inside it. Both are
+    /// launchers the PTY layer spawns in front of the resolved program.
     /// </summary>
-    public static Orchflow.Pty.PtySpawnResult StartPty(Orchflow.Pty.PtySpawnOptions options, Security.Sandbox? sandbox = null)
+    public static Orchflow.Pty.PtySpawnResult StartPty(Orchflow.Pty.PtySpawnOptions options, Security.Sandbox? sandbox = null, IReadOnlyList<string>? cgroups = null)
     {
         if (!Path.IsPathRooted(options.WorkingDirectory))
         {
             throw new ArgumentException($"Working directory must be absolute, got '{options.WorkingDirectory}'.", nameof(options));
         }
 
+        var launcher = new List<string>();
+        if (cgroups is { Count: > 0 })
+        {
+            launcher.AddRange(["/bin/sh", "-c", JoinScript, "orchflow-join", cgroups.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), .. cgroups]);
+        }
+
         if (sandbox is not null)
         {
-            options = options with { Launcher = sandbox.Backend.Launcher(sandbox.Spec) };
+            launcher.AddRange(sandbox.Backend.Launcher(sandbox.Spec));
+        }
+
+        if (launcher.Count > 0)
+        {
+            options = options with { Launcher = launcher };
         }
 
         return Orchflow.Pty.PtyBackend.Default.Spawn(options);

@@ -3,6 +3,7 @@ using Orchflow.Protocol;
 using Orchflow.Server.Agents;
 using Orchflow.Server.Configuration;
 using Orchflow.Server.Hosting;
+using Orchflow.Server.Limits;
 using Orchflow.Server.Security;
 using Orchflow.Server.Storage;
 using Orchflow.Server.Terminals;
@@ -28,7 +29,8 @@ public sealed class OrchflowServer : IAsyncDisposable
     private readonly TimeProvider _time;
     private int _disposed;
 
-    public OrchflowServer(OrchflowPaths paths, Database database, Log log, string? socketPath, TimeProvider? time = null, string? defaultWorkspaceRoot = null)
+    /// <param name="cgroups">The control groups driver; by default the one this machine offers (<see cref="CgroupProbe"/>).</param>
+    public OrchflowServer(OrchflowPaths paths, Database database, Log log, string? socketPath, TimeProvider? time = null, string? defaultWorkspaceRoot = null, ICgroupDriver? cgroups = null)
     {
         _time = time ?? TimeProvider.System;
         Paths = paths;
@@ -42,6 +44,14 @@ public sealed class OrchflowServer : IAsyncDisposable
         Terminals = new TerminalService(Workspaces, Settings, new TerminalStore(database), paths, log) { Isolation = Isolation };
         Agents = new AgentService(Workspaces, Terminals, Settings, new AgentStore(database), paths, log, _time);
         Workspaces.ActiveAgents = Agents.ActiveAgentIds;
+        Limits = new ResourceGovernor(Workspaces, Settings, Isolation, cgroups ?? CgroupProbe.Detect(paths.DataDirectory, Environment.GetEnvironmentVariable(CgroupProbe.Variable)), log, _time)
+        {
+            Agents = Agents,
+            Terminals = Terminals,
+            Focused = () => _sessions.Values.Select(s => s.ActiveWorkspaceId).OfType<string>().ToList(),
+        };
+        Isolation.LimitFeatures = Limits.Features;
+        Terminals.Limits = Limits;
         Info = new DaemonInfo
         {
             Pid = Environment.ProcessId,
@@ -58,6 +68,7 @@ public sealed class OrchflowServer : IAsyncDisposable
         Agents.Changed += change => Broadcast(Methods.AgentChanged, change);
         Agents.EventAdded += e => Broadcast(Methods.AgentEvent, e);
         Agents.ResourcesChanged += snapshot => Broadcast(Methods.ResourcesChanged, snapshot);
+        Limits.Notice += notice => Broadcast(Methods.WorkspaceNotice, notice);
         Settings.Changed += () => Broadcast(Methods.ConfigChanged, new ConfigChangedNotification { Diagnostics = Settings.Diagnostics });
         _poller = PollConfigAsync(_stopping.Token);
     }
@@ -75,6 +86,8 @@ public sealed class OrchflowServer : IAsyncDisposable
     public TerminalService Terminals { get; }
 
     public IsolationService Isolation { get; }
+
+    public ResourceGovernor Limits { get; }
 
     public AgentService Agents { get; }
 
@@ -98,6 +111,7 @@ public sealed class OrchflowServer : IAsyncDisposable
         rpc.AddLocalRpcTarget(new TerminalHandlers(session, Terminals));
         rpc.AddLocalRpcTarget(new AgentHandlers(session, Agents));
         rpc.AddLocalRpcTarget(new SecurityHandlers(session, Isolation));
+        rpc.AddLocalRpcTarget(new LimitsHandlers(session, Limits));
 
         session.ExitRequested += onExit ?? (s => s.Rpc.Dispose());
         _sessions[session.Id] = session;
@@ -128,7 +142,7 @@ public sealed class OrchflowServer : IAsyncDisposable
             ConfigDiagnostics = Settings.Diagnostics,
             LostTerminals = Terminals.LostTerminals,
             WorkspacesWithConfigErrors = list.Where(w => w.Config.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)).Select(w => w.Id).ToList(),
-            Isolation = Isolation.Host,
+            Isolation = Isolation.Host with { Cgroups = Limits.Cgroups.Version.ToString().ToLowerInvariant(), CgroupsDetail = Limits.Cgroups.Description },
         };
     }
 
@@ -138,6 +152,7 @@ public sealed class OrchflowServer : IAsyncDisposable
         {
             Agents.RemoveWorkspace(change.Id);
             Terminals.RemoveWorkspace(change.Id);
+            Limits.RemoveWorkspace(change.Id);
             foreach (var s in _sessions.Values.Where(s => s.ActiveWorkspaceId == change.Id))
             {
                 s.ActiveWorkspaceId = null;
@@ -187,6 +202,7 @@ public sealed class OrchflowServer : IAsyncDisposable
 
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _poller.ConfigureAwait(false);
+        await Limits.DisposeAsync().ConfigureAwait(false);
         await Agents.DisposeAsync().ConfigureAwait(false);
         Terminals.Dispose();
         foreach (var s in _sessions.Values)
@@ -194,6 +210,7 @@ public sealed class OrchflowServer : IAsyncDisposable
             s.Rpc.Dispose();
         }
 
+        Limits.Cgroups.RemoveAll();
         _stopping.Dispose();
     }
 }

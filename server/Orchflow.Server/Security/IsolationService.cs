@@ -87,7 +87,14 @@ public sealed class IsolationService
     /// <summary>The secrets a process of this workspace gets in its environment.</summary>
     public IReadOnlyDictionary<string, string> SecretEnvironment(WorkspaceInfo ws) => Secrets.EnvironmentFor(ws, ws.Security.SecretsFile);
 
-    public WorkspaceIsolation Report(SecurityPolicy policy) => IsolationPlanner.Report(policy, Backend);
+    /// <summary>How a workspace's resource limits are enforced, supplied by the limits capability.</summary>
+    public Func<ResourceLimits, IReadOnlyList<IsolationFeature>>? LimitFeatures { get; set; }
+
+    public WorkspaceIsolation Report(SecurityPolicy policy, ResourceLimits limits)
+    {
+        var report = IsolationPlanner.Report(policy, Backend);
+        return LimitFeatures is { } features ? report with { Features = [.. report.Features, .. features(limits)] } : report;
+    }
 
     /// <summary>
     /// Checks a launch against the workspace's policy and returns the sandbox to start it in (null: none at this tier

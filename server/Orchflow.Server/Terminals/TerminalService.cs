@@ -78,6 +78,9 @@ public sealed class TerminalService : IDisposable
     /// <summary>The security capability: checks every launch and gives its sandbox. Null only in tests of this class alone.</summary>
     public Security.IsolationService? Isolation { get; init; }
 
+    /// <summary>The limits capability: the control groups a process joins, suspended workspaces. Set by the composition root.</summary>
+    public Limits.ResourceGovernor? Limits { get; set; }
+
     public IReadOnlyList<TerminalInfo> List(string? workspaceRef)
     {
         string? wsId = workspaceRef is null ? null : _workspaces.Show(workspaceRef).Id;
@@ -149,8 +152,10 @@ public sealed class TerminalService : IDisposable
 
         var env = EnvironmentFor(ws, terminal.Id, agent?.AgentId, agent?.Env);
         Security.Sandbox? sandbox;
+        IReadOnlyList<string>? cgroups;
         try
         {
+            cgroups = Limits?.PrepareLaunch(ws);
             sandbox = Isolation?.PrepareLaunch(ws, Launch(command, agent is null && p.Command is null, cwd, agent?.AgentId ?? terminal.Id), env);
         }
         catch
@@ -162,7 +167,7 @@ public sealed class TerminalService : IDisposable
         // The directory is entered through the descriptor that was checked: a symlink swapped in meanwhile cannot move it.
         var confine = PathRules.IsSameOrInside(cwd, ws.RootPath) ? ws.RootPath : cwd;
         var options = new PtySpawnOptions(command[0], command.Skip(1).ToList(), cwd, env, (ushort)columns, (ushort)rows) { ConfineWorkingDirectoryTo = confine };
-        var result = ProcessFactory.StartPty(options, sandbox);
+        var result = ProcessFactory.StartPty(options, sandbox, cgroups);
         if (result is PtySpawnResult.Failure failure)
         {
             _terminals.TryRemove(terminal.Id, out _);
@@ -218,6 +223,7 @@ public sealed class TerminalService : IDisposable
             throw new OrchflowException(ErrorCodes.NotAllowed, $"Terminal '{id}' is not running ({t.Info.Status.ToString().ToLowerInvariant()}).", "Create a new terminal.");
         }
 
+        Limits?.WakeIfSuspended(t.WorkspaceId, "terminal input");
         t.Process.Write(System.Text.Encoding.UTF8.GetBytes(data));
         t.Observer?.OnInput();
     }
@@ -249,6 +255,23 @@ public sealed class TerminalService : IDisposable
         return t.Info;
     }
 
+    /// <summary>Ends the terminal's whole process tree but keeps the terminal, killed, with its scrollback (a limit stopped it: the user can read why).</summary>
+    public TerminalInfo Terminate(string id)
+    {
+        var t = Get(id);
+        if (t.IsRunning)
+        {
+            t.MarkKilled();
+            t.Process?.KillTree();
+            if (t.Process is { } killed)
+            {
+                Limits?.KillLeftovers(t.WorkspaceId, killed.Pid);
+            }
+        }
+
+        return t.Info;
+    }
+
     /// <summary>Ends the terminal's whole process tree, then removes it.</summary>
     public TerminalInfo Kill(string id)
     {
@@ -257,6 +280,10 @@ public sealed class TerminalService : IDisposable
         {
             t.MarkKilled();
             t.Process?.KillTree();
+            if (t.Process is { } killed)
+            {
+                Limits?.KillLeftovers(t.WorkspaceId, killed.Pid);
+            }
         }
 
         t.DetachAll();
@@ -271,7 +298,9 @@ public sealed class TerminalService : IDisposable
 
     public TerminalAttachResult Attach(string id, ClientSession session)
     {
-        var result = Get(id).Attach(session);
+        var terminal = Get(id);
+        Limits?.WakeIfSuspended(terminal.WorkspaceId, $"attaching {id}");
+        var result = terminal.Attach(session);
         return result;
     }
 

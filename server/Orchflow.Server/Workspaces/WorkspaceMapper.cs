@@ -10,7 +10,7 @@ namespace Orchflow.Server.Workspaces;
 public static class WorkspaceMapper
 {
     /// <param name="isolation">What this machine enforces for a policy (the security capability's report); without it, no sandbox is assumed.</param>
-    public static WorkspaceInfo ToInfo(Workspace ws, GlobalConfig global, Func<SecurityPolicy, WorkspaceIsolation>? isolation = null)
+    public static WorkspaceInfo ToInfo(Workspace ws, GlobalConfig global, Func<SecurityPolicy, ResourceLimits, WorkspaceIsolation>? isolation = null)
     {
         var r = ws.Record;
         var c = ws.Config;
@@ -45,7 +45,7 @@ public static class WorkspaceMapper
                 SecurityTier = tier,
             },
             Security = security,
-            Isolation = isolation?.Invoke(security) ?? Orchflow.Server.Security.IsolationPlanner.Report(security, null),
+            Isolation = isolation?.Invoke(security, limits) ?? Orchflow.Server.Security.IsolationPlanner.Report(security, null),
             Models = new ModelSettings
             {
                 Models = c?.Models.Models ?? [],
