@@ -51,7 +51,7 @@ public interface ICgroupDriver
 
     void Remove(string workspaceId);
 
-    /// <summary>At the daemon's end: removes every empty group of this daemon (best effort; a group with processes stays).</summary>
+    /// <summary>At the daemon's end: kills what is left in this daemon's groups and removes them (best effort: zombies not yet reaped keep a group).</summary>
     void RemoveAll();
 }
 
@@ -262,6 +262,18 @@ public sealed class CgroupV1 : ICgroupDriver
 
     public void RemoveAll()
     {
+        // The daemon is stopping and its terminals with it: whatever of a workspace is still in its group goes too.
+        foreach (var dir in Directory.EnumerateDirectories(_parents["freezer"]))
+        {
+            try
+            {
+                KillAll(Path.GetFileName(dir));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+
         foreach (var parent in _parents.Values.Distinct(StringComparer.Ordinal))
         {
             try
