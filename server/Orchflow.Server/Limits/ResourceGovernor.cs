@@ -114,6 +114,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
         {
             if (_hibernated.ContainsKey(ws.Id))
             {
+                _isolation.Audit.Add(ws.Id, AuditKind.Refused, "Refused to start a process: the workspace is suspended.", "hibernation");
                 throw new OrchflowException(ErrorCodes.NotAllowed, $"Workspace '{ws.Id}' is suspended; nothing can start in it.", $"Resume it first: `orchflow workspace resume {ws.Id}`.");
             }
         }

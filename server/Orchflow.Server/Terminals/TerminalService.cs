@@ -123,6 +123,7 @@ public sealed class TerminalService : IDisposable
             int running = RunningCount(ws.Id);
             if (running >= limit)
             {
+                Isolation?.Audit.Add(ws.Id, Protocol.AuditKind.Refused, $"Refused a new terminal: {running} already run, the workspace's terminal_limit.", "resources.terminal_limit");
                 throw new OrchflowException(ErrorCodes.LimitReached,
                     $"Workspace '{ws.Id}' already runs {running} terminals, its limit (terminal_limit).",
                     $"Kill one with `orchflow terminal kill ID`, or raise terminal_limit in {ws.Config.Path ?? "the workspace's .orchflow/workspace.json"} (or terminal_limit_per_workspace in orchflow.toml).");
