@@ -237,7 +237,7 @@ Figures are seen by a Node client speaking the protocol over the daemon's socket
 ${rows.map((r) => `| ${r.map((x) => String(x).replaceAll('|', '\\|')).join(' | ')} |`).join('\n')}
 
 The spec asks for "<10% overhead per workspace": the daemon's memory per workspace with a terminal is compared with that workspace's own processes above.
-A fork bomb's killed processes stay zombies on this machine (its PID 1 does not reap orphans), so they keep counting against B's process_limit until the daemon stops; on a machine with a reaping init they are gone at once.
+The daemon adopts and reaps its workspaces' orphans, so a killed fork bomb leaves no zombie counting against B's process_limit even though this machine's PID 1 does not reap.
 `;
 writeSection('isolation', doc);
 console.log('wrote the isolation section of docs/benchmarks.md');

@@ -176,6 +176,47 @@ public sealed class LimitsTests : IAsyncDisposable
         Assert.Null((await c.CallAsync<WorkspaceInfo>(Methods.WorkspaceShow, new WorkspaceRef { Id = a.Id })).Hibernation);
     }
 
+    [Fact]
+    public async Task The_daemon_adopts_and_reaps_its_workspaces_orphans()
+    {
+        await using var d = new DaemonHome();
+        var root = d.Home.Project("orphans");
+        Assert.Equal(0, (await Orchflow.RunAsync(d.Home, "workspace", "create", root)).ExitCode);
+        var daemon = int.Parse(File.ReadAllText(d.Home.Paths.PidFile).Trim());
+        var created = await Orchflow.RunAsync(d.Home, "terminal", "create", "--cmd", "for i in 1 2 3; do (exec -a orphan-of-test sleep 1 &); done; sleep 300");
+        Assert.True(created.ExitCode == 0, created.Stderr);
+
+        // Their parents (subshells) are gone at once: the daemon, a subreaper, adopts them rather than PID 1.
+        List<int> orphans = [];
+        await WaitUntilAsync(() => (orphans = Named("orphan-of-test")).Count == 3 && orphans.All(pid => Parent(pid) == daemon), "three orphans adopted by the daemon");
+
+        // When they end, the daemon reaps them: not even a zombie is left behind, whatever PID 1 does.
+        await WaitUntilAsync(() => orphans.All(pid => !Directory.Exists($"/proc/{pid}")), "the orphans ended and were reaped");
+
+        static List<int> Named(string argv0) => Directory.EnumerateDirectories("/proc")
+            .Select(dir => int.TryParse(Path.GetFileName(dir), out var pid) ? pid : 0)
+            .Where(pid => pid > 0 && ReadOrEmpty($"/proc/{pid}/cmdline").StartsWith(argv0 + "\0", StringComparison.Ordinal))
+            .ToList();
+
+        static int Parent(int pid)
+        {
+            var stat = ReadOrEmpty($"/proc/{pid}/stat");
+            return stat.Length == 0 ? 0 : int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]);
+        }
+
+        static string ReadOrEmpty(string path)
+        {
+            try
+            {
+                return File.ReadAllText(path);
+            }
+            catch (IOException)
+            {
+                return "";
+            }
+        }
+    }
+
     // ---- helpers ----
 
     private async Task<(OrchflowServer Server, TestClient Client)> StartAsync(ICgroupDriver? cgroups, TimeProvider? time = null)

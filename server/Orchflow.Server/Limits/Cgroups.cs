@@ -134,11 +134,12 @@ public sealed class CgroupV1 : ICgroupDriver
             var parent = Path.Combine(mount.Path + own, daemonKey);
             try
             {
+                // Proves that groups can be made here; the daemon's own are made when its first process starts.
+                bool existed = Directory.Exists(parent);
                 Directory.CreateDirectory(parent);
-                if (controller == "memory")
+                if (!existed)
                 {
-                    // Charge children to the parent too, so that total_memory_limit covers every workspace.
-                    TryWrite(Path.Combine(parent, "memory.use_hierarchy"), "1");
+                    Directory.Delete(parent);
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -162,8 +163,17 @@ public sealed class CgroupV1 : ICgroupDriver
         Write(Path.Combine(Ensure("cpu", workspaceId), "cpu.shares"), Math.Clamp(cpuShares, 2, 262_144).ToString(CultureInfo.InvariantCulture));
     }
 
-    public void ApplyTotal(long? memoryLimitBytes) =>
+    public void ApplyTotal(long? memoryLimitBytes)
+    {
+        if (memoryLimitBytes is null && !Directory.Exists(_parents["memory"]))
+        {
+            return; // nothing to undo in a group that does not exist yet
+        }
+
+        Directory.CreateDirectory(_parents["memory"]);
+        TryWrite(Path.Combine(_parents["memory"], "memory.use_hierarchy"), "1");
         Write(Path.Combine(_parents["memory"], "memory.limit_in_bytes"), memoryLimitBytes?.ToString(CultureInfo.InvariantCulture) ?? "-1");
+    }
 
     public CgroupUsage? Usage(string workspaceId)
     {
@@ -262,6 +272,11 @@ public sealed class CgroupV1 : ICgroupDriver
 
     public void RemoveAll()
     {
+        if (!Directory.Exists(_parents["freezer"]))
+        {
+            return;
+        }
+
         // The daemon is stopping and its terminals with it: whatever of a workspace is still in its group goes too.
         foreach (var dir in Directory.EnumerateDirectories(_parents["freezer"]))
         {
@@ -274,7 +289,7 @@ public sealed class CgroupV1 : ICgroupDriver
             }
         }
 
-        foreach (var parent in _parents.Values.Distinct(StringComparer.Ordinal))
+        foreach (var parent in _parents.Values.Distinct(StringComparer.Ordinal).Where(Directory.Exists))
         {
             try
             {
@@ -305,7 +320,18 @@ public sealed class CgroupV1 : ICgroupDriver
 
     private string Ensure(string controller, string workspaceId)
     {
-        var dir = Path.Combine(_parents[controller], workspaceId);
+        var parent = _parents[controller];
+        if (!Directory.Exists(parent))
+        {
+            Directory.CreateDirectory(parent);
+            if (controller == "memory")
+            {
+                // Charge children to the parent too, so that total_memory_limit covers every workspace.
+                TryWrite(Path.Combine(parent, "memory.use_hierarchy"), "1");
+            }
+        }
+
+        var dir = Path.Combine(parent, workspaceId);
         Directory.CreateDirectory(dir);
         return dir;
     }

@@ -14,6 +14,51 @@ public sealed record CommandResult(int ExitCode, string StandardOutput, string S
 /// </summary>
 public static class ProcessFactory
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte> Children = new();
+    private static long _starts;
+    private static int _starting;
+
+    /// <summary>
+    /// True when <paramref name="pid"/> is a process this factory started (its own waiter reaps it), or when a start is
+    /// under way (its pid may not be recorded yet). <see cref="OrphanReaper"/> reaps only other children: adopted orphans.
+    /// </summary>
+    internal static bool MayBeOwnChild(int pid) => Volatile.Read(ref _starting) > 0 || Children.ContainsKey(pid);
+
+    /// <summary>Changes whenever a start begins: a reaper that saw it change during its scan reaps nothing that round.</summary>
+    internal static long StartGeneration => Interlocked.Read(ref _starts);
+
+    /// <summary>Forgets recorded children that no longer exist (their own waiters reaped them).</summary>
+    internal static void ForgetEnded()
+    {
+        foreach (var pid in Children.Keys)
+        {
+            if (!Directory.Exists($"/proc/{pid}"))
+            {
+                Children.TryRemove(pid, out _);
+            }
+        }
+    }
+
+    private static T Starting<T>(Func<T> start, Func<T, int?> pidOf)
+    {
+        Interlocked.Increment(ref _starts);
+        Interlocked.Increment(ref _starting);
+        try
+        {
+            var result = start();
+            if (pidOf(result) is { } pid)
+            {
+                Children[pid] = 0;
+            }
+
+            return result;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _starting);
+        }
+    }
+
     /// <summary>Variables passed to helper commands; everything else of the daemon's environment stays out.</summary>
     private static readonly string[] HelperEnvironmentAllowlist = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ"];
 
@@ -55,7 +100,7 @@ public static class ProcessFactory
             options = options with { Launcher = launcher };
         }
 
-        return Orchflow.Pty.PtyBackend.Default.Spawn(options);
+        return Starting(() => Orchflow.Pty.PtyBackend.Default.Spawn(options), r => (r as Orchflow.Pty.PtySpawnResult.Success)?.Process.Pid);
     }
 
     /// <summary>Runs a short helper command to completion, capturing its output; kills it when the timeout passes.</summary>
@@ -142,6 +187,6 @@ public static class ProcessFactory
 
 #pragma warning disable RS0030 // The one sanctioned call site of Process.Start.
     private static Process StartCore(ProcessStartInfo psi) =>
-        Process.Start(psi) ?? throw new InvalidOperationException($"Could not start '{psi.FileName}'.");
+        Starting(() => Process.Start(psi) ?? throw new InvalidOperationException($"Could not start '{psi.FileName}'."), p => p.Id);
 #pragma warning restore RS0030
 }
