@@ -156,7 +156,7 @@ const oomKills = auditC.entries.filter((e) => e.message.includes('The kernel kil
 const refusals = auditB.entries.filter((e) => e.rule === 'resources.process_limit').length;
 note('Keystroke echo in A, quiet (before the noise)', lat(quiet), `(n=${quiet.n} after 20 warm-up; terminal/input of one keystroke until its echo arrives as an output notification; A's terminal runs \`cat\`)`);
 note('Keystroke echo in A while B fork-bombs and C memory-hogs', lat(loud),
-  `(n=${loud.n}; ${fmt(loud.p50 / quiet.p50)}× quiet at p50, ${fmt(loud.p90 / quiet.p90)}× at p90, max ${fmt(loud.max)} ms; B at process_limit 300 held ${pidsOfB ?? 'n/a'} pids (cgroup pids.current), ${refusals} refused-fork notice(s); C at memory_limit 256 MB: the kernel killed its hog ${oomKills} time(s); 1-minute load average ${fmt(load, 1)} on ${os.cpus().length} cores)`);
+  `(n=${loud.n}; against quiet before: ${fmt(loud.p50 / quiet.p50)}× at p50, ${fmt(loud.p90 / quiet.p90)}× at p90; against quiet after: ${fmt(loud.p50 / quietAfter.p50)}× at p50, ${fmt(loud.p90 / quietAfter.p90)}× at p90; max ${fmt(loud.max)} ms; B at process_limit 300 held ${pidsOfB ?? 'n/a'} pids (cgroup pids.current), ${refusals} refused-fork notice(s); C at memory_limit 256 MB: the kernel killed its hog ${oomKills} time(s); 1-minute load average ${fmt(load, 1)} on ${os.cpus().length} cores)`);
 note('Keystroke echo in A, quiet (after the noise was killed)', lat(quietAfter), `(n=${quietAfter.n})`);
 noisy.close();
 
@@ -201,6 +201,7 @@ const rssHibernated = rssBytes(idle.pid);
 const resumeT0 = now();
 for (const id of Object.keys(projects)) await idle.c.conn.sendRequest('orchflow/workspace/resume', { id });
 const resumeMs = ms(now() - resumeT0) / IDLE_N;
+const share = (rssIdle - rssEmpty) / IDLE_N / shellRss * 100;
 note(`Daemon RSS, ${IDLE_N} strict workspaces each with an idle bash`, `${fmt(rssEmpty / 2 ** 20, 1)} → ${fmt(rssIdle / 2 ** 20, 1)} MiB`,
   `(≈ ${fmt((rssIdle - rssEmpty) / IDLE_N / 2 ** 10, 0)} KiB of daemon memory per workspace with a terminal; each workspace's own processes (bwrap + bash) ${fmt(shellRss / 2 ** 20, 1)} MiB RSS, so the daemon's share is ${fmt((rssIdle - rssEmpty) / IDLE_N / shellRss * 100, 1)}% of it)`);
 note(`Daemon CPU with ${IDLE_N} idle workspaces`, `${fmt(cpuIdle, 2)}% of one core`, '(over 10 s: the 1 s resource sampler, the limits check and the config poll)');
@@ -236,7 +237,9 @@ Figures are seen by a Node client speaking the protocol over the daemon's socket
 | --- | --- | --- |
 ${rows.map((r) => `| ${r.map((x) => String(x).replaceAll('|', '\\|')).join(' | ')} |`).join('\n')}
 
-The spec asks for "<10% overhead per workspace": the daemon's memory per workspace with a terminal is compared with that workspace's own processes above.
+The two quiet phases bracket the noisy one because this shared machine's own load moves between phases; compare the noisy figure with both.
+In the runs so far echo was faster while the neighbours kept both cores busy than when the machine was quieter; a likely cause (not measured) is the wake-up latency of idle cores, which dominates a round trip of about a millisecond. What the figures do show is that neither neighbour made A's echo slower.
+The spec asks for "<10% overhead per workspace": the daemon's memory per workspace with a terminal is compared with that workspace's own processes above (${fmt(share, 1)}% in this run: ${share < 10 ? 'within' : 'above'} the target by this measure).
 The daemon adopts and reaps its workspaces' orphans, so a killed fork bomb leaves no zombie counting against B's process_limit even though this machine's PID 1 does not reap.
 `;
 writeSection('isolation', doc);
