@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build-server.sh
-for b in bench/foundation.mjs bench/terminals.mjs bench/agents.mjs bench/memory.mjs ${BENCH_EXTRA:-}; do
+for b in bench/foundation.mjs bench/terminals.mjs bench/agents.mjs bench/memory.mjs bench/isolation.mjs ${BENCH_EXTRA:-}; do
   echo "== $b"
   node "$b"
 done

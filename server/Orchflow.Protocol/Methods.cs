@@ -67,6 +67,25 @@ public static class Methods
     public const string McpWorkspace = "orchflow/mcp/workspace";
     public const string McpReportStatus = "orchflow/mcp/reportStatus";
 
+    /// <summary>A workspace's audit log: refusals, denials, launches with less isolation than requested, policy changes.</summary>
+    public const string WorkspaceAudit = "orchflow/workspace/audit";
+
+    /// <summary>Stops every process of a workspace (cgroup freezer or SIGSTOP); resume continues them where they were.</summary>
+    public const string WorkspaceSuspend = "orchflow/workspace/suspend";
+
+    public const string WorkspaceResume = "orchflow/workspace/resume";
+
+    /// <summary>Server to every client: a limit acted on a workspace, or it was suspended or resumed, and why.</summary>
+    public const string WorkspaceNotice = "orchflow/workspace/notice";
+
+    /// <summary>Sets a secret of a workspace; its value is injected only into that workspace's processes.</summary>
+    public const string SecretSet = "orchflow/secret/set";
+
+    /// <summary>A workspace's secrets, masked.</summary>
+    public const string SecretList = "orchflow/secret/list";
+
+    public const string SecretRemove = "orchflow/secret/remove";
+
     /// <summary>Measured CPU, memory, processes, terminals and agents of every workspace (from the last sample).</summary>
     public const string WorkspaceResources = "orchflow/workspace/resources";
 

@@ -56,6 +56,9 @@ public sealed record SecurityPolicy
     public required IReadOnlyList<string> RestrictedPaths { get; init; }
     public required NetworkPolicy Network { get; init; }
     public required IReadOnlyList<string> AllowedHosts { get; init; }
+
+    /// <summary>security.secrets_file: a dotenv file of secrets, relative to the root; null when there is none.</summary>
+    public string? SecretsFile { get; init; }
 }
 
 /// <summary>The per-workspace models block (the spec's <c>ruv_fann</c> block).</summary>
@@ -103,6 +106,12 @@ public sealed record WorkspaceInfo
     public required ModelSettings Models { get; init; }
     public required IReadOnlyDictionary<string, string> SharedEnv { get; init; }
     public required WorkspaceConfigState Config { get; init; }
+
+    /// <summary>The isolation this workspace actually has on this machine: requested and enforced tier, mechanism, reasons.</summary>
+    public required WorkspaceIsolation Isolation { get; init; }
+
+    /// <summary>Set while the workspace is suspended (hibernating): its processes are stopped.</summary>
+    public WorkspaceHibernation? Hibernation { get; init; }
 
     /// <summary>True for the built-in workspace that receives whatever is created without naming one.</summary>
     public required bool IsDefault { get; init; }
@@ -214,6 +223,9 @@ public sealed record StatusResult
 
     /// <summary>Workspaces whose memory segment was found damaged (not served until replaced; see orchflow/memory/stats).</summary>
     public IReadOnlyList<string>? DamagedMemory { get; init; }
+
+    /// <summary>What this machine offers for isolation (bubblewrap, Landlock, control groups), measured when the daemon started.</summary>
+    public required HostIsolation Isolation { get; init; }
 }
 
 public sealed record ConfigChangedNotification

@@ -21,4 +21,20 @@ public sealed record PtySpawnOptions(
     string WorkingDirectory,
     IReadOnlyDictionary<string, string> Environment,
     ushort Columns = 80,
-    ushort Rows = 24);
+    ushort Rows = 24)
+{
+    /// <summary>
+    /// A program that runs the command for us, such as a sandbox (<c>bwrap … --</c>): its absolute path and its
+    /// arguments. When set, <see cref="File"/> is still resolved on the child's PATH first (so a missing program stays
+    /// a synchronous failure), and then the launcher is executed with the resolved path and <see cref="Arguments"/>
+    /// appended. The launcher becomes the session leader and must keep the terminal as its controlling terminal.
+    /// </summary>
+    public IReadOnlyList<string>? Launcher { get; init; }
+
+    /// <summary>
+    /// When set (an absolute, canonical directory), the working directory is opened once, checked to be this
+    /// directory or inside it as opened (symlinks resolved), and entered through that descriptor (fchdir): a symlink
+    /// swapped in after the caller's own check cannot move the child elsewhere.
+    /// </summary>
+    public string? ConfineWorkingDirectoryTo { get; init; }
+}

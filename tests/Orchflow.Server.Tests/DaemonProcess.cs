@@ -36,9 +36,18 @@ public static class Orchflow
 
     public static async Task<CliRun> RunAsync(TempHome home, params string[] args) => await RunInAsync(home, null, args);
 
-    public static async Task<CliRun> RunInAsync(TempHome home, string? cwd, params string[] args)
+    public static async Task<CliRun> RunInAsync(TempHome home, string? cwd, params string[] args) => await RunWithAsync(home, cwd, null, args);
+
+    /// <summary>Runs the CLI with extra environment variables (a daemon it starts inherits them).</summary>
+    public static async Task<CliRun> RunWithAsync(TempHome home, string? cwd, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        using var p = Process.Start(StartInfo(home, args, cwd))!;
+        var psi = StartInfo(home, args, cwd);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[key] = value;
+        }
+
+        using var p = Process.Start(psi)!;
         p.StandardInput.Close();
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

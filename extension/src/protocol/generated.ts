@@ -25,7 +25,11 @@ export type AgentEventKind =
 
 export type AgentTypeSource = 'builtIn' | 'global' | 'workspace';
 
+export type AuditKind = 'refused' | 'denied' | 'notEnforced' | 'policyChanged' | 'secret' | 'limit';
+
 export type DiagnosticSeverity = 'error' | 'warning';
+
+export type IsolationMechanism = 'none' | 'bubblewrap';
 
 export type McpAgentStatus = 'needsInput' | 'done' | 'working';
 
@@ -44,6 +48,10 @@ export type MemoryWhenFull = 'evictLru' | 'refuse';
 export type MemoryPersistence = 'disk' | 'memory';
 
 export type MemoryWriterKind = 'agent' | 'terminal' | 'user';
+
+export type NoticeLevel = 'info' | 'warning' | 'error';
+
+export type SecretSource = 'daemon' | 'file';
 
 export type TerminalPurpose = 'shell' | 'build' | 'test' | 'repl' | 'agent';
 
@@ -185,6 +193,15 @@ export interface AgentTypesResult {
   types: AgentTypeInfo[];
 }
 
+export interface AuditEntry {
+  at: string;
+  workspaceId: string;
+  kind: AuditKind;
+  message: string;
+  rule?: string | null;
+  subject?: string | null;
+}
+
 export interface ClientInfo {
   name: string;
   version?: string | null;
@@ -218,6 +235,17 @@ export interface ErrorData {
   diagnostics?: Diagnostic[] | null;
 }
 
+export interface HostIsolation {
+  bubblewrapAvailable: boolean;
+  bubblewrapPath?: string | null;
+  bubblewrapVersion?: string | null;
+  bubblewrapProblem?: string | null;
+  landlockAbi?: number | null;
+  legacyTiocsti?: boolean | null;
+  cgroups?: string | null;
+  cgroupsDetail?: string | null;
+}
+
 export interface InitializeParams {
   processId?: number | null;
   clientInfo?: ClientInfo | null;
@@ -238,6 +266,12 @@ export interface ServerCapabilities {
 export interface ServerInfo {
   name: string;
   version: string;
+}
+
+export interface IsolationFeature {
+  name: string;
+  enforced: boolean;
+  detail: string;
 }
 
 export interface McpHelloParams {
@@ -308,6 +342,8 @@ export interface WorkspaceInfo {
     [k: string]: string | undefined;
   };
   config: WorkspaceConfigState;
+  isolation: WorkspaceIsolation;
+  hibernation?: WorkspaceHibernation | null;
   isDefault: boolean;
   createdAt: string;
   lastAccessed: string;
@@ -344,6 +380,7 @@ export interface SecurityPolicy {
   restrictedPaths: string[];
   network: NetworkPolicy;
   allowedHosts: string[];
+  secretsFile?: string | null;
 }
 
 export interface ModelSettings {
@@ -356,6 +393,22 @@ export interface WorkspaceConfigState {
   path?: string | null;
   diagnostics: Diagnostic[];
   loadedAt?: string | null;
+}
+
+export interface WorkspaceIsolation {
+  requestedTier: SecurityTier;
+  enforcedTier: SecurityTier;
+  mechanism: IsolationMechanism;
+  summary: string;
+  reasons: string[];
+  features: IsolationFeature[];
+}
+
+export interface WorkspaceHibernation {
+  since: string;
+  by: string;
+  mechanism: string;
+  processes: number;
 }
 
 export interface MemoryStats {
@@ -508,6 +561,40 @@ export interface WorkspaceResources {
   queuedAgents: number;
 }
 
+export interface SecretInfo {
+  name: string;
+  source: SecretSource;
+  masked: string;
+  updatedAt?: string | null;
+  overridden?: boolean;
+}
+
+export interface SecretListParams {
+  workspaceId: string;
+}
+
+export interface SecretListResult {
+  secrets: SecretInfo[];
+  file?: string | null;
+  problems: Diagnostic[];
+}
+
+export interface SecretRemoveParams {
+  workspaceId: string;
+  name: string;
+}
+
+export interface SecretRemoveResult {
+  workspaceId: string;
+  name: string;
+}
+
+export interface SecretSetParams {
+  workspaceId: string;
+  name: string;
+  value: string;
+}
+
 export interface StatusParams {}
 
 export interface StatusResult {
@@ -523,6 +610,7 @@ export interface StatusResult {
   lostTerminals: TerminalInfo[];
   workspacesWithConfigErrors: string[];
   damagedMemory?: string[] | null;
+  isolation: HostIsolation;
 }
 
 export interface TerminalInfo {
@@ -617,6 +705,16 @@ export interface TerminalResizeParams {
   rows: number;
 }
 
+export interface WorkspaceAuditParams {
+  id: string;
+  limit?: number | null;
+}
+
+export interface WorkspaceAuditResult {
+  entries: AuditEntry[];
+  path: string;
+}
+
 export interface WorkspaceChangedNotification {
   kind: WorkspaceChangeKind;
   id: string;
@@ -642,6 +740,14 @@ export interface WorkspaceListResult {
   activeWorkspaceId?: string | null;
 }
 
+export interface WorkspaceNotice {
+  workspaceId: string;
+  level: NoticeLevel;
+  message: string;
+  rule?: string | null;
+  at: string;
+}
+
 export interface WorkspaceRef {
   id: string;
 }
@@ -655,6 +761,13 @@ export interface WorkspaceResolveResult {
 }
 
 export interface WorkspaceResourcesParams {}
+
+export interface WorkspaceSuspendResult {
+  workspace: WorkspaceInfo;
+  processes: number;
+  agents: string[];
+  released: string[];
+}
 
 export interface WorkspaceUpdateParams {
   id: string;
@@ -698,6 +811,9 @@ export const Methods = {
   MemorySet: 'orchflow/memory/set',
   MemoryStats: 'orchflow/memory/stats',
   ResourcesChanged: 'orchflow/resources/changed',
+  SecretList: 'orchflow/secret/list',
+  SecretRemove: 'orchflow/secret/remove',
+  SecretSet: 'orchflow/secret/set',
   Status: 'orchflow/status',
   TerminalAck: 'orchflow/terminal/ack',
   TerminalAttach: 'orchflow/terminal/attach',
@@ -712,14 +828,18 @@ export const Methods = {
   TerminalRename: 'orchflow/terminal/rename',
   TerminalResize: 'orchflow/terminal/resize',
   TerminalShow: 'orchflow/terminal/show',
+  WorkspaceAudit: 'orchflow/workspace/audit',
   WorkspaceChanged: 'orchflow/workspace/changed',
   WorkspaceCreate: 'orchflow/workspace/create',
   WorkspaceDelete: 'orchflow/workspace/delete',
   WorkspaceList: 'orchflow/workspace/list',
+  WorkspaceNotice: 'orchflow/workspace/notice',
   WorkspaceReloadConfig: 'orchflow/workspace/reloadConfig',
   WorkspaceResolve: 'orchflow/workspace/resolve',
   WorkspaceResources: 'orchflow/workspace/resources',
+  WorkspaceResume: 'orchflow/workspace/resume',
   WorkspaceShow: 'orchflow/workspace/show',
+  WorkspaceSuspend: 'orchflow/workspace/suspend',
   WorkspaceSwitch: 'orchflow/workspace/switch',
   WorkspaceUpdate: 'orchflow/workspace/update',
 } as const;
@@ -773,6 +893,9 @@ export interface RequestTypes {
   'orchflow/memory/search': { params: MemorySearchParams; result: MemorySearchResult };
   'orchflow/memory/set': { params: MemorySetParams; result: MemorySetResult };
   'orchflow/memory/stats': { params: MemoryStatsParams; result: MemoryStatsResult };
+  'orchflow/secret/list': { params: SecretListParams; result: SecretListResult };
+  'orchflow/secret/remove': { params: SecretRemoveParams; result: SecretRemoveResult };
+  'orchflow/secret/set': { params: SecretSetParams; result: SecretInfo };
   'orchflow/status': { params: StatusParams; result: StatusResult };
   'orchflow/terminal/attach': { params: TerminalRef; result: TerminalAttachResult };
   'orchflow/terminal/create': { params: TerminalCreateParams; result: TerminalInfo };
@@ -784,13 +907,16 @@ export interface RequestTypes {
   'orchflow/terminal/rename': { params: TerminalRenameParams; result: TerminalInfo };
   'orchflow/terminal/resize': { params: TerminalResizeParams; result: TerminalInfo };
   'orchflow/terminal/show': { params: TerminalRef; result: TerminalInfo };
+  'orchflow/workspace/audit': { params: WorkspaceAuditParams; result: WorkspaceAuditResult };
   'orchflow/workspace/create': { params: WorkspaceCreateParams; result: WorkspaceInfo };
   'orchflow/workspace/delete': { params: WorkspaceRef; result: WorkspaceDeleteResult };
   'orchflow/workspace/list': { params: WorkspaceListParams; result: WorkspaceListResult };
   'orchflow/workspace/reloadConfig': { params: WorkspaceRef; result: WorkspaceInfo };
   'orchflow/workspace/resolve': { params: WorkspaceResolveParams; result: WorkspaceResolveResult };
   'orchflow/workspace/resources': { params: WorkspaceResourcesParams; result: ResourceSnapshot };
+  'orchflow/workspace/resume': { params: WorkspaceRef; result: WorkspaceSuspendResult };
   'orchflow/workspace/show': { params: WorkspaceRef; result: WorkspaceInfo };
+  'orchflow/workspace/suspend': { params: WorkspaceRef; result: WorkspaceSuspendResult };
   'orchflow/workspace/switch': { params: WorkspaceRef; result: WorkspaceInfo };
   'orchflow/workspace/update': { params: WorkspaceUpdateParams; result: WorkspaceInfo };
 }
@@ -806,6 +932,7 @@ export interface NotificationTypes {
   'orchflow/terminal/changed': { params: TerminalChangedNotification };
   'orchflow/terminal/output': { params: TerminalOutputNotification };
   'orchflow/workspace/changed': { params: WorkspaceChangedNotification };
+  'orchflow/workspace/notice': { params: WorkspaceNotice };
 }
 
 export type RequestMethod = keyof RequestTypes;

@@ -36,12 +36,14 @@ public sealed record ModelsConfig(IReadOnlyList<string> Models, long? MemorySize
 
 /// <param name="AllowedCommands">Empty means no command restriction beyond the tier's.</param>
 /// <param name="AllowedHosts">Only meaningful with <see cref="NetworkPolicy.Allowlist"/>.</param>
+/// <param name="SecretsFile">A dotenv file of secrets, relative to the workspace root; null when there is none.</param>
 public sealed record SecurityConfig(
     SecurityTier Tier,
     IReadOnlyList<string> AllowedCommands,
     IReadOnlyList<string> RestrictedPaths,
     NetworkPolicy Network,
-    IReadOnlyList<string> AllowedHosts);
+    IReadOnlyList<string> AllowedHosts,
+    string? SecretsFile = null);
 
 /// <summary>The workspace's shared agent memory store.</summary>
 /// <param name="DefaultTtl">Null means entries never expire (only capacity evicts them).</param>

@@ -12,6 +12,10 @@ internal static class Rules
 
     public static readonly StringRule AbsolutePath = new("^/", "must be an absolute path");
 
+    public static readonly StringRule RelativePath = new(
+        "^(?!/)(?!\\.\\.(/|$))(?!.*/\\.\\.(/|$)).+$",
+        "must be a path relative to the workspace root, without '..'");
+
     /// <summary>A relative path like "bin/tool" would depend on the agent's cwd, which is exactly what an allow list must not.</summary>
     public static readonly StringRule Command = new(
         "^(/.*|[^/\\s]+)$",

@@ -95,21 +95,21 @@ internal static class WorkspaceFields
     // security
     public static readonly EnumField<SecurityTier> Tier = new("tier",
         "Security tier of the workspace's agents and terminals.",
-        new("standard", SecurityTier.Standard, "Resource limits and restricted_paths apply."),
-        new("enhanced", SecurityTier.Enhanced, "Also only allowed_commands may be run by agents (when the list is not empty)."),
-        new("strict", SecurityTier.Strict, "Enhanced, and the network policy applies to terminals as well as agents."))
+        new("standard", SecurityTier.Standard, "Built environment, working directory inside the root, per-workspace secrets; no operating-system sandbox."),
+        new("enhanced", SecurityTier.Enhanced, "Also allowed_commands for every command Orchflow launches, and restricted_paths hidden from the workspace's processes (bubblewrap)."),
+        new("strict", SecurityTier.Strict, "Also an operating-system sandbox (bubblewrap): only the root writable, other workspaces and Orchflow's files hidden, own processes and terminals only, and the network policy applied."))
     { Default = Defaults.Tier };
 
     public static readonly StringListField AllowedCommands = new("allowed_commands",
-        "Commands agents may run: names looked up on PATH (\"cargo\") or absolute paths. Empty means no restriction beyond the tier's.",
+        "Commands Orchflow may launch in this workspace (agents, --cmd terminals, each command of a command line) from tier enhanced: names looked up on PATH (\"cargo\") or absolute paths. Empty means no restriction.",
         new StringField("", "") { Rules = [Rules.Command] });
 
     public static readonly StringListField RestrictedPaths = new("restricted_paths",
-        "Absolute paths that agents and terminals of this workspace may not access.",
+        "Absolute paths that agents and terminals of this workspace may not access (from tier enhanced).",
         new StringField("", "") { Rules = [Rules.AbsolutePath] });
 
     public static readonly EnumField<NetworkPolicy> Network = new("network",
-        "Network access of the workspace's agents.",
+        "Network access of the workspace's processes; applied at tier strict.",
         new("full", NetworkPolicy.Full, "Unrestricted network access."),
         new("none", NetworkPolicy.None, "No network access."),
         new("allowlist", NetworkPolicy.Allowlist, "Only the hosts in allowed_hosts."))
@@ -119,9 +119,13 @@ internal static class WorkspaceFields
         "Hosts reachable when network is \"allowlist\": host names, \"*.example.com\" wildcards or IPv4 addresses, each optionally with :port.",
         new StringField("", "") { Rules = [Rules.Host], MaxLength = 253 });
 
+    public static readonly StringField SecretsFile = new("secrets_file",
+        "A file of secrets inside the workspace root, one NAME=value per line (dotenv), e.g. \".orchflow/secrets.env\". They are injected into this workspace's processes only, like those set with `orchflow secret set`, which override them.")
+    { Rules = [Rules.RelativePath] };
+
     public static readonly ObjectField Security = new("security",
         "What the workspace's agents and terminals may do.",
-        Tier, AllowedCommands, RestrictedPaths, Network, AllowedHosts)
+        Tier, AllowedCommands, RestrictedPaths, Network, AllowedHosts, SecretsFile)
     {
         // Each setting alone is valid; together they can silently mean something other than intended.
         CrossCheck = (section, ctx, path) =>
@@ -204,7 +208,8 @@ internal static class WorkspaceFields
                 security.Get(AllowedCommands),
                 security.Get(RestrictedPaths),
                 security.Get(Network),
-                security.Get(AllowedHosts)),
+                security.Get(AllowedHosts),
+                security.GetRefOrNull(SecretsFile)),
             SharedEnv: ws.Get(SharedEnv),
             Memory: new MemoryConfig(memory.Get(CapacityEntries), memory.Get(WhenFull), memory.Get(Persistence), memory.GetValueOrNull(DefaultTtl)),
             AgentTypes: AgentFields.Build(ws.Get(AgentFields.Agents)));

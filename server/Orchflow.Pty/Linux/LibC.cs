@@ -16,6 +16,9 @@ internal static unsafe partial class LibC
     public const int O_RDWR = 2;
     public const int O_NOCTTY = 0x100;
     public const int O_CLOEXEC = 0x80000;
+
+    /// <summary>O_DIRECTORY differs between x86_64 (0200000) and aarch64 (040000).</summary>
+    public static readonly int O_DIRECTORY = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x4000 : 0x10000;
     public const int EFD_CLOEXEC = O_CLOEXEC;
     public const int X_OK = 1;
 
@@ -154,6 +157,15 @@ internal static unsafe partial class LibC
 
     [LibraryImport(Libc)]
     public static partial int posix_spawn_file_actions_addchdir_np(void* fileActions, byte* path);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawn_file_actions_addfchdir_np(void* fileActions, int fd);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int open(byte* path, int flags);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial nint readlink(byte* path, byte* buffer, nuint size);
 
     [LibraryImport(Libc)]
     public static partial int posix_spawn_file_actions_addopen(void* fileActions, int fd, byte* path, int flags, uint mode);

@@ -88,6 +88,12 @@ internal sealed class LinuxPtyBackend : IPtyBackend
             return Invalid("No program was given to start.");
         }
 
+        if (options.Launcher is { } launcher
+            && (launcher.Count == 0 || launcher[0] is null || !Path.IsPathFullyQualified(launcher[0]) || launcher.Any(a => a is null || a.Contains('\0'))))
+        {
+            return Invalid("The launcher must start with an absolute program path, and no argument may be null or contain a NUL character.");
+        }
+
         if (options.Columns == 0 || options.Rows == 0)
         {
             return Invalid($"A terminal of {options.Columns}x{options.Rows} cells cannot be created; both dimensions must be at least 1.");
@@ -187,11 +193,33 @@ internal sealed class LinuxPtyBackend : IPtyBackend
 
             wake = new FileDescriptorHandle(wakeFd);
 
-            error = SpawnChild(executable, options, ptsName, out var pid);
+            // With a launcher, it is what runs; it receives the resolved program and its arguments.
+            string[] argv = options.Launcher is { } launcher
+                ? [.. launcher, executable, .. options.Arguments]
+                : [options.File, .. options.Arguments];
+            var program = options.Launcher is { } l ? l[0] : executable;
+            FileDescriptorHandle? directory = null;
+            if (options.ConfineWorkingDirectoryTo is { } confine)
+            {
+                var (opened, outside) = OpenConfinedDirectory(options.WorkingDirectory, confine);
+                if (outside is not null)
+                {
+                    return outside;
+                }
+
+                directory = opened;
+            }
+
+            int pid;
+            using (directory)
+            {
+                error = SpawnChild(program, argv, options, ptsName, directory?.Fd ?? -1, out pid);
+            }
+
             if (error != 0)
             {
                 return new PtySpawnResult.Failure(
-                    $"Could not start '{options.File}' ({executable}) in '{options.WorkingDirectory}': {LibC.Describe(error)}.",
+                    $"Could not start '{options.File}' ({program}) in '{options.WorkingDirectory}': {LibC.Describe(error)}.",
                     error);
             }
 
@@ -227,10 +255,50 @@ internal sealed class LinuxPtyBackend : IPtyBackend
     }
 
     /// <summary>Starts the child; returns 0 and its pid, or an error number.</summary>
-    private static unsafe int SpawnChild(string executable, PtySpawnOptions options, string ptsName, out int pid)
+    /// <summary>
+    /// Opens the working directory and checks where it really is, as opened: the one answer that a later rename or
+    /// symlink swap cannot change, since the child enters this very directory through the descriptor.
+    /// </summary>
+    private static unsafe (FileDescriptorHandle? Directory, PtySpawnResult.Failure? Failure) OpenConfinedDirectory(string directory, string confine)
+    {
+        int fd;
+        fixed (byte* path = LibC.ToUtf8z(directory))
+        {
+            fd = LibC.open(path, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC);
+        }
+
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            return (null, new($"The working directory '{directory}' cannot be opened: {LibC.Describe(errno)}.", errno));
+        }
+
+        var handle = new FileDescriptorHandle(fd);
+        var buffer = stackalloc byte[4096];
+        nint length;
+        fixed (byte* link = LibC.ToUtf8z($"/proc/self/fd/{fd}"))
+        {
+            length = LibC.readlink(link, buffer, 4096);
+        }
+
+        var actual = length > 0 ? System.Text.Encoding.UTF8.GetString(buffer, (int)length) : null;
+        bool inside = actual is not null
+            && (actual == confine || (actual.StartsWith(confine, StringComparison.Ordinal) && (confine == "/" || actual[confine.Length] == '/')));
+        if (!inside)
+        {
+            handle.Dispose();
+            return (null, new(
+                $"The working directory '{directory}' is {actual ?? "somewhere unknown"} once opened, outside {confine}: it was replaced while the terminal was starting (a symlink or rename).",
+                LibC.EACCES));
+        }
+
+        return (handle, null);
+    }
+
+    private static unsafe int SpawnChild(string executable, string[] arguments, PtySpawnOptions options, string ptsName, int directoryFd, out int pid)
     {
         pid = 0;
-        using var argv = new NativeStringArray([options.File, .. options.Arguments]);
+        using var argv = new NativeStringArray(arguments);
         using var envp = new NativeStringArray(options.Environment.Select(pair => $"{pair.Key}={pair.Value}").ToArray());
 
         var attributes = NativeMemory.AlignedAlloc(LibC.SpawnStructSize, 16);
@@ -285,7 +353,9 @@ internal sealed class LinuxPtyBackend : IPtyBackend
             fixed (byte* directory = LibC.ToUtf8z(options.WorkingDirectory))
             fixed (byte* slave = LibC.ToUtf8z(ptsName))
             {
-                error = LibC.posix_spawn_file_actions_addchdir_np(actions, directory);
+                error = directoryFd >= 0
+                    ? LibC.posix_spawn_file_actions_addfchdir_np(actions, directoryFd)
+                    : LibC.posix_spawn_file_actions_addchdir_np(actions, directory);
                 if (error == 0)
                 {
                     // No O_NOCTTY: the child is a session leader by now, and opening the slave makes

@@ -687,6 +687,8 @@ public sealed class AgentService : IAsyncDisposable
                 $"It was looked for on the PATH of workspace '{ws.Id}' terminals: {SearchPath(ws, type)}.");
         }
 
+        _terminals.CheckLaunch(ws, argv, cwd, type.Env, $"agent of type {type.Name}");
+
         return (argv, taskInArgv);
     }
 

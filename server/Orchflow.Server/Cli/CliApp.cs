@@ -21,6 +21,8 @@ public static class CliApp
           workspace switch ID [--json]
           workspace rm ID [--json]
           workspace reload ID [--json]
+          workspace audit ID [--tail N] [--json]      refusals, denials, limits and policy changes of the workspace
+          workspace suspend|resume ID [--json]        stop every process of the workspace / continue them
         Terminals
           terminal create [--workspace ID] [--name NAME] [--purpose shell|build|test|repl|agent]
                           [--cmd "COMMAND LINE"] [--cwd DIR] [--json]
@@ -58,6 +60,10 @@ public static class CliApp
                                       (and is how a damaged segment is replaced: its file is moved aside, never deleted)
           mcp [--token-file FILE] [--socket PATH]   the MCP server (stdio) that agents' CLIs start; needs an agent's
                                       token (ORCHFLOW_MCP_TOKEN or --token-file), which Orchflow sets up for its agents
+        Secrets (injected only into the workspace's processes; values never shown in full)
+          secret set --workspace ID NAME [--json]     the value is read from stdin (typed without echo on a terminal)
+          secret list --workspace ID [--json]
+          secret rm --workspace ID NAME [--json]
         Status and daemon
           status [--json]
           daemon                      run the daemon in the foreground
@@ -99,6 +105,7 @@ public static class CliApp
                 "agent" => await AgentCommands.RunAsync(cmd, output, paths).ConfigureAwait(false),
                 "memory" or "mem" => await MemoryCommands.RunAsync(cmd, output, paths, workingDirectory, Console.In).ConfigureAwait(false),
                 "mcp" => await McpCommand.RunAsync(cmd, output, paths).ConfigureAwait(false),
+                "secret" => await SecretCommands.RunAsync(cmd, output, paths, name => SecretCommands.ReadValue(name, output.Error)).ConfigureAwait(false),
                 "status" => await StatusCommand.RunAsync(cmd, output, paths).ConfigureAwait(false),
                 "daemon" => await DaemonCommands.RunAsync(cmd, output, paths).ConfigureAwait(false),
                 "serve" => await ServeAsync(cmd, paths).ConfigureAwait(false),

@@ -27,6 +27,14 @@ internal static class StatusCommand
         output.Line($"log:         {status.Daemon.LogFile}");
         output.Line($"workspaces:  {status.WorkspaceCount} of {status.MaxWorkspaces} (plus the built-in default)");
         output.Line($"recent:      {(recent is null ? "-" : $"{recent.Id} ({recent.Name}), last accessed {recent.LastAccessed.ToLocalTime():yyyy-MM-dd HH:mm:ss}")}");
+        var host = status.Isolation;
+        output.Line($"limits:      {(host.Cgroups is "v1" or "v2" ? host.CgroupsDetail : $"the daemon's watchdog ({host.CgroupsDetail})")}");
+        output.Line($"isolation:   {(host.BubblewrapAvailable ? $"bubblewrap {host.BubblewrapVersion} ({host.BubblewrapPath})" : $"bubblewrap unavailable: {host.BubblewrapProblem}")}; Landlock {(host.LandlockAbi is { } abi ? $"ABI {abi}" : "unavailable")}");
+        foreach (var w in list.Workspaces.Where(w => !w.IsDefault))
+        {
+            output.Line($"  {w.Id}: {w.Isolation.Summary}{(w.Hibernation is null ? "" : ", suspended")}");
+        }
+
         foreach (var id in status.WorkspacesWithConfigErrors)
         {
             output.Line($"warning:     workspace '{id}' has config errors; see `orchflow workspace show {id}`");

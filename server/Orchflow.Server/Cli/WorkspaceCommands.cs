@@ -7,7 +7,7 @@ internal static class WorkspaceCommands
 {
     public static async Task<int> RunAsync(CommandLine cmd, Output output, OrchflowPaths paths, string workingDirectory)
     {
-        var verb = cmd.Positional(1) ?? throw new CliException("Missing workspace command: create, list, show, update, switch, rm or reload.");
+        var verb = cmd.Positional(1) ?? throw new CliException("Missing workspace command: create, list, show, update, switch, rm, reload, suspend, resume or audit.");
         bool json = cmd.Flag("json");
         switch (verb)
         {
@@ -53,11 +53,11 @@ internal static class WorkspaceCommands
                     ["ID", "NAME", "TYPE", "NAMESPACE", "TIER", "GIT", "ROOT"],
                     result.Workspaces.Select(w => (IReadOnlyList<string>)
                     [
-                        w.Id + (w.Config.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? " (!)" : ""),
+                        w.Id + (w.Config.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? " (!)" : "") + (w.Hibernation is null ? "" : " (suspended)"),
                         w.Name,
                         Lower(w.Metadata.ProjectType),
                         w.Namespace,
-                        Lower(w.Security.Tier),
+                        Tier(w.Isolation),
                         Git(w.Metadata.Vcs),
                         w.RootPath,
                     ]));
@@ -103,6 +103,56 @@ internal static class WorkspaceCommands
                 return 0;
             }
 
+            case "suspend" or "resume":
+            {
+                var id = cmd.RequirePositional(2, "workspace ID (see `orchflow workspace list`)");
+                cmd.EnsureNoUnknown(maxPositionals: 3);
+                await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+                var result = await client.InvokeAsync<WorkspaceSuspendResult>(verb == "suspend" ? Methods.WorkspaceSuspend : Methods.WorkspaceResume, new WorkspaceRef { Id = id }).ConfigureAwait(false);
+                if (json)
+                {
+                    output.Json(result);
+                }
+                else if (verb == "suspend")
+                {
+                    output.Line($"Suspended '{result.Workspace.Id}': {result.Processes} process(es) stopped ({result.Workspace.Hibernation?.Mechanism})"
+                        + (result.Agents.Count > 0 ? $", agents {string.Join(", ", result.Agents)} paused" : "") + ". Resume with `orchflow workspace resume " + result.Workspace.Id + "`.");
+                }
+                else
+                {
+                    output.Line($"Resumed '{result.Workspace.Id}': {result.Processes} process(es) continued" + (result.Agents.Count > 0 ? $", agents {string.Join(", ", result.Agents)} resumed" : "") + ".");
+                }
+
+                return 0;
+            }
+
+            case "audit":
+            {
+                var id = cmd.RequirePositional(2, "workspace ID (see `orchflow workspace list`)");
+                int? tail = cmd.Option("tail") is { } t ? (int.TryParse(t, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new CliException("--tail needs a number of entries, at least 1.")) : null;
+                cmd.EnsureNoUnknown(maxPositionals: 3);
+                await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+                var audit = await client.InvokeAsync<WorkspaceAuditResult>(Methods.WorkspaceAudit, new WorkspaceAuditParams { Id = id, Limit = tail }).ConfigureAwait(false);
+                if (json)
+                {
+                    output.Json(audit);
+                    return 0;
+                }
+
+                if (audit.Entries.Count == 0)
+                {
+                    output.Line($"No audit entries ({audit.Path}).");
+                    return 0;
+                }
+
+                foreach (var e in audit.Entries)
+                {
+                    output.Line($"{e.At.ToLocalTime():yyyy-MM-dd HH:mm:ss}  {Lower(e.Kind),-12} {e.Message}{(e.Rule is { } r ? $" [{r}]" : "")}");
+                }
+
+                return 0;
+            }
+
             case "update":
             {
                 var id = cmd.RequirePositional(2, "workspace ID");
@@ -123,7 +173,7 @@ internal static class WorkspaceCommands
             }
 
             default:
-                throw new CliException($"Unknown workspace command '{verb}'. Use create, list, show, update, switch, rm or reload.");
+                throw new CliException($"Unknown workspace command '{verb}'. Use create, list, show, update, switch, rm, reload, suspend, resume or audit.");
         }
     }
 
@@ -142,6 +192,8 @@ internal static class WorkspaceCommands
             ("security", $"{Lower(w.Security.Tier)}, network {Lower(w.Security.Network)}"
                 + (w.Security.AllowedCommands.Count > 0 ? $", allowed commands: {string.Join(' ', w.Security.AllowedCommands)}" : "")
                 + (w.Security.RestrictedPaths.Count > 0 ? $", restricted paths: {string.Join(' ', w.Security.RestrictedPaths)}" : "")),
+            ("isolation", w.Isolation.Summary),
+            ("state", w.Hibernation is { } hib ? $"suspended since {hib.Since.ToLocalTime():yyyy-MM-dd HH:mm:ss} by {hib.By} ({hib.Processes} processes stopped, {hib.Mechanism})" : "running"),
             ("limits", $"{limits.MaxAgents} agents, {limits.TerminalLimit} terminals, {limits.ProcessLimit} processes, cpu shares {limits.CpuShares}, memory {(limits.MemoryLimitBytes is { } m ? Config.ByteSize.Format(m) : "unlimited")}"),
             ("models", w.Models.Models.Count > 0 ? string.Join(", ", w.Models.Models) + (w.Models.TrainingEnabled ? " (training on)" : "") : "-"),
             ("config", w.Config.Path ?? "none (defaults)"),
@@ -151,6 +203,16 @@ internal static class WorkspaceCommands
         foreach (var (k, v) in rows)
         {
             output.Line($"{k + ":",-15}{v}");
+        }
+
+        foreach (var f in w.Isolation.Features)
+        {
+            output.Line($"  {(f.Enforced ? "enforced" : "NOT enforced"),-13}{f.Name}: {f.Detail}");
+        }
+
+        foreach (var reason in w.Isolation.Reasons)
+        {
+            output.Line($"  note: {reason}");
         }
 
         PrintDiagnostics(output, w);
@@ -168,6 +230,10 @@ internal static class WorkspaceCommands
             output.Line("  The config file has errors; the last good config stays in force until they are fixed.");
         }
     }
+
+    /// <summary>The tier as enforced; a tier requested but not enforced says so.</summary>
+    internal static string Tier(WorkspaceIsolation i) =>
+        i.EnforcedTier == i.RequestedTier ? Lower(i.EnforcedTier) : $"{Lower(i.RequestedTier)} (NOT enforced: {Lower(i.EnforcedTier)})";
 
     private static string Git(VcsInfo? vcs) => vcs is null ? "-" : $"{vcs.Branch ?? "detached"}{(vcs.Dirty ? " (dirty)" : "")}";
 

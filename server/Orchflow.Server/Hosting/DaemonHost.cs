@@ -46,6 +46,9 @@ public static class DaemonHost
         await using var server = new OrchflowServer(paths, database, log, paths.SocketPath, mcpSocketPath: paths.McpSocketPath);
 
         using var stop = new CancellationTokenSource();
+
+        // Orphans of workspace processes come to the daemon, which reaps them (PID 1 may not).
+        Processes.OrphanReaper.Start(log, stop.Token);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Cancel(); });
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx => ctx.Cancel = true);

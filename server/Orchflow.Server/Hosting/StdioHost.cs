@@ -31,7 +31,7 @@ public static class StdioHost
         var database = Database.Open(paths.DatabaseFile, log);
         var server = new OrchflowServer(paths, database, log, socketPath: null);
         var exitRequested = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var session = server.Attach(Console.OpenStandardOutput(), Console.OpenStandardInput(), "stdio", s => { _ = Task.Delay(ExitFlushDelay).ContinueWith(t => exitRequested.TrySetResult(), TaskScheduler.Default); });
+        var session = server.Attach(Console.OpenStandardOutput(), new GraceAtEndStream(Console.OpenStandardInput(), ExitFlushDelay), "stdio", s => { _ = Task.Delay(ExitFlushDelay).ContinueWith(t => exitRequested.TrySetResult(), TaskScheduler.Default); });
         await Task.WhenAny(session.Completion, exitRequested.Task).ConfigureAwait(false);
 
         // LSP: exit after shutdown is a clean end (0); exit or end of input without shutdown is 1.
@@ -46,5 +46,59 @@ public static class StdioHost
         // client closes the pipe, so end the process now that everything is flushed and closed.
         Environment.Exit(code);
         return code;
+    }
+
+    /// <summary>
+    /// Reports the end of the client's input only after <see cref="ExitFlushDelay"/>: StreamJsonRpc closes the
+    /// connection at end of input, which would drop the responses to requests read just before it (a client that writes
+    /// its requests and closes its end at once). The same grace as after LSP's exit.
+    /// </summary>
+    private sealed class GraceAtEndStream(Stream inner, TimeSpan grace) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            int n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            if (n == 0 && buffer.Length > 0)
+            {
+                await Task.Delay(grace, cancellationToken).ConfigureAwait(false);
+            }
+
+            return n;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
     }
 }

@@ -10,26 +10,97 @@ public sealed record CommandResult(int ExitCode, string StandardOutput, string S
 /// Architecture invariant: every child process Orchflow starts goes through this factory, which always sets an
 /// explicit working directory and a built environment, so the daemon's own current directory and environment
 /// never leak into a workspace. <c>Process.Start</c> is banned elsewhere (BannedSymbols.txt).
-/// Terminals and agents get their PTY through the same factory once they land.
+/// Terminals and agents get their PTY through the same factory, and with it their workspace's sandbox.
 /// </summary>
 public static class ProcessFactory
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte> Children = new();
+    private static long _starts;
+    private static int _starting;
+
+    /// <summary>
+    /// True when <paramref name="pid"/> is a process this factory started (its own waiter reaps it), or when a start is
+    /// under way (its pid may not be recorded yet). <see cref="OrphanReaper"/> reaps only other children: adopted orphans.
+    /// </summary>
+    internal static bool MayBeOwnChild(int pid) => Volatile.Read(ref _starting) > 0 || Children.ContainsKey(pid);
+
+    /// <summary>Changes whenever a start begins: a reaper that saw it change during its scan reaps nothing that round.</summary>
+    internal static long StartGeneration => Interlocked.Read(ref _starts);
+
+    /// <summary>Forgets recorded children that no longer exist (their own waiters reaped them).</summary>
+    internal static void ForgetEnded()
+    {
+        foreach (var pid in Children.Keys)
+        {
+            if (!Directory.Exists($"/proc/{pid}"))
+            {
+                Children.TryRemove(pid, out _);
+            }
+        }
+    }
+
+    private static T Starting<T>(Func<T> start, Func<T, int?> pidOf)
+    {
+        Interlocked.Increment(ref _starts);
+        Interlocked.Increment(ref _starting);
+        try
+        {
+            var result = start();
+            if (pidOf(result) is { } pid)
+            {
+                Children[pid] = 0;
+            }
+
+            return result;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _starting);
+        }
+    }
+
     /// <summary>Variables passed to helper commands; everything else of the daemon's environment stays out.</summary>
     private static readonly string[] HelperEnvironmentAllowlist = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ"];
 
     /// <summary>
+    /// Joins the control groups named after <c>N</c>, then becomes the real command (same pid, same session): a process
+    /// is in its workspace's groups before it runs anything, so nothing it forks can start outside them.
+    /// </summary>
+    private const string JoinScript =
+        "n=$1; shift; while [ \"$n\" -gt 0 ]; do echo $$ > \"$1\" || { echo \"orchflow: cannot join the workspace's control group $1\" >&2; exit 126; }; shift; n=$((n-1)); done; exec \"$@\"";
+
+    /// <summary>
     /// Starts a workspace process in a new pseudo-terminal. The caller has built the environment
     /// (<see cref="Terminals.TerminalEnvironment"/>) and checked that the working directory is inside the workspace;
-    /// the PTY layer passes exactly that environment and only the three standard descriptors.
+    /// the PTY layer passes exactly that environment and only the three standard descriptors. With
+    /// <paramref name="cgroups"/>, the process first joins its workspace's control groups (its limits); with a
+    /// <paramref name="sandbox"/> (tiers enhanced and strict, where the machine can), it then runs inside it. Both are
+    /// launchers the PTY layer spawns in front of the resolved program.
     /// </summary>
-    public static Orchflow.Pty.PtySpawnResult StartPty(Orchflow.Pty.PtySpawnOptions options)
+    public static Orchflow.Pty.PtySpawnResult StartPty(Orchflow.Pty.PtySpawnOptions options, Security.Sandbox? sandbox = null, IReadOnlyList<string>? cgroups = null)
     {
         if (!Path.IsPathRooted(options.WorkingDirectory))
         {
             throw new ArgumentException($"Working directory must be absolute, got '{options.WorkingDirectory}'.", nameof(options));
         }
 
-        return Orchflow.Pty.PtyBackend.Default.Spawn(options);
+        var launcher = new List<string>();
+        if (cgroups is { Count: > 0 })
+        {
+            launcher.AddRange(["/bin/sh", "-c", JoinScript, "orchflow-join", cgroups.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), .. cgroups]);
+        }
+
+        if (sandbox is not null)
+        {
+            launcher.AddRange(sandbox.Backend.Launcher(sandbox.Spec));
+        }
+
+        if (launcher.Count > 0)
+        {
+            options = options with { Launcher = launcher };
+        }
+
+        return Starting(() => Orchflow.Pty.PtyBackend.Default.Spawn(options), r => (r as Orchflow.Pty.PtySpawnResult.Success)?.Process.Pid);
     }
 
     /// <summary>Runs a short helper command to completion, capturing its output; kills it when the timeout passes.</summary>
@@ -116,6 +187,6 @@ public static class ProcessFactory
 
 #pragma warning disable RS0030 // The one sanctioned call site of Process.Start.
     private static Process StartCore(ProcessStartInfo psi) =>
-        Process.Start(psi) ?? throw new InvalidOperationException($"Could not start '{psi.FileName}'.");
+        Starting(() => Process.Start(psi) ?? throw new InvalidOperationException($"Could not start '{psi.FileName}'."), p => p.Id);
 #pragma warning restore RS0030
 }

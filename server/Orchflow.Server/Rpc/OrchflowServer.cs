@@ -5,6 +5,8 @@ using Orchflow.Server.Configuration;
 using Orchflow.Server.Hosting;
 using Orchflow.Server.Mcp;
 using Orchflow.Server.Memory;
+using Orchflow.Server.Limits;
+using Orchflow.Server.Security;
 using Orchflow.Server.Storage;
 using Orchflow.Server.Terminals;
 using Orchflow.Server.Workspaces;
@@ -31,8 +33,9 @@ public sealed class OrchflowServer : IAsyncDisposable
 
     /// <param name="mcpSocketPath">The MCP socket agents are told about; null when there is none (stdio, tests).</param>
     /// <param name="mcpLaunch">How agents' CLIs start <c>orchflow mcp</c>; this program by default.</param>
+    /// <param name="cgroups">The control groups driver; by default the one this machine offers (<see cref="CgroupProbe"/>).</param>
     public OrchflowServer(OrchflowPaths paths, Database database, Log log, string? socketPath, TimeProvider? time = null, string? defaultWorkspaceRoot = null,
-        string? mcpSocketPath = null, McpLaunch? mcpLaunch = null)
+        string? mcpSocketPath = null, McpLaunch? mcpLaunch = null, ICgroupDriver? cgroups = null)
     {
         _time = time ?? TimeProvider.System;
         Paths = paths;
@@ -42,12 +45,21 @@ public sealed class OrchflowServer : IAsyncDisposable
         Settings = new GlobalSettings(paths.ConfigFile, log);
         Workspaces = new WorkspaceService(new WorkspaceStore(database), Settings, log, _time,
             defaultWorkspaceRoot ?? Environment.GetEnvironmentVariable("HOME") ?? "/");
-        Terminals = new TerminalService(Workspaces, Settings, new TerminalStore(database, ex => log.Error("A terminal record could not be written", ex)), paths, log);
+        Isolation = new IsolationService(paths, log, Workspaces, time: _time);
+        Terminals = new TerminalService(Workspaces, Settings, new TerminalStore(database, ex => log.Error("A terminal record could not be written", ex)), paths, log) { Isolation = Isolation };
         Agents = new AgentService(Workspaces, Terminals, Settings, new AgentStore(database), paths, log, _time);
         Workspaces.ActiveAgents = Agents.ActiveAgentIds;
         Memory = new MemoryService(Workspaces, paths, log, _time) { TerminalBelongs = (ws, t) => Terminals.List(ws).Any(x => x.Id == t) };
         Tokens = new AgentTokens(_time);
         Agents.RunHooks = new McpAgentSetup(Tokens, paths.DataDirectory, mcpSocketPath, mcpLaunch ?? McpLaunch.Self());
+        Limits = new ResourceGovernor(Workspaces, Settings, Isolation, cgroups ?? CgroupProbe.Detect(paths.DataDirectory, Environment.GetEnvironmentVariable(CgroupProbe.Variable)), log, _time)
+        {
+            Agents = Agents,
+            Terminals = Terminals,
+            Focused = () => _sessions.Values.Select(s => s.ActiveWorkspaceId).OfType<string>().ToList(),
+        };
+        Isolation.LimitFeatures = Limits.Features;
+        Terminals.Limits = Limits;
         Info = new DaemonInfo
         {
             Pid = Environment.ProcessId,
@@ -65,6 +77,7 @@ public sealed class OrchflowServer : IAsyncDisposable
         Agents.EventAdded += e => Broadcast(Methods.AgentEvent, e);
         Agents.ResourcesChanged += snapshot => Broadcast(Methods.ResourcesChanged, snapshot);
         Memory.Changed += change => Broadcast(Methods.MemoryChanged, change);
+        Limits.Notice += notice => Broadcast(Methods.WorkspaceNotice, notice);
         Settings.Changed += () => Broadcast(Methods.ConfigChanged, new ConfigChangedNotification { Diagnostics = Settings.Diagnostics });
         _poller = PollConfigAsync(_stopping.Token);
     }
@@ -80,6 +93,10 @@ public sealed class OrchflowServer : IAsyncDisposable
     public WorkspaceService Workspaces { get; }
 
     public TerminalService Terminals { get; }
+
+    public IsolationService Isolation { get; }
+
+    public ResourceGovernor Limits { get; }
 
     public AgentService Agents { get; }
 
@@ -115,6 +132,8 @@ public sealed class OrchflowServer : IAsyncDisposable
             rpc.AddLocalRpcTarget(new TerminalHandlers(session, Terminals));
             rpc.AddLocalRpcTarget(new AgentHandlers(session, Agents));
             rpc.AddLocalRpcTarget(new MemoryHandlers(session, Memory));
+            rpc.AddLocalRpcTarget(new SecurityHandlers(session, Isolation));
+            rpc.AddLocalRpcTarget(new LimitsHandlers(session, Limits));
         }
 
         session.ExitRequested += onExit ?? (s => s.Rpc.Dispose());
@@ -147,6 +166,7 @@ public sealed class OrchflowServer : IAsyncDisposable
             LostTerminals = Terminals.LostTerminals,
             WorkspacesWithConfigErrors = list.Where(w => w.Config.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)).Select(w => w.Id).ToList(),
             DamagedMemory = Memory.DamagedWorkspaces(),
+            Isolation = Isolation.Host with { Cgroups = Limits.Cgroups.Version.ToString().ToLowerInvariant(), CgroupsDetail = Limits.Cgroups.Description },
         };
     }
 
@@ -158,6 +178,7 @@ public sealed class OrchflowServer : IAsyncDisposable
             Tokens.RevokeWorkspace(change.Id);
             Terminals.RemoveWorkspace(change.Id);
             Memory.RemoveWorkspace(change.Id);
+            Limits.RemoveWorkspace(change.Id);
             foreach (var s in _sessions.Values.Where(s => s.ActiveWorkspaceId == change.Id))
             {
                 s.ActiveWorkspaceId = null;
@@ -207,6 +228,7 @@ public sealed class OrchflowServer : IAsyncDisposable
 
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _poller.ConfigureAwait(false);
+        await Limits.DisposeAsync().ConfigureAwait(false);
         await Agents.DisposeAsync().ConfigureAwait(false);
         await Memory.DisposeAsync().ConfigureAwait(false);
         Terminals.Dispose();
@@ -215,6 +237,7 @@ public sealed class OrchflowServer : IAsyncDisposable
             s.Rpc.Dispose();
         }
 
+        Limits.Cgroups.RemoveAll();
         _stopping.Dispose();
     }
 }

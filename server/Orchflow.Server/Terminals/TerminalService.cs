@@ -75,6 +75,12 @@ public sealed class TerminalService : IDisposable
 
     public IReadOnlyList<TerminalInfo> LostTerminals { get; }
 
+    /// <summary>The security capability: checks every launch and gives its sandbox. Null only in tests of this class alone.</summary>
+    public Security.IsolationService? Isolation { get; init; }
+
+    /// <summary>The limits capability: the control groups a process joins, suspended workspaces. Set by the composition root.</summary>
+    public Limits.ResourceGovernor? Limits { get; set; }
+
     public IReadOnlyList<TerminalInfo> List(string? workspaceRef)
     {
         string? wsId = workspaceRef is null ? null : _workspaces.Show(workspaceRef).Id;
@@ -117,6 +123,7 @@ public sealed class TerminalService : IDisposable
             int running = RunningCount(ws.Id);
             if (running >= limit)
             {
+                Isolation?.Audit.Add(ws.Id, Protocol.AuditKind.Refused, $"Refused a new terminal: {running} already run, the workspace's terminal_limit.", "resources.terminal_limit");
                 throw new OrchflowException(ErrorCodes.LimitReached,
                     $"Workspace '{ws.Id}' already runs {running} terminals, its limit (terminal_limit).",
                     $"Kill one with `orchflow terminal kill ID`, or raise terminal_limit in {ws.Config.Path ?? "the workspace's .orchflow/workspace.json"} (or terminal_limit_per_workspace in orchflow.toml).");
@@ -145,7 +152,23 @@ public sealed class TerminalService : IDisposable
         }
 
         var env = EnvironmentFor(ws, terminal.Id, agent?.AgentId, agent?.Env, agent?.Variables);
-        var result = ProcessFactory.StartPty(new PtySpawnOptions(command[0], command.Skip(1).ToList(), cwd, env, (ushort)columns, (ushort)rows));
+        Security.Sandbox? sandbox;
+        IReadOnlyList<string>? cgroups;
+        try
+        {
+            cgroups = Limits?.PrepareLaunch(ws);
+            sandbox = Isolation?.PrepareLaunch(ws, Launch(command, agent is null && p.Command is null, cwd, agent?.AgentId ?? terminal.Id), env);
+        }
+        catch
+        {
+            _terminals.TryRemove(terminal.Id, out _);
+            throw;
+        }
+
+        // The directory is entered through the descriptor that was checked: a symlink swapped in meanwhile cannot move it.
+        var confine = PathRules.IsSameOrInside(cwd, ws.RootPath) ? ws.RootPath : cwd;
+        var options = new PtySpawnOptions(command[0], command.Skip(1).ToList(), cwd, env, (ushort)columns, (ushort)rows) { ConfineWorkingDirectoryTo = confine };
+        var result = ProcessFactory.StartPty(options, sandbox, cgroups);
         if (result is PtySpawnResult.Failure failure)
         {
             _terminals.TryRemove(terminal.Id, out _);
@@ -167,6 +190,32 @@ public sealed class TerminalService : IDisposable
         return created;
     }
 
+    /// <summary>
+    /// What the security layer checks: a shell running <c>-c LINE</c> (a --cmd terminal, a command agent) is checked
+    /// command by command; an interactive shell is not a command Orchflow launches; anything else by its program.
+    /// </summary>
+    internal Security.LaunchRequest Launch(IReadOnlyList<string> argv, bool interactive, string cwd, string subject)
+    {
+        string? line = argv.Count == 3 && argv[1] == "-c" && IsShell(argv[0]) ? argv[2] : null;
+        return new Security.LaunchRequest(argv, line, interactive, cwd, subject);
+    }
+
+    /// <summary>Checks an agent's argv against allowed_commands before it is queued, so a refusal is an error of the spawn request.</summary>
+    internal void CheckLaunch(WorkspaceInfo ws, IReadOnlyList<string> argv, string cwd, IReadOnlyDictionary<string, string>? extraEnv, string subject) =>
+        Isolation?.CheckCommand(ws, Launch(argv, interactive: false, cwd, subject), EnvironmentFor(ws, subject, null, extraEnv));
+
+    private bool IsShell(string program)
+    {
+        try
+        {
+            return program == Shell() || Path.GetFileName(program) is "sh" or "bash" or "dash" or "zsh" or "ksh" or "fish";
+        }
+        catch (OrchflowException)
+        {
+            return false;
+        }
+    }
+
     public void Input(string id, string data)
     {
         var t = Get(id);
@@ -175,6 +224,7 @@ public sealed class TerminalService : IDisposable
             throw new OrchflowException(ErrorCodes.NotAllowed, $"Terminal '{id}' is not running ({t.Info.Status.ToString().ToLowerInvariant()}).", "Create a new terminal.");
         }
 
+        Limits?.WakeIfSuspended(t.WorkspaceId, "terminal input");
         t.Process.Write(System.Text.Encoding.UTF8.GetBytes(data));
         t.Observer?.OnInput();
     }
@@ -206,6 +256,23 @@ public sealed class TerminalService : IDisposable
         return t.Info;
     }
 
+    /// <summary>Ends the terminal's whole process tree but keeps the terminal, killed, with its scrollback (a limit stopped it: the user can read why).</summary>
+    public TerminalInfo Terminate(string id)
+    {
+        var t = Get(id);
+        if (t.IsRunning)
+        {
+            t.MarkKilled();
+            t.Process?.KillTree();
+            if (t.Process is { } killed)
+            {
+                Limits?.KillLeftovers(t.WorkspaceId, killed.Pid);
+            }
+        }
+
+        return t.Info;
+    }
+
     /// <summary>Ends the terminal's whole process tree, then removes it.</summary>
     public TerminalInfo Kill(string id)
     {
@@ -214,6 +281,10 @@ public sealed class TerminalService : IDisposable
         {
             t.MarkKilled();
             t.Process?.KillTree();
+            if (t.Process is { } killed)
+            {
+                Limits?.KillLeftovers(t.WorkspaceId, killed.Pid);
+            }
         }
 
         t.DetachAll();
@@ -228,7 +299,9 @@ public sealed class TerminalService : IDisposable
 
     public TerminalAttachResult Attach(string id, ClientSession session)
     {
-        var result = Get(id).Attach(session);
+        var terminal = Get(id);
+        Limits?.WakeIfSuspended(terminal.WorkspaceId, $"attaching {id}");
+        var result = terminal.Attach(session);
         return result;
     }
 
@@ -309,16 +382,18 @@ public sealed class TerminalService : IDisposable
 
     /// <summary>
     /// The environment a terminal of <paramref name="ws"/> gets: the allowlist, shared_env, then an agent type's env,
-    /// then ORCHFLOW_* (agents also get ORCHFLOW_AGENT_ID). Agents use it to find their CLI on the same PATH.
+    /// then the workspace's secrets, then ORCHFLOW_* (agents also get ORCHFLOW_AGENT_ID). Agents use it to find their CLI on the same PATH.
     /// </summary>
     /// <param name="agentVariables">ORCHFLOW_* variables of an agent's run (its MCP token), set last so nothing overrides them.</param>
     internal Dictionary<string, string> EnvironmentFor(WorkspaceInfo ws, string terminalId, string? agentId = null, IReadOnlyDictionary<string, string>? extraEnv = null, IReadOnlyDictionary<string, string>? agentVariables = null)
     {
         IReadOnlyDictionary<string, string> shared = ws.SharedEnv;
-        if (extraEnv is { Count: > 0 })
+        var secrets = Isolation?.SecretEnvironment(ws);
+        if (extraEnv is { Count: > 0 } || secrets is { Count: > 0 })
         {
+            // The workspace's secrets come last: only its own processes get them, and a type's env cannot shadow them.
             var merged = new Dictionary<string, string>(ws.SharedEnv, StringComparer.Ordinal);
-            foreach (var (key, value) in extraEnv)
+            foreach (var (key, value) in (extraEnv ?? new Dictionary<string, string>()).Concat(secrets ?? new Dictionary<string, string>()))
             {
                 merged[key] = value;
             }

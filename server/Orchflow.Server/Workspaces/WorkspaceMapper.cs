@@ -9,12 +9,22 @@ namespace Orchflow.Server.Workspaces;
 /// </summary>
 public static class WorkspaceMapper
 {
-    public static WorkspaceInfo ToInfo(Workspace ws, GlobalConfig global)
+    /// <param name="isolation">What this machine enforces for a policy (the security capability's report); without it, no sandbox is assumed.</param>
+    public static WorkspaceInfo ToInfo(Workspace ws, GlobalConfig global, Func<SecurityPolicy, ResourceLimits, WorkspaceIsolation>? isolation = null)
     {
         var r = ws.Record;
         var c = ws.Config;
         var limits = EffectiveLimits(c, global);
         var tier = c?.Security.Tier is { } t ? SameName<Protocol.SecurityTier>(t) : Protocol.SecurityTier.Standard;
+        var security = new SecurityPolicy
+        {
+            Tier = tier,
+            AllowedCommands = c?.Security.AllowedCommands ?? [],
+            RestrictedPaths = c?.Security.RestrictedPaths ?? [],
+            Network = c?.Security.Network is { } n ? SameName<Protocol.NetworkPolicy>(n) : Protocol.NetworkPolicy.Full,
+            AllowedHosts = c?.Security.AllowedHosts ?? [],
+            SecretsFile = c?.Security.SecretsFile,
+        };
         return new WorkspaceInfo
         {
             Id = r.Id,
@@ -34,14 +44,8 @@ public static class WorkspaceMapper
                 ResourceLimits = limits,
                 SecurityTier = tier,
             },
-            Security = new SecurityPolicy
-            {
-                Tier = tier,
-                AllowedCommands = c?.Security.AllowedCommands ?? [],
-                RestrictedPaths = c?.Security.RestrictedPaths ?? [],
-                Network = c?.Security.Network is { } n ? SameName<Protocol.NetworkPolicy>(n) : Protocol.NetworkPolicy.Full,
-                AllowedHosts = c?.Security.AllowedHosts ?? [],
-            },
+            Security = security,
+            Isolation = isolation?.Invoke(security, limits) ?? Orchflow.Server.Security.IsolationPlanner.Report(security, null),
             Models = new ModelSettings
             {
                 Models = c?.Models.Models ?? [],

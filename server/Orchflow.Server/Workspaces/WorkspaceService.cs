@@ -67,6 +67,12 @@ public sealed class WorkspaceService
     /// </summary>
     public Func<string, IReadOnlyList<string>>? ActiveAgents { get; set; }
 
+    /// <summary>A suspended workspace's hibernation, supplied by the limits capability. Lock-free: called under this registry's lock.</summary>
+    public Func<string, WorkspaceHibernation?>? Hibernation { get; set; }
+
+    /// <summary>What this machine enforces for a security policy, supplied by the security capability. Pure and lock-free: called under this registry's lock.</summary>
+    public Func<SecurityPolicy, ResourceLimits, WorkspaceIsolation>? IsolationReport { get; set; }
+
     /// <summary>Raised after every change, outside the lock, with the workspace's state after it.</summary>
     public event Action<WorkspaceChangedNotification>? Changed;
 
@@ -320,6 +326,18 @@ public sealed class WorkspaceService
         }
 
         return changed.Count;
+    }
+
+    /// <summary>Tells every client that a workspace's state changed outside its record (suspended, resumed).</summary>
+    public WorkspaceInfo NotifyChanged(string reference)
+    {
+        Workspace ws;
+        lock (_gate)
+        {
+            ws = FindLocked(reference);
+        }
+
+        return Publish(WorkspaceChangeKind.Updated, ws);
     }
 
     /// <summary>Runs <paramref name="action"/> with one workspace's runtime state under the registry lock.</summary>
@@ -578,7 +596,12 @@ public sealed class WorkspaceService
 
     private WorkspaceInfo ToInfoLocked(Workspace ws)
     {
-        var info = WorkspaceMapper.ToInfo(ws, _settings.Current);
+        var info = WorkspaceMapper.ToInfo(ws, _settings.Current, IsolationReport);
+        if (Hibernation?.Invoke(ws.Id) is { } hibernation)
+        {
+            info = info with { Hibernation = hibernation };
+        }
+
         return ActiveAgents is { } active ? info with { Metadata = info.Metadata with { ActiveAgents = active(ws.Id) } } : info;
     }
 

@@ -1,0 +1,25 @@
+using Orchflow.Protocol;
+using Orchflow.Server.Rpc;
+using StreamJsonRpc;
+
+namespace Orchflow.Server.Limits;
+
+/// <summary>RPC handlers of hibernation (orchflow/workspace/suspend and resume); the rules live in <see cref="ResourceGovernor"/>.</summary>
+public sealed class LimitsHandlers(ClientSession session, ResourceGovernor limits)
+{
+    private string By => session.ClientInfo?.Name ?? $"client {session.Id}";
+
+    [JsonRpcMethod(Methods.WorkspaceSuspend, UseSingleObjectParameterDeserialization = true)]
+    public WorkspaceSuspendResult Suspend(WorkspaceRef p)
+    {
+        session.EnsureInitialized();
+        return limits.Suspend(p.Id, By);
+    }
+
+    [JsonRpcMethod(Methods.WorkspaceResume, UseSingleObjectParameterDeserialization = true)]
+    public WorkspaceSuspendResult Resume(WorkspaceRef p)
+    {
+        session.EnsureInitialized();
+        return limits.Resume(p.Id, By);
+    }
+}

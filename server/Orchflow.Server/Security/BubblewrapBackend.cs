@@ -1,0 +1,111 @@
+using Orchflow.Protocol;
+
+namespace Orchflow.Server.Security;
+
+/// <summary>
+/// Sandboxes with bubblewrap. Design notes, each measured on this machine (see ARCHITECTURE.md and docs/benchmarks.md):
+/// <list type="bullet">
+/// <item>bwrap is the program the PTY layer spawns (the session leader, owning the terminal); the real program follows
+/// <c>--</c>. No <c>--new-session</c>: it would cost job control (Ctrl+C, Ctrl+Z, <c>fg</c>). That flag exists against
+/// TIOCSTI, which pushes input into the caller's terminal; here the terminal's only readers are inside the same sandbox
+/// (the daemon holds the master side and never reads the slave), so injected input can only reach the workspace's own
+/// processes. What protects other workspaces' terminals is the private /dev: <c>--dev</c> mounts a fresh devpts in
+/// which no other terminal exists, and the sandbox's own terminal appears only as /dev/console and /dev/tty.</item>
+/// <item>Running as root, bwrap keeps every capability unless told otherwise, and a capable process could unmount what
+/// hides other roots: <c>--cap-drop ALL</c> always. <c>--unshare-user</c> plus <c>--disable-userns</c>: no capabilities
+/// can be regained in a nested user namespace.</item>
+/// <item>A private PID namespace at every level: without one, <c>/proc/&lt;pid&gt;/root</c> of any process outside
+/// reaches the unhidden file system. When the first process ends, the namespace's init ends and the kernel kills
+/// every process left in it, daemonized ones included; <c>--die-with-parent</c> ends the sandbox with the daemon.</item>
+/// <item>Hidden directories get an empty tmpfs with mode 000, remounted read-only after any mount inside it.</item>
+/// </list>
+/// </summary>
+public sealed class BubblewrapBackend : IIsolationBackend
+{
+    private readonly HostIsolation _host;
+
+    public BubblewrapBackend(HostIsolation host)
+    {
+        _host = host;
+    }
+
+    public IsolationMechanism Mechanism => IsolationMechanism.Bubblewrap;
+
+    public bool Available => _host.BubblewrapAvailable && _host.BubblewrapPath is not null;
+
+    public string Description => Available
+        ? $"bubblewrap {_host.BubblewrapVersion}"
+        : $"bubblewrap unavailable ({_host.BubblewrapProblem ?? "not probed"})";
+
+    public IReadOnlyList<string> Launcher(SandboxSpec spec)
+    {
+        if (!Available)
+        {
+            throw new InvalidOperationException(Description);
+        }
+
+        var a = new List<string> { _host.BubblewrapPath! };
+        if (spec.Level == SandboxLevel.Strict)
+        {
+            a.AddRange(["--unshare-all", "--unshare-user"]);
+            if (spec.Network == NetworkPolicy.Full)
+            {
+                a.Add("--share-net");
+            }
+
+            a.AddRange(["--hostname", spec.WorkspaceId]);
+        }
+        else
+        {
+            a.AddRange(["--unshare-user", "--unshare-pid"]);
+        }
+
+        a.AddRange(["--disable-userns", "--cap-drop", "ALL", "--die-with-parent"]);
+
+        if (spec.Level == SandboxLevel.Strict)
+        {
+            a.AddRange(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]);
+            if (spec.PrivateTmp is { } tmp)
+            {
+                a.AddRange(["--bind", tmp, "/tmp"]);
+            }
+
+            a.AddRange(["--bind", spec.Root, spec.Root]);
+        }
+        else
+        {
+            a.AddRange(["--dev-bind", "/", "/", "--proc", "/proc"]);
+        }
+
+        var hidden = new List<string>();
+        foreach (var dir in spec.Hidden.Concat(spec.Restricted.Where(Directory.Exists)))
+        {
+            a.AddRange(["--perms", "0000", "--tmpfs", dir]);
+            hidden.Add(dir);
+        }
+
+        foreach (var file in spec.Restricted.Where(p => !Directory.Exists(p)))
+        {
+            a.AddRange(["--ro-bind", spec.DeniedFile, file]);
+        }
+
+        foreach (var dir in spec.Writable)
+        {
+            a.AddRange(["--bind", dir, dir]);
+        }
+
+        foreach (var path in spec.ReadOnly)
+        {
+            a.AddRange(["--ro-bind", path, path]);
+        }
+
+        // Last, so that the mounts made inside hidden directories above could still create their mount points.
+        foreach (var dir in hidden)
+        {
+            a.AddRange(["--remount-ro", dir]);
+        }
+
+        a.AddRange(["--chdir", spec.WorkingDirectory, "--"]);
+        return a;
+    }
+}

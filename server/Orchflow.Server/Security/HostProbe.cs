@@ -1,0 +1,126 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using Orchflow.Protocol;
+using Orchflow.Server.Processes;
+
+namespace Orchflow.Server.Security;
+
+/// <summary>
+/// Measures, once per bubblewrap path and process, what this machine offers for isolation: whether a trial sandbox with
+/// the namespaces Orchflow uses actually runs (an installed bwrap can still be refused by the kernel or a container),
+/// the Landlock ABI, and whether TIOCSTI input injection is enabled. Nothing is assumed from the distribution.
+/// </summary>
+public static partial class HostProbe
+{
+    /// <summary>Overrides where bubblewrap is looked for (an absolute path); tests point it at a missing file to see the truthful report.</summary>
+    public const string BubblewrapVariable = "ORCHFLOW_BWRAP";
+
+    /// <summary>A trial sandbox starts in about 10 ms here; a machine that needs seconds is broken, not slow.</summary>
+    private static readonly TimeSpan TrialTimeout = TimeSpan.FromSeconds(10);
+
+    private static readonly ConcurrentDictionary<string, HostIsolation> Cache = new(StringComparer.Ordinal);
+
+    /// <summary>The probe for this process's environment.</summary>
+    public static HostIsolation Current() => ForBubblewrap(FindBubblewrap(Environment.GetEnvironmentVariable));
+
+    /// <summary>Where bubblewrap would be taken from: <see cref="BubblewrapVariable"/>, else the first <c>bwrap</c> on PATH; null when none.</summary>
+    public static string? FindBubblewrap(Func<string, string?> env)
+    {
+        if (env(BubblewrapVariable) is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+
+        foreach (var dir in (env("PATH") ?? "/usr/local/bin:/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(dir, "bwrap");
+            if (Path.IsPathRooted(candidate) && File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    public static HostIsolation ForBubblewrap(string? bwrap) =>
+        Cache.GetOrAdd(bwrap ?? "", path => Measure(path.Length == 0 ? null : path));
+
+    private static HostIsolation Measure(string? bwrap)
+    {
+        var (available, version, problem) = bwrap is null
+            ? (false, null, "bwrap was not found on PATH; install the Debian package bubblewrap (scripts/setup.sh does)")
+            : TryBubblewrap(bwrap);
+        return new HostIsolation
+        {
+            BubblewrapAvailable = available,
+            BubblewrapPath = bwrap,
+            BubblewrapVersion = version,
+            BubblewrapProblem = problem,
+            LandlockAbi = LandlockAbi(),
+            LegacyTiocsti = ReadFlag("/proc/sys/dev/tty/legacy_tiocsti"),
+        };
+    }
+
+    private static (bool Available, string? Version, string? Problem) TryBubblewrap(string bwrap)
+    {
+        if (!Path.IsPathRooted(bwrap) || !File.Exists(bwrap))
+        {
+            return (false, null, $"{bwrap} does not exist");
+        }
+
+        var trueProgram = new[] { "/bin/true", "/usr/bin/true" }.FirstOrDefault(File.Exists) ?? "/bin/sh";
+        try
+        {
+            var version = ProcessFactory.RunAsync(bwrap, ["--version"], "/", TrialTimeout).GetAwaiter().GetResult();
+            var v = version.StandardOutput.Trim();
+            v = v.StartsWith("bubblewrap ", StringComparison.Ordinal) ? v["bubblewrap ".Length..] : v;
+
+            // The same namespaces and options a strict terminal uses: if this runs, a strict terminal can start.
+            var trial = ProcessFactory.RunAsync(
+                bwrap,
+                ["--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL", "--die-with-parent", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--", trueProgram],
+                "/",
+                TrialTimeout).GetAwaiter().GetResult();
+            if (trial.ExitCode != 0)
+            {
+                var why = trial.StandardError.Trim();
+                return (false, v, $"a trial sandbox failed (exit {trial.ExitCode}): {(why.Length > 0 ? why : "no message")}");
+            }
+
+            return (true, v, null);
+        }
+        catch (Exception e) when (e is TimeoutException or System.ComponentModel.Win32Exception or IOException or InvalidOperationException)
+        {
+            return (false, null, $"{bwrap} could not be run: {e.Message}");
+        }
+    }
+
+    private static bool? ReadFlag(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path).Trim() == "1";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION) returns the ABI version, or fails without Landlock.</summary>
+    private static int? LandlockAbi()
+    {
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture is not (Architecture.X64 or Architecture.Arm64))
+        {
+            return null;
+        }
+
+        const long LandlockCreateRuleset = 444; // the same number on x86_64 and arm64 (asm-generic)
+        long abi = Syscall(LandlockCreateRuleset, 0, 0, 1);
+        return abi > 0 ? (int)abi : null;
+    }
+
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static partial long Syscall(long number, long a, long b, long c);
+}

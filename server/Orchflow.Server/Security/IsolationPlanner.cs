@@ -1,0 +1,177 @@
+using Orchflow.Protocol;
+
+namespace Orchflow.Server.Security;
+
+/// <summary>
+/// Decides, from a workspace's security policy and what this machine offers, what is actually enforced, and says it
+/// in words (<see cref="Report"/>). Pure: the same policy and backend always give the same report, so what clients are
+/// shown is exactly what <see cref="IsolationService"/> applies at launch, which asks the same questions of the same
+/// backend.
+/// </summary>
+public static class IsolationPlanner
+{
+    /// <summary>True when processes of a workspace with this tier run in a sandbox on this machine.</summary>
+    public static bool Sandboxed(SecurityTier tier, IIsolationBackend? backend) => tier >= SecurityTier.Enhanced && backend is { Available: true };
+
+    public static WorkspaceIsolation Report(SecurityPolicy policy, IIsolationBackend? backend)
+    {
+        var requested = policy.Tier;
+        bool sandbox = Sandboxed(requested, backend);
+        string mechanism = sandbox ? backend!.Description : "";
+        string why = backend?.Description ?? "no sandbox mechanism for this platform";
+        var features = new List<IsolationFeature>
+        {
+            new() { Name = "environment", Enforced = true, Detail = "built from an allowlist of your variables, shared_env, this workspace's secrets and ORCHFLOW_*; nothing else of the daemon's environment" },
+            new()
+            {
+                Name = "cwd",
+                Enforced = true,
+                Detail = sandbox
+                    ? "processes start in the workspace root or below it: the daemon checks the directory as it opens it (symlinks resolved); the sandbox then enters it again by path, so a symlink that the workspace's own processes swap in at that instant can only lead where the sandbox already lets them go"
+                    : "processes start in the workspace root or below it: the directory is checked as opened (symlinks resolved) and entered through that very descriptor, so a symlink swapped in after the check cannot move them",
+            },
+        };
+        features.Add(new()
+        {
+            Name = "secrets",
+            Enforced = true,
+            Detail = "set with `orchflow secret set` (kept with mode 0600 in Orchflow's data directory) or read from security.secrets_file; injected only into this workspace's processes, never into the daemon's environment or its logs, and shown to clients masked",
+        });
+        var reasons = new List<string>();
+
+        if (requested >= SecurityTier.Enhanced)
+        {
+            features.Add(new()
+            {
+                Name = "allowed_commands",
+                Enforced = true,
+                Detail = policy.AllowedCommands.Count == 0
+                    ? "no list: any command may be launched"
+                    : $"only {string.Join(", ", policy.AllowedCommands)}: checked before every launch of an agent or a --cmd terminal, each command of a command line; not checked: what is typed in an interactive shell and what a launched program runs itself",
+            });
+            features.Add(new()
+            {
+                Name = "restricted_paths",
+                Enforced = policy.RestrictedPaths.Count == 0 || sandbox,
+                Detail = policy.RestrictedPaths.Count == 0
+                    ? "none configured"
+                    : sandbox
+                        ? $"{string.Join(", ", policy.RestrictedPaths)}: hidden from the workspace's processes by {mechanism} (an empty unreadable directory, or an unreadable empty file); a path that does not exist when a process starts is not protected"
+                        : $"NOT enforced, {why}: the workspace's processes can read {string.Join(", ", policy.RestrictedPaths)}",
+            });
+            features.Add(new()
+            {
+                Name = "policy_file",
+                Enforced = sandbox,
+                Detail = sandbox
+                    ? "the workspace's .orchflow/ directory is read-only to its processes, so they cannot change their own tier"
+                    : $"NOT enforced, {why}: the workspace's processes can edit .orchflow/workspace.json, and with it their own tier",
+            });
+        }
+        else
+        {
+            if (policy.AllowedCommands.Count > 0)
+            {
+                features.Add(new() { Name = "allowed_commands", Enforced = false, Detail = "NOT enforced: allowed_commands applies from tier enhanced" });
+            }
+
+            if (policy.RestrictedPaths.Count > 0)
+            {
+                features.Add(new() { Name = "restricted_paths", Enforced = false, Detail = "NOT enforced: restricted_paths applies from tier enhanced" });
+            }
+        }
+
+        if (requested == SecurityTier.Strict)
+        {
+            features.Add(new()
+            {
+                Name = "filesystem",
+                Enforced = sandbox,
+                Detail = sandbox
+                    ? "the workspace root is writable and the rest of the file system read-only; other workspaces' roots and Orchflow's own files (database, socket, logs, config) are hidden; /tmp is the workspace's own"
+                    : $"NOT enforced, {why}: the workspace's processes can read and write other workspaces' files and Orchflow's data",
+            });
+            features.Add(new()
+            {
+                Name = "processes",
+                Enforced = sandbox,
+                Detail = sandbox
+                    ? "own PID namespace and no capabilities: other workspaces' processes cannot be seen, signalled, traced or read through /proc; everything left running ends with the terminal"
+                    : $"NOT enforced, {why}: the workspace's processes can see, signal and read (/proc/<pid>/environ, cwd, fd) other workspaces' processes",
+            });
+            features.Add(new()
+            {
+                Name = "terminals",
+                Enforced = sandbox,
+                Detail = sandbox
+                    ? "private /dev with its own devpts: no other terminal can be opened; the workspace's own terminal is /dev/console"
+                    : $"NOT enforced, {why}: the workspace's processes can open other workspaces' /dev/pts/N, read what is typed there and inject input",
+            });
+            features.Add(policy.Network switch
+            {
+                NetworkPolicy.Full => new() { Name = "network", Enforced = true, Detail = "full: the host's network (as requested)" },
+                NetworkPolicy.None => new()
+                {
+                    Name = "network", Enforced = sandbox,
+                    Detail = sandbox ? "none: own network namespace with only a loopback interface" : $"none requested: NOT enforced, {why}",
+                },
+                _ => new()
+                {
+                    Name = "network", Enforced = sandbox,
+                    Detail = sandbox
+                        ? $"allowlist requested ({string.Join(", ", policy.AllowedHosts)}): enforced as none, since per-host filtering is not implemented; no host is reachable"
+                        : $"allowlist requested: NOT enforced, {why}",
+                },
+            });
+            if (sandbox)
+            {
+                reasons.Add("The sandbox confines this workspace's processes; it protects this workspace from another one only if that one is strict too (an unsandboxed process of the same user can still open this workspace's terminals and read its processes' environment).");
+                reasons.Add("Workspaces registered after a process of this workspace started are visible to it, read-only, until it restarts.");
+                reasons.Add("The rest of the file system, your home directory included, is readable (not writable).");
+            }
+        }
+        else if (policy.Network != NetworkPolicy.Full)
+        {
+            features.Add(new() { Name = "network", Enforced = false, Detail = $"{Lower(policy.Network)} requested: NOT enforced, the network policy applies at tier strict" });
+        }
+
+        var enforced = SecurityTier.Standard;
+        if (requested >= SecurityTier.Enhanced && sandbox && features.All(f => f.Enforced || f.Name is "filesystem" or "processes" or "terminals" or "network"))
+        {
+            enforced = SecurityTier.Enhanced;
+        }
+
+        if (requested == SecurityTier.Strict && sandbox && features.All(f => f.Enforced))
+        {
+            enforced = SecurityTier.Strict;
+        }
+
+        if (enforced == SecurityTier.Standard)
+        {
+            reasons.Insert(0, "No operating-system sandbox: processes of other workspaces can open this workspace's terminals and read its processes' environment in /proc, and this workspace's processes can do the same to others and read Orchflow's own files, stored secrets included (they run as the same user, so mode 0600 does not stop them).");
+        }
+
+        string summary = enforced == requested
+            ? requested == SecurityTier.Standard
+                ? "standard: enforced by the daemon (no operating-system sandbox)"
+                : $"{Lower(requested)}: enforced by {mechanism}"
+            : $"{Lower(requested)} requested: NOT enforced, {(sandbox ? "see the features not enforced" : why)}; {Lower(enforced)} in force";
+        if (enforced < requested)
+        {
+            reasons.Insert(0, $"{Lower(requested)} was requested but only {Lower(enforced)} is enforced: {string.Join("; ", features.Where(f => !f.Enforced).Select(f => $"{f.Name}: {f.Detail}"))}");
+        }
+
+        return new WorkspaceIsolation
+        {
+            RequestedTier = requested,
+            EnforcedTier = enforced,
+            Mechanism = sandbox ? backend!.Mechanism : IsolationMechanism.None,
+            Summary = summary,
+            Reasons = reasons,
+            Features = features,
+        };
+    }
+
+    private static string Lower<T>(T value)
+        where T : struct, Enum => value.ToString().ToLowerInvariant();
+}

@@ -1,0 +1,309 @@
+using Orchflow.Protocol;
+using Orchflow.Server.Hosting;
+using Orchflow.Server.Workspaces;
+
+namespace Orchflow.Server.Security;
+
+/// <summary>What Orchflow is about to start in a workspace, as the security layer sees it.</summary>
+/// <param name="Argv">The program and its arguments.</param>
+/// <param name="CommandLine">For a <c>--cmd</c> terminal or a command agent: the line the shell runs (each of its commands is checked).</param>
+/// <param name="Interactive">An interactive shell: what is typed in it is not a command Orchflow launches.</param>
+/// <param name="Subject">The terminal or agent, for the audit log.</param>
+public sealed record LaunchRequest(IReadOnlyList<string> Argv, string? CommandLine, bool Interactive, string Cwd, string Subject);
+
+/// <summary>A sandbox to start a process tree in: the backend and what it must do.</summary>
+public sealed record Sandbox(IIsolationBackend Backend, SandboxSpec Spec);
+
+/// <summary>
+/// The security capability: what this machine can enforce (<see cref="Host"/>), each workspace's truthful isolation
+/// report, the checks and sandbox of every launch (<see cref="PrepareLaunch"/>), and the audit log.
+/// Architecture invariant: the report a client sees and the sandbox a process gets come from the same
+/// <see cref="IsolationPlanner"/> questions on the same backend, so Orchflow never claims what it does not apply.
+/// </summary>
+public sealed class IsolationService
+{
+    private readonly OrchflowPaths _paths;
+    private readonly Log _log;
+    private readonly WorkspaceService _workspaces;
+    private readonly Dictionary<string, SecurityPolicy> _policies = new(StringComparer.Ordinal);
+
+    public IsolationService(OrchflowPaths paths, Log log, WorkspaceService workspaces, HostIsolation? host = null, TimeProvider? time = null)
+    {
+        _paths = paths;
+        _log = log;
+        _workspaces = workspaces;
+        Host = host ?? HostProbe.Current();
+        Backend = new BubblewrapBackend(Host);
+        Audit = new AuditLog(paths.DataDirectory, time);
+        Secrets = new SecretStore(paths.DataDirectory, time);
+        workspaces.IsolationReport = Report;
+        foreach (var ws in workspaces.List())
+        {
+            _policies[ws.Id] = ws.Security;
+        }
+
+        workspaces.Changed += OnWorkspaceChanged;
+        _log.Info(Backend.Available
+            ? $"Isolation: {Backend.Description} at {Host.BubblewrapPath}; Landlock ABI {Host.LandlockAbi?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unavailable"}"
+            : $"Isolation: {Backend.Description}; enhanced and strict workspaces will report that they are not enforced");
+    }
+
+    public HostIsolation Host { get; }
+
+    public IIsolationBackend Backend { get; }
+
+    public AuditLog Audit { get; }
+
+    public SecretStore Secrets { get; }
+
+    public SecretInfo SetSecret(string workspaceRef, string name, string value)
+    {
+        var ws = _workspaces.Show(workspaceRef);
+        var info = Secrets.Set(ws.Id, name, value);
+        Audit.Add(ws.Id, AuditKind.Secret, $"Secret {name} set ({info.Masked}); processes started from now on get it.", "secrets", name);
+        _log.Info($"Secret {name} of workspace {ws.Id} set");
+        return info;
+    }
+
+    public SecretRemoveResult RemoveSecret(string workspaceRef, string name)
+    {
+        var ws = _workspaces.Show(workspaceRef);
+        if (!Secrets.Remove(ws.Id, name))
+        {
+            throw OrchflowException.NotFound("secret", name, $"Run `orchflow secret list --workspace {ws.Id}` to see the names.");
+        }
+
+        Audit.Add(ws.Id, AuditKind.Secret, $"Secret {name} removed; processes already running keep their copy.", "secrets", name);
+        _log.Info($"Secret {name} of workspace {ws.Id} removed");
+        return new SecretRemoveResult { WorkspaceId = ws.Id, Name = name };
+    }
+
+    public SecretListResult ListSecrets(string workspaceRef)
+    {
+        var ws = _workspaces.Show(workspaceRef);
+        return Secrets.List(ws, ws.Security.SecretsFile);
+    }
+
+    /// <summary>The secrets a process of this workspace gets in its environment.</summary>
+    public IReadOnlyDictionary<string, string> SecretEnvironment(WorkspaceInfo ws) => Secrets.EnvironmentFor(ws, ws.Security.SecretsFile);
+
+    /// <summary>How a workspace's resource limits are enforced, supplied by the limits capability.</summary>
+    public Func<ResourceLimits, IReadOnlyList<IsolationFeature>>? LimitFeatures { get; set; }
+
+    public WorkspaceIsolation Report(SecurityPolicy policy, ResourceLimits limits)
+    {
+        var report = IsolationPlanner.Report(policy, Backend);
+        return LimitFeatures is { } features ? report with { Features = [.. report.Features, .. features(limits)] } : report;
+    }
+
+    /// <summary>
+    /// Checks a launch against the workspace's policy and returns the sandbox to start it in (null: none at this tier
+    /// or on this machine). A refusal is audited and thrown as NotAllowed naming the rule; a launch with less isolation
+    /// than requested is audited as not enforced.
+    /// </summary>
+    public Sandbox? PrepareLaunch(WorkspaceInfo ws, LaunchRequest launch, IReadOnlyDictionary<string, string> environment)
+    {
+        CheckCommand(ws, launch, environment);
+        var report = ws.Isolation;
+        if (report.EnforcedTier < report.RequestedTier)
+        {
+            Audit.Add(ws.Id, AuditKind.NotEnforced, $"Started {launch.Subject} with {Lower(report.EnforcedTier)} isolation; {report.Summary}.", "security.tier", launch.Subject);
+        }
+
+        if (!IsolationPlanner.Sandboxed(ws.Security.Tier, Backend))
+        {
+            return null;
+        }
+
+        return new Sandbox(Backend, Spec(ws, launch.Cwd));
+    }
+
+    /// <summary>security.allowed_commands for one launch: returns when allowed; audits and throws NotAllowed, naming the rule, when not.</summary>
+    public void CheckCommand(WorkspaceInfo ws, LaunchRequest launch, IReadOnlyDictionary<string, string> environment)
+    {
+        var policy = ws.Security;
+        if (policy.Tier >= SecurityTier.Enhanced && policy.AllowedCommands.Count > 0 && !launch.Interactive)
+        {
+            string? path = environment.GetValueOrDefault("PATH");
+            string? Resolve(string program) => ResolveProgram(program, path, launch.Cwd);
+            var refusal = launch.CommandLine is { } line
+                ? CommandPolicy.CheckLine(line, policy.AllowedCommands, Resolve)
+                : CommandPolicy.CheckProgram(launch.Argv[0], policy.AllowedCommands, Resolve);
+            if (refusal is not null)
+            {
+                var what = launch.CommandLine ?? string.Join(' ', launch.Argv);
+                Audit.Add(ws.Id, AuditKind.Refused, $"Refused to launch `{Short(what)}`: {refusal}.", "security.allowed_commands", launch.Subject);
+                throw new OrchflowException(ErrorCodes.NotAllowed,
+                    $"Workspace '{ws.Id}' (tier {Lower(policy.Tier)}) refused `{Short(what)}`: {refusal}.",
+                    $"Add the command to security.allowed_commands in {ws.Config.Path ?? Path.Combine(ws.RootPath, ".orchflow", "workspace.json")}, or run one that is allowed.");
+            }
+        }
+    }
+
+    /// <summary>The sandbox of one launch: what is writable, read-only and hidden, from the workspace's policy and every registered root.</summary>
+    public SandboxSpec Spec(WorkspaceInfo ws, string cwd)
+    {
+        var root = ws.RootPath;
+        var sandboxDir = Path.Combine(_paths.DataDirectory, "sandbox");
+        var denied = Path.Combine(sandboxDir, "denied");
+        Directory.CreateDirectory(sandboxDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (!File.Exists(denied))
+        {
+            using (File.Create(denied))
+            {
+            }
+        }
+
+        File.SetUnixFileMode(denied, UnixFileMode.None);
+
+        var policyDir = Path.Combine(root, ".orchflow");
+        var readOnly = Directory.Exists(policyDir) ? new List<string> { policyDir } : [];
+        var restricted = new List<string>();
+        foreach (var p in ws.Security.RestrictedPaths)
+        {
+            if (Native.TryRealPath(p) is { } real && !PathRules.IsSameOrInside(root, real))
+            {
+                restricted.Add(real);
+            }
+        }
+
+        bool strict = ws.Security.Tier == SecurityTier.Strict;
+        if (!strict)
+        {
+            return new SandboxSpec
+            {
+                WorkspaceId = ws.Id,
+                Level = SandboxLevel.Confined,
+                Root = root,
+                WorkingDirectory = cwd,
+                ReadOnly = readOnly,
+                Restricted = restricted,
+                DeniedFile = denied,
+            };
+        }
+
+        var privateTmp = Path.Combine(sandboxDir, ws.Id, "tmp");
+        Directory.CreateDirectory(privateTmp, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        // The shell history directory lives with Orchflow's (hidden) data; an agent's worktree too.
+        var writable = new List<string>();
+        var history = Path.Combine(_paths.DataDirectory, "workspaces", ws.Id);
+        Directory.CreateDirectory(history);
+        writable.Add(history);
+        if (!PathRules.IsSameOrInside(cwd, root))
+        {
+            writable.Add(cwd);
+        }
+
+        var candidates = new List<string>();
+        if (_paths.Home is { } home)
+        {
+            candidates.Add(home);
+        }
+
+        candidates.AddRange([_paths.ConfigDirectory, _paths.DataDirectory, _paths.RuntimeDirectory, _paths.LogDirectory]);
+        candidates.AddRange(_workspaces.List().Where(w => !w.IsDefault && w.Id != ws.Id).Select(w => w.RootPath));
+        var hidden = candidates
+            .Select(p => Native.TryRealPath(p))
+            .OfType<string>()
+            .Where(p => Directory.Exists(p)
+                && !PathRules.IsSameOrInside(root, p) // never over the workspace's own root
+                && !PathRules.IsSameOrInside(p, "/tmp")) // /tmp is private already
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        hidden = hidden.Where(p => !hidden.Any(o => o != p && PathRules.IsSameOrInside(p, o))).OrderBy(p => p.Length).ToList();
+
+        return new SandboxSpec
+        {
+            WorkspaceId = ws.Id,
+            Level = SandboxLevel.Strict,
+            Root = root,
+            WorkingDirectory = cwd,
+            ReadOnly = readOnly,
+            Writable = writable,
+            Hidden = hidden,
+            Restricted = restricted,
+            PrivateTmp = privateTmp,
+            Network = ws.Security.Network == NetworkPolicy.Full ? NetworkPolicy.Full : NetworkPolicy.None,
+            DeniedFile = denied,
+        };
+    }
+
+    /// <summary>Lets every client read a workspace's audit log.</summary>
+    public WorkspaceAuditResult ReadAudit(string reference, int? limit)
+    {
+        var ws = _workspaces.Show(reference);
+        return new WorkspaceAuditResult { Entries = Audit.Read(ws.Id, limit), Path = Audit.PathFor(ws.Id) };
+    }
+
+    /// <summary>Audits edits of a workspace's security policy; a deleted workspace's sandbox directory goes (its audit log stays).</summary>
+    private void OnWorkspaceChanged(WorkspaceChangedNotification change)
+    {
+        if (change.Kind == WorkspaceChangeKind.Deleted)
+        {
+            lock (_policies)
+            {
+                _policies.Remove(change.Id);
+            }
+
+            Audit.Add(change.Id, AuditKind.PolicyChanged, $"Workspace '{change.Id}' was deleted.");
+            RemoveSandboxDirectory(change.Id);
+            return;
+        }
+
+        if (change.Workspace is not { } ws)
+        {
+            return;
+        }
+
+        SecurityPolicy? before;
+        lock (_policies)
+        {
+            _policies.TryGetValue(ws.Id, out before);
+            _policies[ws.Id] = ws.Security;
+        }
+
+        if (before is not null && Describe(before) != Describe(ws.Security))
+        {
+            var lowered = ws.Security.Tier < before.Tier ? " (tier lowered)" : "";
+            Audit.Add(ws.Id, AuditKind.PolicyChanged,
+                $"Security policy changed{lowered}: {Describe(before)} → {Describe(ws.Security)}. Now: {ws.Isolation.Summary}. Processes already running keep the isolation they started with.",
+                "security");
+        }
+    }
+
+    private static string Describe(SecurityPolicy p) =>
+        $"tier {Lower(p.Tier)}, network {Lower(p.Network)}, allowed_commands [{string.Join(", ", p.AllowedCommands)}], restricted_paths [{string.Join(", ", p.RestrictedPaths)}]";
+
+    private void RemoveSandboxDirectory(string workspaceId)
+    {
+        try
+        {
+            var dir = Path.Combine(_paths.DataDirectory, "sandbox", workspaceId);
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.Warn($"Could not remove the sandbox directory of {workspaceId}: {e.Message}");
+        }
+    }
+
+    /// <summary>The canonical path <paramref name="program"/> runs as on <paramref name="searchPath"/>, or null.</summary>
+    internal static string? ResolveProgram(string program, string? searchPath, string cwd)
+    {
+        var found = Agents.AgentTypes.Resolve(program, searchPath, cwd);
+        return found is null ? null : Native.TryRealPath(found) ?? found;
+    }
+
+    private static string Short(string text)
+    {
+        var line = text.ReplaceLineEndings(" ").Trim();
+        return line.Length <= 120 ? line : line[..119] + "…";
+    }
+
+    private static string Lower<T>(T value)
+        where T : struct, Enum => value.ToString().ToLowerInvariant();
+}

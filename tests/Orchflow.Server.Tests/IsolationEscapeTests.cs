@@ -1,0 +1,469 @@
+using System.Text.RegularExpressions;
+using Orchflow.Protocol;
+using Orchflow.Server.Cli;
+using Xunit.Abstractions;
+
+namespace Orchflow.Server.Tests;
+
+/// <summary>
+/// Isolation claims, tested by attacking them: from processes in workspace B, every attempt of the issue's list against
+/// workspace A, for each tier of B. Each attack names the promise of the isolation report it tests, and its outcome is
+/// decided on the host where possible (did A's file move, did the listener see a connection, did A's terminal receive
+/// the injected line), not on the attacker's word. The rules:
+/// <list type="bullet">
+/// <item>An attack that escapes must be against a promise the workspace's report says is NOT enforced: the report never
+/// claims what an attack can break.</item>
+/// <item>At strict on a machine with bubblewrap, every promise is reported enforced and every attack fails.</item>
+/// <item>Where the machine cannot enforce the tier (bubblewrap made unavailable), the report says so.</item>
+/// </list>
+/// </summary>
+[Collection(IsolationCollection.Name)]
+public sealed class IsolationEscapeTests(ITestOutputHelper output)
+{
+    public static TheoryData<string, bool> Tiers => new()
+    {
+        { "standard", true },
+        { "enhanced", true },
+        { "strict", true },
+        { "strict", false },
+    };
+
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public async Task Escape_attempts_from_B_against_A(string tier, bool bubblewrap)
+    {
+        await using var lab = await IsolationLab.StartAsync(tier, bubblewrap);
+        var report = lab.WorkspaceB.Isolation;
+        output.WriteLine($"B: {report.Summary}");
+        foreach (var f in report.Features)
+        {
+            output.WriteLine($"  {(f.Enforced ? "enforced" : "NOT enforced"),-13}{f.Name}");
+        }
+
+        var results = new List<(Attack Attack, Outcome Outcome)>();
+        foreach (var attack in Attacks)
+        {
+            var outcome = await RunAsync(lab, attack);
+            results.Add((attack, outcome));
+            output.WriteLine($"{(outcome.Escaped ? "ESCAPED" : "blocked"),-8} {attack.Name,-22} [{attack.PromiseFor(report)}] {outcome.Evidence}");
+        }
+
+        int escaped = results.Count(r => r.Outcome.Escaped);
+        output.WriteLine($"{results.Count} attacks, {escaped} escaped, {results.Count - escaped} blocked");
+
+        // The report never claims what an attack broke.
+        foreach (var (attack, outcome) in results.Where(r => r.Outcome.Escaped))
+        {
+            var promise = attack.PromiseFor(report);
+            var claim = report.Features.FirstOrDefault(f => f.Name == promise);
+            Assert.False(claim is { Enforced: true },
+                $"The report of B ({report.Summary}) says '{promise}' is enforced, but {attack.Name} escaped: {outcome.Evidence}");
+        }
+
+        if (tier == "strict" && bubblewrap && lab.WorkspaceB.Isolation.Mechanism == IsolationMechanism.Bubblewrap)
+        {
+            Assert.StartsWith("strict: enforced by bubblewrap", report.Summary, StringComparison.Ordinal);
+            Assert.Equal(SecurityTier.Strict, report.EnforcedTier);
+            Assert.All(report.Features, f => Assert.True(f.Enforced, $"{f.Name}: {f.Detail}"));
+            Assert.True(escaped == 0, "attacks escaped at strict: " + string.Join("; ", results.Where(r => r.Outcome.Escaped).Select(r => $"{r.Attack.Name}: {r.Outcome.Evidence}")));
+        }
+
+        if (tier == "strict" && !bubblewrap)
+        {
+            Assert.StartsWith("strict requested: NOT enforced, bubblewrap unavailable", report.Summary, StringComparison.Ordinal);
+            Assert.Equal(SecurityTier.Standard, report.EnforcedTier);
+            Assert.Contains(report.Reasons, r => r.StartsWith("No operating-system sandbox", StringComparison.Ordinal));
+            foreach (var promise in new[] { "filesystem", "processes", "terminals", "network" })
+            {
+                Assert.False(report.Features.Single(f => f.Name == promise).Enforced, promise);
+            }
+
+            // Every launch under less isolation than requested is in B's audit log.
+            var audit = await lab.Client.InvokeAsync<WorkspaceAuditResult>(Methods.WorkspaceAudit, new WorkspaceAuditParams { Id = "b", Limit = 1000 });
+            Assert.Contains(audit.Entries, e => e.Kind == AuditKind.NotEnforced);
+        }
+
+        if (tier is "enhanced" or "strict")
+        {
+            // allowed_commands is the daemon's own check: refused at every machine, and each refusal is audited.
+            Assert.All(results.Where(r => r.Attack.Promise == "allowed_commands"), r => Assert.False(r.Outcome.Escaped, r.Attack.Name));
+            var audit = await lab.Client.InvokeAsync<WorkspaceAuditResult>(Methods.WorkspaceAudit, new WorkspaceAuditParams { Id = "b", Limit = 1000 });
+            Assert.Contains(audit.Entries, e => e.Kind == AuditKind.Refused && e.Rule == "security.allowed_commands" && e.Message.Contains("perl", StringComparison.Ordinal));
+        }
+
+        if (tier == "standard")
+        {
+            Assert.Equal("standard: enforced by the daemon (no operating-system sandbox)", report.Summary);
+            Assert.Contains(report.Reasons, r => r.StartsWith("No operating-system sandbox", StringComparison.Ordinal));
+        }
+    }
+
+    // ---- The attacks ----
+
+    /// <param name="Promise">The report's feature the attack tests.</param>
+    /// <param name="Script">A bash script run in a terminal of B; it ends with "RESULT: ESCAPED …" or "RESULT: BLOCKED …".</param>
+    /// <param name="Custom">An attack driven from outside (launch requests, races), instead of a script.</param>
+    /// <param name="HostEvidence">Decides the outcome on the host, after the script ran: true when the attack had its effect.</param>
+    /// <param name="WhenReady">Done by the test when the script prints READY (typing into A while B listens).</param>
+    /// <param name="SandboxedPromise">The promise at stake instead when B runs in a sandbox, whose view is then the wall.</param>
+    public sealed record Attack(
+        string Name,
+        string Promise,
+        string? Script = null,
+        Func<IsolationLab, Task<Outcome>>? Custom = null,
+        Func<IsolationLab, Task<bool>>? HostEvidence = null,
+        Func<IsolationLab, Task>? WhenReady = null,
+        Action<IsolationLab>? Cleanup = null,
+        string? SandboxedPromise = null)
+    {
+        /// <summary>The promise at stake for a workspace with this report (some attacks meet another wall inside a sandbox).</summary>
+        public string PromiseFor(WorkspaceIsolation report) =>
+            SandboxedPromise is not null && report.Mechanism != IsolationMechanism.None ? SandboxedPromise : Promise;
+    }
+
+    public sealed record Outcome(bool Escaped, string Evidence);
+
+    private static readonly Attack[] Attacks =
+    [
+        new("read-absolute", "filesystem", """
+            c=$(cat "$A/secret.txt" 2>&1); [[ $c == *"$FILE_SECRET"* ]] && escaped "read $A/secret.txt" || blocked "$c"
+            """),
+        new("write-absolute", "filesystem", """
+            out=$( { echo pwned > "$A/pwned-abs"; } 2>&1 ) && escaped "wrote $A/pwned-abs" || blocked "$out"
+            """, HostEvidence: lab => Task.FromResult(File.Exists(Path.Combine(lab.A, "pwned-abs")))),
+        new("dotdot-traversal", "filesystem", """
+            c=$(cat ../A/secret.txt 2>&1); [[ $c == *"$FILE_SECRET"* ]] && escaped "read ../A/secret.txt" || blocked "$c"
+            """),
+        new("symlink", "filesystem", """
+            ln -sfn "$A/secret.txt" link-secret 2>/dev/null
+            c=$(cat link-secret 2>&1); [[ $c == *"$FILE_SECRET"* ]] && escaped "read through a symlink in B" || blocked "$c"
+            """),
+        new("hard-link", "filesystem", """
+            out=$(ln -f "$A/secret.txt" hard-secret 2>&1) || blocked "$out"
+            c=$(cat hard-secret 2>&1); [[ $c == *"$FILE_SECRET"* ]] && escaped "read through a hard link in B" || blocked "$c"
+            """),
+        new("rename-into-B", "filesystem", """
+            out=$(mv "$A/rename-me.txt" ./stolen 2>&1) && escaped "moved A's file into B" || blocked "$out"
+            """,
+            HostEvidence: lab => Task.FromResult(!File.Exists(Path.Combine(lab.A, "rename-me.txt"))),
+            Cleanup: lab =>
+            {
+                if (!File.Exists(Path.Combine(lab.A, "rename-me.txt")))
+                {
+                    File.WriteAllText(Path.Combine(lab.A, "rename-me.txt"), lab.FileSecret + "\n");
+                }
+            }),
+        new("proc-environ", "processes", """
+            for e in /proc/[0-9]*/environ; do
+              if tr '\0' '\n' < "$e" 2>/dev/null | grep -q "^A_TOKEN=$ENV_SECRET"; then escaped "read A's environment in $e"; fi
+            done
+            blocked "no readable environment holds A's token"
+            """),
+        new("secret-in-own-env", "secrets", """
+            env | grep -q -e "$DAEMON_SECRET" -e "$ENV_SECRET" && escaped "A's secret is in B's own environment" || blocked "B's environment holds no secret of A"
+            """),
+        new("secret-in-environ", "processes", """
+            for e in /proc/[0-9]*/environ; do
+              tr '\0' '\n' < "$e" 2>/dev/null | grep -q "$DAEMON_SECRET" && escaped "read A's daemon secret in $e"
+            done
+            blocked "no readable environment holds A's daemon secret"
+            """),
+        new("secret-in-files", "filesystem", """
+            hit=$(grep -rls --exclude-dir=attacks -e "$DAEMON_SECRET" "$DATA" "$(dirname "$B")" 2>/dev/null | head -1)
+            [ -n "$hit" ] && escaped "A's daemon secret is readable in $hit" || blocked "no readable file holds A's daemon secret"
+            """),
+        new("proc-cwd", "processes", """
+            c=$(cat "/proc/$ECHOER_PID/cwd/secret.txt" 2>&1); [[ $c == *"$FILE_SECRET"* ]] && escaped "read through /proc/$ECHOER_PID/cwd" || blocked "$c"
+            """),
+        new("proc-root", "processes", """
+            c=$(cat "/proc/$ECHOER_PID/root$A/secret.txt" 2>&1); [[ $c == *"$FILE_SECRET"* ]] && escaped "read through /proc/$ECHOER_PID/root" || blocked "$c"
+            """),
+        new("proc-fd", "terminals", """
+            t=$(readlink "/proc/$ECHOER_PID/fd/0" 2>&1); [[ $t == /dev/pts/* ]] && escaped "A's terminal is $t, through /proc/$ECHOER_PID/fd/0" || blocked "$t"
+            """),
+        new("open-other-pts", "terminals", """
+            mine=$(readlink /proc/self/fd/0)
+            for p in /dev/pts/[0-9]*; do
+              [ -e "$p" ] && [ "$p" != "$mine" ] || continue
+              if { exec 3<>"$p"; } 2>/dev/null; then exec 3>&-; escaped "opened $p"; fi
+            done
+            blocked "no other terminal can be opened; /dev/pts holds: $(ls /dev/pts | tr '\n' ' ')"
+            """),
+        new("read-typed-input", "terminals", """
+            pts=$(readlink "/proc/$SLEEPER_PID/fd/0" 2>/dev/null)
+            [[ $pts == /dev/pts/* ]] || blocked "A's terminal cannot be found (${pts:-no link})"
+            ( timeout 5 cat "$pts" > "cap.$MARK" 2>"caperr.$MARK" & )
+            sleep 0.3; echo READY
+            for i in $(seq 50); do grep -q "TYPED-$MARK" "cap.$MARK" 2>/dev/null && escaped "read what was typed into A's $pts"; sleep 0.1; done
+            blocked "read nothing typed into A: $(cat "caperr.$MARK" 2>/dev/null)"
+            """,
+            WhenReady: lab => lab.TypeAsync(lab.Sleeper.Id, $"TYPED-{lab.Mark}\r")),
+        new("inject-input", "terminals", """
+            pts=$(readlink "/proc/$ECHOER_PID/fd/0" 2>/dev/null)
+            [[ $pts == /dev/pts/* ]] || blocked "A's terminal cannot be found (${pts:-no link})"
+            out=$(perl -e 'open(my $t, "+<", $ARGV[0]) or die "open $ARGV[0]: $!\n"; for my $c (split //, "INJECTED-$ARGV[1]\n") { ioctl($t, 0x5412, $c) or die "TIOCSTI: $!\n" } print "pushed input into $ARGV[0]\n"' "$pts" "$MARK" 2>&1) && escaped "$out" || blocked "$out"
+            """,
+            HostEvidence: async lab =>
+            {
+                // The echoer prints what it reads: the injected line shows there only if it reached A's input.
+                for (int i = 0; i < 40; i++)
+                {
+                    if ((await lab.ReadAsync(lab.Echoer.Id)).Contains($"got:INJECTED-{lab.Mark}", StringComparison.Ordinal))
+                    {
+                        return true;
+                    }
+
+                    await Task.Delay(50);
+                }
+
+                return false;
+            }),
+        new("signal", "processes", """
+            out=$(kill -0 "$SLEEPER_PID" 2>&1) && escaped "kill -0 $SLEEPER_PID succeeded" || blocked "$out"
+            """),
+        new("ptrace", "processes", """
+            out=$(perl -e 'my $r = syscall(101, 0x4206, $ARGV[0] + 0, 0, 0); if ($r == 0) { print "seized\n"; exit 0 } print "ptrace: $!\n"; exit 1' "$SLEEPER_PID" 2>&1) && escaped "PTRACE_SEIZE of $SLEEPER_PID: $out" || blocked "$out"
+            """),
+        new("orchflow-data", "filesystem", """
+            out=$(ls -A "$DATA" 2>&1); [[ $out == *orchflow.db* ]] && escaped "listed $DATA: $(echo $out)" || blocked "$(echo $out)"
+            """),
+        new("orchflow-socket", "filesystem", """
+            out=$(perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "connect: $!\n"; print "connected\n"' "$SOCK" 2>&1) && escaped "$SOCK: $out" || blocked "$out"
+            """),
+        new("network-none", "network", """
+            out=$( { exec 3<>"/dev/tcp/127.0.0.1/$PORT"; } 2>&1 ) && escaped "connected to 127.0.0.1:$PORT" || blocked "$out"
+            """),
+        new("setuid-copy", "processes", """
+            cp /bin/bash ./suid-bash 2>/dev/null && chmod u+s ./suid-bash 2>/dev/null
+            cap=$(./suid-bash -p -c 'grep CapEff /proc/self/status' 2>&1)
+            [[ $cap == *CapEff:*0000000000000000* ]] && blocked "a setuid copy runs without capabilities ($cap)" || escaped "a setuid copy runs with ${cap//$'\t'/ }"
+            """),
+        new("unmount-hiding", "filesystem", """
+            if [ "$(readlink /proc/self/ns/mnt)" = "$HOST_MNT" ]; then
+              c=$(cat "$A/secret.txt" 2>&1); [[ $c == *"$FILE_SECRET"* ]] && escaped "nothing hides A (same mount namespace as the host)" || blocked "$c"
+            fi
+            umount -l "$A" 2>/dev/null; umount -l /tmp 2>/dev/null
+            unshare -rm sh -c "umount -l /tmp; cat '$A/secret.txt'" 2>/dev/null | grep -q "$FILE_SECRET" && escaped "read A after unmounting in a nested namespace"
+            c=$(cat "$A/secret.txt" 2>&1); [[ $c == *"$FILE_SECRET"* ]] && escaped "read A after unmounting" || blocked "$c"
+            """),
+        new("restricted-path", "restricted_paths", """
+            c=$(cat "$R/secret.txt" 2>&1); [[ $c == *R-SECRET-* ]] && escaped "read restricted $R/secret.txt" || blocked "$c"
+            """),
+        new("command-directly", "allowed_commands", Custom: lab => LaunchAsync(lab, "perl -e 'print 42'")),
+        new("command-via-shell", "allowed_commands", Custom: lab => LaunchAsync(lab, "sh -c \"perl -e 'print 42'\"")),
+        new("command-substitution", "allowed_commands", Custom: lab => LaunchAsync(lab, "cat $(perl -e 'print 42')")),
+        new("command-agent", "allowed_commands", Custom: SpawnAgentAsync),
+        new("symlink-swap-cwd", "cwd", Custom: SwapCwdAsync, SandboxedPromise: "filesystem"),
+        new("leftover-process", "processes", Custom: LeftoverAsync),
+        new("edit-own-policy", "policy_file", """
+            out=$( { echo '{"workspace":{"id":"b","security":{"tier":"standard"}}}' > .orchflow/workspace.json; } 2>&1 ) && escaped "rewrote .orchflow/workspace.json" || e1=$out
+            out=$(mv .orchflow .orchflow-moved 2>&1) && escaped "moved .orchflow away" || blocked "$e1; $out"
+            """,
+            HostEvidence: lab => Task.FromResult(!File.Exists(lab.BConfigPath) || File.ReadAllText(lab.BConfigPath) != lab.BConfig()),
+            Cleanup: lab =>
+            {
+                var moved = Path.Combine(lab.B, ".orchflow-moved");
+                if (Directory.Exists(moved))
+                {
+                    Directory.Delete(Path.Combine(lab.B, ".orchflow"), recursive: true);
+                    Directory.Move(moved, Path.Combine(lab.B, ".orchflow"));
+                }
+
+                File.WriteAllText(lab.BConfigPath, lab.BConfig());
+            }),
+    ];
+
+    private static async Task<Outcome> RunAsync(IsolationLab lab, Attack attack)
+    {
+        try
+        {
+            if (attack.Custom is not null)
+            {
+                return await attack.Custom(lab);
+            }
+
+            int connectionsBefore = lab.Connections;
+            var script = lab.WriteScript(attack.Name, attack.Script!.Replace("$HOST_MNT", HostMountNamespace(), StringComparison.Ordinal));
+            var terminal = await lab.CreateAsync("b", $"bash {script}");
+            if (attack.WhenReady is not null)
+            {
+                var shown = await lab.WaitForTextAsync(terminal.Id, "RE"); // READY, or RESULT when it gave up early
+                if (shown.Contains("READY", StringComparison.Ordinal))
+                {
+                    await attack.WhenReady(lab);
+                }
+            }
+
+            await lab.WaitForExitAsync(terminal);
+            var text = await lab.ReadAsync(terminal.Id);
+            var verdict = Regex.Match(text, @"RESULT: (ESCAPED|BLOCKED) ?(.*)");
+            Assert.True(verdict.Success, $"{attack.Name} printed no verdict; the attack did not run as written:\n{text}");
+            bool escaped = verdict.Groups[1].Value == "ESCAPED";
+            string evidence = verdict.Groups[2].Value.Trim();
+            if (attack.Name == "network-none")
+            {
+                // The listener decides: a "connection" to a loopback of the sandbox's own is not one to the host.
+                bool reached = lab.Connections > connectionsBefore;
+                escaped = reached;
+                evidence = reached ? evidence : $"the host's listener saw no connection ({evidence})";
+            }
+            else if (attack.HostEvidence is not null)
+            {
+                bool effect = await attack.HostEvidence(lab);
+                evidence = effect == escaped ? evidence : $"the host shows {(effect ? "the effect" : "no effect")} ({evidence})";
+                escaped = effect;
+            }
+
+            await lab.KillAsync(terminal.Id);
+            return new Outcome(escaped, evidence);
+        }
+        finally
+        {
+            attack.Cleanup?.Invoke(lab);
+        }
+    }
+
+    /// <summary>Asks the daemon to launch a --cmd terminal in B; escaping is being allowed to start.</summary>
+    private static async Task<Outcome> LaunchAsync(IsolationLab lab, string command)
+    {
+        try
+        {
+            var t = await lab.CreateAsync("b", command);
+            await lab.KillAsync(t.Id);
+            return new Outcome(true, $"`{command}` was launched");
+        }
+        catch (RemoteFailure e) when (e.Code == ErrorCodes.NotAllowed)
+        {
+            return new Outcome(false, e.Message);
+        }
+    }
+
+    private static async Task<Outcome> SpawnAgentAsync(IsolationLab lab)
+    {
+        try
+        {
+            var agent = await lab.Client.InvokeAsync<AgentInfo>(Methods.AgentSpawn, new AgentSpawnParams { WorkspaceId = "b", Type = "command", Task = "perl -e 'print 42'" });
+            await lab.Client.InvokeAsync<AgentRemoveResult>(Methods.AgentRemove, new AgentRef { Id = agent.Id });
+            return new Outcome(true, $"agent {agent.Id} running `perl` was spawned");
+        }
+        catch (RemoteFailure e) when (e.Code == ErrorCodes.NotAllowed)
+        {
+            return new Outcome(false, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Swaps B/sw between a directory and a symlink to A as fast as it can, while terminals are requested with cwd sw:
+    /// one that starts in A (and can read its secret) escaped the check that the directory is inside B.
+    /// </summary>
+    private static async Task<Outcome> SwapCwdAsync(IsolationLab lab)
+    {
+        var script = lab.WriteScript("swapper", """
+            end=$((SECONDS + 20))
+            while [ $SECONDS -lt $end ]; do
+              rm -rf sw; mkdir sw; sleep 0.001; rm -rf sw; ln -s "$A" sw; sleep 0.001
+            done
+            """);
+        var swapper = await lab.CreateAsync("b", $"bash {script}");
+        int started = 0, refused = 0;
+        try
+        {
+            for (int i = 0; i < 40; i++)
+            {
+                TerminalInfo t;
+                try
+                {
+                    t = await lab.CreateAsync("b", "cat secret.txt", Path.Combine(lab.B, "sw"));
+                }
+                catch (RemoteFailure)
+                {
+                    refused++;
+                    continue;
+                }
+
+                started++;
+                await lab.WaitForExitAsync(t);
+                var text = await lab.ReadAsync(t.Id);
+                await lab.KillAsync(t.Id);
+                if (text.Contains(lab.FileSecret, StringComparison.Ordinal))
+                {
+                    return new Outcome(true, $"a terminal asked for B/sw started in A and read its secret (try {i + 1})");
+                }
+            }
+        }
+        finally
+        {
+            await lab.KillAsync(swapper.Id);
+        }
+
+        return new Outcome(false, $"40 tries: {refused} refused (outside B or swapped while starting), {started} started, none inside A");
+    }
+
+    /// <summary>A daemonized process (new session, double fork, renamed) that should not survive its terminal.</summary>
+    private static async Task<Outcome> LeftoverAsync(IsolationLab lab)
+    {
+        var marker = "leftover-" + lab.Mark;
+        var script = lab.WriteScript("leftover", $"""
+            ( setsid bash -c 'exec -a {marker} sleep 100000' & )
+            sleep 0.3; echo READY; sleep 100000
+            """);
+        var t = await lab.CreateAsync("b", $"bash {script}");
+        await lab.WaitForTextAsync(t.Id, "READY");
+        Assert.NotEmpty(Find(marker)); // it did start
+        await lab.KillAsync(t.Id);
+
+        // Killing is synchronous; a namespace's processes die with its init at once. Allow the kernel a moment to reap.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(3);
+        while (Find(marker).Count > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        var left = Find(marker);
+        foreach (var pid in left)
+        {
+            Hosting.Native.Kill(pid, 9);
+        }
+
+        return left.Count > 0
+            ? new Outcome(true, $"pid {string.Join(", ", left)} ({marker}) still ran after B's terminal was killed")
+            : new Outcome(false, "nothing of B's terminal survived it");
+
+        static List<int> Find(string marker)
+        {
+            var found = new List<int>();
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                if (int.TryParse(Path.GetFileName(dir), out var pid))
+                {
+                    try
+                    {
+                        var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
+                        if (cmdline.StartsWith(marker, StringComparison.Ordinal))
+                        {
+                            found.Add(pid);
+                        }
+                    }
+                    catch (IOException)
+                    {
+                    }
+                }
+            }
+
+            return found;
+        }
+    }
+
+    private static string HostMountNamespace()
+    {
+        var link = new FileInfo("/proc/self/ns/mnt").LinkTarget ?? "";
+        return link;
+    }
+}
+
+/// <summary>The isolation tests start daemons and many sandboxes: one at a time, not beside each other.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class IsolationCollection
+{
+    public const string Name = "isolation";
+}

@@ -1,0 +1,263 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Orchflow.Protocol;
+using Orchflow.Server.Cli;
+using StreamJsonRpc;
+
+namespace Orchflow.Server.Tests;
+
+/// <summary>
+/// The ground for the escape attempts: a real daemon (started by the real CLI, over its real socket) serving two
+/// workspaces in temp dirs: A, the victim (tier standard, a secret file, a secret in its environment, two terminals
+/// running), and B, the attacker, at the tier under test, with network "none", allowed_commands [bash, cat] and a
+/// restricted path outside both roots. Attacks are commands run in B's terminals.
+/// </summary>
+public sealed class IsolationLab : IAsyncDisposable
+{
+    public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    private readonly object _gate = new();
+    private readonly Dictionary<string, TerminalInfo> _ended = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _changed = new(0);
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private int _connections;
+
+    private IsolationLab(string tier, bool bubblewrap)
+    {
+        Tier = tier;
+        Bubblewrap = bubblewrap;
+        Mark = Guid.NewGuid().ToString("N")[..12];
+        FileSecret = "A-FILE-SECRET-" + Mark;
+        EnvSecret = "A-ENV-SECRET-" + Mark;
+        DaemonSecret = "A-DAEMON-SECRET-" + Mark;
+        A = Home.Project("A", (".orchflow/workspace.json", Json(new JsonObject
+        {
+            ["id"] = "a",
+            ["security"] = new JsonObject { ["tier"] = "standard" },
+            ["shared_env"] = new JsonObject { ["A_TOKEN"] = EnvSecret },
+        })), ("secret.txt", FileSecret + "\n"), ("rename-me.txt", FileSecret + "\n"));
+        Restricted = Home.Project("restricted", ("secret.txt", "R-SECRET-" + Mark + "\n"));
+        B = Home.Project("B", (".orchflow/workspace.json", BConfig()));
+        Directory.CreateDirectory(Path.Combine(B, "attacks"));
+    }
+
+    public TempHome Home { get; } = new();
+
+    public string Tier { get; }
+
+    public bool Bubblewrap { get; }
+
+    /// <summary>A random token in every secret and marker of this run.</summary>
+    public string Mark { get; }
+
+    public string FileSecret { get; }
+
+    public string EnvSecret { get; }
+
+    /// <summary>A secret of A set through the daemon (orchflow secret set).</summary>
+    public string DaemonSecret { get; }
+
+    public string A { get; }
+
+    public string B { get; }
+
+    public string Restricted { get; }
+
+    public DaemonClient Client { get; private set; } = null!;
+
+    public WorkspaceInfo WorkspaceB { get; private set; } = null!;
+
+    /// <summary>A's terminal that echoes every line it reads ("got:LINE"): input injected into it shows.</summary>
+    public TerminalInfo Echoer { get; private set; } = null!;
+
+    /// <summary>A's terminal whose process never reads: whoever else reads its terminal gets what is typed there.</summary>
+    public TerminalInfo Sleeper { get; private set; } = null!;
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    /// <summary>Connections accepted by the test's listener on the host's 127.0.0.1.</summary>
+    public int Connections => Volatile.Read(ref _connections);
+
+    public string BConfigPath => Path.Combine(B, ".orchflow", "workspace.json");
+
+    public string BConfig() => Json(new JsonObject
+    {
+        ["id"] = "b",
+        ["security"] = new JsonObject
+        {
+            ["tier"] = Tier,
+            ["network"] = "none",
+            ["allowed_commands"] = new JsonArray("bash", "cat"),
+            ["restricted_paths"] = new JsonArray(Restricted),
+        },
+    });
+
+    public static async Task<IsolationLab> StartAsync(string tier, bool bubblewrap)
+    {
+        var lab = new IsolationLab(tier, bubblewrap);
+        try
+        {
+            await lab.InitAsync();
+            return lab;
+        }
+        catch
+        {
+            await lab.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task InitAsync()
+    {
+        _listener.Start();
+        _ = AcceptLoopAsync();
+        var env = Bubblewrap ? null : new Dictionary<string, string> { [Security.HostProbe.BubblewrapVariable] = "/nonexistent/bwrap" };
+        var started = await Orchflow.RunWithAsync(Home, null, env, "daemon", "start");
+        Assert.True(started.ExitCode == 0, started.Stderr);
+        Client = await DaemonClient.ConnectAsync(Home.Paths, autoStart: false, "isolation-lab", rpc =>
+        {
+            var handler = new Action<JsonElement>(OnTerminalChanged);
+            rpc.AddLocalRpcMethod(handler.Method, handler.Target, new JsonRpcMethodAttribute(Methods.TerminalChanged) { UseSingleObjectParameterDeserialization = true });
+        });
+        await Client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceCreate, new WorkspaceCreateParams { Path = A });
+        WorkspaceB = await Client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceCreate, new WorkspaceCreateParams { Path = B });
+        await Client.InvokeAsync<SecretInfo>(Methods.SecretSet, new SecretSetParams { WorkspaceId = "a", Name = "A_DAEMON_SECRET", Value = DaemonSecret });
+        Echoer = await CreateAsync("a", "while read -r l; do echo \"got:$l\"; done");
+        Sleeper = await CreateAsync("a", "sleep 100000");
+    }
+
+    public Task<TerminalInfo> CreateAsync(string workspace, string command, string? cwd = null) =>
+        Client.InvokeAsync<TerminalInfo>(Methods.TerminalCreate, new TerminalCreateParams { WorkspaceId = workspace, Command = command, Cwd = cwd });
+
+    public Task<string> ReadAsync(string id) =>
+        Client.InvokeAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = id }).ContinueWith(t => t.Result.Text, TaskScheduler.Default);
+
+    public Task TypeAsync(string id, string text) =>
+        Client.InvokeAsync<object?>(Methods.TerminalInput, new TerminalInputParams { Id = id, Data = text });
+
+    public async Task KillAsync(string id)
+    {
+        try
+        {
+            await Client.InvokeAsync<TerminalInfo>(Methods.TerminalKill, new TerminalRef { Id = id });
+        }
+        catch (RemoteFailure)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Waits for the terminal's exit notification (event-driven; the deadline only bounds a hang). Ids are reused once a
+    /// terminal is removed, so the notification must be of this very terminal (same creation time).
+    /// </summary>
+    public async Task<TerminalInfo> WaitForExitAsync(TerminalInfo terminal)
+    {
+        var id = terminal.Id;
+        using var cts = new CancellationTokenSource(Deadline);
+        while (true)
+        {
+            lock (_gate)
+            {
+                if (_ended.TryGetValue(id, out var info) && info.CreatedAt == terminal.CreatedAt)
+                {
+                    return info;
+                }
+            }
+
+            try
+            {
+                await _changed.WaitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"Terminal {id} did not exit within {Deadline.TotalSeconds} s; it shows:\n{await ReadAsync(id)}");
+            }
+        }
+    }
+
+    /// <summary>Waits until the terminal's scrollback contains <paramref name="marker"/> (re-read after each of its notifications or every 50 ms).</summary>
+    public async Task<string> WaitForTextAsync(string id, string marker)
+    {
+        var deadline = DateTime.UtcNow + Deadline;
+        while (true)
+        {
+            var text = await ReadAsync(id);
+            if (text.Contains(marker, StringComparison.Ordinal))
+            {
+                return text;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Terminal {id} never showed '{marker}'; it shows:\n{text}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Writes an attack script into B's root, with the lab's facts as shell variables and two verdict functions.</summary>
+    public string WriteScript(string name, string body)
+    {
+        var prelude = string.Join('\n',
+            $"A='{A}'; B='{B}'; R='{Restricted}'; MARK='{Mark}'",
+            $"FILE_SECRET='{FileSecret}'; ENV_SECRET='{EnvSecret}'; DAEMON_SECRET='{DaemonSecret}'",
+            $"ECHOER_PID={Echoer.Pid}; SLEEPER_PID={Sleeper.Pid}",
+            $"DATA='{Home.Paths.DataDirectory}'; SOCK='{Home.Paths.SocketPath}'; PORT={Port}",
+            "escaped() { echo \"RESULT: ESCAPED $*\"; exit 0; }",
+            "blocked() { echo \"RESULT: BLOCKED $*\"; exit 0; }",
+            "",
+            "");
+        var relative = Path.Combine("attacks", name + ".sh");
+        File.WriteAllText(Path.Combine(B, relative), prelude + body.ReplaceLineEndings("\n") + "\n");
+        return relative;
+    }
+
+    private void OnTerminalChanged(JsonElement payload)
+    {
+        var change = payload.Deserialize<TerminalChangedNotification>(ProtocolJson.Options);
+        if (change?.Terminal is { } t && change.Kind is TerminalChangeKind.Exited)
+        {
+            lock (_gate)
+            {
+                _ended[t.Id] = t;
+            }
+
+            _changed.Release();
+        }
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                using var socket = await _listener.AcceptSocketAsync(_stop.Token);
+                Interlocked.Increment(ref _connections);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private static string Json(JsonObject workspace) => new JsonObject { ["workspace"] = workspace }.ToJsonString();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        if (Client is not null)
+        {
+            await Client.DisposeAsync();
+        }
+
+        await Orchflow.StopDaemonAsync(Home);
+        Home.Dispose();
+        _stop.Dispose();
+    }
+}
