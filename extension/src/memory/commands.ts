@@ -80,11 +80,16 @@ function entryItems(rows: ReturnType<typeof browseRows>, buttons: readonly vscod
 function searchEntries(
   ctx: MemoryCommandContext,
   workspace: WorkspaceInfo,
-  options: { title: string; buttons: readonly vscode.QuickInputButton[]; onButton?: (entry: MemoryEntry, button: vscode.QuickInputButton, pick: vscode.QuickPick<EntryItem>) => Promise<boolean> },
+  options: {
+    /** Read again whenever the workspace's stats change (it may count the entries). */
+    title: () => string;
+    buttons: readonly vscode.QuickInputButton[];
+    onButton?: (entry: MemoryEntry, button: vscode.QuickInputButton, pick: vscode.QuickPick<EntryItem>) => Promise<boolean>;
+  },
 ): Promise<MemoryEntry | undefined> {
   return new Promise((resolve) => {
     const pick = vscode.window.createQuickPick<EntryItem>();
-    pick.title = options.title;
+    pick.title = options.title();
     pick.placeholder = 'Search keys and values; prefix* for keys starting with it; #tag for a tag';
     pick.matchOnDescription = false;
     pick.matchOnDetail = false;
@@ -131,6 +136,11 @@ function searchEntries(
           later();
         }
       }),
+      ctx.memory.onDidChange((id) => {
+        if (id === undefined || id === workspace.id) {
+          pick.title = options.title();
+        }
+      }),
       pick.onDidAccept(() => {
         const entry = pick.selectedItems[0]?.entry ?? pick.activeItems[0]?.entry;
         if (entry) {
@@ -148,7 +158,7 @@ function searchEntries(
           .then((changed) => (changed ? search() : undefined))
           .catch((error: unknown) => {
             const message = userMessage(error);
-            ctx.logger.error(`${options.title}: ${message}`);
+            ctx.logger.error(`${options.title()}: ${message}`);
             void vscode.window.showErrorMessage(message);
           });
       }),
@@ -210,9 +220,11 @@ async function browseMemory(ctx: MemoryCommandContext, run: CommandRun, arg: unk
   if (!workspace || (await refuseDamaged(ctx, workspace))) {
     return;
   }
-  const stats = ctx.memory.get(workspace.id);
   const entry = await searchEntries(ctx, workspace, {
-    title: `${workspace.name} › Memory${stats ? ` (${entriesText(stats.entries)})` : ''}`,
+    title: () => {
+      const stats = ctx.memory.get(workspace.id);
+      return `${workspace.name} › Memory${stats ? ` (${entriesText(stats.entries)})` : ''}`;
+    },
     buttons: [CopyButton, DeleteButton],
     onButton: async (chosen, button, pick) => {
       if (button === CopyButton) {
@@ -242,7 +254,7 @@ async function deleteEntry(ctx: MemoryCommandContext, run: CommandRun, arg: unkn
   if (!workspace || (await refuseDamaged(ctx, workspace))) {
     return;
   }
-  const entry = await searchEntries(ctx, workspace, { title: `Delete an entry from ${workspace.name}'s memory`, buttons: [] });
+  const entry = await searchEntries(ctx, workspace, { title: () => `Delete an entry from ${workspace.name}'s memory`, buttons: [] });
   if (entry) {
     await confirmAndDelete(ctx, workspace, entry);
   }
