@@ -26,6 +26,7 @@ import {
   messageMarkdown,
   parseEntryDocumentQuery,
   percentText,
+  replaceConsequence,
   provenanceText,
   untilText,
   valuePreview,
@@ -236,4 +237,11 @@ test('export and import messages', () => {
     importMessage('Shop API', { imported: 1, replaced: 0, evicted: [], skippedExpired: 0, movedAside: '/d/shop-api.db.damaged-20250101' }, true),
     "Imported 1 entry into Shop API's memory, replacing what it held. The previous file was kept as /d/shop-api.db.damaged-20250101.",
   );
+});
+
+test('what replacing the memory by an import does, said in singular and plural', () => {
+  assert.equal(replaceConsequence(1, false), 'Its 1 entry is deleted; run Export Memory… first to keep a copy.');
+  assert.equal(replaceConsequence(42, false), 'Its 42 entries are deleted; run Export Memory… first to keep a copy.');
+  assert.equal(replaceConsequence(0, false), 'It holds no entries now, so nothing is lost.');
+  assert.match(replaceConsequence(42, true), /damaged file is moved aside to a \.damaged-<time> file, which is kept/);
 });

@@ -236,3 +236,26 @@ test('Export Memory writes the entries as JSON lines to the file chosen in the s
   assert.equal(statSync(target).mode & 0o777, 0o600);
   await vsc.screenshot('12-memory-exported');
 });
+
+test('Import Memory merges the entries of a JSON-lines file, and the Memory row follows', async () => {
+  const folder = path.join(home, 'exported');
+  const source = path.join(folder, 'backup.jsonl');
+  await writeFile(source, `${JSON.stringify({ key: 'notes/imported', value: 'from a backup', tags: ['backup'] })}\n`);
+  await vsc.runCommand('Orchflow: Import Memory...');
+  await vsc.quickPick(shop.name);
+  // The open dialog, like the save dialog: type the path, wait for it to list that folder, accept.
+  await typeInQuickPick(source);
+  await pollUntil('the open dialog to list the folder', TIMEOUTS.ui, async () => {
+    const labels = await quickPickLabels(vsc.page);
+    return { ok: labels.includes('earlier-export.jsonl'), detail: `rows: ${JSON.stringify(labels)}` };
+  });
+  await vsc.page.keyboard.press('Enter');
+  await vsc.waitForText('.quick-input-widget .quick-input-list', 'Replace every entry', TIMEOUTS.ui);
+  await vsc.screenshot('13-import-mode');
+  await vsc.quickPick('Merge into the current entries');
+  await vsc.waitForText('.notifications-toasts .notification-toast', "Imported 1 entry into Shop API's memory", TIMEOUTS.ui);
+  await waitForChildDescription(vsc.page, shop.name, 'Memory', (d) => d.startsWith('2 entries · '), 'count 2 entries again', TIMEOUTS.ui);
+  const entries = await memoryEntries(shop.id);
+  assert.deepEqual(entries.map((e) => [e.key, e.tags]), [['api/limits', []], ['notes/imported', ['backup']]]);
+  await vsc.screenshot('14-memory-imported');
+});

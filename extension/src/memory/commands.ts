@@ -13,7 +13,7 @@ import { ErrorCodes, Methods, type MemoryEntry, type WorkspaceInfo } from '../pr
 import { pickWorkspace as pickWorkspaceIn } from '../workspaces/pick';
 import type { WorkspaceStore } from '../workspaces/store';
 import type { MemoryEntryProvider } from './documents';
-import { browseRows, damagedMessage, entriesText, escapeIcons, exportFileName, exportMessage, importMessage, provenanceText } from './presentation';
+import { browseRows, damagedMessage, entriesText, escapeIcons, exportFileName, exportMessage, importMessage, provenanceText, replaceConsequence } from './presentation';
 import { parseMemoryQuery } from './query';
 import type { MemoryStore } from './store';
 
@@ -198,7 +198,7 @@ async function confirmAndDelete(ctx: MemoryCommandContext, workspace: WorkspaceI
     `Delete "${entry.key}" from the memory of ${workspace.name}?`,
     {
       modal: true,
-      detail: `Its agents will no longer find it. It was ${provenanceText(entry.provenance)}. Export Memory… keeps a copy of every entry first.`,
+      detail: `Its agents will no longer find it. It was ${provenanceText(entry.provenance)}. Run Export Memory… first to keep a copy.`,
     },
     remove,
   );
@@ -326,9 +326,7 @@ async function importMemory(ctx: MemoryCommandContext, run: CommandRun, arg: unk
         ]),
     {
       label: '$(replace-all) Replace every entry',
-      detail: damaged
-        ? 'The damaged file is moved aside (kept, never deleted) and a new memory starts with the entries of the file.'
-        : `The memory starts empty and holds only the entries of the file; its ${entriesText(stats?.entries ?? 0)} are deleted.`,
+      detail: `Only the entries of the file remain. ${replaceConsequence(stats?.entries ?? 0, damaged)}`,
       replace: true,
     },
   ];
@@ -342,9 +340,7 @@ async function importMemory(ctx: MemoryCommandContext, run: CommandRun, arg: unk
       `Replace the memory of ${workspace.name} with ${path.basename(source.path)}?`,
       {
         modal: true,
-        detail: damaged
-          ? `Its damaged file is moved aside to a .damaged-<time> file, which is kept.`
-          : `Its ${entriesText(stats?.entries ?? 0)} are deleted; Export Memory… keeps a copy of them first.`,
+        detail: replaceConsequence(stats?.entries ?? 0, damaged),
       },
       replace,
     );

@@ -407,6 +407,17 @@ export function exportMessage(workspaceName: string, result: MemoryExportResult,
   return `Exported ${entriesText(result.entries)} of ${workspaceName}'s memory to ${file}.`;
 }
 
+/** What replacing a memory by an import does to what it holds now: said in the mode pick and the confirmation. */
+export function replaceConsequence(entries: number, damaged: boolean): string {
+  if (damaged) {
+    return 'Its damaged file is moved aside to a .damaged-<time> file, which is kept; a new one starts with the entries of the file.';
+  }
+  if (entries === 0) {
+    return 'It holds no entries now, so nothing is lost.';
+  }
+  return `Its ${entriesText(entries)} ${entries === 1 ? 'is' : 'are'} deleted; run Export Memory… first to keep a copy.`;
+}
+
 export function importMessage(workspaceName: string, result: MemoryImportResult, replace: boolean): string {
   const parts = [
     `Imported ${entriesText(result.imported)} into ${workspaceName}'s memory${replace ? ', replacing what it held' : ''}`,
