@@ -134,6 +134,28 @@ async function typeInQuickPick(text) {
   await input.fill(text);
 }
 
+/**
+ * Types a path into code-server's file dialog (a quick input holding a path, which lists folders as the path is
+ * typed) and waits until it lists the path's folder, which holds `marker`. The dialog first lists its start folder
+ * and may put its own path back while doing so, so the path is typed again until the dialog shows it.
+ */
+async function typeInFileDialog(file, marker) {
+  const input = vsc.page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
+  await pollUntil('the file dialog to list its start folder', TIMEOUTS.ui, async () => {
+    const labels = await quickPickLabels(vsc.page);
+    return { ok: labels.includes('..'), detail: `rows: ${JSON.stringify(labels)}` };
+  });
+  await pollUntil(`the file dialog to list ${path.dirname(file)}`, TIMEOUTS.ui, async () => {
+    const value = await input.inputValue();
+    if (value !== file) {
+      await input.fill(file);
+    }
+    const labels = await quickPickLabels(vsc.page);
+    return { ok: value === file && labels.includes(marker), detail: `input: ${JSON.stringify(value)}; rows: ${JSON.stringify(labels)}` };
+  });
+}
+
 async function memoryEntries(workspace) {
   const { stdout } = await orchflow(['memory', 'list', '--workspace', workspace, '--json']);
   return JSON.parse(stdout).entries;
@@ -220,13 +242,9 @@ test('Export Memory writes the entries as JSON lines to the file chosen in the s
   await writeFile(path.join(folder, 'earlier-export.jsonl'), '');
   await vsc.runCommand('Orchflow: Export Memory...');
   await vsc.quickPick(shop.name);
-  // code-server's save dialog is a quick input holding a path: replace it with ours, wait until the dialog lists
-  // that folder (it reads folders as the path is typed and ignores Enter meanwhile), then accept.
-  await typeInQuickPick(target);
-  await pollUntil('the save dialog to list the target folder', TIMEOUTS.ui, async () => {
-    const labels = await quickPickLabels(vsc.page);
-    return { ok: labels.includes('earlier-export.jsonl'), detail: `rows: ${JSON.stringify(labels)}` };
-  });
+  // code-server's save dialog: type the path, and accept once the dialog has caught up with it (it ignores Enter
+  // while it reads a folder).
+  await typeInFileDialog(target, 'earlier-export.jsonl');
   await vsc.screenshot('11-export-dialog');
   await vsc.page.keyboard.press('Enter');
   await vsc.waitForText('.notifications-toasts .notification-toast', "Exported 1 entry of Shop API's memory", TIMEOUTS.ui);
@@ -243,19 +261,16 @@ test('Import Memory merges the entries of a JSON-lines file, and the Memory row 
   await writeFile(source, `${JSON.stringify({ key: 'notes/imported', value: 'from a backup', tags: ['backup'] })}\n`);
   await vsc.runCommand('Orchflow: Import Memory...');
   await vsc.quickPick(shop.name);
-  // The open dialog, like the save dialog: type the path, wait for it to list that folder, accept.
-  await typeInQuickPick(source);
-  await pollUntil('the open dialog to list the folder', TIMEOUTS.ui, async () => {
-    const labels = await quickPickLabels(vsc.page);
-    return { ok: labels.includes('earlier-export.jsonl'), detail: `rows: ${JSON.stringify(labels)}` };
-  });
+  // The open dialog works as the save dialog does.
+  await typeInFileDialog(source, 'earlier-export.jsonl');
+  await vsc.screenshot('13-import-dialog');
   await vsc.page.keyboard.press('Enter');
   await vsc.waitForText('.quick-input-widget .quick-input-list', 'Replace every entry', TIMEOUTS.ui);
-  await vsc.screenshot('13-import-mode');
+  await vsc.screenshot('14-import-mode');
   await vsc.quickPick('Merge into the current entries');
   await vsc.waitForText('.notifications-toasts .notification-toast', "Imported 1 entry into Shop API's memory", TIMEOUTS.ui);
   await waitForChildDescription(vsc.page, shop.name, 'Memory', (d) => d.startsWith('2 entries · '), 'count 2 entries again', TIMEOUTS.ui);
   const entries = await memoryEntries(shop.id);
   assert.deepEqual(entries.map((e) => [e.key, e.tags]), [['api/limits', []], ['notes/imported', ['backup']]]);
-  await vsc.screenshot('14-memory-imported');
+  await vsc.screenshot('15-memory-imported');
 });
