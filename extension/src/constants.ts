@@ -34,6 +34,10 @@ export const Commands = {
   RemoveAgent: 'orchflow.removeAgent',
   OpenAgentLog: 'orchflow.openAgentLog',
   ShowAgentsNeedingInput: 'orchflow.showAgentsNeedingInput',
+  BrowseMemory: 'orchflow.browseMemory',
+  DeleteMemoryEntry: 'orchflow.deleteMemoryEntry',
+  ExportMemory: 'orchflow.exportMemory',
+  ImportMemory: 'orchflow.importMemory',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -67,6 +71,9 @@ export const DelegateLanguageId = 'orchflow-tasks';
 
 /** The URI scheme of the read-only agent log documents. */
 export const AgentLogScheme = 'orchflow-agent-log';
+
+/** The URI scheme of the read-only documents that show one memory entry's value. */
+export const MemoryEntryScheme = 'orchflow-memory';
 
 /** The terminal profile of the terminal panel's "+" menu (contributes.terminal.profiles). */
 export const TerminalProfileId = 'orchflow.workspaceTerminal';
@@ -109,6 +116,9 @@ export const TreeItemContext = {
   TagResumable: 'resumable',
   TagSendable: 'sendable',
   TagHasTerminal: 'hasTerminal',
+  /** The "Memory" row under a workspace; tagged `empty` when it holds no entry, `damaged` when its file cannot be read. */
+  Memory: 'orchflow.memory',
+  TagDamaged: 'damaged',
 } as const;
 
 /** Where a workspace keeps its own config file, relative to its root. */

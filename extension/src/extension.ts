@@ -1,4 +1,4 @@
-// The composition root: creates the log, the client, the stores (workspaces, terminals, agents) and the views,
+// The composition root: creates the log, the client, the stores (workspaces, terminals, agents, memory) and the views,
 // wires them together in one readable list, and registers every disposable with the extension context.
 import * as vscode from 'vscode';
 import { registerAgentCommands } from './agents/commands';
@@ -9,8 +9,12 @@ import { AgentStatusBar } from './agents/statusBar';
 import { AgentStore } from './agents/store';
 import { AgentSync } from './agents/sync';
 import { OrchflowClient, type TraceLevel } from './client/client';
-import { AgentLogScheme, Settings, Views, type TraceSetting } from './constants';
+import { AgentLogScheme, MemoryEntryScheme, Settings, Views, type TraceSetting } from './constants';
 import { OutputLogger } from './log';
+import { registerMemoryCommands } from './memory/commands';
+import { MemoryEntryProvider } from './memory/documents';
+import { MemoryStore } from './memory/store';
+import { MemorySync } from './memory/sync';
 import { registerTerminalCommands } from './terminals/commands';
 import { TerminalManager } from './terminals/manager';
 import { TerminalStore } from './terminals/store';
@@ -50,7 +54,10 @@ export function activate(context: vscode.ExtensionContext): void {
   const workspaceName = (id: string): string => terminalManager.workspaceName(id);
   const notifier = new AgentNotifier(agents, workspaceName, logger);
   const agentSync = new AgentSync(orchflow, agents, logger, (agent, kind) => notifier.alert(agent, kind), (id) => agentLogs.agentChanged(id));
-  const tree = new WorkspacesTreeProvider(store, terminals, agents);
+  const memory = new MemoryStore();
+  const memorySync = new MemorySync(orchflow, memory, logger);
+  const memoryEntries = new MemoryEntryProvider(orchflow, memory);
+  const tree = new WorkspacesTreeProvider(store, terminals, agents, memory);
   const treeView = vscode.window.createTreeView(Views.Workspaces, { treeDataProvider: tree, showCollapseAll: false });
   const statusBar = new WorkspaceStatusBar(orchflow, store);
 
@@ -70,9 +77,14 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.registerTextDocumentContentProvider(AgentLogScheme, agentLogs),
     new AgentStatusBar(agents, workspaceName),
     new DelegateEditorSupport(store),
+    { dispose: () => memory.dispose() },
+    memorySync,
+    memoryEntries,
+    vscode.workspace.registerTextDocumentContentProvider(MemoryEntryScheme, memoryEntries),
     ...registerCommands({ extensionUri: context.extensionUri, client: orchflow, store, controller, logger }, logger),
     ...registerTerminalCommands({ workspaces: store, terminals, manager: terminalManager, logger }),
     ...registerAgentCommands({ client: orchflow, workspaces: store, agents, terminals, manager: terminalManager, logs: agentLogs, logger }),
+    ...registerMemoryCommands({ client: orchflow, workspaces: store, memory, documents: memoryEntries, logger }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration(Settings.ServerPath)) {
         logger.info(`${Settings.ServerPath} changed: reconnecting.`);

@@ -1,5 +1,5 @@
 // Builders for protocol objects, so each test states only what it is about.
-import type { AgentInfo, AgentTypeInfo, Diagnostic, TerminalInfo, WorkspaceInfo } from '../src/protocol/generated';
+import type { AgentInfo, AgentTypeInfo, Diagnostic, MemoryEntry, MemoryProvenance, MemoryStats, TerminalInfo, WorkspaceInfo } from '../src/protocol/generated';
 
 export interface WorkspaceOverrides {
   id?: string;
@@ -124,5 +124,57 @@ export function agentType(o: Partial<AgentTypeInfo> = {}): AgentTypeInfo {
     purpose: o.purpose ?? null,
     needsInputPatterns: o.needsInputPatterns ?? [],
     donePatterns: o.donePatterns ?? [],
+  };
+}
+
+const MiB = 1024 * 1024;
+
+export function memoryStats(o: Partial<MemoryStats> = {}): MemoryStats {
+  const workspaceId = o.workspaceId ?? 'shop-api';
+  return {
+    workspaceId,
+    state: o.state ?? 'ok',
+    entries: o.entries ?? 0,
+    bytes: o.bytes ?? 0,
+    capacityEntries: o.capacityEntries ?? 10_000,
+    capacityBytes: o.capacityBytes ?? 512 * MiB,
+    usedPercent: o.usedPercent ?? 0,
+    whenFull: o.whenFull ?? 'evictLru',
+    persistence: o.persistence ?? 'disk',
+    defaultTtlSeconds: o.defaultTtlSeconds ?? null,
+    file: o.file === undefined ? `/home/u/.local/share/orchflow/memory/${workspaceId}.db` : o.file,
+    fileBytes: o.fileBytes ?? null,
+    evictions: o.evictions ?? 0,
+    expirations: o.expirations ?? 0,
+    problem: o.problem ?? null,
+    hint: o.hint ?? null,
+  };
+}
+
+export function provenance(o: Partial<MemoryProvenance> = {}): MemoryProvenance {
+  return {
+    kind: o.kind ?? 'user',
+    agentId: o.agentId ?? null,
+    terminalId: o.terminalId ?? null,
+    user: o.user === undefined ? 'alice' : o.user,
+    tool: o.tool === undefined ? 'orchflow-cli' : o.tool,
+    at: o.at ?? '2025-01-01T12:00:00Z',
+  };
+}
+
+export function memoryEntry(o: Partial<MemoryEntry> = {}): MemoryEntry {
+  const at = o.updatedAt ?? '2025-01-01T12:00:00Z';
+  return {
+    key: o.key ?? 'decisions/db',
+    value: o.value ?? 'Postgres 16, one schema per tenant',
+    kind: o.kind ?? 'text',
+    tags: o.tags ?? [],
+    createdAt: o.createdAt ?? at,
+    updatedAt: at,
+    expiresAt: o.expiresAt ?? null,
+    accessedAt: o.accessedAt ?? at,
+    accessCount: o.accessCount ?? 0,
+    sizeBytes: o.sizeBytes ?? 46,
+    provenance: o.provenance ?? provenance({ at }),
   };
 }

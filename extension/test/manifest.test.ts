@@ -7,10 +7,11 @@ import { test } from 'node:test';
 import { Commands, ContextKeys, DelegateLanguageId, Settings, TerminalProfileId, TreeItemContext, Views } from '../src/constants';
 import { canPause, canResume, canSendInput, isEnded, isLive } from '../src/agents/model';
 import { agentNode, agentsGroupNode } from '../src/agents/presentation';
+import { memoryNode } from '../src/memory/presentation';
 import type { AgentState } from '../src/protocol/generated';
 import { terminalNode, terminalsGroupNode } from '../src/terminals/presentation';
 import { workspaceNode } from '../src/workspaces/presentation';
-import { agent, terminal, workspace } from './fixtures';
+import { agent, memoryStats, terminal, workspace } from './fixtures';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -57,6 +58,10 @@ test('the command palette titles the e2e test types exist', () => {
   assert.ok(titles.includes('Orchflow: Spawn Agent...'));
   assert.ok(titles.includes('Orchflow: Delegate Tasks...'));
   assert.ok(titles.includes('Orchflow: Delegate the Tasks in This Editor'));
+  assert.ok(titles.includes('Orchflow: Browse Memory...'));
+  assert.ok(titles.includes('Orchflow: Delete Memory Entry...'));
+  assert.ok(titles.includes('Orchflow: Export Memory...'));
+  assert.ok(titles.includes('Orchflow: Import Memory...'));
 });
 
 test('the Delegate Tasks language, its comment syntax file, and its editor button', () => {
@@ -230,4 +235,41 @@ test('Spawn Agent is offered on workspace rows and Agents rows, agent actions on
   }
   assert.ok(!matches(Commands.NewTerminal, group) && !matches(Commands.OpenTerminalGroup, group), 'terminal actions stay off the Agents row');
   assert.ok(!matches(Commands.SpawnAgent, terminalsGroupNode(workspace({ id: 'a' }), []).contextValue));
+});
+
+test('memory actions match the Memory row: Browse and Export need a readable memory, Delete an entry, Import is always there', () => {
+  const matches = (command: string, contextValue: string, inline = false): boolean =>
+    itemMenu(command).some((e) => e.group.startsWith('inline') === inline && viewItemRegex(e.when).test(contextValue));
+  const ws = workspace({ id: 'a' });
+  const some = memoryNode(ws, memoryStats({ entries: 2 })).contextValue;
+  const empty = memoryNode(ws, memoryStats({ entries: 0 })).contextValue;
+  const damaged = memoryNode(ws, memoryStats({ state: 'damaged' })).contextValue;
+  const expected: [string, string, boolean, boolean][] = [
+    // command, row, in the context menu, inline
+    [Commands.BrowseMemory, some, true, true],
+    [Commands.BrowseMemory, empty, true, true],
+    [Commands.BrowseMemory, damaged, false, false],
+    [Commands.DeleteMemoryEntry, some, true, false],
+    [Commands.DeleteMemoryEntry, empty, false, false],
+    [Commands.DeleteMemoryEntry, damaged, false, false],
+    [Commands.ExportMemory, some, true, true],
+    [Commands.ExportMemory, empty, true, false],
+    [Commands.ExportMemory, damaged, false, false],
+    [Commands.ImportMemory, some, true, false],
+    [Commands.ImportMemory, damaged, true, true],
+  ];
+  for (const [command, row, menu, inline] of expected) {
+    assert.equal(matches(command, row), menu, `${command} in the menu of "${row}"`);
+    assert.equal(matches(command, row, true), inline, `${command} inline on "${row}"`);
+  }
+  // Browse is also on the workspace row; memory actions stay off the other rows.
+  assert.ok(matches(Commands.BrowseMemory, workspaceNode(ws, 'a', new Set(['a'])).contextValue));
+  for (const row of [agentsGroupNode(ws, []).contextValue, terminalsGroupNode(ws, []).contextValue, terminalNode(terminal(), 'A').contextValue, agentNode(agent(), 'A').contextValue]) {
+    for (const command of [Commands.BrowseMemory, Commands.DeleteMemoryEntry, Commands.ExportMemory, Commands.ImportMemory]) {
+      assert.ok(!matches(command, row) && !matches(command, row, true), `${command} on ${row}`);
+    }
+  }
+  for (const command of [Commands.NewTerminal, Commands.SpawnAgent, Commands.SwitchWorkspace, Commands.DeleteWorkspace]) {
+    assert.ok(!matches(command, some) && !matches(command, some, true), `${command} on the Memory row`);
+  }
 });

@@ -105,6 +105,46 @@ export async function waitForDescription(page, label, predicate, what, timeoutMs
   return found.value;
 }
 
+/**
+ * The description beside the row labelled `label` among the children of the row labelled `parent` (the rows below
+ * it, one level deeper, up to its next sibling), or null when there is no such row. For rows such as "Memory" that
+ * appear under every workspace.
+ */
+export function childRowDescription(page, parent, label) {
+  return page.evaluate(({ parent, want }) => {
+    const name = (r) => r.querySelector('.label-name')?.textContent?.trim();
+    const level = (r) => Number(r.getAttribute('aria-level') ?? '0');
+    const top = [...document.querySelectorAll('.pane .monaco-list-row')].find((r) => name(r) === parent);
+    const list = top?.closest('.monaco-list-rows');
+    if (!top || !list) return null;
+    const rows = [...list.querySelectorAll(':scope > .monaco-list-row')].sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index));
+    for (const r of rows.slice(rows.indexOf(top) + 1)) {
+      if (level(r) <= level(top)) break;
+      if (level(r) === level(top) + 1 && name(r) === want) return r.querySelector('.label-description')?.textContent?.trim() ?? '';
+    }
+    return null;
+  }, { parent, want: label });
+}
+
+/** Waits until the child row `label` of the row `parent` has a description that satisfies predicate; returns it. */
+export async function waitForChildDescription(page, parent, label, predicate, what, timeoutMs) {
+  const found = await pollUntil(`the row "${parent} › ${label}" to ${what}`, timeoutMs, async () => {
+    const d = await childRowDescription(page, parent, label);
+    return { ok: d !== null && predicate(d), value: d, detail: `description: ${JSON.stringify(d)}` };
+  });
+  return found.value;
+}
+
+/** Labels of the rows of the open quick pick, top to bottom (separators left out). */
+export function quickPickLabels(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.quick-input-widget .quick-input-list .monaco-list-row')]
+      .sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index))
+      .map((r) => r.querySelector('.label-name')?.textContent?.trim() ?? '')
+      .filter(Boolean),
+  );
+}
+
 /** Names on the terminal panel's tabs (or its single tab), as VS Code shows them. */
 export function terminalTabs(page) {
   return page.evaluate(() => {

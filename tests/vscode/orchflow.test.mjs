@@ -1,17 +1,30 @@
 // The Orchflow extension inside a real VS Code (code-server + headless Chromium), against the real daemon.
 // Opens the two-folder demo with a fresh ORCHFLOW_HOME, waits for both workspaces in the Orchflow view,
 // switches between them through the command palette while watching the status bar follow, and checks that the
-// CLI talks to the same daemon. Every wait is on a signal (a tree row, a status bar text); none is a sleep.
+// CLI talks to the same daemon. Then workspace memory: entries stored through the CLI show in the Memory row,
+// Browse Memory searches them as one types and opens one read-only, its Delete button deletes one, and Export
+// Memory writes the JSON lines. Every wait is on a signal (a tree row, a status bar text, a quick pick row); none
+// is a sleep.
 // Screenshots of each step go to artifacts/screenshots/orchflow-e2e-*.png.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { REPO, demoWorkspace, rowDescription, startVSCode, waitForDescription } from './harness.mjs';
+import {
+  REPO,
+  childRowDescription,
+  demoWorkspace,
+  pollUntil,
+  quickPickLabels,
+  rowDescription,
+  startVSCode,
+  waitForChildDescription,
+  waitForDescription,
+} from './harness.mjs';
 
 const DEMO = path.join(REPO, 'demo');
 const CODE_WORKSPACE = path.join(DEMO, 'orchflow-demo.code-workspace');
@@ -23,6 +36,7 @@ const TIMEOUTS = {
   firstTreeRows: 90_000,
   statusBar: 30_000,
   cli: 30_000,
+  ui: 30_000,
 };
 
 const shop = demoWorkspace('shop-api');
@@ -102,4 +116,161 @@ test('the CLI sees the same daemon and both workspaces', async () => {
     assert.equal(byId.get(ws.id).name, ws.name);
     assert.equal(byId.get(ws.id).rootPath, ws.root);
   }
+});
+
+/** Waits until the open quick pick lists exactly these labels (the daemon's answer to the last search typed). */
+async function waitForPickLabels(expected, what) {
+  const want = JSON.stringify(expected);
+  await pollUntil(what, TIMEOUTS.ui, async () => {
+    const labels = await quickPickLabels(vsc.page);
+    return { ok: JSON.stringify(labels) === want, detail: `rows: ${JSON.stringify(labels)}` };
+  });
+}
+
+/** Types into the open quick pick's input (replacing what is there) without accepting anything. */
+async function typeInQuickPick(text) {
+  const input = vsc.page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
+  await input.fill(text);
+}
+
+/**
+ * Types a path into code-server's file dialog (a quick input holding a path, which lists folders as the path is
+ * typed) and waits until it lists the path's folder, which holds `marker`. The dialog first lists its start folder
+ * and may put its own path back while doing so, so the path is typed again until the dialog shows it.
+ */
+async function typeInFileDialog(file, marker) {
+  const input = vsc.page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
+  await pollUntil('the file dialog to list its start folder', TIMEOUTS.ui, async () => {
+    const labels = await quickPickLabels(vsc.page);
+    return { ok: labels.includes('..'), detail: `rows: ${JSON.stringify(labels)}` };
+  });
+  await pollUntil(`the file dialog to list ${path.dirname(file)}`, TIMEOUTS.ui, async () => {
+    const value = await input.inputValue();
+    if (value !== file) {
+      await input.fill(file);
+    }
+    const labels = await quickPickLabels(vsc.page);
+    return { ok: value === file && labels.includes(marker), detail: `input: ${JSON.stringify(value)}; rows: ${JSON.stringify(labels)}` };
+  });
+}
+
+async function memoryEntries(workspace) {
+  const { stdout } = await orchflow(['memory', 'list', '--workspace', workspace, '--json']);
+  return JSON.parse(stdout).entries;
+}
+
+test('the Memory row of a workspace counts the entries the CLI stores, and follows the daemon', async () => {
+  await waitForChildDescription(vsc.page, shop.name, 'Memory', (d) => d.startsWith('no entries · up to 10,000 entries'), 'say it is empty', TIMEOUTS.ui);
+  await orchflow(['memory', 'set', 'decisions/db', 'Postgres 16, one schema per tenant', '--workspace', shop.id, '--tags', 'decision,db']);
+  await orchflow(['memory', 'set', 'api/limits', '{"rps": 50, "burst": 100}', '--workspace', shop.id, '--json-value']);
+  const described = await waitForChildDescription(vsc.page, shop.name, 'Memory', (d) => d.startsWith('2 entries · '), 'count 2 entries', TIMEOUTS.ui);
+  // Two small entries: the entry capacity is the closer one.
+  assert.equal(described, '2 entries · <1% of 10,000 entries');
+  // Nothing crosses workspaces: the other one still holds nothing.
+  assert.match(await childRowDescription(vsc.page, cli.name, 'Memory'), /^no entries · /);
+  await vsc.screenshot('05-memory-row');
+});
+
+test('Browse Memory searches as one types (text, #tag, prefix*) and opens an entry read-only, JSON pretty-printed', async () => {
+  await vsc.runCommand('Orchflow: Browse Memory...');
+  await vsc.quickPick(shop.name);
+  await waitForPickLabels(['api/limits', 'decisions/db'], 'both entries, in key order');
+  await vsc.screenshot('06-browse-memory');
+  const detail = await vsc.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'decisions/db' }).first().innerText();
+  assert.match(detail, /#decision #db/);
+  assert.match(detail, /written by .* \(CLI\) at /);
+  assert.match(detail, /Postgres 16, one schema per tenant/);
+
+  await typeInQuickPick('postgres');
+  await waitForPickLabels(['decisions/db'], 'the entry whose value contains "postgres"');
+  await typeInQuickPick('#decision');
+  await waitForPickLabels(['decisions/db'], 'the entry tagged #decision');
+  await typeInQuickPick('nothing-like-this');
+  await waitForPickLabels(['No entry matches: containing "nothing-like-this"'], 'the reason nothing shows');
+  await typeInQuickPick('api/*');
+  await waitForPickLabels(['api/limits'], 'the entry whose key starts with "api/"');
+  await vsc.screenshot('07-browse-search');
+  await vsc.page.keyboard.press('Enter');
+
+  await vsc.waitForText('.tabs-container .tab', 'api\u2215limits', TIMEOUTS.ui);
+  const lines = vsc.page.locator('.editor-instance .monaco-editor .view-lines').first();
+  await pollUntil('the pretty-printed value in the editor', TIMEOUTS.ui, async () => {
+    const text = (await lines.innerText()).replace(/\u00a0/g, ' ');
+    return { ok: /"rps": 50,\s*\n\s*"burst": 100/.test(text), detail: JSON.stringify(text) };
+  });
+  const before = await lines.innerText();
+  await lines.click();
+  await vsc.page.keyboard.type('x');
+  await vsc.waitForText('.monaco-editor-overlaymessage', 'read-only', TIMEOUTS.ui);
+  assert.equal(await lines.innerText(), before, 'the entry is a read-only document');
+  await vsc.screenshot('08-memory-entry');
+  // Opening it was a read: the daemon counted it.
+  const opened = (await memoryEntries(shop.id)).find((e) => e.key === 'api/limits');
+  assert.equal(opened.accessCount, 1);
+});
+
+test('the Delete Entry button of Browse Memory asks, deletes, and the Memory row says 1 entry', async () => {
+  await vsc.runCommand('Orchflow: Browse Memory...');
+  await vsc.quickPick(shop.name);
+  await waitForPickLabels(['api/limits', 'decisions/db'], 'both entries');
+  const row = vsc.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'decisions/db' }).first();
+  await row.hover();
+  const button = row.locator('.action-label[aria-label="Delete Entry"]');
+  await button.waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
+  await button.click();
+  const confirm = vsc.page.locator('.monaco-dialog-box .dialog-buttons .monaco-button', { hasText: 'Delete' }).first();
+  await confirm.waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
+  assert.match(await vsc.page.locator('.monaco-dialog-box').first().innerText(), /Delete "decisions\/db" from the memory of Shop API\?/);
+  await vsc.screenshot('09-delete-confirm');
+  await confirm.click();
+  // The list stays open and follows the deletion.
+  await waitForPickLabels(['api/limits'], 'the list without the deleted entry');
+  await vsc.waitForText('.quick-input-widget .quick-input-title', 'Shop API › Memory (1 entry)', TIMEOUTS.ui);
+  await vsc.page.keyboard.press('Escape');
+  await waitForChildDescription(vsc.page, shop.name, 'Memory', (d) => d.startsWith('1 entry · '), 'count 1 entry', TIMEOUTS.ui);
+  assert.deepEqual((await memoryEntries(shop.id)).map((e) => e.key), ['api/limits']);
+  await vsc.screenshot('10-memory-after-delete');
+});
+
+test('Export Memory writes the entries as JSON lines to the file chosen in the save dialog', async () => {
+  const folder = path.join(home, 'exported');
+  const target = path.join(folder, 'shop-memory.jsonl');
+  // A file already there, for the dialog to list once it has caught up with the typed path.
+  await mkdir(folder, { recursive: true });
+  await writeFile(path.join(folder, 'earlier-export.jsonl'), '');
+  await vsc.runCommand('Orchflow: Export Memory...');
+  await vsc.quickPick(shop.name);
+  // code-server's save dialog: type the path, and accept once the dialog has caught up with it (it ignores Enter
+  // while it reads a folder).
+  await typeInFileDialog(target, 'earlier-export.jsonl');
+  await vsc.screenshot('11-export-dialog');
+  await vsc.page.keyboard.press('Enter');
+  await vsc.waitForText('.notifications-toasts .notification-toast', "Exported 1 entry of Shop API's memory", TIMEOUTS.ui);
+  const lines = readFileSync(target, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((e) => [e.key, e.kind, JSON.parse(e.value)]), [['api/limits', 'json', { rps: 50, burst: 100 }]]);
+  // Written by the daemon, readable only by its owner: entries may hold secrets.
+  assert.equal(statSync(target).mode & 0o777, 0o600);
+  await vsc.screenshot('12-memory-exported');
+});
+
+test('Import Memory merges the entries of a JSON-lines file, and the Memory row follows', async () => {
+  const folder = path.join(home, 'exported');
+  const source = path.join(folder, 'backup.jsonl');
+  await writeFile(source, `${JSON.stringify({ key: 'notes/imported', value: 'from a backup', tags: ['backup'] })}\n`);
+  await vsc.runCommand('Orchflow: Import Memory...');
+  await vsc.quickPick(shop.name);
+  // The open dialog works as the save dialog does.
+  await typeInFileDialog(source, 'earlier-export.jsonl');
+  await vsc.screenshot('13-import-dialog');
+  await vsc.page.keyboard.press('Enter');
+  await vsc.waitForText('.quick-input-widget .quick-input-list', 'Replace every entry', TIMEOUTS.ui);
+  await vsc.screenshot('14-import-mode');
+  await vsc.quickPick('Merge into the current entries');
+  await vsc.waitForText('.notifications-toasts .notification-toast', "Imported 1 entry into Shop API's memory", TIMEOUTS.ui);
+  await waitForChildDescription(vsc.page, shop.name, 'Memory', (d) => d.startsWith('2 entries · '), 'count 2 entries again', TIMEOUTS.ui);
+  const entries = await memoryEntries(shop.id);
+  assert.deepEqual(entries.map((e) => [e.key, e.tags]), [['api/limits', []], ['notes/imported', ['backup']]]);
+  await vsc.screenshot('15-memory-imported');
 });

@@ -32,6 +32,7 @@ import {
   type ErrorData,
   type InitializeParams,
   type InitializeResult,
+  type MemoryChangedNotification,
   type NotificationMethod,
   type NotificationParams,
   type RequestMethod,
@@ -50,6 +51,7 @@ import {
   isAgentChangedNotification,
   isAgentEventNotification,
   isConfigChangedNotification,
+  isMemoryChangedNotification,
   isResourceSnapshot,
   isTerminalChangedNotification,
   isTerminalOutputNotification,
@@ -116,6 +118,7 @@ const TerminalChangedType = new NotificationType<unknown>(Methods.TerminalChange
 const AgentChangedType = new NotificationType<unknown>(Methods.AgentChanged, ParameterStructures.byName);
 const AgentEventType = new NotificationType<unknown>(Methods.AgentEvent, ParameterStructures.byName);
 const ResourcesChangedType = new NotificationType<unknown>(Methods.ResourcesChanged, ParameterStructures.byName);
+const MemoryChangedType = new NotificationType<unknown>(Methods.MemoryChanged, ParameterStructures.byName);
 const InitializedType = new NotificationType<Record<string, never>>(LifecycleMethods.Initialized, ParameterStructures.byName);
 const ShutdownType = new RequestType0<null, void>(LifecycleMethods.Shutdown);
 const ExitType = new NotificationType0(LifecycleMethods.Exit);
@@ -168,6 +171,7 @@ export class OrchflowClient {
   private readonly agentChangedEmitter = new Emitter<AgentChangedNotification>();
   private readonly agentEventEmitter = new Emitter<AgentEventNotification>();
   private readonly resourcesChangedEmitter = new Emitter<ResourceSnapshot>();
+  private readonly memoryChangedEmitter = new Emitter<MemoryChangedNotification>();
 
   /** Fires on every state change. */
   readonly onDidChangeState: Event<ConnectionState> = this.stateEmitter.event;
@@ -184,6 +188,8 @@ export class OrchflowClient {
   readonly onAgentEvent: Event<AgentEventNotification> = this.agentEventEmitter.event;
   /** The resource figures after each sample (every second while anything runs). */
   readonly onResourcesChanged: Event<ResourceSnapshot> = this.resourcesChangedEmitter.event;
+  /** A workspace's memory segment after a change (coalesced by the daemon), or null stats when the workspace was deleted. */
+  readonly onMemoryChanged: Event<MemoryChangedNotification> = this.memoryChangedEmitter.event;
 
   constructor(private readonly options: OrchflowClientOptions) {}
 
@@ -237,6 +243,7 @@ export class OrchflowClient {
     this.agentChangedEmitter.dispose();
     this.agentEventEmitter.dispose();
     this.resourcesChangedEmitter.dispose();
+    this.memoryChangedEmitter.dispose();
   }
 
   /** Sends a request of the protocol's method table; rejects with NotConnectedError while there is no connection. */
@@ -409,6 +416,7 @@ export class OrchflowClient {
       this.forward(connection, AgentChangedType, isAgentChangedNotification, this.agentChangedEmitter),
       this.forward(connection, AgentEventType, isAgentEventNotification, this.agentEventEmitter),
       this.forward(connection, ResourcesChangedType, isResourceSnapshot, this.resourcesChangedEmitter),
+      this.forward(connection, MemoryChangedType, isMemoryChangedNotification, this.memoryChangedEmitter),
       connection.onError(([error]) => logger.error(`Connection error: ${error.message}`)),
       connection.onClose(() => this.onSessionClosed(session)),
     );

@@ -8,6 +8,9 @@ import type {
   AgentInfo,
   AgentState,
   ConfigChangedNotification,
+  MemoryChangedNotification,
+  MemorySegmentState,
+  MemoryStats,
   ResourceSnapshot,
   TerminalChangeKind,
   TerminalChangedNotification,
@@ -21,6 +24,7 @@ import type {
 const ChangeKinds: readonly WorkspaceChangeKind[] = ['created', 'updated', 'deleted', 'switched'];
 const TerminalChangeKinds: readonly TerminalChangeKind[] = ['created', 'updated', 'exited', 'removed'];
 const AgentChangeKinds: readonly AgentChangeKind[] = ['created', 'updated', 'removed'];
+const MemorySegmentStates: readonly MemorySegmentState[] = ['ok', 'damaged'];
 const AgentStates: readonly AgentState[] = ['queued', 'starting', 'running', 'needsInput', 'paused', 'succeeded', 'failed', 'stopped', 'interrupted'];
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -122,4 +126,26 @@ export function isResourceSnapshot(value: unknown): value is ResourceSnapshot {
     Array.isArray(value.agents) &&
     value.agents.every((a) => isObject(a) && typeof a.id === 'string' && typeof a.workspaceId === 'string')
   );
+}
+
+export function isMemoryStats(value: unknown): value is MemoryStats {
+  return (
+    isObject(value) &&
+    typeof value.workspaceId === 'string' &&
+    MemorySegmentStates.includes(value.state as MemorySegmentState) &&
+    typeof value.entries === 'number' &&
+    typeof value.bytes === 'number' &&
+    typeof value.capacityEntries === 'number' &&
+    typeof value.capacityBytes === 'number' &&
+    typeof value.usedPercent === 'number' &&
+    typeof value.persistence === 'string'
+  );
+}
+
+export function isMemoryChangedNotification(value: unknown): value is MemoryChangedNotification {
+  if (!isObject(value) || typeof value.workspaceId !== 'string') {
+    return false;
+  }
+  // Stats are absent only when the workspace was deleted; present ones must be of this workspace.
+  return value.stats === undefined || value.stats === null || (isMemoryStats(value.stats) && value.stats.workspaceId === value.workspaceId);
 }

@@ -1,12 +1,15 @@
 // The Workspaces view: one row per Orchflow workspace, then the window's folders that are not one yet. Under each
 // workspace, an "Agents (N)" row lists its agents and a "Terminals (N)" row its other terminals (an agent's own
-// terminal is reached from its agent row, so it is not listed twice).
+// terminal is reached from its agent row, so it is not listed twice); a "Memory" row shows its memory's entries
+// and the capacity used, and opens Browse Memory.
 // Rows are built by presentation.ts (and terminals/presentation.ts); this file only adapts them to VS Code and
 // refreshes on store changes.
 import * as vscode from 'vscode';
 import { agentNode, agentsGroupNode, workspaceAgentsNote, type AgentNode, type AgentsGroupNode } from '../agents/presentation';
 import type { AgentStore } from '../agents/store';
 import { Commands, TreeItemContext } from '../constants';
+import { memoryNode, type MemoryNode } from '../memory/presentation';
+import type { MemoryStore } from '../memory/store';
 import type { TerminalInfo } from '../protocol/generated';
 import { terminalNode, terminalsGroupNode, type TerminalNode, type TerminalsGroupNode } from '../terminals/presentation';
 import type { TerminalStore } from '../terminals/store';
@@ -14,7 +17,7 @@ import { buildTree, type IconView, type TreeNode } from './presentation';
 import type { WorkspaceStore } from './store';
 
 /** Every kind of row of the view. */
-export type ViewNode = TreeNode | TerminalsGroupNode | TerminalNode | AgentsGroupNode | AgentNode;
+export type ViewNode = TreeNode | TerminalsGroupNode | TerminalNode | AgentsGroupNode | AgentNode | MemoryNode;
 
 function themeIcon(icon: IconView): vscode.ThemeIcon {
   return icon.color ? new vscode.ThemeIcon(icon.id, new vscode.ThemeColor(icon.color)) : new vscode.ThemeIcon(icon.id);
@@ -36,6 +39,7 @@ export class WorkspacesTreeProvider implements vscode.TreeDataProvider<ViewNode>
     private readonly store: WorkspaceStore,
     private readonly terminals?: TerminalStore,
     private readonly agents?: AgentStore,
+    private readonly memory?: MemoryStore,
   ) {
     this.subscriptions = [store.onDidChange(() => this.changeEmitter.fire())];
     if (terminals) {
@@ -43,6 +47,9 @@ export class WorkspacesTreeProvider implements vscode.TreeDataProvider<ViewNode>
     }
     if (agents) {
       this.subscriptions.push(agents.onDidChange(() => this.changeEmitter.fire()));
+    }
+    if (memory) {
+      this.subscriptions.push(memory.onDidChange(() => this.changeEmitter.fire()));
     }
   }
 
@@ -98,6 +105,9 @@ export class WorkspacesTreeProvider implements vscode.TreeDataProvider<ViewNode>
         groups.push(agentsGroupNode(workspace, agents.forWorkspace(workspace.id)));
       }
       groups.push(terminalsGroupNode(workspace, this.plainTerminals(workspace.id)));
+      if (this.memory?.isLoaded) {
+        groups.push(memoryNode(workspace, this.memory.get(workspace.id)));
+      }
       return groups;
     }
     if (element.kind === 'terminals') {
@@ -154,6 +164,10 @@ export class WorkspacesTreeProvider implements vscode.TreeDataProvider<ViewNode>
         item.command = node.hasTerminal
           ? { command: Commands.ShowAgentTerminal, title: 'Show Terminal', arguments: [node.id] }
           : { command: Commands.OpenAgentLog, title: 'Open Log', arguments: [node.id] };
+        break;
+      case 'memory':
+        item.id = `memory:${node.workspaceId}`;
+        item.command = { command: Commands.BrowseMemory, title: 'Browse Memory', arguments: [node] };
         break;
     }
     return item;
