@@ -28,6 +28,27 @@ public sealed class IsolationEscapeTests(ITestOutputHelper output)
         { "strict", false },
     };
 
+    [Fact]
+    public async Task A_strict_agent_reaches_its_own_MCP_directory_and_socket_and_nothing_else_of_Orchflow()
+    {
+        await using var lab = await IsolationLab.StartAsync("strict", bubblewrap: true);
+        Assert.Equal(SecurityTier.Strict, lab.WorkspaceB.Isolation.EnforcedTier);
+        var data = lab.Home.Paths.DataDirectory;
+        var task = string.Join("; ",
+            "cat \"$ORCHFLOW_MCP_CONFIG\" >/dev/null && echo CONFIG-READABLE",
+            "test -S \"$ORCHFLOW_MCP_SOCKET\" && echo SOCKET-THERE",
+            $"cat {data}/orchflow.db >/dev/null 2>&1 || echo DATABASE-HIDDEN",
+            $"cat {lab.Home.Paths.SocketPath} >/dev/null 2>&1; test -S {lab.Home.Paths.SocketPath} || echo MAIN-SOCKET-HIDDEN",
+            "echo END-OF-CHECKS");
+        var agent = await lab.Client.InvokeAsync<AgentInfo>(Methods.AgentSpawn, new AgentSpawnParams { WorkspaceId = "b", Type = "command", Task = task });
+        var text = await lab.WaitForTextAsync(agent.TerminalId!, "END-OF-CHECKS");
+        output.WriteLine(text);
+        Assert.Contains("CONFIG-READABLE", text, StringComparison.Ordinal);
+        Assert.Contains("SOCKET-THERE", text, StringComparison.Ordinal);
+        Assert.Contains("DATABASE-HIDDEN", text, StringComparison.Ordinal);
+        Assert.Contains("MAIN-SOCKET-HIDDEN", text, StringComparison.Ordinal);
+    }
+
     [Theory]
     [MemberData(nameof(Tiers))]
     public async Task Escape_attempts_from_B_against_A(string tier, bool bubblewrap)

@@ -15,4 +15,8 @@ public interface IAgentRunHooks
 
 public sealed record AgentRunContext(string WorkspaceId, string AgentId, AgentType Type, IReadOnlyList<string> Argv);
 
-public sealed record AgentRunSetup(IReadOnlyList<string> Argv, IReadOnlyDictionary<string, string> Variables);
+public sealed record AgentRunSetup(IReadOnlyList<string> Argv, IReadOnlyDictionary<string, string> Variables)
+{
+    /// <summary>Paths of Orchflow's own the run must reach even inside a strict sandbox (its MCP directory and socket), read-only.</summary>
+    public IReadOnlyList<string> SandboxReadOnly { get; init; } = [];
+}

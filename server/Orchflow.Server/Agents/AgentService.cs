@@ -653,7 +653,7 @@ public sealed class AgentService : IAsyncDisposable
                 var terminal = _terminals.Create(
                     new TerminalCreateParams { WorkspaceId = ws.Id, Name = $"{agent.Name ?? type.DisplayName} · {agent.Id}", Purpose = TerminalPurpose.Agent },
                     attachTo: null,
-                    new AgentLaunch(agent.Id, setup?.Argv ?? argv, agent.Cwd, type.Env, run) { Variables = setup?.Variables });
+                    new AgentLaunch(agent.Id, setup?.Argv ?? argv, agent.Cwd, type.Env, run) { Variables = setup?.Variables, SandboxReadOnly = setup?.SandboxReadOnly ?? [] });
                 agent.TerminalId = terminal.Id;
                 run.TerminalCreatedAt = terminal.CreatedAt;
             }

@@ -96,7 +96,9 @@ public sealed class McpAgentSetup(AgentTokens tokens, string dataDirectory, stri
                 }
             }
 
-            return new AgentRunSetup(argv, variables);
+            // A strict sandbox hides Orchflow's data and run directories; the agent still reaches its own MCP
+            // directory and the MCP socket (whose calls its token limits to its workspace), and nothing else there.
+            return new AgentRunSetup(argv, variables) { SandboxReadOnly = mcpSocket is null ? [dir] : [dir, mcpSocket] };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

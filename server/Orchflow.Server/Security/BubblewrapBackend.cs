@@ -77,8 +77,17 @@ public sealed class BubblewrapBackend : IIsolationBackend
             a.AddRange(["--dev-bind", "/", "/", "--proc", "/proc"]);
         }
 
+        // A hidden directory is an empty tmpfs. Orchflow's own directories are 0111, so that the few paths bound
+        // inside them (an agent's MCP directory and socket, the shell history) can be reached by name while nothing
+        // can be listed; restricted_paths are 0000.
         var hidden = new List<string>();
-        foreach (var dir in spec.Hidden.Concat(spec.Restricted.Where(Directory.Exists)))
+        foreach (var dir in spec.Hidden)
+        {
+            a.AddRange(["--perms", "0111", "--tmpfs", dir]);
+            hidden.Add(dir);
+        }
+
+        foreach (var dir in spec.Restricted.Where(Directory.Exists))
         {
             a.AddRange(["--perms", "0000", "--tmpfs", dir]);
             hidden.Add(dir);

@@ -9,7 +9,11 @@ namespace Orchflow.Server.Security;
 /// <param name="CommandLine">For a <c>--cmd</c> terminal or a command agent: the line the shell runs (each of its commands is checked).</param>
 /// <param name="Interactive">An interactive shell: what is typed in it is not a command Orchflow launches.</param>
 /// <param name="Subject">The terminal or agent, for the audit log.</param>
-public sealed record LaunchRequest(IReadOnlyList<string> Argv, string? CommandLine, bool Interactive, string Cwd, string Subject);
+public sealed record LaunchRequest(IReadOnlyList<string> Argv, string? CommandLine, bool Interactive, string Cwd, string Subject)
+{
+    /// <summary>Paths of Orchflow's own this launch must see read-only inside a strict sandbox (an agent's MCP directory and socket).</summary>
+    public IReadOnlyList<string> Visible { get; init; } = [];
+}
 
 /// <summary>A sandbox to start a process tree in: the backend and what it must do.</summary>
 public sealed record Sandbox(IIsolationBackend Backend, SandboxSpec Spec);
@@ -115,7 +119,7 @@ public sealed class IsolationService
             return null;
         }
 
-        return new Sandbox(Backend, Spec(ws, launch.Cwd));
+        return new Sandbox(Backend, Spec(ws, launch.Cwd, launch.Visible));
     }
 
     /// <summary>security.allowed_commands for one launch: returns when allowed; audits and throws NotAllowed, naming the rule, when not.</summary>
@@ -141,7 +145,7 @@ public sealed class IsolationService
     }
 
     /// <summary>The sandbox of one launch: what is writable, read-only and hidden, from the workspace's policy and every registered root.</summary>
-    public SandboxSpec Spec(WorkspaceInfo ws, string cwd)
+    public SandboxSpec Spec(WorkspaceInfo ws, string cwd, IReadOnlyList<string>? visible = null)
     {
         var root = ws.RootPath;
         var sandboxDir = Path.Combine(_paths.DataDirectory, "sandbox");
@@ -212,6 +216,11 @@ public sealed class IsolationService
             .Distinct(StringComparer.Ordinal)
             .ToList();
         hidden = hidden.Where(p => !hidden.Any(o => o != p && PathRules.IsSameOrInside(p, o))).OrderBy(p => p.Length).ToList();
+
+        // Only paths inside Orchflow's own directories, which the daemon names for this launch, are shown again.
+        var own = new[] { _paths.Home, _paths.ConfigDirectory, _paths.DataDirectory, _paths.RuntimeDirectory, _paths.LogDirectory }
+            .OfType<string>().Select(Native.TryRealPath).OfType<string>().ToList();
+        readOnly.AddRange((visible ?? []).Where(p => Path.Exists(p) && own.Any(o => PathRules.IsSameOrInside(p, o))));
 
         return new SandboxSpec
         {

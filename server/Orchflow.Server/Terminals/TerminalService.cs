@@ -157,7 +157,7 @@ public sealed class TerminalService : IDisposable
         try
         {
             cgroups = Limits?.PrepareLaunch(ws);
-            sandbox = Isolation?.PrepareLaunch(ws, Launch(command, agent is null && p.Command is null, cwd, agent?.AgentId ?? terminal.Id), env);
+            sandbox = Isolation?.PrepareLaunch(ws, Launch(command, agent is null && p.Command is null, cwd, agent?.AgentId ?? terminal.Id) with { Visible = agent?.SandboxReadOnly ?? [] }, env);
         }
         catch
         {
@@ -538,4 +538,7 @@ public sealed record AgentLaunch(
 {
     /// <summary>Orchflow's own variables for this run (ORCHFLOW_MCP_TOKEN and the like); they override everything else.</summary>
     public IReadOnlyDictionary<string, string>? Variables { get; init; }
+
+    /// <summary>Paths of Orchflow's own its sandbox must show read-only (see <see cref="Agents.AgentRunSetup.SandboxReadOnly"/>).</summary>
+    public IReadOnlyList<string> SandboxReadOnly { get; init; } = [];
 }
