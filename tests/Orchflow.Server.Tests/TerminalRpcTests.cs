@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Orchflow.Protocol;
+using Orchflow.Pty;
 
 namespace Orchflow.Server.Tests;
 
@@ -74,6 +75,29 @@ public sealed class TerminalRpcTests : IDisposable
         await c.WaitForNotificationAsync(Methods.TerminalChanged, json => json.Contains("\"exited\"", StringComparison.Ordinal));
     }
 
+    /// <summary>Waits until a process named <paramref name="comm"/> runs in the session led by <paramref name="sessionLeader"/>.</summary>
+    private static async Task WaitForProcessInSession(int sessionLeader, string comm)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!ProcessTree.UsageInSession(sessionLeader).Any(u => ReadComm(u.Pid) == comm))
+        {
+            Assert.True(sw.Elapsed < Deadline, $"no '{comm}' process appeared in session {sessionLeader}");
+            await Task.Delay(20);
+        }
+
+        static string? ReadComm(int pid)
+        {
+            try
+            {
+                return File.ReadAllText($"/proc/{pid}/comm").Trim();
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+        }
+    }
+
     [Fact]
     public async Task Ctrl_C_interrupts_the_foreground_job_and_the_shell_goes_on_and_resize_reaches_stty()
     {
@@ -82,6 +106,9 @@ public sealed class TerminalRpcTests : IDisposable
         var t = await Create(c, ws.Id, "exec bash --norc --noprofile -i");
         await c.CallAsync<object?>(Methods.TerminalInput, new TerminalInputParams { Id = t.Id, Data = "sleep 100\r" });
         await WaitForText(c, t.Id, "sleep 100");
+
+        // The echo comes before bash has started sleep; Ctrl-C must reach sleep itself, so wait until it runs.
+        await WaitForProcessInSession(t.Pid!.Value, "sleep");
         await c.CallAsync<object?>(Methods.TerminalInput, new TerminalInputParams { Id = t.Id, Data = "\u0003" });
         await c.CallAsync<object?>(Methods.TerminalInput, new TerminalInputParams { Id = t.Id, Data = "echo status=$?\r" });
         await WaitForText(c, t.Id, "status=130");
@@ -239,12 +266,19 @@ public sealed class TerminalRpcTests : IDisposable
             }
         }
 
-        var zombies = Directory.GetDirectories("/proc").Select(d => Path.GetFileName(d)).Where(n => n.All(char.IsDigit))
+        // Tests running in parallel in this process make momentary zombies of their own; one of ours would stay.
+        int Zombies() => Directory.GetDirectories("/proc").Select(d => Path.GetFileName(d)).Where(n => n.All(char.IsDigit))
             .Select(pid => { try { return File.ReadAllText($"/proc/{pid}/stat"); } catch (IOException) { return ""; } })
             .Where(stat => stat.Length > 0)
             .Select(stat => stat[(stat.LastIndexOf(')') + 2)..].Split(' '))
             .Count(f => f[0] == "Z" && f[1] == Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Assert.Equal(0, zombies);
+        var sw = Stopwatch.StartNew();
+        while (Zombies() > 0 && sw.Elapsed < Deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(0, Zombies());
         Assert.InRange(Directory.GetFiles("/proc/self/fd").Length, 0, fdsBefore + 8);
     }
 
