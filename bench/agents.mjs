@@ -128,7 +128,7 @@ async function terminalFirstOutput() {
   note('Response to orchflow/agent/spawn (same runs)', latency(ar),
     `(against p50 ${fmt(tr.p50, 1)} ms for terminal/create: a spawn also resolves the type on the workspace's PATH, opens the log, and commits five LiteDB transactions: the id counter, the agent when created and when started, and two events)`);
   note('Ratio agent running / terminal first output', `${fmt(a.p50 / t.p50)}× at p50`,
-    `(the difference is the agent's bookkeeping and the detection tick: output is examined every 100 ms, so running is reported up to 100 ms after the first output)`);
+    `(the difference is the agent's bookkeeping: the spawn's LiteDB commits, and a detection pass woken by the first output, at most one per 10 ms)`);
 }
 
 // 2. Prompt written → needsInput reported. The script writes the wall-clock time to a file just before it prints
@@ -154,9 +154,9 @@ async function promptToNeedsInput(type, n) {
   const q = dist(quiet);
   const p = dist(pattern);
   note('Prompt printed → `needsInput` reported, by quiet (no pattern; `command` type)', latency(q),
-    `(n=${q.n} after ${WARMUP} warm-up; prompt "Proceed? [y/n] " found because output stayed quiet 400 ms at a prompt-like line (NeedsInputDetector.QuietPeriod), checked every 100 ms)`);
+    `(n=${q.n} after ${WARMUP} warm-up; prompt "Proceed? [y/n] " found because output stayed quiet 400 ms at a prompt-like line (NeedsInputDetector.QuietPeriod), checked every 100 ms and whenever output arrives)`);
   note('Prompt printed → `needsInput` reported, by a needs-input pattern', latency(p),
-    `(n=${p.n}, interleaved with the row above; a type with needs_input_patterns ["^Proceed\\? \\[y/n\\]"]: reported at the next 100 ms check)`);
+    `(n=${p.n}, interleaved with the row above; a type with needs_input_patterns ["^Proceed\\? \\[y/n\\]"]: reported by the detection pass its output wakes, at most one per 10 ms)`);
 }
 
 // 3. What measuring costs: daemon CPU over a window with N running agents against the same daemon idle.
@@ -198,7 +198,7 @@ async function window(label) {
   note(`Daemon CPU, idle (0 agents, ${WORKSPACES} workspaces, one client connected)`, `${fmt(idle.cpu, 2)}% of one core`,
     `(utime+stime from \`/proc/<daemon pid>/stat\` over ${fmt(idle.seconds, 1)} s)`);
   note(`Daemon CPU, ${AGENTS} running \`command\` agents (\`exec sleep 600\`) across ${WORKSPACES} workspaces`, `${fmt(busy.cpu, 2)}% of one core`,
-    `(same daemon, same client, over ${fmt(busy.seconds, 1)} s: resource sampling of ${AGENTS} sessions every second, the 100 ms output check, ${busy.notifications} resources/changed notifications sent to the client; ${measured} of ${AGENTS} agents had memory figures at the start of the window; each sample reads /proc/PID/stat of every process on the machine, ${busy.procs} then)`);
+    `(same daemon, same client, over ${fmt(busy.seconds, 1)} s: resource sampling of ${AGENTS} sessions every second, the 100 ms quiet check, ${busy.notifications} resources/changed notifications sent to the client; ${measured} of ${AGENTS} agents had memory figures at the start of the window; each sample reads /proc/PID/stat of every process on the machine, ${busy.procs} then)`);
   note('Cost per running agent', `${fmt((busy.cpu - idle.cpu) / AGENTS, 3)}% of one core`, `((busy − idle) / ${AGENTS})`);
   note(`Daemon RSS, idle → ${AGENTS} agents`, `${mib(idle.rss)} → ${mib(busy.rss)}`,
     `(≈ ${fmt((busy.rss - idle.rss) / AGENTS / 1024, 0)} KiB per agent: its terminal, scrollback, detector, log writer; /proc/PID/statm)`);
