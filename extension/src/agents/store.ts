@@ -1,5 +1,6 @@
 // What the extension knows about the daemon's agents: the list after every (re)connection, kept current by
-// orchflow/agent/changed notifications, and the latest resource figures from orchflow/resources/changed.
+// orchflow/agent/changed notifications, and the latest resource figures from orchflow/resources/changed (each
+// agent's, and each workspace's for its Resources row).
 // Nothing polls. Cleared when the connection is lost (a restarted daemon may know other things).
 //
 // Notifications are the authority on state: the daemon publishes every change of an agent in order, so applying
@@ -146,7 +147,8 @@ export class AgentStore {
   private shownFigures(): string {
     const agents = [...this.figures.values()].map((f) => `${f.id}=${figuresText(f) ?? ''}/${f.processes ?? ''}`);
     const workspaces = [...this.workspaceFigures.values()].map(
-      (w) => `${w.workspaceId}=${formatCpu(w.cpuPercent)}/${formatMemory(w.memoryBytes)}/${w.agents}/${w.queuedAgents}`,
+      // Everything the Resources row and its tooltip print, so that they follow the figures.
+      (w) => `${w.workspaceId}=${formatCpu(w.cpuPercent)}/${formatMemory(w.memoryBytes)}/${w.processes}/${w.terminals}/${w.agents}/${w.queuedAgents}`,
     );
     return [...agents, ...workspaces].join('|');
   }
