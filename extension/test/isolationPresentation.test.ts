@@ -33,7 +33,7 @@ test('the Isolation row shows the daemon\'s summary as written, with a warning w
   assert.equal(below.hasChildren, true);
   const tooltip = unescapeMarkdown(below.tooltip);
   assert.match(tooltip, /^\*\*Vault › Isolation\*\* — as enforced on this machine/);
-  assert.match(tooltip, /- `filesystem`: NOT enforced: needs bubblewrap \(bwrap: not found\)/);
+  assert.match(tooltip, /- `filesystem`: needs bubblewrap \(bwrap: not found\)/);
   assert.match(tooltip, /Requested: strict \(security\.tier\) · enforced: standard · mechanism: no operating-system sandbox/);
 
   const kept = isolationNode(workspace({ id: 'vault', isolation: strictEnforced() }));
@@ -57,7 +57,7 @@ test('each promise has a row: enforced and how, or NOT enforced and why', () => 
   assert.equal(environment.description, 'enforced — environment is kept');
   assert.deepEqual(environment.icon, { id: 'check', color: 'testing.iconPassed' });
   assert.equal(environment.contextValue, 'orchflow.isolationFeature enforced');
-  assert.equal(filesystem.description, 'NOT enforced — NOT enforced: needs bubblewrap (bwrap: not found)');
+  assert.equal(filesystem.description, 'NOT enforced — needs bubblewrap (bwrap: not found)', 'the daemon\'s own "NOT enforced:" is not repeated');
   assert.equal(filesystem.icon.id, 'warning');
   assert.equal(filesystem.contextValue, 'orchflow.isolationFeature notEnforced');
   assert.match(unescapeMarkdown(filesystem.tooltip), /^\*\*filesystem\*\* — \*\*NOT enforced\*\*\n\nNOT enforced: needs bubblewrap \(bwrap: not found\)$/);

@@ -155,7 +155,7 @@ test('the tooltip repeats the daemon\'s isolation report: kept promises by name,
   const text = unescapeMarkdown(workspaceTooltip(workspace({ id: 'vault', isolation: strictNotEnforced() }), { active: false, open: false }));
   assert.match(text, /\$\(warning\) Isolation: \*\*strict requested: NOT enforced, bubblewrap unavailable \(bwrap: not found\)\*\*/);
   assert.match(text, /\$\(check\) Enforced: `environment`, `cwd`\n/);
-  assert.match(text, /\*\*NOT enforced:\*\*\n\n- `filesystem`: NOT enforced: needs bubblewrap \(bwrap: not found\)\n- `network`: network needs bubblewrap/);
+  assert.match(text, /\*\*NOT enforced:\*\*\n\n- `filesystem`: needs bubblewrap \(bwrap: not found\)\n- `network`: network needs bubblewrap/);
   assert.match(text, /Not covered:\n\n- strict needs bubblewrap: bwrap: not found\n- No operating-system sandbox/);
   // Enforced in full: no warning, nothing listed as not enforced.
   const kept = unescapeMarkdown(workspaceTooltip(workspace({ id: 'vault', isolation: strictEnforced() }), { active: false, open: false }));

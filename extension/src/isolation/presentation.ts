@@ -27,6 +27,7 @@ import {
   isolationBelowRequested,
   isolationParagraphs,
   unenforcedFeatures,
+  unenforcedReason,
   type IconView,
 } from '../workspaces/presentation';
 
@@ -98,7 +99,16 @@ function mechanismText(mechanism: WorkspaceInfo['isolation']['mechanism']): stri
   return mechanism === 'none' ? 'no operating-system sandbox' : mechanism;
 }
 
-/** "enforced — how", "NOT enforced — why": the row of one promise. */
+/**
+ * "enforced — how", "NOT enforced — why": the row of one promise. The daemon starts some reasons with "NOT enforced:"
+ * itself; the description does not say it twice (the tooltip keeps the detail as written).
+ */
+export function featureDescription(feature: IsolationFeature): string {
+  const state = feature.enforced ? 'enforced' : 'NOT enforced';
+  const detail = feature.enforced ? feature.detail : unenforcedReason(feature);
+  return `${state} — ${detail}`;
+}
+
 export function isolationFeatureNode(workspace: WorkspaceInfo, feature: IsolationFeature): IsolationFeatureNode {
   const state = feature.enforced ? 'enforced' : 'NOT enforced';
   return {
@@ -106,7 +116,7 @@ export function isolationFeatureNode(workspace: WorkspaceInfo, feature: Isolatio
     workspaceId: workspace.id,
     name: feature.name,
     label: feature.name,
-    description: `${state} — ${feature.detail}`,
+    description: featureDescription(feature),
     tooltip: `**${escapeMarkdown(feature.name)}** — ${feature.enforced ? state : `**${state}**`}\n\n${escapeMarkdown(feature.detail)}`,
     icon: feature.enforced ? { id: 'check', color: 'testing.iconPassed' } : { id: 'warning', color: 'problemsWarningIcon.foreground' },
     contextValue: `${TreeItemContext.IsolationFeature} ${feature.enforced ? TreeItemContext.TagEnforced : TreeItemContext.TagNotEnforced}`,

@@ -111,6 +111,11 @@ export function unenforcedFeatures(isolation: WorkspaceIsolation): IsolationFeat
   return isolation.features.filter((f) => !f.enforced);
 }
 
+/** Why a promise is not kept, as the daemon says it, without the "NOT enforced:" it may start with (the caller says that). */
+export function unenforcedReason(feature: IsolationFeature): string {
+  return feature.detail.replace(/^NOT enforced:\s*/, '');
+}
+
 /**
  * The isolation paragraphs of a tooltip: the daemon's summary as it wrote it, the promises kept (by name), each one
  * not kept with its reason, and the notes on what even the enforced tier does not cover. Nothing here is decided by
@@ -125,7 +130,7 @@ export function isolationParagraphs(isolation: WorkspaceIsolation): string[] {
   }
   const notKept = unenforcedFeatures(isolation);
   if (notKept.length > 0) {
-    paragraphs.push(`$(warning) **NOT enforced:**\n\n${notKept.map((f) => `- ${codeSpan(f.name)}: ${escapeMarkdown(f.detail)}`).join('\n')}`);
+    paragraphs.push(`$(warning) **NOT enforced:**\n\n${notKept.map((f) => `- ${codeSpan(f.name)}: ${escapeMarkdown(unenforcedReason(f))}`).join('\n')}`);
   }
   if (isolation.reasons.length > 0) {
     paragraphs.push(`Not covered:\n\n${isolation.reasons.map((r) => `- ${escapeMarkdown(r)}`).join('\n')}`);
