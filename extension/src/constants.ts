@@ -38,6 +38,12 @@ export const Commands = {
   DeleteMemoryEntry: 'orchflow.deleteMemoryEntry',
   ExportMemory: 'orchflow.exportMemory',
   ImportMemory: 'orchflow.importMemory',
+  SuspendWorkspace: 'orchflow.suspendWorkspace',
+  ResumeWorkspace: 'orchflow.resumeWorkspace',
+  ShowAuditLog: 'orchflow.showAuditLog',
+  SetSecret: 'orchflow.setSecret',
+  RemoveSecret: 'orchflow.removeSecret',
+  ListSecrets: 'orchflow.listSecrets',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -75,6 +81,9 @@ export const AgentLogScheme = 'orchflow-agent-log';
 /** The URI scheme of the read-only documents that show one memory entry's value. */
 export const MemoryEntryScheme = 'orchflow-memory';
 
+/** The URI scheme of the read-only documents that show a workspace's audit log. */
+export const AuditLogScheme = 'orchflow-audit';
+
 /** The terminal profile of the terminal panel's "+" menu (contributes.terminal.profiles). */
 export const TerminalProfileId = 'orchflow.workspaceTerminal';
 
@@ -97,6 +106,8 @@ export const TreeItemContext = {
   TagOpen: 'open',
   TagDefault: 'default',
   TagConfigErrors: 'configErrors',
+  /** A workspace (or its Resources row) whose processes are stopped by Suspend Workspace or idle hibernation. */
+  TagSuspended: 'suspended',
   /** The "Terminals (N)" row under a workspace; tagged `empty` when it has none. */
   Terminals: 'orchflow.terminals',
   /** A terminal row; tagged `running` or `ended`. */
@@ -119,6 +130,15 @@ export const TreeItemContext = {
   /** The "Memory" row under a workspace; tagged `empty` when it holds no entry, `damaged` when its file cannot be read. */
   Memory: 'orchflow.memory',
   TagDamaged: 'damaged',
+  /** The "Resources" row under a workspace (its measured figures); tagged `suspended` while the workspace is. */
+  Resources: 'orchflow.resources',
+  /** The "Isolation" row under a workspace; tagged `belowRequested` when this machine enforces less than its config asks. */
+  Isolation: 'orchflow.isolation',
+  TagBelowRequested: 'belowRequested',
+  /** One promise of the workspace's tier under its Isolation row; tagged `enforced` or `notEnforced`. */
+  IsolationFeature: 'orchflow.isolationFeature',
+  TagEnforced: 'enforced',
+  TagNotEnforced: 'notEnforced',
 } as const;
 
 /** Where a workspace keeps its own config file, relative to its root. */

@@ -1,5 +1,6 @@
-// The composition root: creates the log, the client, the stores (workspaces, terminals, agents, memory) and the views,
-// wires them together in one readable list, and registers every disposable with the extension context.
+// The composition root: creates the log, the client, the stores (workspaces, terminals, agents, memory), the views,
+// the isolation commands, audit log documents and workspace notices, wires them together in one readable list, and
+// registers every disposable with the extension context.
 import * as vscode from 'vscode';
 import { registerAgentCommands } from './agents/commands';
 import { DelegateEditorSupport } from './agents/delegateEditor';
@@ -9,7 +10,10 @@ import { AgentStatusBar } from './agents/statusBar';
 import { AgentStore } from './agents/store';
 import { AgentSync } from './agents/sync';
 import { OrchflowClient, type TraceLevel } from './client/client';
-import { AgentLogScheme, MemoryEntryScheme, Settings, Views, type TraceSetting } from './constants';
+import { AgentLogScheme, AuditLogScheme, MemoryEntryScheme, Settings, Views, type TraceSetting } from './constants';
+import { AuditLogProvider } from './isolation/auditDocuments';
+import { registerIsolationCommands } from './isolation/commands';
+import { NoticeNotifier } from './isolation/notifications';
 import { OutputLogger } from './log';
 import { registerMemoryCommands } from './memory/commands';
 import { MemoryEntryProvider } from './memory/documents';
@@ -57,6 +61,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const memory = new MemoryStore();
   const memorySync = new MemorySync(orchflow, memory, logger);
   const memoryEntries = new MemoryEntryProvider(orchflow, memory);
+  const auditLogs = new AuditLogProvider(orchflow, store);
+  const notices = new NoticeNotifier(agents, logger);
   const tree = new WorkspacesTreeProvider(store, terminals, agents, memory);
   const treeView = vscode.window.createTreeView(Views.Workspaces, { treeDataProvider: tree, showCollapseAll: false });
   const statusBar = new WorkspaceStatusBar(orchflow, store);
@@ -81,10 +87,14 @@ export function activate(context: vscode.ExtensionContext): void {
     memorySync,
     memoryEntries,
     vscode.workspace.registerTextDocumentContentProvider(MemoryEntryScheme, memoryEntries),
+    auditLogs,
+    vscode.workspace.registerTextDocumentContentProvider(AuditLogScheme, auditLogs),
+    orchflow.onWorkspaceNotice((notice) => notices.show(notice)),
     ...registerCommands({ extensionUri: context.extensionUri, client: orchflow, store, controller, logger }, logger),
     ...registerTerminalCommands({ workspaces: store, terminals, manager: terminalManager, logger }),
     ...registerAgentCommands({ client: orchflow, workspaces: store, agents, terminals, manager: terminalManager, logs: agentLogs, logger }),
     ...registerMemoryCommands({ client: orchflow, workspaces: store, memory, documents: memoryEntries, logger }),
+    ...registerIsolationCommands({ client: orchflow, workspaces: store, audit: auditLogs, logger }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration(Settings.ServerPath)) {
         logger.info(`${Settings.ServerPath} changed: reconnecting.`);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AgentStore } from '../src/agents/store';
 import type { ResourceSnapshot } from '../src/protocol/generated';
-import { agent } from './fixtures';
+import { agent, workspaceResources } from './fixtures';
 
 function snapshot(agents: ResourceSnapshot['agents'], workspaces: ResourceSnapshot['workspaces'] = []): ResourceSnapshot {
   return { sampledAt: '2025-01-01T00:00:02Z', agents, workspaces };
@@ -82,4 +82,25 @@ test('clear forgets everything when the connection is lost', () => {
   assert.equal(store.isLoaded, false);
   assert.deepEqual(store.all(), []);
   assert.equal(store.figuresOf('shop-a1'), undefined);
+});
+
+test('workspace figures: the Resources row follows every figure it shows (processes and terminals too), and only those', () => {
+  const store = new AgentStore();
+  store.reset([]);
+  let changes = 0;
+  store.onDidChange(() => changes++);
+  const mib = 1024 * 1024;
+  const shop = (o: Parameters<typeof workspaceResources>[0]) => snapshot([], [workspaceResources({ workspaceId: 'shop-api', ...o })]);
+  store.applyResources(shop({ cpuPercent: 3, memoryBytes: 120 * mib, processes: 4, terminals: 2 }));
+  assert.equal(changes, 1);
+  assert.equal(store.workspaceResources('shop-api')?.processes, 4);
+  store.applyResources(shop({ cpuPercent: 3.04, memoryBytes: 120.1 * mib, processes: 4, terminals: 2 }));
+  assert.equal(changes, 1, 'the same text: no change');
+  store.applyResources(shop({ cpuPercent: 3, memoryBytes: 120 * mib, processes: 5, terminals: 2 }));
+  assert.equal(changes, 2, 'a process more');
+  store.applyResources(shop({ cpuPercent: 3, memoryBytes: 120 * mib, processes: 5, terminals: 3 }));
+  assert.equal(changes, 3, 'a terminal more');
+  assert.equal(store.workspaceResources('cli-tool'), undefined, 'no figures for a workspace the daemon did not send');
+  store.clear();
+  assert.equal(store.workspaceResources('shop-api'), undefined);
 });

@@ -8,8 +8,16 @@ import { AgentStore } from '../src/agents/store';
 import { AgentSync, type AgentClient } from '../src/agents/sync';
 import type { ConnectionState } from '../src/client/connectionState';
 import type { Logger } from '../src/client/logger';
-import type { AgentChangedNotification, AgentInfo, RequestMethod, RequestParams, RequestResult, ResourceSnapshot } from '../src/protocol/generated';
-import { agent } from './fixtures';
+import type {
+  AgentChangedNotification,
+  AgentInfo,
+  RequestMethod,
+  RequestParams,
+  RequestResult,
+  ResourceSnapshot,
+  WorkspaceChangedNotification,
+} from '../src/protocol/generated';
+import { agent, workspace, workspaceResources } from './fixtures';
 
 const silent: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined, trace: () => undefined };
 
@@ -18,12 +26,18 @@ class FakeClient implements AgentClient {
   readonly state = new Emitter<ConnectionState>();
   readonly changed = new Emitter<AgentChangedNotification>();
   readonly resources = new Emitter<ResourceSnapshot>();
+  readonly workspaces = new Emitter<WorkspaceChangedNotification>();
+  readonly onWorkspaceChanged = this.workspaces.event;
   readonly onDidInitialize = this.initialized.event;
   readonly onDidChangeState = this.state.event;
   readonly onAgentChanged = this.changed.event;
   readonly onResourcesChanged = this.resources.event;
   /** What agent/list answers; a test may hold the answer back to deliver notifications first. */
   list: AgentInfo[] = [];
+  /** What workspace/resources answers. */
+  snapshot: ResourceSnapshot = { sampledAt: null, workspaces: [], agents: [] };
+  /** How many times workspace/resources was asked. */
+  resourceReads = 0;
   hold: Promise<void> | undefined;
 
   async request<M extends RequestMethod>(method: M, _params: RequestParams<M>): Promise<RequestResult<M>> {
@@ -33,7 +47,8 @@ class FakeClient implements AgentClient {
       return { agents: list } as RequestResult<M>;
     }
     if (method === 'orchflow/workspace/resources') {
-      return { sampledAt: null, workspaces: [], agents: [] } as RequestResult<M>;
+      this.resourceReads++;
+      return this.snapshot as RequestResult<M>;
     }
     throw new Error(`unexpected ${method}`);
   }
@@ -116,4 +131,40 @@ test('a removed agent leaves the store', async () => {
   await until(() => store.isLoaded);
   client.changed.fire({ kind: 'removed', id: 'a', workspaceId: 'shop-api' });
   assert.equal(store.get('a'), undefined);
+});
+
+test('a workspace created after the figures were read gets its figures: the daemon sends none while nothing runs', async () => {
+  const { client, store } = setup();
+  client.snapshot = { sampledAt: '2025-01-01T00:00:01Z', workspaces: [workspaceResources({ workspaceId: 'shop-api' })], agents: [] };
+  client.initialized.fire({});
+  await until(() => store.isLoaded);
+  assert.equal(store.workspaceResources('cli-tool'), undefined);
+  // The daemon answers with the new workspace, zeros included (nothing of it runs), from the same sample.
+  client.snapshot = {
+    sampledAt: '2025-01-01T00:00:01Z',
+    workspaces: [workspaceResources({ workspaceId: 'shop-api' }), workspaceResources({ workspaceId: 'cli-tool', cpuPercent: 0, memoryBytes: 0, processes: 0, terminals: 0, agents: 0 })],
+    agents: [],
+  };
+  client.workspaces.fire({ kind: 'created', id: 'cli-tool', workspace: workspace({ id: 'cli-tool' }) });
+  await until(() => store.workspaceResources('cli-tool') !== undefined);
+  assert.equal(store.workspaceResources('cli-tool')?.processes, 0);
+  // Other changes read nothing again.
+  client.workspaces.fire({ kind: 'updated', id: 'cli-tool', workspace: workspace({ id: 'cli-tool' }) });
+  assert.equal(client.resourceReads, 2);
+});
+
+test('an answer about an older sample than the one shown is dropped', async () => {
+  const { client, store } = setup();
+  client.initialized.fire({});
+  await until(() => store.isLoaded);
+  let release = (): void => undefined;
+  client.hold = new Promise((resolve) => (release = resolve));
+  client.snapshot = { sampledAt: '2025-01-01T00:00:01Z', workspaces: [workspaceResources({ processes: 1 })], agents: [] };
+  client.workspaces.fire({ kind: 'created', id: 'cli-tool', workspace: workspace({ id: 'cli-tool' }) });
+  // A newer sample arrives while the answer is on its way.
+  client.resources.fire({ sampledAt: '2025-01-01T00:00:02Z', workspaces: [workspaceResources({ processes: 7 })], agents: [] });
+  release();
+  await until(() => client.resourceReads === 2);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(store.workspaceResources('shop-api')?.processes, 7);
 });

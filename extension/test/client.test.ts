@@ -11,8 +11,8 @@ import { OrchflowClient, type OrchflowClientOptions } from '../src/client/client
 import type { ConnectionStateKind } from '../src/client/connectionState';
 import { NullLogger } from '../src/client/logger';
 import { NotConnectedError, userMessage } from '../src/protocol/errors';
-import type { ErrorData, InitializeParams, InitializeResult, WorkspaceChangedNotification } from '../src/protocol/generated';
-import { workspace } from './fixtures';
+import type { ErrorData, InitializeParams, InitializeResult, WorkspaceChangedNotification, WorkspaceNotice } from '../src/protocol/generated';
+import { notice, workspace } from './fixtures';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'orchflow-client-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -188,6 +188,25 @@ test('notifications from the daemon reach listeners; malformed ones are dropped'
     });
   });
   assert.deepEqual(seen.map((n) => [n.kind, n.id]), [['created', 'cli-tool']]);
+});
+
+test('workspace notices reach listeners with their kind and agent; malformed ones are dropped', async (t) => {
+  const { daemon, client } = await setup(t);
+  const seen: WorkspaceNotice[] = [];
+  client.onWorkspaceNotice((n) => seen.push(n));
+  client.start();
+  await waitForState(client, 'connected');
+  const server = daemon.connections[0];
+  await server.sendNotification('orchflow/workspace/notice', { ...notice(), kind: 'exploded' });
+  await server.sendNotification('orchflow/workspace/notice', { ...notice(), agentId: 42 });
+  await server.sendNotification('orchflow/workspace/notice', notice({ kind: 'agentPaused', level: 'warning', agentId: 'shop-a2', message: 'paused shop-a2' }));
+  await new Promise<void>((resolve) => {
+    const sub = client.onWorkspaceNotice(() => {
+      sub.dispose();
+      resolve();
+    });
+  });
+  assert.deepEqual(seen.map((n) => [n.kind, n.level, n.agentId, n.message]), [['agentPaused', 'warning', 'shop-a2', 'paused shop-a2']]);
 });
 
 test('stop sends shutdown then exit', async (t) => {

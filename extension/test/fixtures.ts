@@ -1,5 +1,19 @@
 // Builders for protocol objects, so each test states only what it is about.
-import type { AgentInfo, AgentTypeInfo, Diagnostic, MemoryEntry, MemoryProvenance, MemoryStats, TerminalInfo, WorkspaceInfo } from '../src/protocol/generated';
+import type {
+  AgentInfo,
+  AgentTypeInfo,
+  Diagnostic,
+  IsolationFeature,
+  MemoryEntry,
+  MemoryProvenance,
+  MemoryStats,
+  TerminalInfo,
+  WorkspaceHibernation,
+  WorkspaceInfo,
+  WorkspaceIsolation,
+  WorkspaceNotice,
+  WorkspaceResources,
+} from '../src/protocol/generated';
 
 export interface WorkspaceOverrides {
   id?: string;
@@ -13,6 +27,8 @@ export interface WorkspaceOverrides {
   dirty?: boolean;
   memoryLimitBytes?: number | null;
   configPath?: string | null;
+  isolation?: WorkspaceIsolation;
+  hibernation?: WorkspaceHibernation | null;
 }
 
 export function workspace(o: WorkspaceOverrides = {}): WorkspaceInfo {
@@ -34,7 +50,7 @@ export function workspace(o: WorkspaceOverrides = {}): WorkspaceInfo {
     models: { models: [], trainingEnabled: false },
     sharedEnv: {},
     config: { path: o.configPath === undefined ? `/projects/${id}/.orchflow/workspace.json` : o.configPath, diagnostics: o.diagnostics ?? [] },
-    isolation: {
+    isolation: o.isolation ?? {
       requestedTier: 'standard',
       enforcedTier: 'standard',
       mechanism: 'none',
@@ -42,6 +58,7 @@ export function workspace(o: WorkspaceOverrides = {}): WorkspaceInfo {
       reasons: [],
       features: [],
     },
+    hibernation: o.hibernation ?? null,
     isDefault: o.isDefault ?? false,
     createdAt: '2025-01-01T00:00:00Z',
     lastAccessed: '2025-01-01T00:00:00Z',
@@ -178,3 +195,65 @@ export function memoryEntry(o: Partial<MemoryEntry> = {}): MemoryEntry {
     provenance: o.provenance ?? provenance({ at }),
   };
 }
+
+export function feature(name: string, enforced: boolean, detail = enforced ? `${name} is kept` : `${name} needs bubblewrap`): IsolationFeature {
+  return { name, enforced, detail };
+}
+
+/** What the daemon reports for a strict workspace on a machine without bubblewrap (IsolationPlanner's words). */
+export function strictNotEnforced(): WorkspaceIsolation {
+  return {
+    requestedTier: 'strict',
+    enforcedTier: 'standard',
+    mechanism: 'none',
+    summary: 'strict requested: NOT enforced, bubblewrap unavailable (bwrap: not found)',
+    reasons: ['strict needs bubblewrap: bwrap: not found', 'No operating-system sandbox: processes of other workspaces can open this workspace\'s terminals.'],
+    features: [feature('environment', true), feature('cwd', true), feature('filesystem', false, 'NOT enforced: needs bubblewrap (bwrap: not found)'), feature('network', false)],
+  };
+}
+
+export function strictEnforced(): WorkspaceIsolation {
+  return {
+    requestedTier: 'strict',
+    enforcedTier: 'strict',
+    mechanism: 'bubblewrap',
+    summary: 'strict: enforced by bubblewrap 0.8.0',
+    reasons: [],
+    features: [feature('environment', true), feature('filesystem', true), feature('network', true)],
+  };
+}
+
+export function hibernation(o: Partial<WorkspaceHibernation> = {}): WorkspaceHibernation {
+  return { since: o.since ?? '2025-01-01T12:00:00Z', by: o.by ?? 'vscode', mechanism: o.mechanism ?? 'cgroup freezer', processes: o.processes ?? 3 };
+}
+
+export function workspaceResources(o: Partial<WorkspaceResources> = {}): WorkspaceResources {
+  return {
+    workspaceId: o.workspaceId ?? 'shop-api',
+    cpuPercent: o.cpuPercent === undefined ? 3 : o.cpuPercent,
+    memoryBytes: o.memoryBytes ?? 120 * MiB,
+    processes: o.processes ?? 4,
+    terminals: o.terminals ?? 2,
+    agents: o.agents ?? 1,
+    queuedAgents: o.queuedAgents ?? 0,
+  };
+}
+
+export function notice(o: Partial<WorkspaceNotice> = {}): WorkspaceNotice {
+  return {
+    workspaceId: o.workspaceId ?? 'shop-api',
+    kind: o.kind ?? 'suspended',
+    level: o.level ?? 'info',
+    message: o.message ?? "Workspace 'shop-api' suspended by vscode: 3 process(es) stopped (cgroup freezer).",
+    agentId: o.agentId ?? null,
+    terminalId: o.terminalId ?? null,
+    rule: o.rule === undefined ? 'hibernation' : o.rule,
+    at: o.at ?? '2025-01-01T12:00:00Z',
+  };
+}
+
+/** Markdown as it reads once rendered: the escapes escapeMarkdown adds removed. */
+export function unescapeMarkdown(text: string): string {
+  return text.replace(/\\([\\`*_{}[\]()#+\-.!|<>~])/g, '$1');
+}
+

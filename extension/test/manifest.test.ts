@@ -7,11 +7,12 @@ import { test } from 'node:test';
 import { Commands, ContextKeys, DelegateLanguageId, Settings, TerminalProfileId, TreeItemContext, Views } from '../src/constants';
 import { canPause, canResume, canSendInput, isEnded, isLive } from '../src/agents/model';
 import { agentNode, agentsGroupNode } from '../src/agents/presentation';
+import { isolationFeatureNode, isolationNode, resourcesNode } from '../src/isolation/presentation';
 import { memoryNode } from '../src/memory/presentation';
 import type { AgentState } from '../src/protocol/generated';
 import { terminalNode, terminalsGroupNode } from '../src/terminals/presentation';
 import { workspaceNode } from '../src/workspaces/presentation';
-import { agent, memoryStats, terminal, workspace } from './fixtures';
+import { agent, feature, hibernation, memoryStats, strictNotEnforced, terminal, workspace, workspaceResources } from './fixtures';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -62,6 +63,9 @@ test('the command palette titles the e2e test types exist', () => {
   assert.ok(titles.includes('Orchflow: Delete Memory Entry...'));
   assert.ok(titles.includes('Orchflow: Export Memory...'));
   assert.ok(titles.includes('Orchflow: Import Memory...'));
+  for (const title of ['Suspend Workspace', 'Resume Workspace', 'Show Audit Log', 'Set Secret...', 'Remove Secret...', 'List Secrets']) {
+    assert.ok(titles.includes(`Orchflow: ${title}`), title);
+  }
 });
 
 test('the Delegate Tasks language, its comment syntax file, and its editor button', () => {
@@ -271,5 +275,73 @@ test('memory actions match the Memory row: Browse and Export need a readable mem
   }
   for (const command of [Commands.NewTerminal, Commands.SpawnAgent, Commands.SwitchWorkspace, Commands.DeleteWorkspace]) {
     assert.ok(!matches(command, some) && !matches(command, some, true), `${command} on the Memory row`);
+  }
+});
+
+test('Suspend is offered only on a running workspace and Resume only on a suspended one, on its row and its Resources row', () => {
+  const matches = (command: string, contextValue: string, inline = false): boolean =>
+    itemMenu(command).some((e) => e.group.startsWith('inline') === inline && viewItemRegex(e.when).test(contextValue));
+  const running = workspace({ id: 'a' });
+  const suspended = workspace({ id: 'a', hibernation: hibernation() });
+  const rows: [string, boolean, boolean][] = [
+    // contextValue, suspended, inline actions expected
+    [workspaceNode(running, 'a', new Set(['a'])).contextValue, false, false],
+    [workspaceNode(suspended, 'a', new Set(['a'])).contextValue, true, false],
+    [workspaceNode(workspace({ id: 'd', isDefault: true, hibernation: hibernation() }), undefined, new Set()).contextValue, true, false],
+    [resourcesNode(running, workspaceResources()).contextValue, false, true],
+    [resourcesNode(suspended, workspaceResources()).contextValue, true, true],
+  ];
+  for (const [row, isSuspended, inline] of rows) {
+    assert.equal(matches(Commands.SuspendWorkspace, row), !isSuspended, `Suspend in the menu of "${row}"`);
+    assert.equal(matches(Commands.ResumeWorkspace, row), isSuspended, `Resume in the menu of "${row}"`);
+    assert.equal(matches(Commands.SuspendWorkspace, row, true), inline && !isSuspended, `Suspend inline on "${row}"`);
+    assert.equal(matches(Commands.ResumeWorkspace, row, true), inline && isSuspended, `Resume inline on "${row}"`);
+  }
+  // Nowhere else.
+  const others = [
+    agentsGroupNode(running, []).contextValue,
+    terminalsGroupNode(running, []).contextValue,
+    terminalNode(terminal(), 'A').contextValue,
+    agentNode(agent({ state: 'paused' }), 'A').contextValue,
+    memoryNode(running, memoryStats()).contextValue,
+    isolationNode(running).contextValue,
+    TreeItemContext.UnmappedFolder,
+  ];
+  for (const row of others) {
+    for (const command of [Commands.SuspendWorkspace, Commands.ResumeWorkspace]) {
+      assert.ok(!matches(command, row) && !matches(command, row, true), `${command} on ${row}`);
+    }
+  }
+});
+
+test('the audit log and secrets are offered on workspace rows and the Isolation row, not on its promises or other rows', () => {
+  const matches = (command: string, contextValue: string, inline = false): boolean =>
+    itemMenu(command).some((e) => e.group.startsWith('inline') === inline && viewItemRegex(e.when).test(contextValue));
+  const ws = workspace({ id: 'a', isolation: strictNotEnforced() });
+  const commands = [Commands.ShowAuditLog, Commands.SetSecret, Commands.ListSecrets, Commands.RemoveSecret];
+  for (const row of [workspaceNode(ws, 'a', new Set(['a'])).contextValue, isolationNode(ws).contextValue, isolationNode(workspace({ id: 'b' })).contextValue]) {
+    for (const command of commands) {
+      assert.ok(matches(command, row), `${command} in the menu of "${row}"`);
+    }
+  }
+  assert.ok(matches(Commands.ShowAuditLog, isolationNode(ws).contextValue, true), 'the audit log inline on the Isolation row');
+  assert.ok(matches(Commands.SetSecret, isolationNode(ws).contextValue, true), 'Set Secret inline on the Isolation row');
+  const others = [
+    isolationFeatureNode(ws, feature('network', false)).contextValue,
+    isolationFeatureNode(ws, feature('cwd', true)).contextValue,
+    resourcesNode(ws, undefined).contextValue,
+    agentsGroupNode(ws, []).contextValue,
+    terminalNode(terminal(), 'A').contextValue,
+    memoryNode(ws, memoryStats()).contextValue,
+    TreeItemContext.UnmappedFolder,
+  ];
+  for (const row of others) {
+    for (const command of commands) {
+      assert.ok(!matches(command, row) && !matches(command, row, true), `${command} on ${row}`);
+    }
+  }
+  // The Isolation row carries none of the workspace's own actions.
+  for (const command of [Commands.DeleteWorkspace, Commands.SwitchWorkspace, Commands.SpawnAgent, Commands.NewTerminal, Commands.BrowseMemory]) {
+    assert.ok(!matches(command, isolationNode(ws).contextValue) && !matches(command, isolationNode(ws).contextValue, true), `${command} on the Isolation row`);
   }
 });

@@ -12,7 +12,7 @@ import {
   workspaceTooltip,
   type TreeNode,
 } from '../src/workspaces/presentation';
-import { diagnostic, workspace } from './fixtures';
+import { diagnostic, hibernation, strictEnforced, strictNotEnforced, unescapeMarkdown, workspace } from './fixtures';
 
 const shop = workspace({ id: 'shop-api', namespace: 'shop', projectType: 'node', branch: 'main', dirty: true });
 const cli = workspace({ id: 'cli-tool', namespace: 'cli', projectType: 'rust' });
@@ -71,7 +71,7 @@ test('the tooltip has root, git, tier, limits and config errors', () => {
   assert.match(text, /\*\*shop\\-api\*\* — active, open in this window/);
   assert.match(text, /`\/projects\/shop-api`/);
   assert.match(text, /git, branch `feature\/x`, uncommitted changes/);
-  assert.match(text, /Security tier: standard/);
+  assert.match(unescapeMarkdown(text), /Isolation: \*\*standard: enforced by the daemon \(no operating-system sandbox\)\*\*/);
   assert.match(text, /6 agents · 12 terminals · 512 processes · 4 GiB memory · 1024 CPU shares/);
   assert.match(text, /Config errors \(the last good config stays in force\)/);
   assert.match(text, /`\/p\/\.orchflow\/workspace\.json:4:9: expected a size`/);
@@ -149,4 +149,49 @@ test('a workspace row notes its live agents after the type and namespace', () =>
   assert.equal(workspaceNode(ws, undefined, new Set(), '2 agents, 1 needs input').description, 'node · shop · 2 agents, 1 needs input');
   assert.equal(workspaceNode(ws, 'shop-api', new Set(), '1 agent').description, 'node · shop · 1 agent  ● active');
   assert.equal(workspaceNode(ws, undefined, new Set()).description, 'node · shop');
+});
+
+test('the tooltip repeats the daemon\'s isolation report: kept promises by name, each one not kept with its reason, the notes', () => {
+  const text = unescapeMarkdown(workspaceTooltip(workspace({ id: 'vault', isolation: strictNotEnforced() }), { active: false, open: false }));
+  assert.match(text, /\$\(warning\) Isolation: \*\*strict requested: NOT enforced, bubblewrap unavailable \(bwrap: not found\)\*\*/);
+  assert.match(text, /\$\(check\) Enforced: `environment`, `cwd`\n/);
+  assert.match(text, /\*\*NOT enforced:\*\*\n\n- `filesystem`: needs bubblewrap \(bwrap: not found\)\n- `network`: network needs bubblewrap/);
+  assert.match(text, /Not covered:\n\n- strict needs bubblewrap: bwrap: not found\n- No operating-system sandbox/);
+  // Enforced in full: no warning, nothing listed as not enforced.
+  const kept = unescapeMarkdown(workspaceTooltip(workspace({ id: 'vault', isolation: strictEnforced() }), { active: false, open: false }));
+  assert.match(kept, /Isolation: \*\*strict: enforced by bubblewrap 0\.8\.0\*\*/);
+  assert.doesNotMatch(kept, /warning|NOT enforced/);
+});
+
+test('a suspended workspace says so in its description, its icon, its tags and its tooltip', () => {
+  const ws = workspace({ id: 'shop-api', namespace: 'shop', hibernation: hibernation({ by: 'vscode', processes: 3 }) });
+  const row = workspaceNode(ws, 'shop-api', new Set(['shop-api']), '1 agent');
+  assert.equal(row.description, `node · shop · suspended · 1 agent  ${ActiveMarker}`);
+  assert.deepEqual(row.icon, { id: 'debug-pause', color: 'charts.yellow' });
+  assert.equal(row.contextValue, 'orchflow.workspace active open suspended');
+  assert.match(unescapeMarkdown(row.tooltip), /suspended since 2025-01-01 12:00:00 UTC by vscode \(cgroup freezer, 3 processes stopped\)/);
+  const idle = workspaceNode(workspace({ hibernation: hibernation({ by: 'idle', processes: 1 }) }), undefined, new Set());
+  assert.match(unescapeMarkdown(idle.tooltip), /by hibernation after being idle \(cgroup freezer, 1 process stopped\)/);
+  // Not suspended: none of it.
+  const running = workspaceNode(workspace(), undefined, new Set());
+  assert.doesNotMatch(running.description, /suspended/);
+  assert.doesNotMatch(running.contextValue, /suspended/);
+});
+
+test('the status bar warns when the active workspace gets less isolation than requested, and says why', () => {
+  const below = workspaceStatusView(workspace({ id: 'vault', isolation: strictNotEnforced() }), new Set());
+  assert.equal(below.text, '$(layers) vault $(warning)');
+  assert.equal(below.isolationBelow, true);
+  assert.equal(below.hasErrors, false);
+  assert.match(
+    unescapeMarkdown(below.tooltip),
+    /^\$\(warning\) \*\*Less isolation than requested:\*\* strict requested: NOT enforced, bubblewrap unavailable \(bwrap: not found\)\. Its processes run with the standard tier's protection only\.\n\n- strict needs bubblewrap/,
+  );
+  // What is enforced in full gets no marker and claims nothing more than the daemon's summary.
+  const kept = workspaceStatusView(workspace({ id: 'vault', isolation: strictEnforced() }), new Set());
+  assert.equal(kept.text, '$(layers) vault');
+  assert.equal(kept.isolationBelow, false);
+  assert.doesNotMatch(kept.tooltip, /Less isolation/);
+  // Suspended shows in the text.
+  assert.equal(workspaceStatusView(workspace({ id: 'shop', hibernation: hibernation() }), new Set()).text, '$(layers) shop $(debug-pause) suspended');
 });

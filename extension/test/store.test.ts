@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WorkspaceStore } from '../src/workspaces/store';
-import { workspace } from './fixtures';
+import { hibernation, workspace } from './fixtures';
 
 function storeWith(...ids: string[]): { store: WorkspaceStore; changes: () => number } {
   const store = new WorkspaceStore();
@@ -68,4 +68,14 @@ test('clear forgets the daemon state when the connection is lost', () => {
   assert.equal(store.isLoaded, false);
   assert.equal(store.activeId, undefined);
   assert.deepEqual(store.all(), []);
+});
+
+test('a suspension and a resume arrive as updates: the store takes the hibernation and drops it, without resolving folders again', () => {
+  const { store, changes } = storeWith('a');
+  const before = changes();
+  assert.equal(store.applyChange({ kind: 'updated', id: 'a', workspace: workspace({ id: 'a', hibernation: hibernation({ by: 'orchflow-cli' }) }) }), false);
+  assert.equal(store.get('a')?.hibernation?.by, 'orchflow-cli');
+  assert.equal(store.applyChange({ kind: 'updated', id: 'a', workspace: workspace({ id: 'a' }) }), false);
+  assert.equal(store.get('a')?.hibernation, null);
+  assert.equal(changes(), before + 2);
 });

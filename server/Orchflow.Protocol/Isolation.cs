@@ -142,12 +142,44 @@ public enum NoticeLevel
     Error,
 }
 
+/// <summary>What a <see cref="WorkspaceNotice"/> reports, so that a client can offer the action that fits (resume, show the agent).</summary>
+public enum NoticeKind
+{
+    /// <summary>The workspace was suspended (by a client, or by hibernation.idle_after: "idle").</summary>
+    Suspended,
+
+    /// <summary>The workspace was resumed (by a client, or woken by input to one of its terminals).</summary>
+    Resumed,
+
+    /// <summary>Above the soft memory limit: the workspace's newest running agent (<see cref="WorkspaceNotice.AgentId"/>) was paused.</summary>
+    AgentPaused,
+
+    /// <summary>Above the soft memory limit with no running agent to pause.</summary>
+    SoftLimit,
+
+    /// <summary>At a hard limit (watchdog): the agent or terminal that pushed the workspace over was stopped.</summary>
+    Stopped,
+
+    /// <summary>The kernel killed processes of the workspace at its memory limit.</summary>
+    OutOfMemory,
+
+    /// <summary>The workspace reached its process limit: forks were refused.</summary>
+    ForkRefused,
+}
+
 /// <summary>Server to every client: something happened to a workspace that its user should know, and why (a limit acted, it was suspended).</summary>
 public sealed record WorkspaceNotice
 {
     public required string WorkspaceId { get; init; }
+    public required NoticeKind Kind { get; init; }
     public required NoticeLevel Level { get; init; }
     public required string Message { get; init; }
+
+    /// <summary>The agent concerned (paused or stopped), when there is one.</summary>
+    public string? AgentId { get; init; }
+
+    /// <summary>The terminal concerned (stopped), when there is one.</summary>
+    public string? TerminalId { get; init; }
 
     /// <summary>The setting that acted, e.g. "resources.memory_limit".</summary>
     public string? Rule { get; init; }

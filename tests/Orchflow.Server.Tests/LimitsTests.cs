@@ -106,6 +106,9 @@ public sealed class LimitsTests : IAsyncDisposable
         Assert.Equal(TerminalStatus.Killed, stopped.Status);
         Assert.Equal(TerminalStatus.Running, (await c.CallAsync<TerminalInfo>(Methods.TerminalShow, new TerminalRef { Id = quiet.Id })).Status);
         Assert.Contains(await AuditAsync(c, b.Id), e => e.Rule == "resources.memory_limit" && e.Message.Contains($"terminal {grower.Id}", StringComparison.Ordinal) && e.Message.Contains("grew most", StringComparison.Ordinal));
+        var notice = await NoticeAsync(c, n => n.WorkspaceId == b.Id && n.Kind == NoticeKind.Stopped);
+        Assert.Equal((grower.Id, NoticeLevel.Error, "resources.memory_limit"), (notice.TerminalId, notice.Level, notice.Rule));
+        Assert.Contains(await AuditAsync(c, b.Id), e => e.Subject == grower.Id && e.Rule == "resources.memory_limit");
 
         var spawner = await TerminalAsync(c, p.Id, "for i in $(seq 60); do sleep 300 & done; wait");
         Assert.Equal(TerminalStatus.Killed, (await WaitForEndAsync(c, spawner.Id)).Status);
@@ -145,6 +148,9 @@ public sealed class LimitsTests : IAsyncDisposable
         var suspended = await c.CallAsync<WorkspaceSuspendResult>(Methods.WorkspaceSuspend, new WorkspaceRef { Id = a.Id });
         Assert.Equal(server.Limits.Cgroups.Usable ? "cgroup freezer" : "SIGSTOP", suspended.Workspace.Hibernation!.Mechanism);
         Assert.True(suspended.Processes >= 3, $"{suspended.Processes} processes stopped");
+        var notice = await NoticeAsync(c, n => n.WorkspaceId == a.Id && n.Kind == NoticeKind.Suspended);
+        Assert.Equal((NoticeLevel.Info, "hibernation"), (notice.Level, notice.Rule));
+        Assert.Contains("suspended by test", notice.Message, StringComparison.Ordinal);
         await WaitUntilAsync(() => Session(busy).All(p => p.State is 'D' or 'T'), "every process is frozen (D) or stopped (T)");
         Assert.NotNull((await c.CallAsync<WorkspaceInfo>(Methods.WorkspaceShow, new WorkspaceRef { Id = a.Id })).Hibernation);
 
@@ -154,6 +160,7 @@ public sealed class LimitsTests : IAsyncDisposable
 
         var resumed = await c.CallAsync<WorkspaceSuspendResult>(Methods.WorkspaceResume, new WorkspaceRef { Id = a.Id });
         Assert.Null(resumed.Workspace.Hibernation);
+        Assert.Contains("resumed by test", (await NoticeAsync(c, n => n.WorkspaceId == a.Id && n.Kind == NoticeKind.Resumed)).Message, StringComparison.Ordinal);
         await WaitUntilAsync(() => Session(busy).All(p => p.State is not ('D' or 'T')), "every process runs again");
         Assert.Contains(await AuditAsync(c, a.Id), e => e.Rule == "hibernation" && e.Message.Contains("suspended", StringComparison.Ordinal));
     }
@@ -241,6 +248,13 @@ public sealed class LimitsTests : IAsyncDisposable
         (await c.CallAsync<WorkspaceAuditResult>(Methods.WorkspaceAudit, new WorkspaceAuditParams { Id = ws, Limit = 1000 })).Entries;
 
     /// <summary>Types a line into the echoer and waits for its answer: the terminal and its process are responsive.</summary>
+    /// <summary>The first orchflow/workspace/notice the client received that satisfies <paramref name="match"/>.</summary>
+    private static async Task<WorkspaceNotice> NoticeAsync(TestClient c, Func<WorkspaceNotice, bool> match)
+    {
+        static WorkspaceNotice Read(string json) => System.Text.Json.JsonSerializer.Deserialize<WorkspaceNotice>(json, ProtocolJson.Options)!;
+        return Read(await c.WaitForNotificationAsync(Methods.WorkspaceNotice, json => match(Read(json)), Deadline));
+    }
+
     private static async Task AssertRespondsAsync(TestClient c, TerminalInfo echoer, string word)
     {
         await c.CallAsync<object?>(Methods.TerminalInput, new TerminalInputParams { Id = echoer.Id, Data = word + "\r" });

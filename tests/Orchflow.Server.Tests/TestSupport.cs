@@ -117,7 +117,7 @@ public sealed class TestClient : IDisposable
     {
         Stream = stream;
         Rpc = Cli.OrchflowClientRpc.Create(stream);
-        foreach (var method in new[] { Methods.WorkspaceChanged, Methods.ConfigChanged, Methods.TerminalChanged, Methods.TerminalOutput, Methods.MemoryChanged })
+        foreach (var method in new[] { Methods.WorkspaceChanged, Methods.ConfigChanged, Methods.TerminalChanged, Methods.TerminalOutput, Methods.MemoryChanged, Methods.WorkspaceNotice })
         {
             var handler = new Action<System.Text.Json.JsonElement>(p => Record(method, p));
             Rpc.AddLocalRpcMethod(handler.Method, handler.Target, new JsonRpcMethodAttribute(method) { UseSingleObjectParameterDeserialization = true });

@@ -135,21 +135,6 @@ async function waitForTerminalText(pattern, what) {
   });
 }
 
-/** Drags the sash at the side bar's right edge until the side bar is `width` pixels wide. */
-async function widenSideBar(width) {
-  const box = await vsc.page.locator('.part.sidebar').boundingBox();
-  assert.ok(box, 'the side bar is shown');
-  const y = box.y + box.height / 2;
-  await vsc.page.mouse.move(box.x + box.width, y);
-  await vsc.page.mouse.down();
-  await vsc.page.mouse.move(box.x + width, y, { steps: 10 });
-  await vsc.page.mouse.up();
-  await pollUntil('the side bar to widen', TIMEOUTS.ui, async () => {
-    const now = await vsc.page.locator('.part.sidebar').boundingBox();
-    return { ok: now && now.width > box.width + 100, detail: `width ${now?.width}` };
-  });
-}
-
 async function clearNotifications() {
   await vsc.runCommand('Notifications: Clear All Notifications');
 }
@@ -292,7 +277,7 @@ test('Pause and Resume from the row\'s inline actions, with the figures the daem
 
 test('the status bar counts the agents needing input; a click picks one, and Send Input answers it', async () => {
   // Wide enough for the descriptions in the screenshot below; done first so that the resize has settled by then.
-  await widenSideBar(720);
+  await vsc.widenSideBar(720);
   await clearNotifications();
   await vsc.runCommand('Orchflow: Spawn Agent...');
   await vsc.quickPick(SHOP.name);

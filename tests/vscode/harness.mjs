@@ -135,6 +135,70 @@ export async function waitForChildDescription(page, parent, label, predicate, wh
   return found.value;
 }
 
+/**
+ * The description beside the row reached by following `labels` down the tree (each label a child, one level deeper,
+ * of the one before, e.g. ['CLI Tool', 'Isolation', 'network']), or null when there is no such row.
+ * For rows whose label repeats under every workspace.
+ */
+export function rowDescriptionAt(page, labels) {
+  return page.evaluate((path) => {
+    const name = (r) => r.querySelector('.label-name')?.textContent?.trim();
+    const level = (r) => Number(r.getAttribute('aria-level') ?? '0');
+    const all = [...document.querySelectorAll('.pane .monaco-list-row')];
+    let row = all.find((r) => name(r) === path[0]);
+    for (const want of path.slice(1)) {
+      if (!row) return null;
+      const list = row.closest('.monaco-list-rows');
+      const rows = [...list.querySelectorAll(':scope > .monaco-list-row')].sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index));
+      let found = null;
+      for (const r of rows.slice(rows.indexOf(row) + 1)) {
+        if (level(r) <= level(row)) break;
+        if (level(r) === level(row) + 1 && name(r) === want) { found = r; break; }
+      }
+      row = found;
+    }
+    return row ? row.querySelector('.label-description')?.textContent?.trim() ?? '' : null;
+  }, labels);
+}
+
+/** Waits until the row at `labels` (see rowDescriptionAt) has a description that satisfies predicate; returns it. */
+export async function waitForRowAt(page, labels, predicate, what, timeoutMs) {
+  const found = await pollUntil(`the row "${labels.join(' › ')}" to ${what}`, timeoutMs, async () => {
+    const d = await rowDescriptionAt(page, labels);
+    return { ok: d !== null && predicate(d), value: d, detail: `description: ${JSON.stringify(d)}` };
+  });
+  return found.value;
+}
+
+/**
+ * Expands the row reached by `labels` (see rowDescriptionAt) by clicking its twistie, which does not run the row's
+ * command the way a click on its label would; does nothing when it is expanded already.
+ */
+export async function expandRowAt(page, labels, timeoutMs) {
+  const index = await pollUntil(`the row "${labels.join(' › ')}"`, timeoutMs, () =>
+    page.evaluate((path) => {
+      const name = (r) => r.querySelector('.label-name')?.textContent?.trim();
+      const level = (r) => Number(r.getAttribute('aria-level') ?? '0');
+      let row = [...document.querySelectorAll('.pane .monaco-list-row')].find((r) => name(r) === path[0]);
+      for (const want of path.slice(1)) {
+        if (!row) return null;
+        const rows = [...row.closest('.monaco-list-rows').querySelectorAll(':scope > .monaco-list-row')].sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index));
+        let found = null;
+        for (const r of rows.slice(rows.indexOf(row) + 1)) {
+          if (level(r) <= level(row)) break;
+          if (level(r) === level(row) + 1 && name(r) === want) { found = r; break; }
+        }
+        row = found;
+      }
+      return row ? { index: row.dataset.index, expanded: row.getAttribute('aria-expanded') } : null;
+    }, labels),
+  );
+  if (index.expanded === 'true') return;
+  const row = page.locator(`.pane .monaco-list-row[data-index="${index.index}"]`).first();
+  await row.locator('.monaco-tl-twistie').click();
+  await pollUntil(`the row "${labels.join(' › ')}" to expand`, timeoutMs, async () => (await row.getAttribute('aria-expanded')) === 'true');
+}
+
 /** Labels of the rows of the open quick pick, top to bottom (separators left out). */
 export function quickPickLabels(page) {
   return page.evaluate(() =>
@@ -549,6 +613,61 @@ export async function startVSCode({ open, env = {}, vsix, name = 'vscode' } = {}
         while (lines.length && lines.at(-1) === '') lines.pop();
         return lines.join('\n');
       });
+    },
+
+    /**
+     * Drags the sash at the side bar's right edge until the side bar is about `width` pixels wide.
+     * A hover left by an earlier step (a tree row's inline actions, a tooltip) can lie over the sash and take the
+     * drag, so each attempt first moves the mouse off the side bar, waits until no hover is shown, finds the sash
+     * itself and checks that it is what is under the pointer; an attempt whose drag did not take is tried again.
+     */
+    async widenSideBar(width) {
+      const sidebar = page.locator('.part.sidebar');
+      const start = await sidebar.boundingBox();
+      if (!start) throw new Error('widenSideBar: the side bar is not shown');
+      if (start.width >= width - 20) return;
+      let last = '';
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const box = await sidebar.boundingBox();
+        // The bottom of the side bar is below its last row, where nothing shows a hover; no key is pressed, since
+        // the focus may be in a terminal.
+        await page.mouse.move(box.x + box.width / 2, box.y + box.height - 4);
+        await pollUntil('hovers to close', TIMEOUTS.quickInput, () =>
+          page.evaluate(() => ![...document.querySelectorAll('.monaco-hover, .workbench-hover')].some((el) => el.offsetParent !== null && el.getBoundingClientRect().width > 0)),
+        ).catch(() => {}); // One that stays is found below if it covers the sash.
+        const target = await page.evaluate((edge) => {
+          const { x, y, height } = edge;
+          const sashes = [...document.querySelectorAll('.monaco-sash.vertical')]
+            .map((el) => ({ el, r: el.getBoundingClientRect() }))
+            .filter(({ r }) => r.width > 0 && r.top <= y + height / 2 && r.bottom >= y + height / 2)
+            .sort((a, b) => Math.abs(a.r.left + a.r.width / 2 - x) - Math.abs(b.r.left + b.r.width / 2 - x));
+          const sash = sashes[0];
+          if (!sash || Math.abs(sash.r.left + sash.r.width / 2 - x) > 10) return { error: `no sash at x=${x}` };
+          const px = sash.r.left + sash.r.width / 2;
+          const py = y + height / 2;
+          const hit = document.elementFromPoint(px, py);
+          return { x: px, y: py, covered: hit && !sash.el.contains(hit) ? `${hit.tagName}.${[...hit.classList].join('.')}` : null };
+        }, { x: box.x + box.width, y: box.y, height: box.height });
+        if (target.error) throw new Error(`widenSideBar: ${target.error}`);
+        if (target.covered) {
+          last = `attempt ${attempt}: the sash is covered by ${target.covered}`;
+          continue;
+        }
+        await page.mouse.move(target.x, target.y);
+        await page.mouse.down();
+        await page.mouse.move(box.x + width, target.y, { steps: 10 });
+        await page.mouse.up();
+        try {
+          await pollUntil('the side bar to widen', TIMEOUTS.quickInput, async () => {
+            const now = await sidebar.boundingBox();
+            return { ok: now && now.width > start.width + 100, detail: `width ${now?.width}` };
+          });
+          return;
+        } catch (err) {
+          last = `attempt ${attempt}: ${err.message}`;
+        }
+      }
+      throw new Error(`widenSideBar: the side bar stayed ${start.width} px wide; ${last}`);
     },
 
     /** Saves a screenshot of the page as artifacts/screenshots/<name>-<step>.png and returns its path. */

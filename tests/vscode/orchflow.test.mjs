@@ -3,13 +3,18 @@
 // switches between them through the command palette while watching the status bar follow, and checks that the
 // CLI talks to the same daemon. Then workspace memory: entries stored through the CLI show in the Memory row,
 // Browse Memory searches them as one types and opens one read-only, its Delete button deletes one, and Export
-// Memory writes the JSON lines. Every wait is on a signal (a tree row, a status bar text, a quick pick row); none
-// is a sleep.
+// Memory writes the JSON lines. Then isolation: each workspace's Isolation row and promises say what
+// `orchflow workspace show --json` says, the Resources row follows a terminal's measured figures, Suspend and Resume
+// Workspace (from the palette, and from the notice of a suspension made by the CLI) agree with the daemon, Set Secret
+// keeps the value out of sight while the daemon keeps it masked, and the audit log records it all, newest last.
+// Every wait is on a signal (a tree row, a status bar text, a quick pick row); none is a sleep.
+// With ORCHFLOW_DOCS_SCREENSHOTS=1 it also rewrites docs/screenshots/isolation.png.
 // Screenshots of each step go to artifacts/screenshots/orchflow-e2e-*.png.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -18,12 +23,14 @@ import {
   REPO,
   childRowDescription,
   demoWorkspace,
+  expandRowAt,
   pollUntil,
   quickPickLabels,
   rowDescription,
   startVSCode,
   waitForChildDescription,
   waitForDescription,
+  waitForRowAt,
 } from './harness.mjs';
 
 const DEMO = path.join(REPO, 'demo');
@@ -273,4 +280,152 @@ test('Import Memory merges the entries of a JSON-lines file, and the Memory row 
   const entries = await memoryEntries(shop.id);
   assert.deepEqual(entries.map((e) => [e.key, e.tags]), [['api/limits', []], ['notes/imported', ['backup']]]);
   await vsc.screenshot('15-memory-imported');
+});
+
+// ---- Isolation, resources, hibernation and secrets ----
+
+const DOCS_SCREENSHOT = path.join(REPO, 'docs', 'screenshots', 'isolation.png');
+
+/** The terminal the Resources test starts in shop-api, killed once the hibernation tests are done with it. */
+let sleeperId;
+
+async function showWorkspace(id) {
+  return JSON.parse((await orchflow(['workspace', 'show', id, '--json'])).stdout);
+}
+
+/** The visible notification toast whose message contains `text`. */
+async function toast(text) {
+  const t = vsc.page.locator('.notifications-toasts .notification-toast').filter({ hasText: text }).first();
+  try {
+    await t.waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
+  } catch (err) {
+    err.message += `; toasts: ${JSON.stringify(await vsc.notifications())}`;
+    throw err;
+  }
+  return t;
+}
+
+test('the Isolation row of each workspace says what the daemon says it enforces, and each promise as the daemon reports it', async () => {
+  // Wide enough for the summaries; done first so that the resize has settled before the screenshots.
+  await vsc.widenSideBar(760);
+  for (const ws of [shop, cli]) {
+    const { isolation } = await showWorkspace(ws.id);
+    assert.ok(isolation.summary.length > 0, `${ws.id} has an isolation summary`);
+    const shown = await waitForChildDescription(vsc.page, ws.name, 'Isolation', (d) => d === isolation.summary, `show "${isolation.summary}"`, TIMEOUTS.ui);
+    assert.equal(shown, isolation.summary);
+  }
+  // Each promise of cli-tool's tier (enhanced), enforced or not, exactly as `workspace show` reports it.
+  const { isolation } = await showWorkspace(cli.id);
+  await expandRowAt(vsc.page, [cli.name, 'Isolation'], TIMEOUTS.ui);
+  for (const f of isolation.features) {
+    // The row does not repeat a "NOT enforced:" the daemon starts its reason with.
+    const expected = f.enforced ? `enforced — ${f.detail}` : `NOT enforced — ${f.detail.replace(/^NOT enforced:\s*/, '')}`;
+    await waitForRowAt(vsc.page, [cli.name, 'Isolation', f.name], (d) => d === expected, `say "${expected.slice(0, 40)}…"`, TIMEOUTS.ui);
+  }
+  await vsc.screenshot('16-isolation-rows');
+});
+
+test('the Resources row shows the figures the daemon measures for a workspace\'s running terminal', async () => {
+  await waitForChildDescription(vsc.page, cli.name, 'Resources', (d) => d === 'nothing running', 'say nothing runs', TIMEOUTS.ui);
+  const { stdout } = await orchflow(['terminal', 'create', '--workspace', shop.id, '--name', 'sleeper', '--cmd', 'sleep 600', '--json']);
+  const terminal = JSON.parse(stdout);
+  // CPU is shown once the daemon sampled the terminal twice; the memory limit of the demo's config is 2 GiB.
+  const figures = await waitForChildDescription(
+    vsc.page,
+    shop.name,
+    'Resources',
+    (d) => /^CPU [0-9.]+% · [0-9.]+ (KiB|MiB) of 2 GiB · [1-9][0-9]* process(es)?$/.test(d),
+    'show measured figures',
+    TIMEOUTS.ui,
+  );
+  assert.equal(await childRowDescription(vsc.page, cli.name, 'Resources'), 'nothing running', 'figures do not cross workspaces');
+  await vsc.screenshot('17-resources-row');
+  sleeperId = terminal.id;
+});
+
+test('Suspend Workspace from the palette: the row says suspended, the daemon agrees, its notice offers Resume; Resume brings it back', async () => {
+  await vsc.runCommand('Notifications: Clear All Notifications');
+  await vsc.runCommand('Orchflow: Suspend Workspace');
+  await vsc.quickPick(shop.name);
+  await waitForDescription(vsc.page, shop.name, (d) => /^node · shop · suspended\b/.test(d), 'say suspended', TIMEOUTS.ui);
+  const suspended = await showWorkspace(shop.id);
+  assert.equal(suspended.hibernation?.by, 'vscode');
+  assert.ok(suspended.hibernation?.processes >= 1, `the sleeping terminal's process is stopped: ${JSON.stringify(suspended.hibernation)}`);
+  const notice = await toast(`Workspace '${shop.id}' suspended by vscode`);
+  assert.ok(await notice.locator('.monaco-button', { hasText: 'Resume Workspace' }).isVisible(), 'the notice offers Resume Workspace');
+  await vsc.page.mouse.move(1100, 300);
+  const shot = await vsc.screenshot('18-suspended');
+  if (process.env.ORCHFLOW_DOCS_SCREENSHOTS === '1') {
+    await mkdir(path.dirname(DOCS_SCREENSHOT), { recursive: true });
+    await copyFile(shot, DOCS_SCREENSHOT);
+  }
+
+  // Only suspended workspaces are offered to Resume.
+  await vsc.runCommand('Orchflow: Resume Workspace');
+  await vsc.waitForText('.quick-input-widget .quick-input-list', shop.name, TIMEOUTS.ui);
+  const offered = await quickPickLabels(vsc.page);
+  assert.equal(offered.length, 1, `offered: ${JSON.stringify(offered)}`);
+  await vsc.quickPick(shop.name);
+  await waitForDescription(vsc.page, shop.name, (d) => !d.includes('suspended'), 'no longer say suspended', TIMEOUTS.ui);
+  assert.equal((await showWorkspace(shop.id)).hibernation ?? null, null);
+  await toast(`Workspace '${shop.id}' resumed by vscode`);
+});
+
+test('a workspace suspended from the CLI shows here at once, and the notice\'s Resume Workspace button resumes it', async () => {
+  await vsc.runCommand('Notifications: Clear All Notifications');
+  await orchflow(['workspace', 'suspend', cli.id]);
+  await waitForDescription(vsc.page, cli.name, (d) => /^rust · cli · suspended\b/.test(d), 'say suspended', TIMEOUTS.ui);
+  const notice = await toast(`Workspace '${cli.id}' suspended by orchflow-cli`);
+  await notice.locator('.monaco-button', { hasText: 'Resume Workspace' }).click();
+  await waitForDescription(vsc.page, cli.name, (d) => !d.includes('suspended'), 'no longer say suspended', TIMEOUTS.ui);
+  assert.equal((await showWorkspace(cli.id)).hibernation ?? null, null);
+  if (sleeperId) await orchflow(['terminal', 'kill', sleeperId]);
+});
+
+test('Set Secret takes the value in a password box, and the daemon keeps it masked; List Secrets shows only the mask', async () => {
+  const value = `e2e-${randomBytes(12).toString('hex')}`;
+  await vsc.runCommand('Notifications: Clear All Notifications');
+  await vsc.runCommand('Orchflow: Set Secret...');
+  await vsc.quickPick(shop.name);
+  await vsc.inputBox('E2E_TOKEN');
+  const input = vsc.page.locator('.quick-input-widget .quick-input-box input');
+  await pollUntil('the value box to be a password box', TIMEOUTS.ui, async () => (await input.getAttribute('type')) === 'password');
+  await vsc.screenshot('19-secret-value');
+  await vsc.inputBox(value);
+  const done = await toast('Set secret E2E_TOKEN of Shop API');
+
+  const { secrets } = JSON.parse((await orchflow(['secret', 'list', '--workspace', shop.id, '--json'])).stdout);
+  const secret = secrets.find((s) => s.name === 'E2E_TOKEN');
+  assert.ok(secret, `secret list: ${JSON.stringify(secrets)}`);
+  assert.equal(secret.source, 'daemon');
+  assert.ok(!secret.masked.includes(value), `masked: ${secret.masked}`);
+  assert.match(secret.masked, new RegExp(`\\(${value.length} characters\\)$`));
+  assert.ok((await done.innerText()).includes(secret.masked), 'the message shows the daemon\'s mask');
+
+  await vsc.runCommand('Orchflow: List Secrets');
+  await vsc.quickPick(shop.name);
+  await vsc.waitForText('.quick-input-widget .quick-input-list', 'E2E_TOKEN', TIMEOUTS.ui);
+  const row = await vsc.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'E2E_TOKEN' }).first().innerText();
+  assert.ok(row.includes(secret.masked), `row: ${row}`);
+  await vsc.screenshot('20-list-secrets');
+  await vsc.page.keyboard.press('Escape');
+  // Nowhere on the page: not in a row, a message or a leftover input.
+  assert.ok(!(await vsc.page.evaluate(() => document.body.innerText)).includes(value), 'the value is shown nowhere');
+  assert.ok(!(await vsc.page.evaluate((v) => [...document.querySelectorAll('input, textarea')].some((el) => el.value.includes(v)), value)), 'no input holds the value');
+});
+
+test('Show Audit Log opens the workspace\'s audit log read-only, newest last', async () => {
+  await vsc.runCommand('Orchflow: Show Audit Log');
+  await vsc.quickPick(shop.name);
+  await vsc.waitForText('.tabs-container .tab', `${shop.id}-audit.log`, TIMEOUTS.ui);
+  const lines = vsc.page.locator('.editor-instance .monaco-editor .view-lines').first();
+  const text = (await pollUntil('the audit entries in the editor', TIMEOUTS.ui, async () => {
+    const t = (await lines.innerText()).replace(/\u00a0/g, ' ');
+    return { ok: t.includes('Secret E2E_TOKEN set'), value: t, detail: JSON.stringify(t) };
+  })).value;
+  const suspendedAt = text.indexOf(`Workspace '${shop.id}' suspended by vscode`);
+  const resumedAt = text.indexOf(`Workspace '${shop.id}' resumed by vscode`);
+  const secretAt = text.indexOf('Secret E2E_TOKEN set');
+  assert.ok(suspendedAt >= 0 && suspendedAt < resumedAt && resumedAt < secretAt, `oldest first: ${text}`);
+  await vsc.screenshot('21-audit-log');
 });

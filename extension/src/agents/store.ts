@@ -1,5 +1,6 @@
 // What the extension knows about the daemon's agents: the list after every (re)connection, kept current by
-// orchflow/agent/changed notifications, and the latest resource figures from orchflow/resources/changed.
+// orchflow/agent/changed notifications, and the latest resource figures from orchflow/resources/changed (each
+// agent's, and each workspace's for its Resources row).
 // Nothing polls. Cleared when the connection is lost (a restarted daemon may know other things).
 //
 // Notifications are the authority on state: the daemon publishes every change of an agent in order, so applying
@@ -15,6 +16,8 @@ export class AgentStore {
   private readonly agents = new Map<string, AgentInfo>();
   private readonly figures = new Map<string, AgentResources>();
   private readonly workspaceFigures = new Map<string, WorkspaceResources>();
+  /** When the figures shown were sampled (the daemon's clock, ISO 8601). */
+  private sampledAt: string | undefined;
   /** Agents removed since the last list, so that a late response does not bring one back. */
   private readonly removed = new Set<string>();
   private loaded = false;
@@ -86,6 +89,7 @@ export class AgentStore {
     this.agents.clear();
     this.figures.clear();
     this.workspaceFigures.clear();
+    this.sampledAt = undefined;
     this.removed.clear();
     this.loaded = false;
     this.changeEmitter.fire();
@@ -120,10 +124,14 @@ export class AgentStore {
   }
 
   /**
-   * Applies an `orchflow/resources/changed` snapshot. It comes every second while anything runs, so it fires a
-   * change only when a figure as shown (rounded) differs.
+   * Applies an `orchflow/resources/changed` snapshot, or an `orchflow/workspace/resources` answer. Snapshots come
+   * every second while anything runs, so it fires a change only when a figure as shown (rounded) differs. An answer
+   * can arrive after a newer sample's notification: a snapshot of an older sample than the one shown is dropped.
    */
   applyResources(snapshot: ResourceSnapshot): void {
+    if (isOlder(snapshot.sampledAt, this.sampledAt)) {
+      return;
+    }
     const before = this.shownFigures();
     this.setFigures(snapshot);
     if (this.shownFigures() !== before) {
@@ -132,6 +140,7 @@ export class AgentStore {
   }
 
   private setFigures(snapshot: ResourceSnapshot): void {
+    this.sampledAt = snapshot.sampledAt ?? undefined;
     this.figures.clear();
     for (const a of snapshot.agents) {
       this.figures.set(a.id, a);
@@ -146,7 +155,8 @@ export class AgentStore {
   private shownFigures(): string {
     const agents = [...this.figures.values()].map((f) => `${f.id}=${figuresText(f) ?? ''}/${f.processes ?? ''}`);
     const workspaces = [...this.workspaceFigures.values()].map(
-      (w) => `${w.workspaceId}=${formatCpu(w.cpuPercent)}/${formatMemory(w.memoryBytes)}/${w.agents}/${w.queuedAgents}`,
+      // Everything the Resources row and its tooltip print, so that they follow the figures.
+      (w) => `${w.workspaceId}=${formatCpu(w.cpuPercent)}/${formatMemory(w.memoryBytes)}/${w.processes}/${w.terminals}/${w.agents}/${w.queuedAgents}`,
     );
     return [...agents, ...workspaces].join('|');
   }
@@ -154,4 +164,16 @@ export class AgentStore {
   dispose(): void {
     this.changeEmitter.dispose();
   }
+}
+
+/** True when sample time `a` is known to be before `b` (a snapshot before the first sample is older than any). */
+function isOlder(a: string | null | undefined, b: string | undefined): boolean {
+  if (b === undefined) {
+    return false;
+  }
+  if (a == null) {
+    return true;
+  }
+  const [ta, tb] = [Date.parse(a), Date.parse(b)];
+  return Number.isFinite(ta) && Number.isFinite(tb) && ta < tb;
 }

@@ -1,12 +1,23 @@
 // Keeps the agent store in step with the daemon: after every (re)connection it lists the agents and the latest
 // resource figures; notifications keep it current afterwards; a lost connection clears it. Each change of an
 // agent goes through the alert tracker, which says when to notify (needs input, succeeded, failed).
+// The daemon sends figures only while something runs, so the figures are read again when a workspace is created:
+// the daemon's answer lists it (with zeros when nothing of it runs) where no notification would.
 // This module must not import 'vscode': the notifier it calls is passed in.
 import type { Event } from 'vscode-jsonrpc/node';
 import type { ConnectionState } from '../client/connectionState';
 import type { Logger } from '../client/logger';
 import { userMessage } from '../protocol/errors';
-import { Methods, type AgentChangedNotification, type AgentInfo, type RequestMethod, type RequestParams, type RequestResult, type ResourceSnapshot } from '../protocol/generated';
+import {
+  Methods,
+  type AgentChangedNotification,
+  type AgentInfo,
+  type RequestMethod,
+  type RequestParams,
+  type RequestResult,
+  type ResourceSnapshot,
+  type WorkspaceChangedNotification,
+} from '../protocol/generated';
 import { AlertTracker } from './alerts';
 import type { AlertKind } from './presentation';
 import type { AgentStore } from './store';
@@ -17,6 +28,7 @@ export interface AgentClient {
   readonly onDidChangeState: Event<ConnectionState>;
   readonly onAgentChanged: Event<AgentChangedNotification>;
   readonly onResourcesChanged: Event<ResourceSnapshot>;
+  readonly onWorkspaceChanged: Event<WorkspaceChangedNotification>;
   request<M extends RequestMethod>(method: M, params: RequestParams<M>): Promise<RequestResult<M>>;
 }
 
@@ -47,7 +59,21 @@ export class AgentSync {
       }),
       client.onAgentChanged((change) => this.apply(change)),
       client.onResourcesChanged((snapshot) => store.applyResources(snapshot)),
+      client.onWorkspaceChanged((change) => {
+        if (change.kind === 'created' && store.isLoaded) {
+          this.readFigures().catch((error: unknown) => this.logger.warn(`Failed while reading the resource figures: ${userMessage(error)}`));
+        }
+      }),
     );
+  }
+
+  /** Reads the figures again (the store keeps a newer sample if one arrived meanwhile). */
+  private async readFigures(): Promise<void> {
+    const generation = this.generation;
+    const snapshot = await this.client.request(Methods.WorkspaceResources, {});
+    if (generation === this.generation) {
+      this.store.applyResources(snapshot);
+    }
   }
 
   /** Lists the agents and the figures again and replaces the store's; announces nothing that the list shows. */

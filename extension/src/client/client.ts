@@ -42,6 +42,7 @@ import {
   type TerminalChangedNotification,
   type TerminalOutputNotification,
   type WorkspaceChangedNotification,
+  type WorkspaceNotice,
 } from '../protocol/generated';
 import { Backoff } from './backoff';
 import { initialConnectionState, transition, type ConnectionEvent, type ConnectionState } from './connectionState';
@@ -56,6 +57,7 @@ import {
   isTerminalChangedNotification,
   isTerminalOutputNotification,
   isWorkspaceChangedNotification,
+  isWorkspaceNotice,
 } from './validate';
 
 /** LSP lifecycle messages that the protocol's method table leaves out (they carry no Orchflow types). */
@@ -119,6 +121,7 @@ const AgentChangedType = new NotificationType<unknown>(Methods.AgentChanged, Par
 const AgentEventType = new NotificationType<unknown>(Methods.AgentEvent, ParameterStructures.byName);
 const ResourcesChangedType = new NotificationType<unknown>(Methods.ResourcesChanged, ParameterStructures.byName);
 const MemoryChangedType = new NotificationType<unknown>(Methods.MemoryChanged, ParameterStructures.byName);
+const WorkspaceNoticeType = new NotificationType<unknown>(Methods.WorkspaceNotice, ParameterStructures.byName);
 const InitializedType = new NotificationType<Record<string, never>>(LifecycleMethods.Initialized, ParameterStructures.byName);
 const ShutdownType = new RequestType0<null, void>(LifecycleMethods.Shutdown);
 const ExitType = new NotificationType0(LifecycleMethods.Exit);
@@ -172,6 +175,7 @@ export class OrchflowClient {
   private readonly agentEventEmitter = new Emitter<AgentEventNotification>();
   private readonly resourcesChangedEmitter = new Emitter<ResourceSnapshot>();
   private readonly memoryChangedEmitter = new Emitter<MemoryChangedNotification>();
+  private readonly workspaceNoticeEmitter = new Emitter<WorkspaceNotice>();
 
   /** Fires on every state change. */
   readonly onDidChangeState: Event<ConnectionState> = this.stateEmitter.event;
@@ -190,6 +194,8 @@ export class OrchflowClient {
   readonly onResourcesChanged: Event<ResourceSnapshot> = this.resourcesChangedEmitter.event;
   /** A workspace's memory segment after a change (coalesced by the daemon), or null stats when the workspace was deleted. */
   readonly onMemoryChanged: Event<MemoryChangedNotification> = this.memoryChangedEmitter.event;
+  /** A limit acted on a workspace (an agent paused or stopped, OOM, refused forks), or it was suspended or resumed, and why. */
+  readonly onWorkspaceNotice: Event<WorkspaceNotice> = this.workspaceNoticeEmitter.event;
 
   constructor(private readonly options: OrchflowClientOptions) {}
 
@@ -244,6 +250,7 @@ export class OrchflowClient {
     this.agentEventEmitter.dispose();
     this.resourcesChangedEmitter.dispose();
     this.memoryChangedEmitter.dispose();
+    this.workspaceNoticeEmitter.dispose();
   }
 
   /** Sends a request of the protocol's method table; rejects with NotConnectedError while there is no connection. */
@@ -417,6 +424,7 @@ export class OrchflowClient {
       this.forward(connection, AgentEventType, isAgentEventNotification, this.agentEventEmitter),
       this.forward(connection, ResourcesChangedType, isResourceSnapshot, this.resourcesChangedEmitter),
       this.forward(connection, MemoryChangedType, isMemoryChangedNotification, this.memoryChangedEmitter),
+      this.forward(connection, WorkspaceNoticeType, isWorkspaceNotice, this.workspaceNoticeEmitter),
       connection.onError(([error]) => logger.error(`Connection error: ${error.message}`)),
       connection.onClose(() => this.onSessionClosed(session)),
     );

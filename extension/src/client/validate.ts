@@ -19,12 +19,17 @@ import type {
   WorkspaceChangeKind,
   WorkspaceChangedNotification,
   WorkspaceInfo,
+  WorkspaceNotice,
+  NoticeKind,
+  NoticeLevel,
 } from '../protocol/generated';
 
 const ChangeKinds: readonly WorkspaceChangeKind[] = ['created', 'updated', 'deleted', 'switched'];
 const TerminalChangeKinds: readonly TerminalChangeKind[] = ['created', 'updated', 'exited', 'removed'];
 const AgentChangeKinds: readonly AgentChangeKind[] = ['created', 'updated', 'removed'];
 const MemorySegmentStates: readonly MemorySegmentState[] = ['ok', 'damaged'];
+const NoticeKinds: readonly NoticeKind[] = ['suspended', 'resumed', 'agentPaused', 'softLimit', 'stopped', 'outOfMemory', 'forkRefused'];
+const NoticeLevels: readonly NoticeLevel[] = ['info', 'warning', 'error'];
 const AgentStates: readonly AgentState[] = ['queued', 'starting', 'running', 'needsInput', 'paused', 'succeeded', 'failed', 'stopped', 'interrupted'];
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -148,4 +153,16 @@ export function isMemoryChangedNotification(value: unknown): value is MemoryChan
   }
   // Stats are absent only when the workspace was deleted; present ones must be of this workspace.
   return value.stats === undefined || value.stats === null || (isMemoryStats(value.stats) && value.stats.workspaceId === value.workspaceId);
+}
+
+export function isWorkspaceNotice(value: unknown): value is WorkspaceNotice {
+  return (
+    isObject(value) &&
+    typeof value.workspaceId === 'string' &&
+    NoticeKinds.includes(value.kind as NoticeKind) &&
+    NoticeLevels.includes(value.level as NoticeLevel) &&
+    typeof value.message === 'string' &&
+    (value.agentId === undefined || value.agentId === null || typeof value.agentId === 'string') &&
+    (value.terminalId === undefined || value.terminalId === null || typeof value.terminalId === 'string')
+  );
 }

@@ -49,6 +49,9 @@ export type MemoryPersistence = 'disk' | 'memory';
 
 export type MemoryWriterKind = 'agent' | 'terminal' | 'user';
 
+export type NoticeKind =
+  'suspended' | 'resumed' | 'agentPaused' | 'softLimit' | 'stopped' | 'outOfMemory' | 'forkRefused';
+
 export type NoticeLevel = 'info' | 'warning' | 'error';
 
 export type SecretSource = 'daemon' | 'file';
@@ -742,8 +745,11 @@ export interface WorkspaceListResult {
 
 export interface WorkspaceNotice {
   workspaceId: string;
+  kind: NoticeKind;
   level: NoticeLevel;
   message: string;
+  agentId?: string | null;
+  terminalId?: string | null;
   rule?: string | null;
   at: string;
 }

@@ -1,5 +1,5 @@
 // Choosing the workspace a command acts on: the one its argument names (a tree node or an id), else a quick pick
-// with the active workspace first. Shared by the terminal, agent and memory commands.
+// with the active workspace first. Shared by the terminal, agent, memory and isolation commands.
 import * as vscode from 'vscode';
 import type { WorkspaceInfo } from '../protocol/generated';
 import { workspacePicks } from './presentation';
@@ -20,8 +20,15 @@ export function argumentWorkspaceId(arg: unknown): string | undefined {
   return typeof node.workspaceId === 'string' ? node.workspaceId : undefined;
 }
 
+export interface PickOptions {
+  /** Only the workspaces the action is valid for are offered (a workspace named by the argument is not filtered). */
+  readonly filter?: (workspace: WorkspaceInfo) => boolean;
+  /** What to say when the filter leaves none. */
+  readonly none?: string;
+}
+
 /** The workspace named by `arg`, or one the user picks; undefined when they cancel or there is none. */
-export async function pickWorkspace(workspaces: WorkspaceStore, arg: unknown, placeHolder: string): Promise<WorkspaceInfo | undefined> {
+export async function pickWorkspace(workspaces: WorkspaceStore, arg: unknown, placeHolder: string, options: PickOptions = {}): Promise<WorkspaceInfo | undefined> {
   const id = argumentWorkspaceId(arg);
   if (id !== undefined) {
     const known = workspaces.get(id);
@@ -35,7 +42,12 @@ export async function pickWorkspace(workspaces: WorkspaceStore, arg: unknown, pl
     void vscode.window.showInformationMessage('There is no Orchflow workspace yet. Create one from a folder first.');
     return undefined;
   }
-  const picks = workspacePicks(all, workspaces.activeId, workspaces.openIds());
+  const candidates = options.filter ? all.filter(options.filter) : all;
+  if (candidates.length === 0) {
+    void vscode.window.showInformationMessage(options.none ?? 'No Orchflow workspace fits this action.');
+    return undefined;
+  }
+  const picks = workspacePicks(candidates, workspaces.activeId, workspaces.openIds());
   const chosen = await vscode.window.showQuickPick(picks, { placeHolder, matchOnDescription: true, matchOnDetail: true });
   return chosen ? workspaces.get(chosen.id) : undefined;
 }

@@ -4,7 +4,7 @@
 // This module must not import 'vscode'.
 import { TreeItemContext } from '../constants';
 import { formatDiagnostic } from '../protocol/errors';
-import type { Diagnostic, WorkspaceInfo } from '../protocol/generated';
+import type { Diagnostic, IsolationFeature, SecurityTier, WorkspaceHibernation, WorkspaceInfo, WorkspaceIsolation } from '../protocol/generated';
 import type { FolderMapping } from './store';
 
 export interface IconView {
@@ -99,6 +99,56 @@ export function vcsSummary(workspace: WorkspaceInfo): string {
   return `${escapeMarkdown(vcs.kind)}, ${where}, ${vcs.dirty ? 'uncommitted changes' : 'clean'}`;
 }
 
+const TierRank: Record<SecurityTier, number> = { standard: 0, enhanced: 1, strict: 2 };
+
+/** True when this machine enforces less than the workspace's config asks for (e.g. strict requested, standard kept). */
+export function isolationBelowRequested(isolation: Pick<WorkspaceIsolation, 'requestedTier' | 'enforcedTier'>): boolean {
+  return TierRank[isolation.enforcedTier] < TierRank[isolation.requestedTier];
+}
+
+/** The promises of the workspace's tier that are not kept here. */
+export function unenforcedFeatures(isolation: WorkspaceIsolation): IsolationFeature[] {
+  return isolation.features.filter((f) => !f.enforced);
+}
+
+/** Why a promise is not kept, as the daemon says it, without the "NOT enforced:" it may start with (the caller says that). */
+export function unenforcedReason(feature: IsolationFeature): string {
+  return feature.detail.replace(/^NOT enforced:\s*/, '');
+}
+
+/**
+ * The isolation paragraphs of a tooltip: the daemon's summary as it wrote it, the promises kept (by name), each one
+ * not kept with its reason, and the notes on what even the enforced tier does not cover. Nothing here is decided by
+ * the extension: it only repeats what the daemon reports, so it never claims more than is enforced.
+ */
+export function isolationParagraphs(isolation: WorkspaceIsolation): string[] {
+  const below = isolationBelowRequested(isolation);
+  const paragraphs = [`${below ? '$(warning) ' : ''}Isolation: **${escapeMarkdown(isolation.summary)}**`];
+  const kept = isolation.features.filter((f) => f.enforced);
+  if (kept.length > 0) {
+    paragraphs.push(`$(check) Enforced: ${kept.map((f) => codeSpan(f.name)).join(', ')}`);
+  }
+  const notKept = unenforcedFeatures(isolation);
+  if (notKept.length > 0) {
+    paragraphs.push(`$(warning) **NOT enforced:**\n\n${notKept.map((f) => `- ${codeSpan(f.name)}: ${escapeMarkdown(unenforcedReason(f))}`).join('\n')}`);
+  }
+  if (isolation.reasons.length > 0) {
+    paragraphs.push(`Not covered:\n\n${isolation.reasons.map((r) => `- ${escapeMarkdown(r)}`).join('\n')}`);
+  }
+  return paragraphs;
+}
+
+/** "suspended since 2025-01-01 12:00:00 UTC by vscode (cgroup freezer, 3 processes stopped)". */
+export function hibernationText(hibernation: WorkspaceHibernation): string {
+  const since = new Date(hibernation.since);
+  const when = Number.isNaN(since.getTime()) ? hibernation.since : `${since.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  const by = hibernation.by === 'idle' ? 'hibernation after being idle' : hibernation.by;
+  const processes = `${hibernation.processes} process${hibernation.processes === 1 ? '' : 'es'} stopped`;
+  return `suspended since ${when} by ${by} (${hibernation.mechanism}, ${processes})`;
+}
+
+export const SuspendedMarker = 'suspended';
+
 /** The tooltip of a workspace row and of the status bar item: everything worth knowing at a glance. */
 export function workspaceTooltip(workspace: WorkspaceInfo, state: { active: boolean; open: boolean }): string {
   const flags = [state.active ? 'active' : undefined, state.open ? 'open in this window' : undefined, workspace.isDefault ? 'default' : undefined]
@@ -109,7 +159,10 @@ export function workspaceTooltip(workspace: WorkspaceInfo, state: { active: bool
     codeSpan(workspace.rootPath),
     `Type: ${escapeMarkdown(workspace.metadata.projectType)} · Namespace: ${codeSpan(workspace.namespace)} · Id: ${codeSpan(workspace.id)}`,
     `Git: ${vcsSummary(workspace)}`,
-    `Security tier: ${escapeMarkdown(workspace.security.tier)}`,
+    ...(workspace.hibernation
+      ? [`$(debug-pause) **${escapeMarkdown(hibernationText(workspace.hibernation))}**: its processes wait where they were; Resume Workspace (or typing into one of its terminals) continues them.`]
+      : []),
+    ...isolationParagraphs(workspace.isolation),
     `Limits: ${escapeMarkdown(limitsSummary(workspace))}`,
     workspace.config.path ? `Config: ${codeSpan(workspace.config.path)}` : 'Config: none (defaults apply)',
   ];
@@ -131,11 +184,16 @@ export function workspaceContextValue(workspace: WorkspaceInfo, state: { active:
     state.open ? TreeItemContext.TagOpen : undefined,
     workspace.isDefault ? TreeItemContext.TagDefault : undefined,
     hasConfigErrors(workspace) ? TreeItemContext.TagConfigErrors : undefined,
+    workspace.hibernation ? TreeItemContext.TagSuspended : undefined,
   ];
   return tags.filter((t): t is string => t !== undefined).join(' ');
 }
 
 export function workspaceIcon(workspace: WorkspaceInfo, open: boolean): IconView {
+  // Suspended first: its processes are stopped, which matters more than anything else the row could say.
+  if (workspace.hibernation) {
+    return { id: 'debug-pause', color: 'charts.yellow' };
+  }
   if (hasConfigErrors(workspace)) {
     return { id: 'warning', color: 'problemsWarningIcon.foreground' };
   }
@@ -152,12 +210,12 @@ export function compareWorkspaces(a: WorkspaceInfo, b: WorkspaceInfo): number {
 }
 
 /**
- * A workspace row. `agentsNote` ("2 agents, 1 needs input") follows the type and namespace when the workspace
- * has live agents.
+ * A workspace row. "suspended" follows the type and namespace while it is suspended, then `agentsNote`
+ * ("2 agents, 1 needs input") when the workspace has live agents.
  */
 export function workspaceNode(workspace: WorkspaceInfo, activeId: string | undefined, openIds: ReadonlySet<string>, agentsNote = ''): WorkspaceNode {
   const state = { active: workspace.id === activeId, open: openIds.has(workspace.id) };
-  const base = agentsNote ? `${typeAndNamespace(workspace)} · ${agentsNote}` : typeAndNamespace(workspace);
+  const base = [typeAndNamespace(workspace), workspace.hibernation ? SuspendedMarker : '', agentsNote].filter((p) => p !== '').join(' · ');
   return {
     kind: 'workspace',
     id: workspace.id,
@@ -247,17 +305,38 @@ export interface WorkspaceStatusView {
   /** Markdown. */
   readonly tooltip: string;
   readonly hasErrors: boolean;
+  /** The active workspace gets less isolation here than its config asks for. */
+  readonly isolationBelow: boolean;
 }
 
-/** The status bar item while connected: the active workspace, or an invitation to pick one. */
+/**
+ * The status bar item while connected: the active workspace, or an invitation to pick one. A warning marker shows
+ * when its config has errors or when this machine enforces less isolation than the config asks for; the tooltip
+ * then starts with why, in the daemon's words.
+ */
 export function workspaceStatusView(active: WorkspaceInfo | undefined, openIds: ReadonlySet<string>): WorkspaceStatusView {
   if (!active) {
-    return { text: '$(layers) Orchflow: no workspace', tooltip: 'No Orchflow workspace is active in this window. Click to switch to one.', hasErrors: false };
+    return {
+      text: '$(layers) Orchflow: no workspace',
+      tooltip: 'No Orchflow workspace is active in this window. Click to switch to one.',
+      hasErrors: false,
+      isolationBelow: false,
+    };
   }
   const errors = hasConfigErrors(active);
+  const below = isolationBelowRequested(active.isolation);
+  const warnings: string[] = [];
+  if (below) {
+    const reasons = active.isolation.reasons.length > 0 ? `\n\n${active.isolation.reasons.map((r) => `- ${escapeMarkdown(r)}`).join('\n')}` : '';
+    warnings.push(
+      `$(warning) **Less isolation than requested:** ${escapeMarkdown(active.isolation.summary)}. Its processes run with the ${escapeMarkdown(active.isolation.enforcedTier)} tier's protection only.${reasons}`,
+    );
+  }
+  const marker = errors || below ? ' $(warning)' : '';
   return {
-    text: `$(layers) ${active.name}${errors ? ' $(warning)' : ''}`,
-    tooltip: `${workspaceTooltip(active, { active: true, open: openIds.has(active.id) })}\n\nClick to switch workspace.`,
+    text: `$(layers) ${active.name}${active.hibernation ? ` $(debug-pause) ${SuspendedMarker}` : ''}${marker}`,
+    tooltip: [...warnings, workspaceTooltip(active, { active: true, open: openIds.has(active.id) }), 'Click to switch workspace.'].join('\n\n'),
     hasErrors: errors,
+    isolationBelow: below,
   };
 }

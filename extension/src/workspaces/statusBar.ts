@@ -45,7 +45,7 @@ export class WorkspaceStatusBar implements vscode.Disposable {
     tooltip.isTrusted = false;
     this.item.tooltip = tooltip;
     this.item.command = Commands.SwitchWorkspace;
-    this.item.backgroundColor = view.hasErrors ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    this.item.backgroundColor = view.hasErrors || view.isolationBelow ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
   }
 
   dispose(): void {

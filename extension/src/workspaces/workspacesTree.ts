@@ -1,13 +1,23 @@
 // The Workspaces view: one row per Orchflow workspace, then the window's folders that are not one yet. Under each
 // workspace, an "Agents (N)" row lists its agents and a "Terminals (N)" row its other terminals (an agent's own
 // terminal is reached from its agent row, so it is not listed twice); a "Memory" row shows its memory's entries
-// and the capacity used, and opens Browse Memory.
+// and the capacity used, and opens Browse Memory; a "Resources" row shows what its processes use now (CPU, memory,
+// processes, from orchflow/resources/changed); an "Isolation" row shows the isolation it actually has on this
+// machine, with one row per promise of its tier below it, and opens its audit log.
 // Rows are built by presentation.ts (and terminals/presentation.ts); this file only adapts them to VS Code and
 // refreshes on store changes.
 import * as vscode from 'vscode';
 import { agentNode, agentsGroupNode, workspaceAgentsNote, type AgentNode, type AgentsGroupNode } from '../agents/presentation';
 import type { AgentStore } from '../agents/store';
 import { Commands, TreeItemContext } from '../constants';
+import {
+  isolationFeatureNode,
+  isolationNode,
+  resourcesNode,
+  type IsolationFeatureNode,
+  type IsolationNode,
+  type ResourcesNode,
+} from '../isolation/presentation';
 import { memoryNode, type MemoryNode } from '../memory/presentation';
 import type { MemoryStore } from '../memory/store';
 import type { TerminalInfo } from '../protocol/generated';
@@ -17,7 +27,16 @@ import { buildTree, type IconView, type TreeNode } from './presentation';
 import type { WorkspaceStore } from './store';
 
 /** Every kind of row of the view. */
-export type ViewNode = TreeNode | TerminalsGroupNode | TerminalNode | AgentsGroupNode | AgentNode | MemoryNode;
+export type ViewNode =
+  | TreeNode
+  | TerminalsGroupNode
+  | TerminalNode
+  | AgentsGroupNode
+  | AgentNode
+  | MemoryNode
+  | ResourcesNode
+  | IsolationNode
+  | IsolationFeatureNode;
 
 function themeIcon(icon: IconView): vscode.ThemeIcon {
   return icon.color ? new vscode.ThemeIcon(icon.id, new vscode.ThemeColor(icon.color)) : new vscode.ThemeIcon(icon.id);
@@ -108,7 +127,16 @@ export class WorkspacesTreeProvider implements vscode.TreeDataProvider<ViewNode>
       if (this.memory?.isLoaded) {
         groups.push(memoryNode(workspace, this.memory.get(workspace.id)));
       }
+      if (agents?.isLoaded) {
+        // The figures come with the agents' (orchflow/workspace/resources, then orchflow/resources/changed).
+        groups.push(resourcesNode(workspace, agents.workspaceResources(workspace.id)));
+      }
+      groups.push(isolationNode(workspace));
       return groups;
+    }
+    if (element.kind === 'isolation') {
+      const workspace = this.store.get(element.workspaceId);
+      return workspace ? workspace.isolation.features.map((f) => isolationFeatureNode(workspace, f)) : [];
     }
     if (element.kind === 'terminals') {
       const name = this.store.get(element.workspaceId)?.name ?? element.workspaceId;
@@ -168,6 +196,18 @@ export class WorkspacesTreeProvider implements vscode.TreeDataProvider<ViewNode>
       case 'memory':
         item.id = `memory:${node.workspaceId}`;
         item.command = { command: Commands.BrowseMemory, title: 'Browse Memory', arguments: [node] };
+        break;
+      case 'resources':
+        item.id = `resources:${node.workspaceId}`;
+        break;
+      case 'isolation':
+        item.id = `isolation:${node.workspaceId}`;
+        // Collapsed: the summary says what matters; the promises are one click away.
+        item.collapsibleState = node.hasChildren ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None;
+        item.command = { command: Commands.ShowAuditLog, title: 'Show Audit Log', arguments: [node.workspaceId] };
+        break;
+      case 'isolationFeature':
+        item.id = `isolation:${node.workspaceId}:${node.name}`;
         break;
     }
     return item;

@@ -186,7 +186,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
         }
 
         var message = $"Workspace '{ws.Id}' suspended by {by}: {processes} process(es) stopped ({mechanism})" + (paused.Count > 0 ? $", agents {string.Join(", ", paused)} paused" : "") + ".";
-        Record(ws.Id, NoticeLevel.Info, message, "hibernation");
+        Record(ws.Id, NoticeKind.Suspended, NoticeLevel.Info, message, "hibernation");
         _workspaces.NotifyChanged(ws.Id);
         return new WorkspaceSuspendResult { Workspace = _workspaces.Show(ws.Id), Processes = processes, Agents = paused, Released = Released() };
     }
@@ -230,7 +230,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
             }
         }
 
-        Record(ws.Id, NoticeLevel.Info, $"Workspace '{ws.Id}' resumed by {by}: {processes} process(es) continued" + (resumed.Count > 0 ? $", agents {string.Join(", ", resumed)} resumed" : "") + ".", "hibernation");
+        Record(ws.Id, NoticeKind.Resumed, NoticeLevel.Info, $"Workspace '{ws.Id}' resumed by {by}: {processes} process(es) continued" + (resumed.Count > 0 ? $", agents {string.Join(", ", resumed)} resumed" : "") + ".", "hibernation");
         _workspaces.NotifyChanged(ws.Id);
         return new WorkspaceSuspendResult { Workspace = _workspaces.Show(ws.Id), Processes = processes, Agents = resumed, Released = [] };
     }
@@ -369,7 +369,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
             {
                 if (state.OomKills is { } before && cg.OomKills > before)
                 {
-                    Record(ws.Id, NoticeLevel.Error, $"The kernel killed {cg.OomKills - before} process(es) of workspace '{ws.Id}': it reached its memory_limit of {ByteSize.Format(limits.MemoryLimitBytes ?? 0)}.", "resources.memory_limit");
+                    Record(ws.Id, NoticeKind.OutOfMemory, NoticeLevel.Error, $"The kernel killed {cg.OomKills - before} process(es) of workspace '{ws.Id}': it reached its memory_limit of {ByteSize.Format(limits.MemoryLimitBytes ?? 0)}.", "resources.memory_limit");
                 }
 
                 state.OomKills = cg.OomKills;
@@ -377,7 +377,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
                 state.PidsDenied ??= denied;
                 if (denied > state.PidsDenied && now - state.LastPidsNotice >= PidsNoticeInterval)
                 {
-                    Record(ws.Id, NoticeLevel.Warning, $"Workspace '{ws.Id}' reached its process_limit of {limits.ProcessLimit}: {denied - state.PidsDenied} fork(s) refused.", "resources.process_limit");
+                    Record(ws.Id, NoticeKind.ForkRefused, NoticeLevel.Warning, $"Workspace '{ws.Id}' reached its process_limit of {limits.ProcessLimit}: {denied - state.PidsDenied} fork(s) refused.", "resources.process_limit");
                     state.PidsDenied = denied;
                     state.LastPidsNotice = now;
                 }
@@ -386,7 +386,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
             {
                 usage ??= ProcessTree.Usage();
                 var worst = mine.MaxBy(t => usage.Count(u => u.Session == t.Pid && !u.HasEnded))!;
-                Record(ws.Id, NoticeLevel.Error, $"Workspace '{ws.Id}' ran {processes} processes, over its process_limit of {limits.ProcessLimit}: terminal {worst.Id} ({worst.Name}), which had the most, was stopped.", "resources.process_limit");
+                Record(ws.Id, NoticeKind.Stopped, NoticeLevel.Error, $"Workspace '{ws.Id}' ran {processes} processes, over its process_limit of {limits.ProcessLimit}: terminal {worst.Id} ({worst.Name}), which had the most, was stopped.", "resources.process_limit", worst.AgentId, worst.Id);
                 Stop(worst, "process_limit");
             }
 
@@ -419,7 +419,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
             var all = usage;
             var now = mine.ToDictionary(t => t.Id, t => all.Where(u => u.Session == t.Pid).Sum(u => u.ResidentBytes), StringComparer.Ordinal);
             var culprit = mine.MaxBy(t => now[t.Id] - state.LastRss.GetValueOrDefault(t.Id))!;
-            Record(ws.Id, NoticeLevel.Error, $"Workspace '{ws.Id}' used {ByteSize.Format(memory)}, at its memory_limit of {ByteSize.Format(hard)}: {(culprit.AgentId is { } a ? $"agent {a}" : $"terminal {culprit.Id} ({culprit.Name})")}, which grew most, was stopped.", "resources.memory_limit");
+            Record(ws.Id, NoticeKind.Stopped, NoticeLevel.Error, $"Workspace '{ws.Id}' used {ByteSize.Format(memory)}, at its memory_limit of {ByteSize.Format(hard)}: {(culprit.AgentId is { } a ? $"agent {a}" : $"terminal {culprit.Id} ({culprit.Name})")}, which grew most, was stopped.", "resources.memory_limit", culprit.AgentId, culprit.Id);
             Stop(culprit, "memory_limit");
             state.LastRss = now;
             return;
@@ -444,7 +444,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
             try
             {
                 Agents!.Pause(newest.Id, "orchflow (memory soft limit)");
-                Record(ws.Id, NoticeLevel.Warning, $"Workspace '{ws.Id}' uses {ByteSize.Format(memory)}, above {SoftLimitFraction:P0} of its memory_limit ({ByteSize.Format(hard)}): its newest agent {newest.Id} was paused. Resume it with `orchflow agent resume {newest.Id}` once memory is freed.", "resources.memory_limit");
+                Record(ws.Id, NoticeKind.AgentPaused, NoticeLevel.Warning, $"Workspace '{ws.Id}' uses {ByteSize.Format(memory)}, above {SoftLimitFraction:P0} of its memory_limit ({ByteSize.Format(hard)}): its newest agent {newest.Id} was paused. Resume it with `orchflow agent resume {newest.Id}` once memory is freed.", "resources.memory_limit", newest.Id, newest.TerminalId);
             }
             catch (OrchflowException)
             {
@@ -452,7 +452,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
         }
         else if (!state.AboveSoft)
         {
-            Record(ws.Id, NoticeLevel.Warning, $"Workspace '{ws.Id}' uses {ByteSize.Format(memory)}, above {SoftLimitFraction:P0} of its memory_limit ({ByteSize.Format(hard)}); no running agent to pause.", "resources.memory_limit");
+            Record(ws.Id, NoticeKind.SoftLimit, NoticeLevel.Warning, $"Workspace '{ws.Id}' uses {ByteSize.Format(memory)}, above {SoftLimitFraction:P0} of its memory_limit ({ByteSize.Format(hard)}); no running agent to pause.", "resources.memory_limit");
         }
 
         state.AboveSoft = true;
@@ -572,11 +572,21 @@ public sealed class ResourceGovernor : IAsyncDisposable
         return pids.Count;
     }
 
-    private void Record(string workspaceId, NoticeLevel level, string message, string rule)
+    private void Record(string workspaceId, NoticeKind kind, NoticeLevel level, string message, string rule, string? agentId = null, string? terminalId = null)
     {
-        _isolation.Audit.Add(workspaceId, AuditKind.Limit, message, rule);
+        _isolation.Audit.Add(workspaceId, AuditKind.Limit, message, rule, agentId ?? terminalId);
         _log.Info(message);
-        Notice?.Invoke(new WorkspaceNotice { WorkspaceId = workspaceId, Level = level, Message = message, Rule = rule, At = _time.GetUtcNow() });
+        Notice?.Invoke(new WorkspaceNotice
+        {
+            WorkspaceId = workspaceId,
+            Kind = kind,
+            Level = level,
+            Message = message,
+            Rule = rule,
+            AgentId = agentId,
+            TerminalId = terminalId,
+            At = _time.GetUtcNow(),
+        });
     }
 
     private static string Lower<T>(T value)
