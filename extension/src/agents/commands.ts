@@ -9,7 +9,7 @@ import { NotConnectedError, userMessage } from '../protocol/errors';
 import { Methods, type AgentInfo, type AgentTypeInfo, type WorkspaceInfo } from '../protocol/generated';
 import type { TerminalManager } from '../terminals/manager';
 import type { TerminalStore } from '../terminals/store';
-import { pickWorkspace as pickWorkspaceIn } from '../workspaces/pick';
+import { argumentIdOfKind, pickWorkspace as pickWorkspaceIn } from '../workspaces/pick';
 import type { WorkspaceStore } from '../workspaces/store';
 import { checkTypes, delegateTemplate, parseDelegateText, taskCount, type DelegateProblem, type DelegateTask } from './delegate';
 import type { AgentLogProvider } from './logDocuments';
@@ -30,23 +30,8 @@ export interface AgentCommandContext {
 /** How many problems an error message lists before it says "and N more" (the editor shows all of them). */
 const MaxProblemsInMessage = 3;
 
-/** What a command may receive: an agent row, an Agents row, a workspace row, an id, or a document URI. */
-interface NodeArgument {
-  kind?: unknown;
-  id?: unknown;
-  workspaceId?: unknown;
-}
-
-function asNode(arg: unknown): NodeArgument | undefined {
-  return typeof arg === 'object' && arg !== null ? arg : undefined;
-}
-
 export function argumentAgentId(arg: unknown): string | undefined {
-  if (typeof arg === 'string' && arg.length > 0) {
-    return arg;
-  }
-  const node = asNode(arg);
-  return node?.kind === 'agent' && typeof node.id === 'string' ? node.id : undefined;
+  return argumentIdOfKind(arg, 'agent');
 }
 
 function requireLoaded(ctx: AgentCommandContext): void {

@@ -5,7 +5,7 @@ import type { Logger } from '../client/logger';
 import { Commands, TerminalProfileId, type CommandId } from '../constants';
 import { NotConnectedError, userMessage } from '../protocol/errors';
 import type { TerminalInfo, TerminalPurpose, WorkspaceInfo } from '../protocol/generated';
-import { pickWorkspace as pickWorkspaceIn } from '../workspaces/pick';
+import { argumentIdOfKind, pickWorkspace as pickWorkspaceIn } from '../workspaces/pick';
 import type { WorkspaceStore } from '../workspaces/store';
 import type { TerminalManager } from './manager';
 import { isRunning } from './model';
@@ -19,23 +19,8 @@ export interface TerminalCommandContext {
   readonly logger: Logger;
 }
 
-/** What a command may receive: a workspace row, a Terminals row, a terminal row, or an id. */
-interface NodeArgument {
-  kind?: unknown;
-  id?: unknown;
-  workspaceId?: unknown;
-}
-
-function asNode(arg: unknown): NodeArgument | undefined {
-  return typeof arg === 'object' && arg !== null ? arg : undefined;
-}
-
 export function argumentTerminalId(arg: unknown): string | undefined {
-  if (typeof arg === 'string' && arg.length > 0) {
-    return arg;
-  }
-  const node = asNode(arg);
-  return node?.kind === 'terminal' && typeof node.id === 'string' ? node.id : undefined;
+  return argumentIdOfKind(arg, 'terminal');
 }
 
 function requireLoaded(ctx: TerminalCommandContext): void {

@@ -5,6 +5,18 @@ import type { WorkspaceInfo } from '../protocol/generated';
 import { workspacePicks } from './presentation';
 import type { WorkspaceStore } from './store';
 
+/** The id a command argument names for a row of this kind (for example 'agent' or 'terminal'): an id, or such a row. */
+export function argumentIdOfKind(arg: unknown, kind: string): string | undefined {
+  if (typeof arg === 'string' && arg.length > 0) {
+    return arg;
+  }
+  if (typeof arg !== 'object' || arg === null) {
+    return undefined;
+  }
+  const node = arg as { kind?: unknown; id?: unknown };
+  return node.kind === kind && typeof node.id === 'string' ? node.id : undefined;
+}
+
 /** The workspace id a command argument names: an id, a workspace node, or any node that carries a workspaceId. */
 export function argumentWorkspaceId(arg: unknown): string | undefined {
   if (typeof arg === 'string' && arg.length > 0) {
