@@ -2,6 +2,7 @@
 // Pause, Resume, Stop, Restart, Remove, Open Log). Like the other commands, each shows the daemon's own message
 // and hint when it fails and never lets a rejection escape.
 import * as vscode from 'vscode';
+import { registerGuardedCommands, type CommandHandler } from '../commandRegistry';
 import type { OrchflowClient } from '../client/client';
 import type { Logger } from '../client/logger';
 import { Commands, DefaultAgentType, DelegateLanguageId, Settings, type CommandId } from '../constants';
@@ -432,18 +433,7 @@ async function openAgentLog(ctx: AgentCommandContext, arg: unknown): Promise<voi
 }
 
 export function registerAgentCommands(ctx: AgentCommandContext): vscode.Disposable[] {
-  const wrap =
-    (id: CommandId, run: (arg: unknown) => Promise<void>) =>
-    async (arg: unknown): Promise<void> => {
-      try {
-        await run(arg);
-      } catch (error) {
-        const message = userMessage(error);
-        ctx.logger.error(`${id} failed: ${message}`);
-        void vscode.window.showErrorMessage(message);
-      }
-    };
-  const handlers: [CommandId, (arg: unknown) => Promise<void>][] = [
+  const handlers: [CommandId, CommandHandler][] = [
     [Commands.SpawnAgent, (arg) => spawnAgent(ctx, arg)],
     [Commands.DelegateTasks, () => delegateTasks(ctx)],
     [Commands.DelegateTasksInEditor, (arg) => delegateTasksInEditor(ctx, arg)],
@@ -467,5 +457,5 @@ export function registerAgentCommands(ctx: AgentCommandContext): vscode.Disposab
     [Commands.RemoveAgent, (arg) => removeAgent(ctx, arg)],
     [Commands.OpenAgentLog, (arg) => openAgentLog(ctx, arg)],
   ];
-  return handlers.map(([id, run]) => vscode.commands.registerCommand(id, wrap(id, run)));
+  return registerGuardedCommands(ctx.logger, handlers);
 }

@@ -3,10 +3,11 @@
 // and List Secrets (the daemon's masked hints only). Like the other commands, each shows the daemon's own message and
 // hint when it fails and never lets a rejection escape.
 import * as vscode from 'vscode';
+import { registerGuardedCommands, type CommandHandler } from '../commandRegistry';
 import type { OrchflowClient } from '../client/client';
 import type { Logger } from '../client/logger';
 import { Commands, type CommandId } from '../constants';
-import { NotConnectedError, userMessage } from '../protocol/errors';
+import { NotConnectedError } from '../protocol/errors';
 import { Methods, type SecretListResult, type WorkspaceInfo } from '../protocol/generated';
 import { pickWorkspace as pickWorkspaceIn, type PickOptions } from '../workspaces/pick';
 import type { WorkspaceStore } from '../workspaces/store';
@@ -199,18 +200,7 @@ async function listSecrets(ctx: IsolationCommandContext, arg: unknown): Promise<
 }
 
 export function registerIsolationCommands(ctx: IsolationCommandContext): vscode.Disposable[] {
-  const wrap =
-    (id: CommandId, run: (arg: unknown) => Promise<void>) =>
-    async (arg: unknown): Promise<void> => {
-      try {
-        await run(arg);
-      } catch (error) {
-        const message = userMessage(error);
-        ctx.logger.error(`${id} failed: ${message}`);
-        void vscode.window.showErrorMessage(message);
-      }
-    };
-  const handlers: [CommandId, (arg: unknown) => Promise<void>][] = [
+  const handlers: [CommandId, CommandHandler][] = [
     [Commands.SuspendWorkspace, (arg) => suspendWorkspace(ctx, arg)],
     [Commands.ResumeWorkspace, (arg) => resumeWorkspace(ctx, arg)],
     [Commands.ShowAuditLog, (arg) => showAuditLog(ctx, arg)],
@@ -218,5 +208,5 @@ export function registerIsolationCommands(ctx: IsolationCommandContext): vscode.
     [Commands.RemoveSecret, (arg) => removeSecret(ctx, arg)],
     [Commands.ListSecrets, (arg) => listSecrets(ctx, arg)],
   ];
-  return handlers.map(([id, run]) => vscode.commands.registerCommand(id, wrap(id, run)));
+  return registerGuardedCommands(ctx.logger, handlers);
 }

@@ -1,6 +1,7 @@
 // The terminal commands and the terminal profile of the "+" menu. Like the workspace commands, each one shows
 // the server's own message when it fails and never lets a rejection escape.
 import * as vscode from 'vscode';
+import { registerGuardedCommands, type CommandHandler } from '../commandRegistry';
 import type { Logger } from '../client/logger';
 import { Commands, TerminalProfileId, type CommandId } from '../constants';
 import { NotConnectedError, userMessage } from '../protocol/errors';
@@ -160,18 +161,7 @@ function profileProvider(ctx: TerminalCommandContext): vscode.TerminalProfilePro
 }
 
 export function registerTerminalCommands(ctx: TerminalCommandContext): vscode.Disposable[] {
-  const wrap =
-    (id: CommandId, run: (arg: unknown) => Promise<void>) =>
-    async (arg: unknown): Promise<void> => {
-      try {
-        await run(arg);
-      } catch (error) {
-        const message = userMessage(error);
-        ctx.logger.error(`${id} failed: ${message}`);
-        void vscode.window.showErrorMessage(message);
-      }
-    };
-  const handlers: [CommandId, (arg: unknown) => Promise<void>][] = [
+  const handlers: [CommandId, CommandHandler][] = [
     [Commands.NewTerminal, (arg) => newTerminal(ctx, arg)],
     [Commands.KillTerminal, (arg) => killTerminal(ctx, arg)],
     [Commands.ShowTerminal, (arg) => showTerminal(ctx, arg)],
@@ -179,7 +169,7 @@ export function registerTerminalCommands(ctx: TerminalCommandContext): vscode.Di
     [Commands.OpenTerminalGroup, (arg) => openTerminalGroup(ctx, arg)],
   ];
   return [
-    ...handlers.map(([id, run]) => vscode.commands.registerCommand(id, wrap(id, run))),
+    ...registerGuardedCommands(ctx.logger, handlers),
     vscode.window.registerTerminalProfileProvider(TerminalProfileId, profileProvider(ctx)),
   ];
 }

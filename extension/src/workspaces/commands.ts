@@ -4,9 +4,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { OrchflowClient } from '../client/client';
 import type { Logger } from '../client/logger';
+import { registerGuardedCommands, type CommandHandler } from '../commandRegistry';
 import { BundledServerRelativePath, Commands, WorkspaceConfigRelativePath, WorkspaceSchemaRelativePath, type CommandId } from '../constants';
 import type { OutputLogger } from '../log';
-import { NotConnectedError, userMessage } from '../protocol/errors';
+import { NotConnectedError } from '../protocol/errors';
 import type { WorkspaceInfo } from '../protocol/generated';
 import { workspaceConfigTemplate } from './configTemplate';
 import { fileExists, windowFolderPaths, type WorkspaceController } from './controller';
@@ -275,19 +276,8 @@ export function serverPathFrom(extensionUri: vscode.Uri, setting: string | undef
 }
 
 export function registerCommands(ctx: CommandContext, logger: Logger): vscode.Disposable[] {
-  const wrap =
-    (id: CommandId, run: (arg: unknown) => Promise<void>) =>
-    async (arg: unknown): Promise<void> => {
-      try {
-        await run(arg);
-      } catch (error) {
-        const message = userMessage(error);
-        logger.error(`${id} failed: ${message}`);
-        void vscode.window.showErrorMessage(message);
-      }
-    };
   // The workspace commands; the terminal commands are registered by terminals/commands.ts.
-  const handlers: Partial<Record<CommandId, (arg: unknown) => Promise<void>>> = {
+  const handlers: Partial<Record<CommandId, CommandHandler>> = {
     [Commands.CreateWorkspace]: (arg) => createWorkspace(ctx, arg),
     [Commands.SwitchWorkspace]: (arg) => switchWorkspace(ctx, arg),
     [Commands.DeleteWorkspace]: (arg) => deleteWorkspace(ctx, arg),
@@ -300,7 +290,5 @@ export function registerCommands(ctx: CommandContext, logger: Logger): vscode.Di
     },
     [Commands.Refresh]: () => refresh(ctx),
   };
-  return (Object.entries(handlers) as [CommandId, (arg: unknown) => Promise<void>][]).map(([id, run]) =>
-    vscode.commands.registerCommand(id, wrap(id, run)),
-  );
+  return registerGuardedCommands(logger, Object.entries(handlers) as [CommandId, CommandHandler][]);
 }
