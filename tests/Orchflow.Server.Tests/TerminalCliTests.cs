@@ -54,20 +54,8 @@ public sealed class TerminalCliTests
     [InlineData("--tail needs a number", "terminal", "read", "t1", "--tail", "many")]
     [InlineData("Unknown option --json", "terminal", "attach", "t1", "--json")]
     [InlineData("Missing terminal ID", "terminal", "attach")]
-    public async Task Usage_errors_are_one_line_with_exit_code_2(string fragment, params string[] args)
-    {
-        using var home = new TempHome();
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = await CliApp.RunAsync(args, new Output(stdout, stderr), home.Paths, home.Root);
-        Assert.Equal(2, code);
-        Assert.Equal("", stdout.ToString());
-        var message = stderr.ToString();
-        Assert.StartsWith("orchflow: ", message, StringComparison.Ordinal);
-        Assert.Contains(fragment, message, StringComparison.Ordinal);
-        Assert.Single(message.TrimEnd('\n').Split('\n'));
-        Assert.False(File.Exists(home.Paths.SocketPath), "a usage error must not start a daemon");
-    }
+    public Task Usage_errors_are_one_line_with_exit_code_2(string fragment, params string[] args) =>
+        CliAssert.UsageErrorAsync(fragment, args);
 
     [Fact]
     public void Usage_documents_the_terminal_commands_and_send_escapes()

@@ -200,3 +200,25 @@ public static class ErrorAssert
         }
     }
 }
+
+public static class CliAssert
+{
+    /// <summary>
+    /// Runs the CLI in-process with <paramref name="args"/> and checks a usage error: exit code 2, nothing on stdout,
+    /// one line on stderr starting "orchflow: " and containing <paramref name="fragment"/>, and no daemon started.
+    /// </summary>
+    public static async Task UsageErrorAsync(string fragment, string[] args)
+    {
+        using var home = new TempHome();
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = await Cli.CliApp.RunAsync(args, new Cli.Output(stdout, stderr), home.Paths, home.Root);
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout.ToString());
+        var message = stderr.ToString();
+        Assert.StartsWith("orchflow: ", message, StringComparison.Ordinal);
+        Assert.Contains(fragment, message, StringComparison.Ordinal);
+        Assert.Single(message.TrimEnd('\n').Split('\n'));
+        Assert.False(File.Exists(home.Paths.SocketPath), "a usage error must not start a daemon");
+    }
+}
