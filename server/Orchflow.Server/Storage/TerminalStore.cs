@@ -42,14 +42,14 @@ public sealed class TerminalRecord
 /// Terminal records, written behind: <see cref="Upsert"/> and <see cref="Delete"/> return at once and one background
 /// writer applies them in the order they were made, so a LiteDB commit (an fsync, 2 to 3 ms here) is never on the
 /// path from "create" to a terminal's first byte. The records exist to report terminals lost with a crashed daemon;
-/// a crash can lose only the last few milliseconds of changes. <see cref="Flush"/> waits for everything queued, and
-/// <see cref="Dispose"/> flushes before the database closes.
+/// a crash can lose only the last few milliseconds of changes. <see cref="Dispose"/> writes everything queued before
+/// the database closes.
 /// </summary>
 public sealed class TerminalStore : IDisposable
 {
     private readonly ILiteCollection<TerminalRecord> _collection;
-    private readonly Channel<(TerminalRecord? Record, string Id, TaskCompletionSource? Flushed)> _queue =
-        Channel.CreateUnbounded<(TerminalRecord?, string, TaskCompletionSource?)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<(TerminalRecord? Record, string Id)> _queue =
+        Channel.CreateUnbounded<(TerminalRecord?, string)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writer;
     private readonly Action<Exception>? _onError;
 
@@ -61,33 +61,17 @@ public sealed class TerminalStore : IDisposable
         _writer = Task.Run(WriteAsync);
     }
 
-    /// <summary>What is on disk; call <see cref="Flush"/> first to include queued changes.</summary>
+    /// <summary>What is on disk (read at start, before anything is queued).</summary>
     public IReadOnlyList<TerminalRecord> All() => _collection.FindAll().ToList();
 
-    public void Upsert(TerminalRecord record) => _queue.Writer.TryWrite((record, record.Id, null));
+    public void Upsert(TerminalRecord record) => _queue.Writer.TryWrite((record, record.Id));
 
-    public void Delete(string id) => _queue.Writer.TryWrite((null, id, null));
-
-    /// <summary>Returns once every change made before the call is in the database.</summary>
-    public void Flush()
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (_queue.Writer.TryWrite((null, "", done)))
-        {
-            done.Task.GetAwaiter().GetResult();
-        }
-    }
+    public void Delete(string id) => _queue.Writer.TryWrite((null, id));
 
     private async Task WriteAsync()
     {
-        await foreach (var (record, id, flushed) in _queue.Reader.ReadAllAsync().ConfigureAwait(false))
+        await foreach (var (record, id) in _queue.Reader.ReadAllAsync().ConfigureAwait(false))
         {
-            if (flushed is not null)
-            {
-                flushed.TrySetResult();
-                continue;
-            }
-
             try
             {
                 if (record is not null)
