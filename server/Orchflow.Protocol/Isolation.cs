@@ -8,6 +8,12 @@ public enum IsolationMechanism
 
     /// <summary>bubblewrap (<c>bwrap</c>): mount, PID, IPC, UTS, cgroup, user and (for network "none") network namespaces.</summary>
     Bubblewrap,
+
+    /// <summary>
+    /// Landlock, where bubblewrap cannot run: file-system access rules, TCP rules and signal scoping applied by the
+    /// kernel to the process tree; no namespaces (see each workspace's features for what that leaves).
+    /// </summary>
+    Landlock,
 }
 
 /// <summary>One promise of a security tier, and whether it is kept for this workspace on this machine.</summary>
@@ -68,6 +74,15 @@ public sealed record HostIsolation
 
     /// <summary>The Landlock ABI version the kernel reports, or null when Landlock is unavailable.</summary>
     public int? LandlockAbi { get; init; }
+
+    /// <summary>True when a trial run of Orchflow's Landlock launcher confined a process here (the fallback sandbox).</summary>
+    public bool LandlockAvailable { get; init; }
+
+    /// <summary>Orchflow's Landlock launcher (orchflow-landlock, next to the daemon), or null when it is missing.</summary>
+    public string? LandlockLauncher { get; init; }
+
+    /// <summary>Why the Landlock fallback is unavailable, when it is.</summary>
+    public string? LandlockProblem { get; init; }
 
     /// <summary>dev.tty.legacy_tiocsti: when true, a process holding a terminal can push input into it (TIOCSTI).</summary>
     public bool? LegacyTiocsti { get; init; }

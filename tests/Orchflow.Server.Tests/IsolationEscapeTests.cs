@@ -14,24 +14,28 @@ namespace Orchflow.Server.Tests;
 /// <item>An attack that escapes must be against a promise the workspace's report says is NOT enforced: the report never
 /// claims what an attack can break.</item>
 /// <item>At strict on a machine with bubblewrap, every promise is reported enforced and every attack fails.</item>
-/// <item>Where the machine cannot enforce the tier (bubblewrap made unavailable), the report says so.</item>
+/// <item>With Landlock (bubblewrap made unavailable), what Landlock cannot keep is reported not enforced, and every
+/// attack on what it keeps fails, Orchflow's socket included.</item>
+/// <item>Where the machine cannot enforce the tier (neither mechanism available), the report says so.</item>
 /// </list>
 /// </summary>
 [Collection(IsolationCollection.Name)]
 public sealed class IsolationEscapeTests(ITestOutputHelper output)
 {
-    public static TheoryData<string, bool> Tiers => new()
+    public static TheoryData<string, string> Tiers => new()
     {
-        { "standard", true },
-        { "enhanced", true },
-        { "strict", true },
-        { "strict", false },
+        { "standard", "bubblewrap" },
+        { "enhanced", "bubblewrap" },
+        { "strict", "bubblewrap" },
+        { "enhanced", "landlock" },
+        { "strict", "landlock" },
+        { "strict", "none" },
     };
 
     [Fact]
     public async Task A_strict_agent_reaches_its_own_MCP_directory_and_socket_and_nothing_else_of_Orchflow()
     {
-        await using var lab = await IsolationLab.StartAsync("strict", bubblewrap: true);
+        await using var lab = await IsolationLab.StartAsync("strict", "bubblewrap");
         Assert.Equal(SecurityTier.Strict, lab.WorkspaceB.Isolation.EnforcedTier);
         var data = lab.Home.Paths.DataDirectory;
         var task = string.Join("; ",
@@ -51,9 +55,9 @@ public sealed class IsolationEscapeTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Tiers))]
-    public async Task Escape_attempts_from_B_against_A(string tier, bool bubblewrap)
+    public async Task Escape_attempts_from_B_against_A(string tier, string sandbox)
     {
-        await using var lab = await IsolationLab.StartAsync(tier, bubblewrap);
+        await using var lab = await IsolationLab.StartAsync(tier, sandbox);
         var report = lab.WorkspaceB.Isolation;
         output.WriteLine($"B: {report.Summary}");
         foreach (var f in report.Features)
@@ -81,7 +85,7 @@ public sealed class IsolationEscapeTests(ITestOutputHelper output)
                 $"The report of B ({report.Summary}) says '{promise}' is enforced, but {attack.Name} escaped: {outcome.Evidence}");
         }
 
-        if (tier == "strict" && bubblewrap && lab.WorkspaceB.Isolation.Mechanism == IsolationMechanism.Bubblewrap)
+        if (tier == "strict" && sandbox == "bubblewrap" && lab.WorkspaceB.Isolation.Mechanism == IsolationMechanism.Bubblewrap)
         {
             Assert.StartsWith("strict: enforced by bubblewrap", report.Summary, StringComparison.Ordinal);
             Assert.Equal(SecurityTier.Strict, report.EnforcedTier);
@@ -89,9 +93,35 @@ public sealed class IsolationEscapeTests(ITestOutputHelper output)
             Assert.True(escaped == 0, "attacks escaped at strict: " + string.Join("; ", results.Where(r => r.Outcome.Escaped).Select(r => $"{r.Attack.Name}: {r.Outcome.Evidence}")));
         }
 
-        if (tier == "strict" && !bubblewrap)
+        if (sandbox == "landlock" && lab.WorkspaceB.Isolation.Mechanism == IsolationMechanism.Landlock)
+        {
+            // What Landlock keeps, it keeps against every attack (the rule above); Orchflow's socket refuses B's processes.
+            Assert.Equal(SecurityTier.Enhanced, report.EnforcedTier);
+            Assert.All(results.Where(r => r.Attack.Promise is "restricted_paths" or "policy_file"), r => Assert.False(r.Outcome.Escaped, $"{r.Attack.Name}: {r.Outcome.Evidence}"));
+            if (tier == "strict")
+            {
+                Assert.All(results.Where(r => r.Attack.PromiseFor(report) is "filesystem" or "terminals"), r => Assert.False(r.Outcome.Escaped, $"{r.Attack.Name}: {r.Outcome.Evidence}"));
+                Assert.Matches(@"^strict requested: NOT enforced, Landlock ABI \d+ does not keep processes, network; enhanced in force$", report.Summary);
+                Assert.False(report.Features.Single(f => f.Name == "processes").Enforced);
+                foreach (var name in new[] { "proc-environ", "secret-in-environ", "proc-cwd", "proc-root", "signal", "ptrace", "setuid-copy", "network-none", "orchflow-socket" })
+                {
+                    var r = results.Single(r => r.Attack.Name == name);
+                    Assert.False(r.Outcome.Escaped, $"{name}: {r.Outcome.Evidence}");
+                }
+
+                var audit = await lab.Client.InvokeAsync<WorkspaceAuditResult>(Methods.WorkspaceAudit, new WorkspaceAuditParams { Id = "b", Limit = 1000 });
+                Assert.Contains(audit.Entries, e => e.Kind == AuditKind.Refused && e.Message.StartsWith("Refused a connection to Orchflow's socket", StringComparison.Ordinal));
+            }
+            else
+            {
+                Assert.StartsWith("enhanced: enforced by Landlock ABI", report.Summary, StringComparison.Ordinal);
+            }
+        }
+
+        if (tier == "strict" && sandbox == "none")
         {
             Assert.StartsWith("strict requested: NOT enforced, bubblewrap unavailable", report.Summary, StringComparison.Ordinal);
+            Assert.Contains("Landlock unavailable (turned off by ORCHFLOW_LANDLOCK=off)", report.Summary, StringComparison.Ordinal);
             Assert.Equal(SecurityTier.Standard, report.EnforcedTier);
             Assert.Contains(report.Reasons, r => r.StartsWith("No operating-system sandbox", StringComparison.Ordinal));
             foreach (var promise in new[] { "filesystem", "processes", "terminals", "network" })
@@ -153,7 +183,7 @@ public sealed class IsolationEscapeTests(ITestOutputHelper output)
             out=$( { echo pwned > "$A/pwned-abs"; } 2>&1 ) && escaped "wrote $A/pwned-abs" || blocked "$out"
             """, HostEvidence: lab => Task.FromResult(File.Exists(Path.Combine(lab.A, "pwned-abs")))),
         new("dotdot-traversal", "filesystem", """
-            c=$(cat ../A/secret.txt 2>&1); [[ $c == *"$FILE_SECRET"* ]] && escaped "read ../A/secret.txt" || blocked "$c"
+            c=$(cat ../../A/secret.txt 2>&1); [[ $c == *"$FILE_SECRET"* ]] && escaped "read ../../A/secret.txt" || blocked "$c"
             """),
         new("symlink", "filesystem", """
             ln -sfn "$A/secret.txt" link-secret 2>/dev/null
@@ -249,7 +279,13 @@ public sealed class IsolationEscapeTests(ITestOutputHelper output)
             out=$(ls -A "$DATA" 2>&1); [[ $out == *orchflow.db* ]] && escaped "listed $DATA: $(echo $out)" || blocked "$(echo $out)"
             """),
         new("orchflow-socket", "filesystem", """
-            out=$(perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "connect: $!\n"; print "connected\n"' "$SOCK" 2>&1) && escaped "$SOCK: $out" || blocked "$out"
+            out=$(perl -MIO::Socket::UNIX -e '
+              my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "connect: $!\n";
+              my $body = q({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"clientInfo":{"name":"attacker"}}});
+              print $s "Content-Length: " . length($body) . "\r\n\r\n" . $body; $s->flush;
+              my $r = ""; while (sysread($s, my $chunk, 65536)) { $r .= $chunk; last if $r =~ /\r\n\r\n.*\}\s*$/s; }
+              if ($r =~ /"result"/) { print "the daemon served initialize\n"; exit 0 }
+              $r =~ s/^.*?\r\n\r\n//s; print "refused: ", substr($r, 0, 240), "\n"; exit 1' "$SOCK" 2>&1) && escaped "$SOCK: $out" || blocked "$out"
             """),
         new("network-none", "network", """
             out=$( { exec 3<>"/dev/tcp/127.0.0.1/$PORT"; } 2>&1 ) && escaped "connected to 127.0.0.1:$PORT" || blocked "$out"
@@ -277,8 +313,9 @@ public sealed class IsolationEscapeTests(ITestOutputHelper output)
         new("symlink-swap-cwd", "cwd", Custom: SwapCwdAsync, SandboxedPromise: "filesystem"),
         new("leftover-process", "processes", Custom: LeftoverAsync),
         new("edit-own-policy", "policy_file", """
-            out=$( { echo '{"workspace":{"id":"b","security":{"tier":"standard"}}}' > .orchflow/workspace.json; } 2>&1 ) && escaped "rewrote .orchflow/workspace.json" || e1=$out
-            out=$(mv .orchflow .orchflow-moved 2>&1) && escaped "moved .orchflow away" || blocked "$e1; $out"
+            out=$( { echo '{"workspace":{"id":"b","security":{"tier":"standard"}}}' > "$B/.orchflow/workspace.json"; } 2>&1 ) && escaped "rewrote .orchflow/workspace.json" || e1=$out
+            out=$( { rm -f "$B/.orchflow/workspace.json" && echo '{}' > "$B/.orchflow/workspace.json"; } 2>&1 ) && escaped "replaced .orchflow/workspace.json" || e2=$out
+            out=$(mv "$B/.orchflow" "$B/.orchflow-moved" 2>&1) && escaped "moved .orchflow away" || blocked "$e1; $e2; $out"
             """,
             HostEvidence: lab => Task.FromResult(!File.Exists(lab.BConfigPath) || File.ReadAllText(lab.BConfigPath) != lab.BConfig()),
             Cleanup: lab =>
@@ -305,7 +342,7 @@ public sealed class IsolationEscapeTests(ITestOutputHelper output)
 
             int connectionsBefore = lab.Connections;
             var script = lab.WriteScript(attack.Name, attack.Script!.Replace("$HOST_MNT", HostMountNamespace(), StringComparison.Ordinal));
-            var terminal = await lab.CreateAsync("b", $"bash {script}");
+            var terminal = await lab.CreateAsync("b", $"bash {script}", lab.Work);
             if (attack.WhenReady is not null)
             {
                 var shown = await lab.WaitForTextAsync(terminal.Id, "RE"); // READY, or RESULT when it gave up early
@@ -374,7 +411,7 @@ public sealed class IsolationEscapeTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Swaps B/sw between a directory and a symlink to A as fast as it can, while terminals are requested with cwd sw:
+    /// Swaps B/work/sw between a directory and a symlink to A as fast as it can, while terminals are requested with cwd B/work/sw:
     /// one that starts in A (and can read its secret) escaped the check that the directory is inside B.
     /// </summary>
     private static async Task<Outcome> SwapCwdAsync(IsolationLab lab)
@@ -385,7 +422,7 @@ public sealed class IsolationEscapeTests(ITestOutputHelper output)
               rm -rf sw; mkdir sw; sleep 0.001; rm -rf sw; ln -s "$A" sw; sleep 0.001
             done
             """);
-        var swapper = await lab.CreateAsync("b", $"bash {script}");
+        var swapper = await lab.CreateAsync("b", $"bash {script}", lab.Work);
         int started = 0, refused = 0;
         try
         {
@@ -394,7 +431,7 @@ public sealed class IsolationEscapeTests(ITestOutputHelper output)
                 TerminalInfo t;
                 try
                 {
-                    t = await lab.CreateAsync("b", "cat secret.txt", Path.Combine(lab.B, "sw"));
+                    t = await lab.CreateAsync("b", "cat secret.txt", Path.Combine(lab.Work, "sw"));
                 }
                 catch (RemoteFailure)
                 {
@@ -408,7 +445,7 @@ public sealed class IsolationEscapeTests(ITestOutputHelper output)
                 await lab.KillAsync(t.Id);
                 if (text.Contains(lab.FileSecret, StringComparison.Ordinal))
                 {
-                    return new Outcome(true, $"a terminal asked for B/sw started in A and read its secret (try {i + 1})");
+                    return new Outcome(true, $"a terminal asked for B/work/sw started in A and read its secret (try {i + 1})");
                 }
             }
         }

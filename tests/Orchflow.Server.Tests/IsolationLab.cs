@@ -25,10 +25,10 @@ public sealed class IsolationLab : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private int _connections;
 
-    private IsolationLab(string tier, bool bubblewrap)
+    private IsolationLab(string tier, string sandbox)
     {
         Tier = tier;
-        Bubblewrap = bubblewrap;
+        Sandbox = sandbox;
         Mark = Guid.NewGuid().ToString("N")[..12];
         FileSecret = "A-FILE-SECRET-" + Mark;
         EnvSecret = "A-ENV-SECRET-" + Mark;
@@ -42,13 +42,18 @@ public sealed class IsolationLab : IAsyncDisposable
         Restricted = Home.Project("restricted", ("secret.txt", "R-SECRET-" + Mark + "\n"));
         B = Home.Project("B", (".orchflow/workspace.json", BConfig()));
         Directory.CreateDirectory(Path.Combine(B, "attacks"));
+        Directory.CreateDirectory(Path.Combine(B, "work"));
     }
 
     public TempHome Home { get; } = new();
 
     public string Tier { get; }
 
-    public bool Bubblewrap { get; }
+    /// <summary>The sandbox the daemon may use: "bubblewrap" (as installed), "landlock" (bubblewrap made unavailable) or "none" (both).</summary>
+    public string Sandbox { get; }
+
+    /// <summary>Where attack scripts run: a directory inside B (B's root itself gets no new entries under Landlock, whose .orchflow/ is read-only).</summary>
+    public string Work => Path.Combine(B, "work");
 
     /// <summary>A random token in every secret and marker of this run.</summary>
     public string Mark { get; }
@@ -95,9 +100,9 @@ public sealed class IsolationLab : IAsyncDisposable
         },
     });
 
-    public static async Task<IsolationLab> StartAsync(string tier, bool bubblewrap)
+    public static async Task<IsolationLab> StartAsync(string tier, string sandbox)
     {
-        var lab = new IsolationLab(tier, bubblewrap);
+        var lab = new IsolationLab(tier, sandbox);
         try
         {
             await lab.InitAsync();
@@ -114,7 +119,13 @@ public sealed class IsolationLab : IAsyncDisposable
     {
         _listener.Start();
         _ = AcceptLoopAsync();
-        var env = Bubblewrap ? null : new Dictionary<string, string> { [Security.HostProbe.BubblewrapVariable] = "/nonexistent/bwrap" };
+        var env = Sandbox switch
+        {
+            "bubblewrap" => null,
+            "landlock" => new Dictionary<string, string> { [Security.HostProbe.BubblewrapVariable] = "/nonexistent/bwrap" },
+            "none" => new Dictionary<string, string> { [Security.HostProbe.BubblewrapVariable] = "/nonexistent/bwrap", [Security.HostProbe.LandlockVariable] = "off" },
+            _ => throw new ArgumentOutOfRangeException(nameof(Sandbox), Sandbox, "bubblewrap, landlock or none"),
+        };
         var started = await Orchflow.RunWithAsync(Home, null, env, "daemon", "start");
         Assert.True(started.ExitCode == 0, started.Stderr);
         Client = await DaemonClient.ConnectAsync(Home.Paths, autoStart: false, "isolation-lab", rpc =>
@@ -211,9 +222,9 @@ public sealed class IsolationLab : IAsyncDisposable
             "blocked() { echo \"RESULT: BLOCKED $*\"; exit 0; }",
             "",
             "");
-        var relative = Path.Combine("attacks", name + ".sh");
-        File.WriteAllText(Path.Combine(B, relative), prelude + body.ReplaceLineEndings("\n") + "\n");
-        return relative;
+        var path = Path.Combine(B, "attacks", name + ".sh");
+        File.WriteAllText(path, prelude + body.ReplaceLineEndings("\n") + "\n");
+        return path;
     }
 
     private void OnTerminalChanged(JsonElement payload)

@@ -75,16 +75,17 @@ public sealed class IsolationPolicyTests
         AllowedHosts = network == NetworkPolicy.Allowlist ? ["example.com"] : [],
     };
 
-    private sealed class FakeBackend(bool available) : IIsolationBackend
+    private static BubblewrapBackend FakeBackend(bool available) => new(new HostIsolation
     {
-        public IsolationMechanism Mechanism => IsolationMechanism.Bubblewrap;
+        BubblewrapAvailable = available,
+        BubblewrapPath = available ? "/usr/bin/bwrap" : null,
+        BubblewrapVersion = available ? "9.9" : null,
+        BubblewrapProblem = available ? null : "not installed",
+    });
 
-        public bool Available => available;
-
-        public string Description => available ? "bubblewrap 9.9" : "bubblewrap unavailable (not installed)";
-
-        public IReadOnlyList<string> Launcher(SandboxSpec spec) => throw new NotSupportedException();
-    }
+    private static LandlockBackend Landlock(int abi, Func<string, IEnumerable<string>>? children = null) => new(
+        new HostIsolation { BubblewrapAvailable = false, BubblewrapProblem = "user namespaces refused", LandlockAbi = abi, LandlockAvailable = true, LandlockLauncher = "/opt/orchflow/orchflow-landlock" },
+        children);
 
     [Theory]
     [InlineData(SecurityTier.Standard, true, SecurityTier.Standard, "standard: enforced by the daemon (no operating-system sandbox)")]
@@ -94,7 +95,7 @@ public sealed class IsolationPolicyTests
     [InlineData(SecurityTier.Strict, false, SecurityTier.Standard, "strict requested: NOT enforced, bubblewrap unavailable (not installed); standard in force")]
     public void The_report_says_what_the_machine_enforces(SecurityTier requested, bool bubblewrap, SecurityTier enforced, string summary)
     {
-        var report = IsolationPlanner.Report(Policy(requested, restricted: ["/secret"]), new FakeBackend(bubblewrap));
+        var report = IsolationPlanner.Report(Policy(requested, restricted: ["/secret"]), FakeBackend(bubblewrap));
         Assert.Equal(requested, report.RequestedTier);
         Assert.Equal(enforced, report.EnforcedTier);
         Assert.Equal(summary, report.Summary);
@@ -116,7 +117,7 @@ public sealed class IsolationPolicyTests
     [Fact]
     public void An_allowlist_network_is_enforced_as_none_and_says_so()
     {
-        var report = IsolationPlanner.Report(Policy(SecurityTier.Strict, NetworkPolicy.Allowlist), new FakeBackend(true));
+        var report = IsolationPlanner.Report(Policy(SecurityTier.Strict, NetworkPolicy.Allowlist), FakeBackend(true));
         var network = report.Features.Single(f => f.Name == "network");
         Assert.True(network.Enforced);
         Assert.Contains("enforced as none", network.Detail, StringComparison.Ordinal);
@@ -126,7 +127,7 @@ public sealed class IsolationPolicyTests
     [Fact]
     public void Settings_of_a_higher_tier_are_reported_not_enforced_at_standard()
     {
-        var report = IsolationPlanner.Report(Policy(SecurityTier.Standard, restricted: ["/secret"]), new FakeBackend(true));
+        var report = IsolationPlanner.Report(Policy(SecurityTier.Standard, restricted: ["/secret"]), FakeBackend(true));
         Assert.False(report.Features.Single(f => f.Name == "allowed_commands").Enforced);
         Assert.False(report.Features.Single(f => f.Name == "restricted_paths").Enforced);
         Assert.Contains("applies at tier strict", report.Features.Single(f => f.Name == "network").Detail, StringComparison.Ordinal);
@@ -164,5 +165,149 @@ public sealed class IsolationPolicyTests
         Assert.True(Index("--tmpfs /data") < Index("--bind /data/workspaces/b /data/workspaces/b"));
         Assert.True(Index("--bind /data/workspaces/b") < Index("--remount-ro /data"));
         Assert.True(Index("--bind /p/b /p/b") < Index("--ro-bind /p/b/.orchflow /p/b/.orchflow"));
+    }
+
+    [Fact]
+    public void Landlock_keeps_enhanced_but_says_strict_is_not_whole()
+    {
+        var enhanced = IsolationPlanner.Report(Policy(SecurityTier.Enhanced, restricted: ["/secret"]), Landlock(7));
+        Assert.Equal("enhanced: enforced by Landlock ABI 7", enhanced.Summary);
+        Assert.Equal(IsolationMechanism.Landlock, enhanced.Mechanism);
+
+        var strict = IsolationPlanner.Report(Policy(SecurityTier.Strict, restricted: ["/secret"]), Landlock(7));
+        Assert.Equal(SecurityTier.Enhanced, strict.EnforcedTier);
+        Assert.Equal(IsolationMechanism.Landlock, strict.Mechanism);
+        Assert.StartsWith("strict requested: NOT enforced, Landlock ABI 7 does not keep processes, network; enhanced in force", strict.Summary, StringComparison.Ordinal);
+        Assert.True(strict.Features.Single(f => f.Name == "filesystem").Enforced);
+        Assert.True(strict.Features.Single(f => f.Name == "terminals").Enforced);
+        var processes = strict.Features.Single(f => f.Name == "processes");
+        Assert.False(processes.Enforced);
+        Assert.Contains("listed in /proc", processes.Detail, StringComparison.Ordinal);
+        var network = strict.Features.Single(f => f.Name == "network");
+        Assert.False(network.Enforced);
+        Assert.Contains("UDP", network.Detail, StringComparison.Ordinal);
+        Assert.All(strict.Features.Where(f => !f.Enforced), f => Assert.Contains("NOT enforced", f.Detail, StringComparison.Ordinal));
+
+        // Before ABI 6 signals cannot be scoped, and the report says so.
+        var old = IsolationPlanner.Report(Policy(SecurityTier.Strict), Landlock(5));
+        Assert.Contains("can be signalled", old.Features.Single(f => f.Name == "processes").Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Landlock_rules_carve_hidden_places_out_by_granting_their_siblings()
+    {
+        var tree = new Dictionary<string, string[]>
+        {
+            ["/"] = ["/usr", "/etc", "/tmp", "/dev", "/home", "/bin"],
+            ["/home"] = ["/home/u", "/home/v"],
+            ["/home/u"] = ["/home/u/.ssh", "/home/u/notes.txt", "/home/u/orchflow"],
+            ["/home/u/orchflow"] = ["/home/u/orchflow/data", "/home/u/orchflow/logs"],
+            ["/home/u/orchflow/data"] = ["/home/u/orchflow/data/orchflow.db", "/home/u/orchflow/data/workspaces"],
+            ["/tmp"] = ["/tmp/a", "/tmp/b", "/tmp/other"],
+            ["/tmp/b"] = ["/tmp/b/.orchflow", "/tmp/b/src"],
+        };
+        IEnumerable<string> Children(string dir) => tree.GetValueOrDefault(dir, []);
+        var spec = new SandboxSpec
+        {
+            WorkspaceId = "b",
+            Level = SandboxLevel.Strict,
+            Root = "/tmp/b",
+            WorkingDirectory = "/tmp/b",
+            ReadOnly = ["/tmp/b/.orchflow", "/home/u/orchflow/data/mcp/agent-1"],
+            Writable = ["/home/u/orchflow/data/workspaces/b"],
+            Hidden = ["/home/u/orchflow", "/tmp/a"],
+            Restricted = ["/home/u/.ssh"],
+            PrivateTmp = "/home/u/orchflow/data/sandbox/b/tmp",
+            Network = NetworkPolicy.None,
+            DeniedFile = "/home/u/orchflow/data/sandbox/denied",
+        };
+        var rules = LandlockRules.Plan(LandlockBackend.Layers(spec), Children).Select(r => $"{r.Access} {r.Path}").ToList();
+
+        // Readable: what is not on the way to a hidden place, granted whole.
+        Assert.Contains("Read /usr", rules);
+        Assert.Contains("Read /etc", rules);
+        Assert.Contains("Read /home/v", rules);
+        Assert.Contains("Read /home/u/notes.txt", rules);
+        Assert.Contains("Read /bin", rules);
+
+        // Writable: the root's entries (the root itself only readable: its .orchflow/ must stay read-only), the private
+        // /tmp, the shell history; shown: the MCP directory.
+        Assert.Contains("Read /tmp/b", rules);
+        Assert.Contains("Write /tmp/b/src", rules);
+        Assert.DoesNotContain(rules, r => r.StartsWith("Write /tmp/b/.orchflow", StringComparison.Ordinal) || r == "Write /tmp/b");
+        Assert.Contains("Write /home/u/orchflow/data/sandbox/b/tmp", rules);
+        Assert.Contains("Write /home/u/orchflow/data/workspaces/b", rules);
+        Assert.Contains("Read /home/u/orchflow/data/mcp/agent-1", rules);
+
+        // Nothing grants a hidden place, a restricted one, another root, the rest of /tmp or /dev, or any of their ancestors.
+        string[] closed = ["/", "/home", "/home/u", "/home/u/orchflow", "/home/u/orchflow/data", "/home/u/orchflow/data/orchflow.db", "/home/u/orchflow/logs", "/home/u/.ssh", "/tmp", "/tmp/a", "/tmp/other", "/dev"];
+        foreach (var path in closed)
+        {
+            Assert.DoesNotContain(rules, r => r.EndsWith(" " + path, StringComparison.Ordinal));
+        }
+
+        // No rule sits above a closed place (a rule grants its whole hierarchy).
+        foreach (var rule in rules.Select(r => r[(r.IndexOf(' ', StringComparison.Ordinal) + 1)..]))
+        {
+            Assert.DoesNotContain(closed.Where(c => c != "/"), c => c.StartsWith(rule + "/", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void Landlock_confined_level_grants_everything_but_the_policy_and_restricted_paths()
+    {
+        var tree = new Dictionary<string, string[]>
+        {
+            ["/"] = ["/usr", "/srv"],
+            ["/srv"] = ["/srv/secret", "/srv/www"],
+            ["/usr"] = ["/usr/b", "/usr/lib"],
+            ["/usr/b"] = ["/usr/b/.orchflow", "/usr/b/src", "/usr/b/README.md"],
+        };
+        var spec = new SandboxSpec
+        {
+            WorkspaceId = "b",
+            Level = SandboxLevel.Confined,
+            Root = "/usr/b",
+            WorkingDirectory = "/usr/b",
+            ReadOnly = ["/usr/b/.orchflow"],
+            Restricted = ["/srv/secret"],
+            DeniedFile = "/d",
+        };
+        var rules = LandlockRules.Plan(LandlockBackend.Layers(spec), d => tree.GetValueOrDefault(d, [])).Select(r => $"{r.Access} {r.Path}").Order(StringComparer.Ordinal);
+
+        // The policy directory is only readable, so its ancestors are readable and their other children writable;
+        // the restricted path's siblings are writable and it gets nothing, nor does / above it.
+        Assert.Equal(["Read /usr", "Write /srv/www", "Write /usr/b/README.md", "Write /usr/b/src", "Write /usr/lib"], rules);
+    }
+
+    [Fact]
+    public void Landlock_launcher_arguments_apply_the_network_policy_scope_and_private_tmp()
+    {
+        var backend = Landlock(7, _ => []);
+        var args = backend.Launcher(new SandboxSpec
+        {
+            WorkspaceId = "b",
+            Level = SandboxLevel.Strict,
+            Root = "/p/b",
+            WorkingDirectory = "/p/b",
+            PrivateTmp = "/data/sandbox/b/tmp",
+            Network = NetworkPolicy.None,
+            DeniedFile = "/data/sandbox/denied",
+        });
+        var line = string.Join(' ', args);
+        Assert.Equal("/opt/orchflow/orchflow-landlock", args[0]);
+        Assert.Equal("--", args[^1]);
+        Assert.Contains("--net-none", args);
+        Assert.Contains("--scope", args);
+        Assert.Contains("--own-tty", args);
+        Assert.Contains("--dev /dev/null", line, StringComparison.Ordinal);
+        Assert.Contains("--setenv TMPDIR /data/sandbox/b/tmp", line, StringComparison.Ordinal);
+        Assert.Contains("--rw /p/b", line, StringComparison.Ordinal); // not listed by the (empty) directory lister, but on the way
+
+        var full = Landlock(7, _ => []).Launcher(new SandboxSpec { WorkspaceId = "b", Level = SandboxLevel.Strict, Root = "/p/b", WorkingDirectory = "/p/b", Network = NetworkPolicy.Full, DeniedFile = "/d" });
+        Assert.DoesNotContain("--net-none", full);
+        var old = Landlock(3, _ => []).Launcher(new SandboxSpec { WorkspaceId = "b", Level = SandboxLevel.Strict, Root = "/p/b", WorkingDirectory = "/p/b", Network = NetworkPolicy.None, DeniedFile = "/d" });
+        Assert.DoesNotContain("--net-none", old);
+        Assert.DoesNotContain("--scope", old);
     }
 }

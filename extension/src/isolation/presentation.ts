@@ -96,7 +96,14 @@ export function isolationNode(workspace: WorkspaceInfo): IsolationNode {
 }
 
 function mechanismText(mechanism: WorkspaceInfo['isolation']['mechanism']): string {
-  return mechanism === 'none' ? 'no operating-system sandbox' : mechanism;
+  switch (mechanism) {
+    case 'none':
+      return 'no operating-system sandbox';
+    case 'landlock':
+      return 'Landlock';
+    default:
+      return mechanism;
+  }
 }
 
 /**

@@ -29,7 +29,7 @@ export type AuditKind = 'refused' | 'denied' | 'notEnforced' | 'policyChanged' |
 
 export type DiagnosticSeverity = 'error' | 'warning';
 
-export type IsolationMechanism = 'none' | 'bubblewrap';
+export type IsolationMechanism = 'none' | 'bubblewrap' | 'landlock';
 
 export type McpAgentStatus = 'needsInput' | 'done' | 'working';
 
@@ -244,6 +244,9 @@ export interface HostIsolation {
   bubblewrapVersion?: string | null;
   bubblewrapProblem?: string | null;
   landlockAbi?: number | null;
+  landlockAvailable?: boolean;
+  landlockLauncher?: string | null;
+  landlockProblem?: string | null;
   legacyTiocsti?: boolean | null;
   cgroups?: string | null;
   cgroupsDetail?: string | null;

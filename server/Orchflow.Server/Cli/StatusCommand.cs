@@ -29,7 +29,10 @@ internal static class StatusCommand
         output.Line($"recent:      {(recent is null ? "-" : $"{recent.Id} ({recent.Name}), last accessed {recent.LastAccessed.ToLocalTime():yyyy-MM-dd HH:mm:ss}")}");
         var host = status.Isolation;
         output.Line($"limits:      {(host.Cgroups is "v1" or "v2" ? host.CgroupsDetail : $"the daemon's watchdog ({host.CgroupsDetail})")}");
-        output.Line($"isolation:   {(host.BubblewrapAvailable ? $"bubblewrap {host.BubblewrapVersion} ({host.BubblewrapPath})" : $"bubblewrap unavailable: {host.BubblewrapProblem}")}; Landlock {(host.LandlockAbi is { } abi ? $"ABI {abi}" : "unavailable")}");
+        output.Line($"isolation:   {(host.BubblewrapAvailable ? $"bubblewrap {host.BubblewrapVersion} ({host.BubblewrapPath})" : $"bubblewrap unavailable: {host.BubblewrapProblem}")}; "
+            + (host.LandlockAvailable
+                ? $"Landlock ABI {host.LandlockAbi} ({host.LandlockLauncher}){(host.BubblewrapAvailable ? ", the fallback" : ", in use")}"
+                : $"Landlock {(host.LandlockAbi is { } abi ? $"ABI {abi}, " : "")}unavailable: {host.LandlockProblem}"));
         foreach (var w in list.Workspaces.Where(w => !w.IsDefault))
         {
             output.Line($"  {w.Id}: {w.Isolation.Summary}{(w.Hibernation is null ? "" : ", suspended")}");

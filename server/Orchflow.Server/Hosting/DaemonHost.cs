@@ -133,8 +133,20 @@ public static class DaemonHost
                 continue;
             }
 
+            // Landlock cannot keep a sandboxed process from connecting to this socket: the daemon refuses it instead.
+            // The MCP socket serves sandboxed agents by design (each call carries the agent's token).
+            string? refusal = null;
+            if (!mcpOnly && server.Isolation.Backend.Mechanism == Protocol.IsolationMechanism.Landlock)
+            {
+                (refusal, int pid) = Security.SandboxedPeers.Check(client);
+                if (refusal is not null && Security.SandboxedPeers.WorkspaceOf(pid, Limits.CgroupProbe.DaemonKey(server.Paths.DataDirectory)) is { } workspaceId)
+                {
+                    server.Isolation.Audit.Add(workspaceId, Protocol.AuditKind.Refused, $"Refused a connection to Orchflow's socket: {refusal}.", "security.tier", $"pid {pid}");
+                }
+            }
+
             var stream = new NetworkStream(client, ownsSocket: true);
-            server.Attach(stream, stream, mcpOnly ? "mcp socket" : "socket", mcpOnly: mcpOnly);
+            server.Attach(stream, stream, mcpOnly ? "mcp socket" : "socket", mcpOnly: mcpOnly, refusal: refusal);
         }
     }
 

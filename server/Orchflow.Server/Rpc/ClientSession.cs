@@ -34,6 +34,9 @@ public sealed class ClientSession
     /// <summary>A connection on the MCP socket: it may call only the lifecycle and orchflow/mcp/* (each with a token).</summary>
     public bool McpOnly { get; internal set; }
 
+    /// <summary>Why this client is refused (it runs inside a sandbox); set at accept, before anything is served.</summary>
+    public string? Refusal { get; internal init; }
+
     /// <summary>The workspace this client switched to last; per client, so two windows can work in different workspaces.</summary>
     public string? ActiveWorkspaceId { get; internal set; }
 

@@ -16,6 +16,13 @@ public sealed class LifecycleHandlers(ClientSession session, OrchflowServer serv
             throw new OrchflowException(ErrorCodes.InvalidArgument, "This connection is already initialized.", "Send 'initialize' once per connection.");
         }
 
+        if (session.Refusal is { } refusal)
+        {
+            server.Log.Warn($"{session} refused: {refusal}");
+            throw new OrchflowException(ErrorCodes.Unauthorized, $"Orchflow refused this connection: {refusal}.",
+                "Run orchflow from outside the workspace's sandbox (a terminal of a standard workspace, or your own shell); agents reach their workspace through the MCP tools.");
+        }
+
         session.ClientInfo = p.ClientInfo;
         session.Initialized = true;
         server.Log.Info($"{session} initialized (pid {p.ProcessId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"})");

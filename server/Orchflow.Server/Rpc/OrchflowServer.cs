@@ -114,15 +114,20 @@ public sealed class OrchflowServer : IAsyncDisposable
     /// <summary>Serves one client on a pair of streams until it disconnects or sends exit.</summary>
     /// <param name="onExit">What LSP's exit does; by default the connection closes (the daemon itself goes on).</param>
     /// <param name="mcpOnly">A connection on the MCP socket: only the lifecycle and orchflow/mcp/* are served.</param>
-    public ClientSession Attach(Stream sending, Stream receiving, string transport, Action<ClientSession>? onExit = null, bool mcpOnly = false)
+    /// <param name="refusal">Why this client may not be served (a sandboxed process): only the lifecycle is, and initialize fails saying why.</param>
+    public ClientSession Attach(Stream sending, Stream receiving, string transport, Action<ClientSession>? onExit = null, bool mcpOnly = false, string? refusal = null)
     {
-        var session = new ClientSession(this, transport) { McpOnly = mcpOnly };
+        var session = new ClientSession(this, transport) { McpOnly = mcpOnly || refusal is not null, Refusal = refusal };
         var rpc = OrchflowJsonRpc.Create(sending, receiving, Log);
         session.Rpc = rpc;
 
         // Every capability's handlers, one line each.
         rpc.AddLocalRpcTarget(new LifecycleHandlers(session, this));
-        if (mcpOnly)
+        if (refusal is not null)
+        {
+            // Nothing but the lifecycle, whose initialize refuses.
+        }
+        else if (mcpOnly)
         {
             rpc.AddLocalRpcTarget(new McpHandlers(session, Tokens, Memory, Agents, Workspaces));
         }

@@ -37,6 +37,37 @@ public sealed class BubblewrapBackend : IIsolationBackend
         ? $"bubblewrap {_host.BubblewrapVersion}"
         : $"bubblewrap unavailable ({_host.BubblewrapProblem ?? "not probed"})";
 
+    public IsolationFeature Promise(string name, SecurityPolicy policy) => name switch
+    {
+        "restricted_paths" => new()
+        {
+            Name = name,
+            Enforced = true,
+            Detail = $"{string.Join(", ", policy.RestrictedPaths)}: hidden from the workspace's processes by {Description} (an empty unreadable directory, or an unreadable empty file); a path that does not exist when a process starts is not protected",
+        },
+        "policy_file" => new() { Name = name, Enforced = true, Detail = "the workspace's .orchflow/ directory is read-only to its processes, so they cannot change their own tier" },
+        "filesystem" => new()
+        {
+            Name = name,
+            Enforced = true,
+            Detail = "the workspace root is writable and the rest of the file system read-only; other workspaces' roots and Orchflow's own files (database, socket, logs, config) are hidden; /tmp is the workspace's own",
+        },
+        "processes" => new() { Name = name, Enforced = true, Detail = "own PID namespace and no capabilities: other workspaces' processes cannot be seen, signalled, traced or read through /proc; everything left running ends with the terminal" },
+        "terminals" => new() { Name = name, Enforced = true, Detail = "private /dev with its own devpts: no other terminal can be opened; the workspace's own terminal is /dev/console" },
+        "network" => policy.Network switch
+        {
+            NetworkPolicy.Full => new() { Name = name, Enforced = true, Detail = "full: the host's network (as requested)" },
+            NetworkPolicy.None => new() { Name = name, Enforced = true, Detail = "none: own network namespace with only a loopback interface" },
+            _ => new()
+            {
+                Name = name,
+                Enforced = true,
+                Detail = $"allowlist requested ({string.Join(", ", policy.AllowedHosts)}): enforced as none, since per-host filtering is not implemented; no host is reachable",
+            },
+        },
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not a sandbox promise"),
+    };
+
     public IReadOnlyList<string> Launcher(SandboxSpec spec)
     {
         if (!Available)

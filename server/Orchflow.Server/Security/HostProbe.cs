@@ -15,13 +15,21 @@ public static partial class HostProbe
     /// <summary>Overrides where bubblewrap is looked for (an absolute path); tests point it at a missing file to see the truthful report.</summary>
     public const string BubblewrapVariable = "ORCHFLOW_BWRAP";
 
+    /// <summary>"off" turns the Landlock fallback off (tests use it to see a machine with no sandbox at all).</summary>
+    public const string LandlockVariable = "ORCHFLOW_LANDLOCK";
+
+    /// <summary>The Landlock launcher's file name; it is built next to the daemon (native/orchflow-landlock.c).</summary>
+    public const string LandlockLauncherName = "orchflow-landlock";
+
     /// <summary>A trial sandbox starts in about 10 ms here; a machine that needs seconds is broken, not slow.</summary>
     private static readonly TimeSpan TrialTimeout = TimeSpan.FromSeconds(10);
 
     private static readonly ConcurrentDictionary<string, HostIsolation> Cache = new(StringComparer.Ordinal);
 
     /// <summary>The probe for this process's environment.</summary>
-    public static HostIsolation Current() => ForBubblewrap(FindBubblewrap(Environment.GetEnvironmentVariable));
+    public static HostIsolation Current() => For(
+        FindBubblewrap(Environment.GetEnvironmentVariable),
+        string.Equals(Environment.GetEnvironmentVariable(LandlockVariable), "off", StringComparison.OrdinalIgnoreCase) ? null : Path.Combine(AppContext.BaseDirectory, LandlockLauncherName));
 
     /// <summary>Where bubblewrap would be taken from: <see cref="BubblewrapVariable"/>, else the first <c>bwrap</c> on PATH; null when none.</summary>
     public static string? FindBubblewrap(Func<string, string?> env)
@@ -43,23 +51,65 @@ public static partial class HostProbe
         return null;
     }
 
-    public static HostIsolation ForBubblewrap(string? bwrap) =>
-        Cache.GetOrAdd(bwrap ?? "", path => Measure(path.Length == 0 ? null : path));
+    /// <param name="bwrap">bubblewrap's path, or null when none was found.</param>
+    /// <param name="landlockLauncher">orchflow-landlock's path, or null when the Landlock fallback is turned off.</param>
+    public static HostIsolation For(string? bwrap, string? landlockLauncher) =>
+        Cache.GetOrAdd((bwrap ?? "") + "\0" + (landlockLauncher ?? ""), _ => Measure(bwrap, landlockLauncher));
 
-    private static HostIsolation Measure(string? bwrap)
+    private static HostIsolation Measure(string? bwrap, string? landlockLauncher)
     {
         var (available, version, problem) = bwrap is null
             ? (false, null, "bwrap was not found on PATH; install the Debian package bubblewrap (scripts/setup.sh does)")
             : TryBubblewrap(bwrap);
+        var abi = LandlockAbi();
+        var (landlock, landlockProblem) = TryLandlock(landlockLauncher, abi);
         return new HostIsolation
         {
             BubblewrapAvailable = available,
             BubblewrapPath = bwrap,
             BubblewrapVersion = version,
             BubblewrapProblem = problem,
-            LandlockAbi = LandlockAbi(),
+            LandlockAbi = abi,
+            LandlockAvailable = landlock,
+            LandlockLauncher = landlock ? landlockLauncher : null,
+            LandlockProblem = landlockProblem,
             LegacyTiocsti = ReadFlag("/proc/sys/dev/tty/legacy_tiocsti"),
         };
+    }
+
+    /// <summary>The launcher confines a trial process with the options Orchflow uses at this ABI.</summary>
+    private static (bool Available, string? Problem) TryLandlock(string? launcher, int? abi)
+    {
+        if (launcher is null)
+        {
+            return (false, $"turned off by {LandlockVariable}=off");
+        }
+
+        if (abi is null)
+        {
+            return (false, "the kernel has no Landlock (Linux 5.13 or later with CONFIG_SECURITY_LANDLOCK and landlock in the lsm= list)");
+        }
+
+        if (!File.Exists(launcher))
+        {
+            return (false, $"{launcher} is missing: it is built with the daemon when a C compiler (gcc) is installed");
+        }
+
+        var trueProgram = new[] { "/bin/true", "/usr/bin/true" }.FirstOrDefault(File.Exists) ?? "/bin/sh";
+        var args = new List<string> { "--ro", "/" };
+        args.AddRange(LandlockBackend.Options(abi.Value, networkNone: true));
+        args.AddRange(["--", trueProgram]);
+        try
+        {
+            var trial = ProcessFactory.RunAsync(launcher, args, "/", TrialTimeout).GetAwaiter().GetResult();
+            return trial.ExitCode == 0
+                ? (true, null)
+                : (false, $"a trial sandbox failed (exit {trial.ExitCode}): {(trial.StandardError.Trim() is { Length: > 0 } why ? why : "no message")}");
+        }
+        catch (Exception e) when (e is TimeoutException or System.ComponentModel.Win32Exception or IOException or InvalidOperationException)
+        {
+            return (false, $"{launcher} could not be run: {e.Message}");
+        }
     }
 
     private static (bool Available, string? Version, string? Problem) TryBubblewrap(string bwrap)

@@ -58,7 +58,7 @@ public sealed record SandboxSpec
 /// An operating-system mechanism that confines a process tree. Each renders a <see cref="SandboxSpec"/> as a launcher:
 /// a program and arguments that, given the real program and its arguments after them, run it confined. The launcher is
 /// what the PTY layer spawns, so it must keep the terminal as the controlling terminal (job control, Ctrl+C).
-/// bubblewrap is the Linux backend; macOS <c>sandbox-exec</c> and Windows job objects would be others.
+/// bubblewrap is the Linux backend, Landlock its fallback; macOS <c>sandbox-exec</c> and Windows job objects would be others.
 /// </summary>
 public interface IIsolationBackend
 {
@@ -72,4 +72,11 @@ public interface IIsolationBackend
 
     /// <summary>The launcher's argv (absolute program first), ending where the real program's argv begins.</summary>
     IReadOnlyList<string> Launcher(SandboxSpec spec);
+
+    /// <summary>
+    /// How this backend keeps one promise of a sandboxed tier, in words, and whether it keeps it whole:
+    /// <c>restricted_paths</c> and <c>policy_file</c> (enhanced and strict; restricted_paths only when some are
+    /// configured), <c>filesystem</c>, <c>processes</c>, <c>terminals</c> and <c>network</c> (strict).
+    /// </summary>
+    IsolationFeature Promise(string name, SecurityPolicy policy);
 }

@@ -26,7 +26,7 @@ public static class IsolationPlanner
             {
                 Name = "cwd",
                 Enforced = true,
-                Detail = sandbox
+                Detail = sandbox && backend!.Mechanism == IsolationMechanism.Bubblewrap
                     ? "processes start in the workspace root or below it: the daemon checks the directory as it opens it (symlinks resolved); the sandbox then enters it again by path, so a symlink that the workspace's own processes swap in at that instant can only lead where the sandbox already lets them go"
                     : "processes start in the workspace root or below it: the directory is checked as opened (symlinks resolved) and entered through that very descriptor, so a symlink swapped in after the check cannot move them",
             },
@@ -49,24 +49,14 @@ public static class IsolationPlanner
                     ? "no list: any command may be launched"
                     : $"only {string.Join(", ", policy.AllowedCommands)}: checked before every launch of an agent or a --cmd terminal, each command of a command line; not checked: what is typed in an interactive shell and what a launched program runs itself",
             });
-            features.Add(new()
-            {
-                Name = "restricted_paths",
-                Enforced = policy.RestrictedPaths.Count == 0 || sandbox,
-                Detail = policy.RestrictedPaths.Count == 0
-                    ? "none configured"
-                    : sandbox
-                        ? $"{string.Join(", ", policy.RestrictedPaths)}: hidden from the workspace's processes by {mechanism} (an empty unreadable directory, or an unreadable empty file); a path that does not exist when a process starts is not protected"
-                        : $"NOT enforced, {why}: the workspace's processes can read {string.Join(", ", policy.RestrictedPaths)}",
-            });
-            features.Add(new()
-            {
-                Name = "policy_file",
-                Enforced = sandbox,
-                Detail = sandbox
-                    ? "the workspace's .orchflow/ directory is read-only to its processes, so they cannot change their own tier"
-                    : $"NOT enforced, {why}: the workspace's processes can edit .orchflow/workspace.json, and with it their own tier",
-            });
+            features.Add(policy.RestrictedPaths.Count == 0
+                ? new() { Name = "restricted_paths", Enforced = true, Detail = "none configured" }
+                : sandbox
+                    ? backend!.Promise("restricted_paths", policy)
+                    : new() { Name = "restricted_paths", Enforced = false, Detail = $"NOT enforced, {why}: the workspace's processes can read {string.Join(", ", policy.RestrictedPaths)}" });
+            features.Add(sandbox
+                ? backend!.Promise("policy_file", policy)
+                : new() { Name = "policy_file", Enforced = false, Detail = $"NOT enforced, {why}: the workspace's processes can edit .orchflow/workspace.json, and with it their own tier" });
         }
         else
         {
@@ -83,46 +73,20 @@ public static class IsolationPlanner
 
         if (requested == SecurityTier.Strict)
         {
-            features.Add(new()
+            if (sandbox)
             {
-                Name = "filesystem",
-                Enforced = sandbox,
-                Detail = sandbox
-                    ? "the workspace root is writable and the rest of the file system read-only; other workspaces' roots and Orchflow's own files (database, socket, logs, config) are hidden; /tmp is the workspace's own"
-                    : $"NOT enforced, {why}: the workspace's processes can read and write other workspaces' files and Orchflow's data",
-            });
-            features.Add(new()
+                features.AddRange(new[] { "filesystem", "processes", "terminals", "network" }.Select(name => backend!.Promise(name, policy)));
+            }
+            else
             {
-                Name = "processes",
-                Enforced = sandbox,
-                Detail = sandbox
-                    ? "own PID namespace and no capabilities: other workspaces' processes cannot be seen, signalled, traced or read through /proc; everything left running ends with the terminal"
-                    : $"NOT enforced, {why}: the workspace's processes can see, signal and read (/proc/<pid>/environ, cwd, fd) other workspaces' processes",
-            });
-            features.Add(new()
-            {
-                Name = "terminals",
-                Enforced = sandbox,
-                Detail = sandbox
-                    ? "private /dev with its own devpts: no other terminal can be opened; the workspace's own terminal is /dev/console"
-                    : $"NOT enforced, {why}: the workspace's processes can open other workspaces' /dev/pts/N, read what is typed there and inject input",
-            });
-            features.Add(policy.Network switch
-            {
-                NetworkPolicy.Full => new() { Name = "network", Enforced = true, Detail = "full: the host's network (as requested)" },
-                NetworkPolicy.None => new()
-                {
-                    Name = "network", Enforced = sandbox,
-                    Detail = sandbox ? "none: own network namespace with only a loopback interface" : $"none requested: NOT enforced, {why}",
-                },
-                _ => new()
-                {
-                    Name = "network", Enforced = sandbox,
-                    Detail = sandbox
-                        ? $"allowlist requested ({string.Join(", ", policy.AllowedHosts)}): enforced as none, since per-host filtering is not implemented; no host is reachable"
-                        : $"allowlist requested: NOT enforced, {why}",
-                },
-            });
+                features.Add(new() { Name = "filesystem", Enforced = false, Detail = $"NOT enforced, {why}: the workspace's processes can read and write other workspaces' files and Orchflow's data" });
+                features.Add(new() { Name = "processes", Enforced = false, Detail = $"NOT enforced, {why}: the workspace's processes can see, signal and read (/proc/<pid>/environ, cwd, fd) other workspaces' processes" });
+                features.Add(new() { Name = "terminals", Enforced = false, Detail = $"NOT enforced, {why}: the workspace's processes can open other workspaces' /dev/pts/N, read what is typed there and inject input" });
+                features.Add(policy.Network == NetworkPolicy.Full
+                    ? new() { Name = "network", Enforced = true, Detail = "full: the host's network (as requested)" }
+                    : new() { Name = "network", Enforced = false, Detail = $"{Lower(policy.Network)} requested: NOT enforced, {why}" });
+            }
+
             if (sandbox)
             {
                 reasons.Add("The sandbox confines this workspace's processes; it protects this workspace from another one only if that one is strict too (an unsandboxed process of the same user can still open this workspace's terminals and read its processes' environment).");
@@ -155,7 +119,7 @@ public static class IsolationPlanner
             ? requested == SecurityTier.Standard
                 ? "standard: enforced by the daemon (no operating-system sandbox)"
                 : $"{Lower(requested)}: enforced by {mechanism}"
-            : $"{Lower(requested)} requested: NOT enforced, {(sandbox ? "see the features not enforced" : why)}; {Lower(enforced)} in force";
+            : $"{Lower(requested)} requested: NOT enforced, {(sandbox ? $"{mechanism} does not keep {string.Join(", ", features.Where(f => !f.Enforced).Select(f => f.Name))}" : why)}; {Lower(enforced)} in force";
         if (enforced < requested)
         {
             reasons.Insert(0, $"{Lower(requested)} was requested but only {Lower(enforced)} is enforced: {string.Join("; ", features.Where(f => !f.Enforced).Select(f => $"{f.Name}: {f.Detail}"))}");

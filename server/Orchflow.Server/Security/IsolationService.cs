@@ -37,7 +37,7 @@ public sealed class IsolationService
         _log = log;
         _workspaces = workspaces;
         Host = host ?? HostProbe.Current();
-        Backend = new BubblewrapBackend(Host);
+        Backend = ChooseBackend(Host);
         Audit = new AuditLog(paths.DataDirectory, time);
         Secrets = new SecretStore(paths.DataDirectory, time);
         workspaces.IsolationReport = Report;
@@ -48,11 +48,41 @@ public sealed class IsolationService
 
         workspaces.Changed += OnWorkspaceChanged;
         _log.Info(Backend.Available
-            ? $"Isolation: {Backend.Description} at {Host.BubblewrapPath}; Landlock ABI {Host.LandlockAbi?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unavailable"}"
+            ? $"Isolation: {Backend.Description} ({(Backend.Mechanism == IsolationMechanism.Bubblewrap ? Host.BubblewrapPath : Host.LandlockLauncher)}); Landlock ABI {Host.LandlockAbi?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unavailable"}"
             : $"Isolation: {Backend.Description}; enhanced and strict workspaces will report that they are not enforced");
     }
 
     public HostIsolation Host { get; }
+
+    /// <summary>
+    /// bubblewrap where it runs; else Landlock where it runs; else an unavailable backend whose description says why
+    /// neither can (every sandboxed tier then reports itself not enforced).
+    /// </summary>
+    public static IIsolationBackend ChooseBackend(HostIsolation host)
+    {
+        var bubblewrap = new BubblewrapBackend(host);
+        if (bubblewrap.Available)
+        {
+            return bubblewrap;
+        }
+
+        var landlock = new LandlockBackend(host);
+        return landlock.Available ? landlock : new Unavailable(bubblewrap, landlock);
+    }
+
+    /// <summary>No sandbox can run here: says why for both mechanisms.</summary>
+    private sealed class Unavailable(BubblewrapBackend bubblewrap, LandlockBackend landlock) : IIsolationBackend
+    {
+        public IsolationMechanism Mechanism => IsolationMechanism.None;
+
+        public bool Available => false;
+
+        public string Description => $"{bubblewrap.Description}; {landlock.Description}";
+
+        public IReadOnlyList<string> Launcher(SandboxSpec spec) => throw new InvalidOperationException(Description);
+
+        public IsolationFeature Promise(string name, SecurityPolicy policy) => throw new InvalidOperationException(Description);
+    }
 
     public IIsolationBackend Backend { get; }
 

@@ -1,0 +1,296 @@
+using Orchflow.Protocol;
+using Orchflow.Server.Hosting;
+
+namespace Orchflow.Server.Security;
+
+/// <summary>
+/// Sandboxes with Landlock, where bubblewrap cannot run (user namespaces refused by the kernel or a container). The
+/// launcher is Orchflow's own <c>orchflow-landlock</c> (native/orchflow-landlock.c): it adds the rules this class
+/// plans, drops every capability, sets no_new_privs, restricts itself and becomes the real program, keeping the
+/// terminal and job control. Landlock has no namespaces, so what it can promise differs from bubblewrap's, and
+/// <see cref="Promise"/> says exactly how:
+/// <list type="bullet">
+/// <item>Files: an allow-list of hierarchies. A path that must stay hidden below a granted one is carved out by granting
+/// its siblings instead (<see cref="LandlockRules"/>); directories on the way to it can then not be listed. Landlock
+/// does not restrict looking names up, so a hidden file's existence can be probed with stat, never its content.</item>
+/// <item>Other processes: Landlock's ptrace rule stops reading /proc/&lt;pid&gt;/environ, cwd, root, fd and memory of
+/// processes outside the sandbox and tracing them; signals need ABI 6 (scoping). They stay listed in /proc.</item>
+/// <item>Network "none": TCP bind and connect are denied (ABI 4); Landlock does not cover UDP or other families.</item>
+/// <item>Orchflow's socket can be connected to (Landlock does not restrict connecting to a named socket): the daemon
+/// refuses clients that carry the no_new_privs mark when sandboxes are Landlock ones (<see cref="SandboxedPeers"/>).</item>
+/// </list>
+/// </summary>
+public sealed class LandlockBackend : IIsolationBackend
+{
+    /// <summary>Devices a strict sandbox may open besides its own terminal.</summary>
+    private static readonly string[] Devices = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"];
+
+    private readonly HostIsolation _host;
+    private readonly Func<string, IEnumerable<string>> _children;
+
+    public LandlockBackend(HostIsolation host, Func<string, IEnumerable<string>>? children = null)
+    {
+        _host = host;
+        _children = children ?? ListChildren;
+    }
+
+    public IsolationMechanism Mechanism => IsolationMechanism.Landlock;
+
+    public bool Available => _host.LandlockAvailable && _host.LandlockLauncher is not null;
+
+    public string Description => Available
+        ? $"Landlock ABI {Abi}"
+        : $"Landlock unavailable ({_host.LandlockProblem ?? "not probed"})";
+
+    private int Abi => _host.LandlockAbi ?? 0;
+
+    private bool SignalsScoped => Abi >= 6;
+
+    /// <summary>The launcher's options that do not depend on paths: TCP rules (ABI 4) and scoping (ABI 6).</summary>
+    public static IEnumerable<string> Options(int abi, bool networkNone)
+    {
+        if (networkNone && abi >= 4)
+        {
+            yield return "--net-none";
+        }
+
+        if (abi >= 6)
+        {
+            yield return "--scope";
+        }
+    }
+
+    public IReadOnlyList<string> Launcher(SandboxSpec spec)
+    {
+        if (!Available)
+        {
+            throw new InvalidOperationException(Description);
+        }
+
+        var a = new List<string> { _host.LandlockLauncher! };
+        foreach (var rule in LandlockRules.Plan(Layers(spec), _children))
+        {
+            a.AddRange([rule.Access == LandlockAccess.Write ? "--rw" : "--ro", rule.Path]);
+        }
+
+        if (spec.Level == SandboxLevel.Strict)
+        {
+            foreach (var device in Devices)
+            {
+                a.AddRange(["--dev", device]);
+            }
+
+            a.Add("--own-tty");
+            if (spec.PrivateTmp is { } tmp)
+            {
+                a.AddRange(["--setenv", "TMPDIR", tmp]);
+            }
+        }
+
+        a.AddRange(Options(Abi, spec.Level == SandboxLevel.Strict && spec.Network != NetworkPolicy.Full));
+        a.Add("--");
+        return a;
+    }
+
+    /// <summary>
+    /// What each place should allow, as bubblewrap's mounts would: the most specific path decides, and among equal paths
+    /// the later entry. Strict: everything readable, /tmp and /dev closed, the root and the writable paths writable.
+    /// Confined: everything writable, the policy directory read-only. Hidden and restricted paths closed at both.
+    /// </summary>
+    internal static IReadOnlyList<(string Path, LandlockAccess Access)> Layers(SandboxSpec spec)
+    {
+        var layers = new List<(string, LandlockAccess)>();
+        if (spec.Level == SandboxLevel.Strict)
+        {
+            layers.Add(("/", LandlockAccess.Read));
+            layers.Add((Native.TryRealPath("/tmp") ?? "/tmp", LandlockAccess.None));
+            layers.Add(("/dev", LandlockAccess.None));
+            layers.Add((spec.Root, LandlockAccess.Write));
+            if (spec.PrivateTmp is { } tmp)
+            {
+                layers.Add((tmp, LandlockAccess.Write));
+            }
+        }
+        else
+        {
+            layers.Add(("/", LandlockAccess.Write));
+        }
+
+        layers.AddRange(spec.Hidden.Select(p => (p, LandlockAccess.None)));
+        layers.AddRange(spec.Restricted.Select(p => (p, LandlockAccess.None)));
+        layers.AddRange(spec.Writable.Select(p => (p, LandlockAccess.Write)));
+        layers.AddRange(spec.ReadOnly.Select(p => (p, LandlockAccess.Read)));
+        return layers;
+    }
+
+    public IsolationFeature Promise(string name, SecurityPolicy policy) => name switch
+    {
+        "restricted_paths" => new()
+        {
+            Name = name,
+            Enforced = true,
+            Detail = $"{string.Join(", ", policy.RestrictedPaths)}: cannot be opened, listed, written or executed by the workspace's processes ({Description}); their names can still be probed with stat, and directories on the way to them cannot be listed; a path that does not exist when a process starts is not protected",
+        },
+        "policy_file" => new() { Name = name, Enforced = true, Detail = $"the workspace's .orchflow/ directory is read-only to its processes ({Description}), so they cannot change their own tier" },
+        "filesystem" => new()
+        {
+            Name = name,
+            Enforced = true,
+            Detail = $"by {Description}: the workspace root is writable and the rest of the file system read-only; other workspaces' roots and Orchflow's own files (database, logs, config) cannot be opened or listed, though names can be probed with stat; /tmp is closed except this workspace's own $TMPDIR; Orchflow's socket refuses sandboxed clients (the no_new_privs mark); directories on the way to a hidden path cannot be listed, / included",
+        },
+        "processes" => new()
+        {
+            Name = name,
+            Enforced = false,
+            Detail = "NOT enforced: Landlock has no PID namespace, so other workspaces' processes stay listed in /proc with their command lines, and what a terminal leaves running ends only with the workspace's control group"
+                + (SignalsScoped
+                    ? "; enforced: their environment, cwd, root, descriptors and memory cannot be read, they cannot be traced or signalled, and every capability is dropped"
+                    : "; they can be signalled (Landlock before ABI 6 cannot scope signals); enforced: their environment, cwd, root, descriptors and memory cannot be read, they cannot be traced, and every capability is dropped"),
+        },
+        "terminals" => new()
+        {
+            Name = name,
+            Enforced = true,
+            Detail = $"by {Description}: of /dev only the workspace's own terminal, /dev/tty, null, zero, full, random and urandom can be opened; no other terminal (and no new one: programs that open a terminal of their own, such as tmux, fail)",
+        },
+        "network" => policy.Network == NetworkPolicy.Full
+            ? new() { Name = name, Enforced = true, Detail = "full: the host's network (as requested)" }
+            : new()
+            {
+                Name = name,
+                Enforced = false,
+                Detail = Abi >= 4
+                    ? $"{(policy.Network == NetworkPolicy.None ? "none" : $"allowlist ({string.Join(", ", policy.AllowedHosts)})")} requested: NOT enforced as such; TCP connect and bind are refused by {Description}, but Landlock does not cover UDP or Unix sockets"
+                    : $"none requested: NOT enforced, Landlock ABI {Abi} has no network rules (ABI 4, Linux 6.7)",
+            },
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not a sandbox promise"),
+    };
+
+    private static IEnumerable<string> ListChildren(string directory)
+    {
+        try
+        {
+            return Directory.EnumerateFileSystemEntries(directory).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+}
+
+public enum LandlockAccess
+{
+    None,
+    Read,
+    Write,
+}
+
+/// <summary>
+/// Turns "this place allows that" into Landlock rules. A Landlock rule grants its rights to the whole hierarchy under a
+/// path, and rights only add up, so a place that must allow less than its parent cannot be carved out of a rule on the
+/// parent: the parent gets no rule, and each of its children gets the parent's access, except the ones on the way to
+/// the narrower place, which are planned the same way; the parent itself gets only what every place below it allows.
+/// The cost: a directory on the way to a narrower place cannot get new entries (a workspace root whose .orchflow/ is
+/// read-only cannot get new files directly in it, only in its subdirectories). Pure, given how to list a directory.
+/// </summary>
+public static class LandlockRules
+{
+    public readonly record struct Rule(string Path, LandlockAccess Access);
+
+    public static IReadOnlyList<Rule> Plan(IReadOnlyList<(string Path, LandlockAccess Access)> layers, Func<string, IEnumerable<string>> children)
+    {
+        // The most specific path decides; for the same path, the later layer.
+        var decided = new Dictionary<string, LandlockAccess>(StringComparer.Ordinal);
+        foreach (var (path, access) in layers)
+        {
+            decided[Trim(path)] = access;
+        }
+
+        if (!decided.ContainsKey("/"))
+        {
+            decided["/"] = LandlockAccess.None;
+        }
+
+        var rules = new List<Rule>();
+        Visit("/", LandlockAccess.None);
+        return rules;
+
+        LandlockAccess Desired(string path)
+        {
+            for (var p = path; ; p = Parent(p))
+            {
+                if (decided.TryGetValue(p, out var access))
+                {
+                    return access;
+                }
+            }
+        }
+
+        // Invariant: `inherited` (what rules above already grant here) is at most what any place at or below wants.
+        void Visit(string dir, LandlockAccess inherited)
+        {
+            var want = Desired(dir);
+            var below = decided.Keys.Where(p => IsStrictlyInside(p, dir)).ToList();
+            if (below.All(p => decided[p] >= want))
+            {
+                if (want > inherited)
+                {
+                    rules.Add(new Rule(dir, want));
+                }
+
+                // Places below that want more get their own rules (on top of this one).
+                foreach (var top in below.Where(p => !below.Any(o => o != p && IsStrictlyInside(p, o))))
+                {
+                    Visit(top, want > inherited ? want : inherited);
+                }
+
+                return;
+            }
+
+            // The directory itself gets what every place below it allows (listing the workspace root whose .orchflow/
+            // is read-only, say), so that only the rest has to be granted child by child.
+            var floor = below.Select(p => decided[p]).Append(want).Min();
+            if (floor > inherited)
+            {
+                rules.Add(new Rule(dir, floor));
+                inherited = floor;
+            }
+
+            // The children listed, and those on the way to each narrower place (listed or not: one created later, or
+            // a listing that failed, must not lose a place that wants more; the launcher skips what does not exist).
+            var onTheWay = below.Select(p => NextStep(dir, p));
+            foreach (var child in children(dir).Select(Trim).Concat(onTheWay).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+            {
+                if (below.Any(p => p == child || IsStrictlyInside(p, child)))
+                {
+                    Visit(child, inherited);
+                }
+                else if (want > inherited)
+                {
+                    rules.Add(new Rule(child, want));
+                }
+            }
+
+        }
+    }
+
+    /// <summary>The child of <paramref name="dir"/> on the way to <paramref name="path"/> (strictly inside it).</summary>
+    private static string NextStep(string dir, string path)
+    {
+        int start = dir == "/" ? 1 : dir.Length + 1;
+        int slash = path.IndexOf('/', start);
+        return slash < 0 ? path : path[..slash];
+    }
+
+    private static string Trim(string path) => path.Length > 1 ? path.TrimEnd('/') : path;
+
+    private static string Parent(string path)
+    {
+        int slash = path.LastIndexOf('/');
+        return slash <= 0 ? "/" : path[..slash];
+    }
+
+    private static bool IsStrictlyInside(string path, string dir) =>
+        path != dir && path.StartsWith(dir == "/" ? "/" : dir + "/", StringComparison.Ordinal);
+}

@@ -1,0 +1,187 @@
+/*
+ * orchflow-landlock: runs a program confined by Landlock, for machines where bubblewrap cannot run.
+ *
+ *   orchflow-landlock [--ro PATH]... [--rw PATH]... [--dev PATH]... [--own-tty] [--net-none] [--scope]
+ *                     [--setenv NAME VALUE]... -- PROGRAM [ARG]...
+ *
+ * The daemon computes every rule (IsolationPlanner / LandlockBackend); this program only applies them, then becomes
+ * PROGRAM (same pid, same session, same controlling terminal, so job control keeps working). Landlock is an
+ * allow-list: anything no rule grants is denied. Rules apply to the whole hierarchy under a directory.
+ *
+ *   --ro PATH    read, list and execute under PATH
+ *   --rw PATH    every file-system right under PATH
+ *   --dev PATH   read, write and ioctl on one device file (/dev/null, ...)
+ *   --own-tty    read, write and ioctl on the terminal on standard input (the workspace's own)
+ *   --net-none   no TCP bind or connect (Landlock ABI 4+; UDP and other families are not covered by Landlock)
+ *   --scope      no signals to, and no abstract unix sockets of, processes outside the sandbox (ABI 6+)
+ *   --setenv     set an environment variable for PROGRAM
+ *
+ * Paths are opened with O_PATH | O_NOFOLLOW: a symbolic link planted where a rule points gets the rule on the link
+ * itself, never on what it points to. A path that does not exist is skipped (what is not granted stays denied).
+ * Every capability is dropped (bounding, ambient, effective, permitted, inheritable): a daemon running as root would
+ * otherwise hand the workspace root's powers (loading modules, raw sockets, mounting in a new namespace) that no file
+ * rule limits. Then no_new_privs: a setuid program cannot gain privileges back, and Landlock requires it.
+ * Exit status 126 when the sandbox cannot be set up, with a message that says why; nothing runs unconfined.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/landlock.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef LANDLOCK_ACCESS_FS_REFER
+#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
+#endif
+#ifndef LANDLOCK_ACCESS_NET_BIND_TCP
+#define LANDLOCK_ACCESS_NET_BIND_TCP (1ULL << 0)
+#define LANDLOCK_ACCESS_NET_CONNECT_TCP (1ULL << 1)
+#endif
+#ifndef LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
+#define LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
+#define LANDLOCK_SCOPE_SIGNAL (1ULL << 1)
+#endif
+
+/* The ruleset attribute as of ABI 6; older kernels accept a prefix of it (the size says which fields exist). */
+struct ruleset_attr {
+    uint64_t handled_access_fs;
+    uint64_t handled_access_net;
+    uint64_t scoped;
+};
+
+#define FILE_RIGHTS (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE | \
+                     LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV)
+#define READ_RIGHTS (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
+#define DEV_RIGHTS (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_IOCTL_DEV)
+
+static int fail(const char *what, const char *detail)
+{
+    dprintf(2, "orchflow: cannot set up the Landlock sandbox: %s%s%s\r\n", what, detail ? ": " : "", detail ? detail : "");
+    return 126;
+}
+
+static uint64_t handled_fs_for(int abi)
+{
+    uint64_t fs = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |
+                  LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |
+                  LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
+                  LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |
+                  LANDLOCK_ACCESS_FS_MAKE_SYM;
+    if (abi >= 2) fs |= LANDLOCK_ACCESS_FS_REFER;
+    if (abi >= 3) fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
+    if (abi >= 5) fs |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+    return fs;
+}
+
+/* Adds one rule; rights are cut to what the kernel handles and, for a non-directory, to the rights a file can have. */
+static int add_path(int ruleset, const char *path, uint64_t rights, uint64_t handled, int follow)
+{
+    int fd = open(path, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return 0;
+        return fail(path, strerror(errno));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return fail(path, strerror(errno));
+    }
+    if (S_ISLNK(st.st_mode)) { /* a rule on a link grants nothing useful; never follow it */
+        close(fd);
+        return 0;
+    }
+    if (!S_ISDIR(st.st_mode)) rights &= FILE_RIGHTS;
+    struct landlock_path_beneath_attr attr = { .allowed_access = rights & handled, .parent_fd = fd };
+    int rc = attr.allowed_access == 0 ? 0 : (int)syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &attr, 0);
+    int saved = errno;
+    close(fd);
+    if (rc != 0) return fail(path, strerror(saved));
+    return 0;
+}
+
+/* Drops every capability for good. Without CAP_SETPCAP (an unprivileged user) there is nothing to drop. */
+static int drop_capabilities(void)
+{
+    for (int cap = 0; cap <= 63; cap++) {
+        if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0) break; /* past the last capability this kernel knows */
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EPERM) return fail("dropping capabilities", strerror(errno));
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) return fail("clearing ambient capabilities", strerror(errno));
+    struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof(data));
+    if (syscall(SYS_capset, &header, data) != 0) return fail("clearing capabilities", strerror(errno));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+    if (abi < 1) return fail("Landlock is not available in this kernel", strerror(errno));
+
+    int net_none = 0, scope = 0, first = -1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) { first = i + 1; break; }
+        if (strcmp(argv[i], "--net-none") == 0) net_none = 1;
+        else if (strcmp(argv[i], "--scope") == 0) scope = 1;
+        else if (strcmp(argv[i], "--own-tty") == 0) continue;
+        else if (strcmp(argv[i], "--setenv") == 0) i += 2;
+        else if (strcmp(argv[i], "--ro") == 0 || strcmp(argv[i], "--rw") == 0 || strcmp(argv[i], "--dev") == 0) i++;
+        else return fail("unknown option", argv[i]);
+    }
+    if (first < 0 || first >= argc) return fail("usage", "orchflow-landlock [options] -- PROGRAM [ARG]...");
+    if (net_none && abi < 4) return fail("--net-none needs Landlock ABI 4 (Linux 6.7)", NULL);
+    if (scope && abi < 6) return fail("--scope needs Landlock ABI 6 (Linux 6.12)", NULL);
+
+    struct ruleset_attr attr = { .handled_access_fs = handled_fs_for(abi) };
+    size_t size = sizeof(uint64_t);
+    if (abi >= 4) {
+        size = 2 * sizeof(uint64_t);
+        if (net_none) attr.handled_access_net = LANDLOCK_ACCESS_NET_BIND_TCP | LANDLOCK_ACCESS_NET_CONNECT_TCP;
+    }
+    if (abi >= 6) {
+        size = sizeof(attr);
+        if (scope) attr.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL;
+    }
+    int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+    if (ruleset < 0) return fail("landlock_create_ruleset", strerror(errno));
+
+    uint64_t handled = attr.handled_access_fs;
+    for (int i = 1; i < first - 1; i++) {
+        int rc = 0;
+        if (strcmp(argv[i], "--ro") == 0) rc = add_path(ruleset, argv[++i], READ_RIGHTS, handled, 0);
+        else if (strcmp(argv[i], "--rw") == 0) rc = add_path(ruleset, argv[++i], handled, handled, 0);
+        else if (strcmp(argv[i], "--dev") == 0) rc = add_path(ruleset, argv[++i], DEV_RIGHTS, handled, 0);
+        else if (strcmp(argv[i], "--own-tty") == 0) {
+            /* The terminal on fd 0 by its descriptor, not by a name someone could replace. */
+            if (isatty(0)) rc = add_path(ruleset, "/proc/self/fd/0", DEV_RIGHTS, handled, 1);
+        } else if (strcmp(argv[i], "--setenv") == 0) {
+            if (setenv(argv[i + 1], argv[i + 2], 1) != 0) return fail("setenv", strerror(errno));
+            i += 2;
+        }
+        if (rc != 0) return rc;
+    }
+
+    int dropped = drop_capabilities();
+    if (dropped != 0) return dropped;
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail("no_new_privs", strerror(errno));
+    if (syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) return fail("landlock_restrict_self", strerror(errno));
+    close(ruleset);
+
+    execvp(argv[first], &argv[first]);
+    dprintf(2, "orchflow: cannot run %s: %s\r\n", argv[first], strerror(errno));
+    return errno == ENOENT ? 127 : 126;
+}
