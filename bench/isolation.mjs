@@ -84,6 +84,11 @@ const tiers = await lab('tiers', {
   strictnet: { security: { tier: 'strict', network: 'full' } },
 });
 const off = await lab('nocg', { standard: { security: { tier: 'standard' } } }, { ORCHFLOW_CGROUPS: 'off' });
+// The Landlock fallback, as on a machine where bubblewrap cannot run.
+const landlock = await lab('landlock', {
+  enhanced: { security: { tier: 'enhanced' } },
+  strict: { security: { tier: 'strict', network: 'none' } },
+}, { ORCHFLOW_BWRAP: '/nonexistent/bwrap' });
 const host = (await status(tiers)).isolation;
 const hostOff = (await status(off)).isolation;
 async function firstOutput(l, ws) {
@@ -100,6 +105,8 @@ const contenders = {
   'enhanced (bubblewrap: PID and mount namespaces)': () => firstOutput(tiers, 'enhanced'),
   'strict, network none (bubblewrap, all namespaces)': () => firstOutput(tiers, 'strict'),
   'strict, network full': () => firstOutput(tiers, 'strictnet'),
+  'enhanced (Landlock fallback)': () => firstOutput(landlock, 'enhanced'),
+  'strict, network none (Landlock fallback)': () => firstOutput(landlock, 'strict'),
 };
 const samples = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
 for (let i = 0; i < WARMUP + RUNS; i++) {
@@ -115,6 +122,7 @@ for (const [k, s] of Object.entries(samples)) {
   note(`Spawn → first output, ${k}`, lat(d), `(n=${d.n} after ${WARMUP} warm-up, interleaved${ratio})`);
 }
 off.close();
+landlock.close();
 
 // 2. Keystroke echo in A (the terminal's own echo through the daemon) while its neighbours B runs a fork bomb and C a
 // memory hog, each against its own limits. Quiet figures are taken before and after the noise.
