@@ -84,6 +84,9 @@ public sealed record HostIsolation
     /// <summary>Why the Landlock fallback is unavailable, when it is.</summary>
     public string? LandlockProblem { get; init; }
 
+    /// <summary>Orchflow's network relay (orchflow-netproxy, next to the daemon), which lets strict workspaces use an allow-list; null when missing.</summary>
+    public string? NetworkRelay { get; init; }
+
     /// <summary>dev.tty.legacy_tiocsti: when true, a process holding a terminal can push input into it (TIOCSTI).</summary>
     public bool? LegacyTiocsti { get; init; }
 

@@ -53,6 +53,61 @@ public sealed class IsolationEscapeTests(ITestOutputHelper output)
         Assert.Contains("MAIN-SOCKET-HIDDEN", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_strict_allow_list_reaches_only_its_listed_host_and_only_through_the_proxy()
+    {
+        await using var lab = await IsolationLab.StartAsync("strict", "bubblewrap", allowlist: true);
+        var network = lab.WorkspaceB.Isolation.Features.Single(f => f.Name == "network");
+        output.WriteLine(network.Detail);
+        Assert.True(network.Enforced);
+        Assert.StartsWith($"allowlist: only 127.0.0.1:{lab.Port}, through Orchflow's proxy", network.Detail, StringComparison.Ordinal);
+
+        // A second host listener, not in the list: nothing may reach it.
+        var denied = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        denied.Start();
+        try
+        {
+            int deniedPort = ((System.Net.IPEndPoint)denied.LocalEndpoint).Port;
+            var accepted = denied.AcceptSocketAsync();
+            int before = lab.Connections;
+            var script = lab.WriteScript("allowlist", $$"""
+                echo "PROXY=$HTTPS_PROXY"
+                exec 3<>/dev/tcp/127.0.0.1/3128 && printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\n\r\n' "$PORT" >&3 && read -r l <&3 && echo "ALLOWED:$l"
+                exec 4<>/dev/tcp/127.0.0.1/3128 && printf 'CONNECT 127.0.0.1:%s HTTP/1.1\r\n\r\n' "{{deniedPort}}" >&4 && read -r l <&4 && echo "DENIED:$l"
+                exec 5<>/dev/tcp/127.0.0.1/3128 && printf 'GET http://127.0.0.1:%s/ HTTP/1.1\r\nHost: x\r\n\r\n' "{{deniedPort}}" >&5 && read -r l <&5 && echo "PLAIN:$l"
+                exec 6<>/dev/tcp/127.0.0.1/3128 && printf 'CONNECT localhost:%s HTTP/1.1\r\n\r\n' "$PORT" >&6 && read -r l <&6 && echo "BYNAME:$l"
+                ( exec 7<>/dev/tcp/127.0.0.1/$PORT ) 2>/dev/null && echo "DIRECT:connected" || echo "DIRECT:refused"
+                echo END-OF-CHECKS
+                """);
+            var terminal = await lab.CreateAsync("b", $"bash {script}", lab.Work);
+            var text = await lab.WaitForTextAsync(terminal.Id, "END-OF-CHECKS");
+            output.WriteLine(text);
+            Assert.Contains("PROXY=http://127.0.0.1:3128", text, StringComparison.Ordinal);
+            Assert.Contains("ALLOWED:HTTP/1.1 200", text, StringComparison.Ordinal);
+            Assert.Contains("DENIED:HTTP/1.1 403", text, StringComparison.Ordinal);
+            Assert.Contains("PLAIN:HTTP/1.1 403", text, StringComparison.Ordinal);
+            Assert.Contains("BYNAME:HTTP/1.1 403", text, StringComparison.Ordinal); // "localhost" is not the listed address
+            Assert.Contains("DIRECT:refused", text, StringComparison.Ordinal); // the sandbox's loopback is not the host's
+
+            // The host saw the allowed connection, and nothing on the other port.
+            var deadline = DateTime.UtcNow + IsolationLab.Deadline;
+            while (lab.Connections <= before && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+
+            Assert.True(lab.Connections > before, "the allowed host saw no connection");
+            Assert.False(accepted.IsCompleted, "a host that is not in allowed_hosts was reached");
+
+            var audit = await lab.Client.InvokeAsync<WorkspaceAuditResult>(Methods.WorkspaceAudit, new WorkspaceAuditParams { Id = "b", Limit = 1000 });
+            Assert.Contains(audit.Entries, e => e.Kind == AuditKind.Refused && e.Rule == "security.allowed_hosts" && e.Message.Contains($"127.0.0.1:{deniedPort}", StringComparison.Ordinal));
+        }
+        finally
+        {
+            denied.Stop();
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Tiers))]
     public async Task Escape_attempts_from_B_against_A(string tier, string sandbox)

@@ -25,10 +25,12 @@ public sealed class IsolationLab : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private int _connections;
 
-    private IsolationLab(string tier, string sandbox)
+    private IsolationLab(string tier, string sandbox, bool allowlist)
     {
         Tier = tier;
         Sandbox = sandbox;
+        Allowlist = allowlist;
+        _listener.Start(); // B's allow-list names its port
         Mark = Guid.NewGuid().ToString("N")[..12];
         FileSecret = "A-FILE-SECRET-" + Mark;
         EnvSecret = "A-ENV-SECRET-" + Mark;
@@ -88,21 +90,33 @@ public sealed class IsolationLab : IAsyncDisposable
 
     public string BConfigPath => Path.Combine(B, ".orchflow", "workspace.json");
 
-    public string BConfig() => Json(new JsonObject
-    {
-        ["id"] = "b",
-        ["security"] = new JsonObject
-        {
-            ["tier"] = Tier,
-            ["network"] = "none",
-            ["allowed_commands"] = new JsonArray("bash", "cat"),
-            ["restricted_paths"] = new JsonArray(Restricted),
-        },
-    });
+    /// <summary>B's network is an allow-list naming only the test's listener (127.0.0.1:<see cref="Port"/>), instead of none.</summary>
+    public bool Allowlist { get; }
 
-    public static async Task<IsolationLab> StartAsync(string tier, string sandbox)
+    public string BConfig()
     {
-        var lab = new IsolationLab(tier, sandbox);
+        var config = new JsonObject
+        {
+            ["id"] = "b",
+            ["security"] = new JsonObject
+            {
+                ["tier"] = Tier,
+                ["network"] = Allowlist ? "allowlist" : "none",
+                ["allowed_commands"] = new JsonArray("bash", "cat"),
+                ["restricted_paths"] = new JsonArray(Restricted),
+            },
+        };
+        if (Allowlist)
+        {
+            config["security"]!["allowed_hosts"] = new JsonArray($"127.0.0.1:{Port}");
+        }
+
+        return Json(config);
+    }
+
+    public static async Task<IsolationLab> StartAsync(string tier, string sandbox, bool allowlist = false)
+    {
+        var lab = new IsolationLab(tier, sandbox, allowlist);
         try
         {
             await lab.InitAsync();
@@ -117,7 +131,6 @@ public sealed class IsolationLab : IAsyncDisposable
 
     private async Task InitAsync()
     {
-        _listener.Start();
         _ = AcceptLoopAsync();
         var env = Sandbox switch
         {

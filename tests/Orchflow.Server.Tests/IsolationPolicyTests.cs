@@ -310,4 +310,69 @@ public sealed class IsolationPolicyTests
         Assert.DoesNotContain("--net-none", old);
         Assert.DoesNotContain("--scope", old);
     }
+
+    [Theory]
+    [InlineData("api.github.com", 443, true)]
+    [InlineData("API.GitHub.com", 22, true)]
+    [InlineData("github.com", 443, false)]
+    [InlineData("a.example.com", 443, true)]
+    [InlineData("b.a.example.com", 8443, true)]
+    [InlineData("example.com", 443, false)]
+    [InlineData("badexample.com", 443, false)]
+    [InlineData("10.0.0.5", 5432, true)]
+    [InlineData("10.0.0.5", 5433, false)]
+    [InlineData("registry.npmjs.org", 443, true)]
+    [InlineData("registry.npmjs.org", 80, false)]
+    public void Allow_list_entries_match_names_wildcards_addresses_and_ports(string host, int port, bool allowed)
+    {
+        string[] list = ["api.github.com", "*.example.com", "10.0.0.5:5432", "registry.npmjs.org:443"];
+        var refusal = HostAllowList.Check(list, host.ToLowerInvariant(), port);
+        Assert.Equal(allowed, refusal is null);
+        if (!allowed)
+        {
+            Assert.Contains("not in security.allowed_hosts", refusal, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("CONNECT api.github.com:443 HTTP/1.1\r\n\r\n", true, "api.github.com", 443)]
+    [InlineData("CONNECT [2001:db8::1]:443 HTTP/1.1\r\n\r\n", true, "2001:db8::1", 443)]
+    [InlineData("GET http://Example.com/x?y HTTP/1.1\r\nHost: example.com\r\n\r\n", false, "example.com", 80)]
+    [InlineData("GET http://example.com:8080 HTTP/1.0\r\n\r\n", false, "example.com", 8080)]
+    public void Proxy_requests_name_their_host_and_port(string head, bool connect, string host, int port) =>
+        Assert.Equal(new ProxyRequest(connect, host, port), ProxyRequest.Parse(System.Text.Encoding.ASCII.GetBytes(head)));
+
+    [Theory]
+    [InlineData("CONNECT api.github.com HTTP/1.1\r\n\r\n")] // no port
+    [InlineData("GET /relative HTTP/1.1\r\n\r\n")]
+    [InlineData("GET https://example.com/ HTTP/1.1\r\n\r\n")]
+    [InlineData("GET http://user@evil.com/ HTTP/1.1\r\n\r\n")]
+    [InlineData("CONNECT a.com:99999 HTTP/1.1\r\n\r\n")]
+    [InlineData("SSH-2.0-OpenSSH\r\n\r\n")]
+    public void Anything_else_is_not_a_proxy_request(string head) =>
+        Assert.Null(ProxyRequest.Parse(System.Text.Encoding.ASCII.GetBytes(head)));
+
+    [Fact]
+    public void An_allowlist_network_is_enforced_through_the_relay_where_it_was_built()
+    {
+        var backend = new BubblewrapBackend(new HostIsolation { BubblewrapAvailable = true, BubblewrapPath = "/usr/bin/bwrap", BubblewrapVersion = "9.9", NetworkRelay = "/opt/orchflow/orchflow-netproxy" });
+        var network = IsolationPlanner.Report(Policy(SecurityTier.Strict, NetworkPolicy.Allowlist), backend).Features.Single(f => f.Name == "network");
+        Assert.True(network.Enforced);
+        Assert.StartsWith("allowlist: only example.com, through Orchflow's proxy", network.Detail, StringComparison.Ordinal);
+
+        var args = string.Join(' ', backend.Launcher(new SandboxSpec
+        {
+            WorkspaceId = "b",
+            Level = SandboxLevel.Strict,
+            Root = "/p/b",
+            WorkingDirectory = "/p/b",
+            PrivateTmp = "/data/sandbox/b/tmp",
+            Network = NetworkPolicy.Allowlist,
+            ProxySocket = "/data/sandbox/b/tmp/.orchflow-proxy.sock",
+            DeniedFile = "/d",
+        }));
+        Assert.DoesNotContain("--share-net", args, StringComparison.Ordinal);
+        Assert.Contains("--ro-bind /opt/orchflow/orchflow-netproxy /tmp/.orchflow-netproxy", args, StringComparison.Ordinal);
+        Assert.EndsWith("-- /tmp/.orchflow-netproxy 3128 /tmp/.orchflow-proxy.sock --", args, StringComparison.Ordinal);
+    }
 }

@@ -247,6 +247,7 @@ export interface HostIsolation {
   landlockAvailable?: boolean;
   landlockLauncher?: string | null;
   landlockProblem?: string | null;
+  networkRelay?: string | null;
   legacyTiocsti?: boolean | null;
   cgroups?: string | null;
   cgroupsDetail?: string | null;

@@ -58,15 +58,27 @@ public sealed class BubblewrapBackend : IIsolationBackend
         {
             NetworkPolicy.Full => new() { Name = name, Enforced = true, Detail = "full: the host's network (as requested)" },
             NetworkPolicy.None => new() { Name = name, Enforced = true, Detail = "none: own network namespace with only a loopback interface" },
+            _ when _host.NetworkRelay is null => new()
+            {
+                Name = name,
+                Enforced = true,
+                Detail = $"allowlist requested ({string.Join(", ", policy.AllowedHosts)}): enforced as none, because Orchflow's network relay (orchflow-netproxy) was not built here; no host is reachable",
+            },
             _ => new()
             {
                 Name = name,
                 Enforced = true,
-                Detail = $"allowlist requested ({string.Join(", ", policy.AllowedHosts)}): enforced as none, since per-host filtering is not implemented; no host is reachable",
+                Detail = $"allowlist: only {(policy.AllowedHosts.Count == 0 ? "no host" : string.Join(", ", policy.AllowedHosts))}, through Orchflow's proxy (HTTP_PROXY and HTTPS_PROXY point at 127.0.0.1:{NetworkProxy.SandboxPort}, the sandbox's only way out: its network namespace has just a loopback interface); each CONNECT or http:// request is checked against allowed_hosts, and refusals are answered 403 and audited; programs that ignore the proxy variables reach nothing; no DNS or UDP; a name that resolves to a loopback or link-local address is refused unless that address is listed",
             },
         },
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not a sandbox promise"),
     };
+
+    /// <summary>Where the relay program is bound inside the sandbox (its own /tmp: the daemon's directory may be hidden there).</summary>
+    private const string RelayInSandbox = "/tmp/.orchflow-netproxy";
+
+    private bool Relayed(SandboxSpec spec) =>
+        spec.Level == SandboxLevel.Strict && spec.Network == NetworkPolicy.Allowlist && spec.ProxySocket is not null && spec.PrivateTmp is not null && _host.NetworkRelay is not null;
 
     public IReadOnlyList<string> Launcher(SandboxSpec spec)
     {
@@ -99,6 +111,11 @@ public sealed class BubblewrapBackend : IIsolationBackend
             if (spec.PrivateTmp is { } tmp)
             {
                 a.AddRange(["--bind", tmp, "/tmp"]);
+            }
+
+            if (Relayed(spec))
+            {
+                a.AddRange(["--ro-bind", _host.NetworkRelay!, RelayInSandbox]);
             }
 
             a.AddRange(["--bind", spec.Root, spec.Root]);
@@ -146,6 +163,12 @@ public sealed class BubblewrapBackend : IIsolationBackend
         }
 
         a.AddRange(["--chdir", spec.WorkingDirectory, "--"]);
+        if (Relayed(spec))
+        {
+            // The relay becomes the real program (same pid, same terminal) once it listens on the sandbox's loopback.
+            a.AddRange([RelayInSandbox, NetworkProxy.SandboxPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "/tmp/" + NetworkProxy.SocketName, "--"]);
+        }
+
         return a;
     }
 }

@@ -21,6 +21,9 @@ public static partial class HostProbe
     /// <summary>The Landlock launcher's file name; it is built next to the daemon (native/orchflow-landlock.c).</summary>
     public const string LandlockLauncherName = "orchflow-landlock";
 
+    /// <summary>The network relay's file name; it is built next to the daemon (native/orchflow-netproxy.c).</summary>
+    public const string NetworkRelayName = "orchflow-netproxy";
+
     /// <summary>A trial sandbox starts in about 10 ms here; a machine that needs seconds is broken, not slow.</summary>
     private static readonly TimeSpan TrialTimeout = TimeSpan.FromSeconds(10);
 
@@ -73,6 +76,7 @@ public static partial class HostProbe
             LandlockAvailable = landlock,
             LandlockLauncher = landlock ? landlockLauncher : null,
             LandlockProblem = landlockProblem,
+            NetworkRelay = Path.Combine(AppContext.BaseDirectory, NetworkRelayName) is var relay && File.Exists(relay) ? relay : null,
             LegacyTiocsti = ReadFlag("/proc/sys/dev/tty/legacy_tiocsti"),
         };
     }

@@ -47,8 +47,11 @@ public sealed record SandboxSpec
     /// <summary>Strict only: the workspace's own directory mounted at /tmp (shared by its terminals, invisible to other workspaces).</summary>
     public string? PrivateTmp { get; init; }
 
-    /// <summary>Strict only: none or full (an allow-list is planned as none).</summary>
+    /// <summary>Strict only: none, full, or allowlist (through <see cref="ProxySocket"/>; without it an allow-list is planned as none).</summary>
     public NetworkPolicy Network { get; init; } = NetworkPolicy.Full;
+
+    /// <summary>Strict with an allow-list: the workspace's <see cref="NetworkProxy"/> socket, inside <see cref="PrivateTmp"/>.</summary>
+    public string? ProxySocket { get; init; }
 
     /// <summary>An empty file with mode 000, mounted read-only over restricted files.</summary>
     public required string DeniedFile { get; init; }

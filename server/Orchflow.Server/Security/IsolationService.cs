@@ -40,6 +40,7 @@ public sealed class IsolationService
         Backend = ChooseBackend(Host);
         Audit = new AuditLog(paths.DataDirectory, time);
         Secrets = new SecretStore(paths.DataDirectory, time);
+        Proxy = new NetworkProxy(PolicyOf, Audit, log);
         workspaces.IsolationReport = Report;
         foreach (var ws in workspaces.List())
         {
@@ -89,6 +90,17 @@ public sealed class IsolationService
     public AuditLog Audit { get; }
 
     public SecretStore Secrets { get; }
+
+    /// <summary>The network allow-lists of strict workspaces (one proxy socket each, made at their first launch).</summary>
+    public NetworkProxy Proxy { get; }
+
+    private SecurityPolicy? PolicyOf(string workspaceId)
+    {
+        lock (_policies)
+        {
+            return _policies.GetValueOrDefault(workspaceId);
+        }
+    }
 
     public SecretInfo SetSecret(string workspaceRef, string name, string value)
     {
@@ -252,6 +264,13 @@ public sealed class IsolationService
             .OfType<string>().Select(Native.TryRealPath).OfType<string>().ToList();
         readOnly.AddRange((visible ?? []).Where(p => Path.Exists(p) && own.Any(o => PathRules.IsSameOrInside(p, o))));
 
+        // An allow-list needs the relay inside bubblewrap's network namespace; anywhere else it is planned as none.
+        var network = ws.Security.Network switch
+        {
+            NetworkPolicy.Full => NetworkPolicy.Full,
+            NetworkPolicy.Allowlist when Backend.Mechanism == IsolationMechanism.Bubblewrap && Host.NetworkRelay is not null => NetworkPolicy.Allowlist,
+            _ => NetworkPolicy.None,
+        };
         return new SandboxSpec
         {
             WorkspaceId = ws.Id,
@@ -263,7 +282,8 @@ public sealed class IsolationService
             Hidden = hidden,
             Restricted = restricted,
             PrivateTmp = privateTmp,
-            Network = ws.Security.Network == NetworkPolicy.Full ? NetworkPolicy.Full : NetworkPolicy.None,
+            Network = network,
+            ProxySocket = network == NetworkPolicy.Allowlist ? Proxy.Ensure(ws.Id, privateTmp) : null,
             DeniedFile = denied,
         };
     }
@@ -286,6 +306,7 @@ public sealed class IsolationService
             }
 
             Audit.Add(change.Id, AuditKind.PolicyChanged, $"Workspace '{change.Id}' was deleted.");
+            Proxy.Remove(change.Id);
             RemoveSandboxDirectory(change.Id);
             return;
         }
