@@ -143,6 +143,19 @@ public sealed class CgroupV2TreeTests : IDisposable
     }
 
     [Fact]
+    public void The_root_of_a_cgroup_namespace_holding_processes_enables_nothing_and_keeps_freeze_and_kill()
+    {
+        // A container's "/": not the real root (it has cgroup.type), so the no-internal-process rule applies, and there is no group above it.
+        _tree.WriteRel("cgroup.type", "domain");
+        _tree.WriteRel("cgroup.procs", "1\n77\n");
+        var driver = Create("/");
+        Assert.Equal(CgroupLimits.Freeze | CgroupLimits.Kill, driver.Enforced);
+        Assert.Empty(_tree.SubtreeWrites()); // not even pids or cpu, which would make it a thread root and the groups below unjoinable
+        Assert.Contains("which holds processes (cgroup v2's no-internal-process rule)", driver.NotEnforcedReason(CgroupLimits.Memory), StringComparison.Ordinal);
+        Assert.Contains("outside the cgroup2 mount", driver.NotEnforcedReason(CgroupLimits.Cpu), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_unwritable_subtree_control_is_reported_as_not_delegated()
     {
         _tree.Unwritable.Add("cgroup.subtree_control");
@@ -213,7 +226,7 @@ public sealed class CgroupV2TreeTests : IDisposable
 
         var v1Forced = CgroupProbe.Detect([v2Mount], ["0::/"], Key, "v1", _tree);
         Assert.Equal(CgroupVersion.None, v1Forced.Version);
-        Assert.Contains("ORCHFLOW_CGROUPS=v1, but cgroup v1 controller memory is not mounted; the daemon's watchdog enforces the limits", v1Forced.Description, StringComparison.Ordinal);
+        Assert.Contains("ORCHFLOW_CGROUPS=v1, but cgroup v1 controller memory is not mounted", v1Forced.Description, StringComparison.Ordinal);
         var v2Forced = CgroupProbe.Detect(v1Mounts, self, Key, "v2", _tree);
         Assert.Contains("ORCHFLOW_CGROUPS=v2, but no cgroup2 file system is mounted", v2Forced.Description, StringComparison.Ordinal);
         var bogus = CgroupProbe.Detect(_tree.Root, "v3");
@@ -235,7 +248,7 @@ public sealed class CgroupV2TreeTests : IDisposable
 
 /// <summary>
 /// A cgroup v2 hierarchy as plain files in a temp directory, playing the kernel's part for what the driver relies on:
-/// a new group offers (cgroup.controllers) what its parent enabled; enabling a controller needs it offered (ENOENT) and,
+/// a new group offers (cgroup.controllers) what its parent enabled; only the root lacks cgroup.type; enabling a controller needs it offered (ENOENT) and,
 /// below the root, no processes in the group (EBUSY); <see cref="Unwritable"/> paths fail with EACCES.
 /// </summary>
 public sealed class FakeCgroupTree : CgroupFiles, IDisposable
@@ -272,6 +285,7 @@ public sealed class FakeCgroupTree : CgroupFiles, IDisposable
     {
         Directory.CreateDirectory(At(relative));
         File.WriteAllText(Path.Combine(At(relative), "cgroup.controllers"), File.ReadAllText(Path.Combine(At(Parent(relative)), "cgroup.subtree_control")));
+        File.WriteAllText(Path.Combine(At(relative), "cgroup.type"), "domain");
         Populate(relative, procs);
     }
 

@@ -27,6 +27,9 @@ public sealed class CgroupV2 : ICgroupDriver
     public static readonly IReadOnlyList<(string Controller, CgroupLimits Limit)> Controllers =
         [("memory", CgroupLimits.Memory), ("pids", CgroupLimits.Processes), ("cpu", CgroupLimits.Cpu)];
 
+    private static readonly (CgroupLimits Limit, string Name)[] Names =
+        [(CgroupLimits.Memory, "memory"), (CgroupLimits.Processes, "pids"), (CgroupLimits.Cpu, "cpu"), (CgroupLimits.Freeze, "freeze"), (CgroupLimits.Kill, "kill")];
+
     /// <summary>How long to wait for a freeze to settle or a killed group to empty, as v1.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
 
@@ -59,7 +62,10 @@ public sealed class CgroupV2 : ICgroupDriver
     /// <summary>This daemon's parent group: <c>&lt;base&gt;/&lt;DaemonKey&gt;</c>.</summary>
     public string ParentGroup => _parent;
 
-    public string? NotEnforcedReason(CgroupLimits limit) => _missing.GetValueOrDefault(limit);
+    public string? NotEnforcedReason(CgroupLimits limit) =>
+        _missing.GetValueOrDefault(limit) is not { } why ? null
+        : Controllers.FirstOrDefault(c => c.Limit == limit).Controller is { } controller ? $"the {controller} controller is {why}"
+        : why;
 
     /// <summary>cpu.shares (2..262144, 1024 normal) to cpu.weight (1..10000), the conversion runc and crun use.</summary>
     public static int Weight(int cpuShares)
@@ -84,31 +90,41 @@ public sealed class CgroupV2 : ICgroupDriver
             return (null, $"the daemon's own cgroup v2 group {own} (from /proc/self/cgroup) is not under the cgroup2 mount {mount}");
         }
 
+        // The real root has no cgroup.type; the root of a cgroup namespace (a container's "/") has one, and the rule below applies to it.
+        bool realRoot = !files.FileExists(Path.Combine(own, "cgroup.type"));
         var missing = new Dictionary<CgroupLimits, string>();
         var offered = ReadList(files, Path.Combine(own, "cgroup.controllers"));
         foreach (var (controller, limit) in Controllers.Where(c => !offered.Contains(c.Controller)))
         {
-            missing[limit] = relative.Length == 0
-                ? $"the {controller} controller is not on the cgroup v2 hierarchy at {mount} (its cgroup.controllers lists {Listing(offered)}): it is bound to cgroup v1 or not built into the kernel"
-                : $"the {controller} controller is not delegated to the daemon's group {own} (its cgroup.controllers lists {Listing(offered)}): the group above has to enable it in its cgroup.subtree_control";
+            missing[limit] = realRoot
+                ? $"not on the cgroup v2 hierarchy at {mount} (its cgroup.controllers lists {Listing(offered)}): it is bound to cgroup v1 or not built into the kernel"
+                : $"not delegated to the daemon's group {own} (its cgroup.controllers lists {Listing(offered)}): the group above has to enable it in its cgroup.subtree_control";
         }
 
         var wanted = Controllers.Where(c => offered.Contains(c.Controller)).ToList();
 
         // The no-internal-process rule: a group other than the root that holds processes (this daemon's, at least)
         // cannot enable controllers for its children. Beside it, in the group above, they are already enabled (that is
-        // where its own come from), if that group is writable.
+        // where its own come from), if that group is writable. Nothing is written into a group holding processes: even a
+        // controller the kernel would let it enable (a threaded one, pids or cpu) would make it a thread root, and the
+        // groups below it invalid domains that no process can join.
         var @base = own;
         var placement = "";
-        var internalProcesses = relative.Length > 0 && ReadList(files, Path.Combine(own, "cgroup.procs")).Count > 0;
+        var internalProcesses = !realRoot && ReadList(files, Path.Combine(own, "cgroup.procs")).Count > 0;
         var notYetEnabled = wanted.Where(c => !ReadList(files, Path.Combine(own, "cgroup.subtree_control")).Contains(c.Controller)).ToList();
         if (internalProcesses && notYetEnabled.Count > 0)
         {
             var above = Path.GetDirectoryName(own)!;
             var rule = $"the daemon's own group {own} holds processes, and cgroup v2 lets a group other than the root enable controllers for its children only when it holds none";
-            string? refused = null;
+            var ruleShort = $"not enabled for the children of the daemon's own group {own}, which holds processes (cgroup v2's no-internal-process rule)";
+            string? refused = own == mount ? "it is outside the cgroup2 mount" : null;
             try
             {
+                if (refused is not null)
+                {
+                    throw new IOException(refused);
+                }
+
                 bool existed = files.DirectoryExists(Path.Combine(above, daemonKey));
                 files.CreateDirectory(Path.Combine(above, daemonKey));
                 if (!existed)
@@ -118,7 +134,7 @@ public sealed class CgroupV2 : ICgroupDriver
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                refused = e.Message;
+                refused ??= e.Message;
             }
 
             if (refused is null)
@@ -130,7 +146,7 @@ public sealed class CgroupV2 : ICgroupDriver
             {
                 foreach (var (controller, limit) in notYetEnabled)
                 {
-                    missing[limit] = $"{rule} (the no-internal-process rule), and the group above it, {above}, is not writable ({refused}); start the daemon as root or in a group whose parent is delegated to its user";
+                    missing[limit] = $"{ruleShort}, and the group above it, {above}, is not writable ({refused}); start the daemon as root or in a group whose parent is delegated to its user";
                 }
 
                 wanted = wanted.Except(notYetEnabled).ToList();
@@ -152,10 +168,21 @@ public sealed class CgroupV2 : ICgroupDriver
             return (null, $"cannot create a control group in {@base}: {e.Message} (cgroup v2 needs root or a group delegated to the daemon's user)");
         }
 
+        if (files.FileExists(Path.Combine(parent, "cgroup.type")) && files.Read(Path.Combine(parent, "cgroup.type")).Contains("invalid", StringComparison.Ordinal))
+        {
+            if (!parentExisted)
+            {
+                TryRemove(files, parent);
+            }
+
+            Undo(files, @base, undo);
+            return (null, $"{parent} is not a valid domain group (cgroup.type: {files.Read(Path.Combine(parent, "cgroup.type")).Trim()}): {@base} is part of a threaded subtree, so no process can join a group below it");
+        }
+
         var enabled = Enable(files, parent, atBase.Where(c => ReadList(files, Path.Combine(parent, "cgroup.controllers")).Contains(c.Controller)).ToList(), missing, undo: null);
         foreach (var (controller, limit) in atBase.Except(enabled).Where(c => !missing.ContainsKey(c.Limit)))
         {
-            missing[limit] = $"the {controller} controller did not reach {parent} (its cgroup.controllers does not list it)";
+            missing[limit] = $"not offered in {parent} (its cgroup.controllers does not list it)";
         }
 
         var enforced = enabled.Aggregate(CgroupLimits.None, (all, c) => all | c.Limit);
@@ -186,7 +213,7 @@ public sealed class CgroupV2 : ICgroupDriver
         if ((enforced & (CgroupLimits.Memory | CgroupLimits.Processes | CgroupLimits.Cpu | CgroupLimits.Freeze)) == 0)
         {
             Undo(files, @base, undo);
-            return (null, $"cgroup v2 at {mount} offers nothing Orchflow can use here: {string.Join("; ", missing.Values.Distinct(StringComparer.Ordinal))}");
+            return (null, $"cgroup v2 at {mount} offers nothing Orchflow can use here: {Describe(missing)}");
         }
 
         return (new CgroupV2(files, parent, enabled.Select(c => c.Controller).ToList(), enforced, missing, placement, timeout ?? DefaultTimeout), null);
@@ -426,11 +453,11 @@ public sealed class CgroupV2 : ICgroupDriver
             {
                 missing[limit] = CgroupFiles.Errno(e) switch
                 {
-                    CgroupFiles.EBUSY => $"{group} holds processes, so it cannot enable the {controller} controller for its children (cgroup v2's no-internal-process rule)",
-                    CgroupFiles.EACCES => $"{file} is not writable by this user: the group is not delegated to it (run the daemon as root, or in a group delegated to its user)",
-                    CgroupFiles.ENOENT => $"the {controller} controller is not available in {group} (its cgroup.controllers does not list it)",
-                    CgroupFiles.EOPNOTSUPP => $"{group} is a threaded group: the {controller} controller cannot be enabled for its children",
-                    _ => $"writing +{controller} to {file} failed: {e.Message}",
+                    CgroupFiles.EBUSY => $"not enabled for the children of {group}, which holds processes (cgroup v2's no-internal-process rule)",
+                    CgroupFiles.EACCES => $"not enabled: {file} is not writable by this user, the group is not delegated to it (run the daemon as root, or in a group delegated to its user)",
+                    CgroupFiles.ENOENT => $"not available in {group} (its cgroup.controllers does not list it)",
+                    CgroupFiles.EOPNOTSUPP => $"not enabled for the children of {group}, a threaded group",
+                    _ => $"not enabled: writing to {file} failed: {e.Message}",
                 };
             }
         }
@@ -481,19 +508,22 @@ public sealed class CgroupV2 : ICgroupDriver
 
     private static string Describe(string parent, CgroupLimits enforced, IReadOnlyDictionary<CgroupLimits, string> missing, string placement)
     {
-        var names = new (CgroupLimits Limit, string Name)[] { (CgroupLimits.Memory, "memory"), (CgroupLimits.Processes, "pids"), (CgroupLimits.Cpu, "cpu"), (CgroupLimits.Freeze, "freeze"), (CgroupLimits.Kill, "kill") };
-        var text = $"cgroup v2 ({string.Join(", ", names.Where(n => enforced.HasFlag(n.Limit)).Select(n => n.Name))}) in {parent}";
+        var text = $"cgroup v2 ({string.Join(", ", Names.Where(n => enforced.HasFlag(n.Limit)).Select(n => n.Name))}) in {parent}";
         if (placement.Length > 0)
         {
             text += $", {placement}";
         }
 
-        var absent = names.Where(n => missing.ContainsKey(n.Limit)).GroupBy(n => missing[n.Limit], StringComparer.Ordinal).ToList();
-        if (absent.Count > 0)
+        if (missing.Count > 0)
         {
-            text += "; not by the kernel: " + string.Join("; ", absent.Select(g => $"{string.Join(", ", g.Select(n => n.Name))} ({g.Key})"));
+            text += "; not by the kernel: " + Describe(missing);
         }
 
         return text;
     }
+
+    /// <summary>"memory, pids, cpu (why); freeze (why)": limits with the same reason together.</summary>
+    private static string Describe(IReadOnlyDictionary<CgroupLimits, string> missing) =>
+        string.Join("; ", Names.Where(n => missing.ContainsKey(n.Limit)).GroupBy(n => missing[n.Limit], StringComparer.Ordinal)
+            .Select(g => $"{string.Join(", ", g.Select(n => n.Name))} ({g.Key})"));
 }

@@ -428,7 +428,7 @@ public static class CgroupProbe
 
         if (mode is not ("" or "auto" or "v1" or "v2"))
         {
-            return new NoCgroups($"{Variable}={setting} is not one of auto, off, v1, v2 (unset it to detect the control groups); the daemon's watchdog enforces the limits");
+            return new NoCgroups($"{Variable}={setting} is not one of auto, off, v1, v2 (unset it to detect the control groups)");
         }
 
         try
@@ -458,7 +458,7 @@ public static class CgroupProbe
             v1Problem = problem;
             if (mode == "v1")
             {
-                return new NoCgroups($"{Variable}=v1, but {problem}; the daemon's watchdog enforces the limits");
+                return new NoCgroups($"{Variable}=v1, but {problem}");
             }
         }
 
@@ -483,7 +483,7 @@ public static class CgroupProbe
         }
 
         return new NoCgroups(mode == "v2"
-            ? $"{Variable}=v2, but {v2Problem}; the daemon's watchdog enforces the limits"
+            ? $"{Variable}=v2, but {v2Problem}"
             : string.Join("; ", new[] { v1Problem, hasV1 ? null : "no cgroup v1 controller is mounted", v2Problem }.OfType<string>()));
     }
 

@@ -60,13 +60,6 @@ public sealed class ResourceGovernor : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _workspaces.Hibernation = id => _hibernated.TryGetValue(id, out var h) ? h.Info : null;
         _log.Info($"Limits: {(cgroups.Usable ? cgroups.Description : $"watchdog ({cgroups.Description})")}");
-        foreach (var limit in new[] { CgroupLimits.Memory, CgroupLimits.Processes, CgroupLimits.Cpu, CgroupLimits.Freeze, CgroupLimits.Kill })
-        {
-            if (cgroups.Usable && !Kernel(limit))
-            {
-                _log.Info($"Limits: {limit} not by the kernel: {cgroups.NotEnforcedReason(limit)}");
-            }
-        }
         _loop = Task.Run(LoopAsync);
     }
 
