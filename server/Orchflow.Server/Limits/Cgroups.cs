@@ -11,8 +11,38 @@ public enum CgroupVersion
     V2,
 }
 
-/// <summary>A workspace's figures as its control group counts them (every process it ever started, daemonized ones included).</summary>
-public sealed record CgroupUsage(long MemoryBytes, int Processes, long CpuNanoseconds, long OomKills);
+/// <summary>
+/// What the kernel can do for a workspace through its control group. A driver may offer only some (cgroup v2 with a
+/// controller not enabled or not delegated to the daemon's group); the daemon's watchdog holds the limits it does not.
+/// </summary>
+[Flags]
+public enum CgroupLimits
+{
+    None = 0,
+
+    /// <summary>memory_limit (v1 memory.limit_in_bytes, v2 memory.max) and total_memory_limit.</summary>
+    Memory = 1,
+
+    /// <summary>process_limit (pids.max).</summary>
+    Processes = 2,
+
+    /// <summary>CPU weights (v1 cpu.shares, v2 cpu.weight).</summary>
+    Cpu = 4,
+
+    /// <summary>Suspending a workspace at once (v1 freezer, v2 cgroup.freeze).</summary>
+    Freeze = 8,
+
+    /// <summary>Killing every process of the workspace, or the ones picked, daemonized ones included (v2 cgroup.kill, or freeze and SIGKILL).</summary>
+    Kill = 16,
+
+    All = Memory | Processes | Cpu | Freeze | Kill,
+}
+
+/// <summary>
+/// A workspace's figures as its control group counts them (every process it ever started, daemonized ones included).
+/// Memory and OOM kills are null when the memory controller is not the driver's (<see cref="CgroupLimits.Memory"/>).
+/// </summary>
+public sealed record CgroupUsage(long? MemoryBytes, int Processes, long CpuNanoseconds, long? OomKills);
 
 /// <summary>
 /// Control groups for workspaces: one group per workspace under a parent of this daemon's (so that two daemons with
@@ -26,7 +56,14 @@ public interface ICgroupDriver
     /// <summary>e.g. "cgroup v1 (memory, pids, cpu, cpuacct, freezer)", or why none is usable.</summary>
     string Description { get; }
 
+    /// <summary>True when workspace processes join groups of this driver (<see cref="JoinFiles"/> is not empty).</summary>
     bool Usable { get; }
+
+    /// <summary>What the kernel enforces through these groups; the governor's watchdog (or SIGSTOP) takes the rest.</summary>
+    CgroupLimits Enforced { get; }
+
+    /// <summary>Why the kernel does not enforce <paramref name="limit"/> here (one flag), or null when it does.</summary>
+    string? NotEnforcedReason(CgroupLimits limit);
 
     /// <summary>The files a process writes its pid into to join the workspace's groups (creating them on first use).</summary>
     IReadOnlyList<string> JoinFiles(string workspaceId);
@@ -63,6 +100,10 @@ public sealed class NoCgroups(string why) : ICgroupDriver
     public string Description => why;
 
     public bool Usable => false;
+
+    public CgroupLimits Enforced => CgroupLimits.None;
+
+    public string? NotEnforcedReason(CgroupLimits limit) => why;
 
     public IReadOnlyList<string> JoinFiles(string workspaceId) => [];
 
@@ -116,6 +157,10 @@ public sealed class CgroupV1 : ICgroupDriver
     public string Description => $"cgroup v1 ({string.Join(", ", Controllers)})";
 
     public bool Usable => true;
+
+    public CgroupLimits Enforced => CgroupLimits.All;
+
+    public string? NotEnforcedReason(CgroupLimits limit) => null;
 
     /// <summary>The driver when every controller is mounted and a group can be made under the daemon's own; else why not.</summary>
     public static (ICgroupDriver? Driver, string? Problem) TryCreate(IReadOnlyList<CgroupMount> mounts, IReadOnlyDictionary<string, string> ownPaths, string daemonKey)
@@ -363,36 +408,88 @@ public sealed record CgroupMount(string Path, CgroupVersion Version, IReadOnlyLi
 /// <summary>Finds which control groups this machine has and whether this daemon may use them. Measured, never assumed.</summary>
 public static class CgroupProbe
 {
-    /// <summary>"off" makes the daemon enforce limits with its watchdog only (for machines whose control groups misbehave, and to measure the watchdog).</summary>
+    /// <summary>
+    /// Unset (or "auto"): detect. "off": the daemon's watchdog only (for machines whose control groups misbehave, and to
+    /// measure the watchdog). "v1" or "v2": that version only; when it cannot be used, the watchdog, with the reason.
+    /// </summary>
     public const string Variable = "ORCHFLOW_CGROUPS";
 
+    /// <summary>
+    /// cgroup v1 where v1 controllers are mounted (hybrid machines, as this one: their v2 mount has no controllers Orchflow
+    /// uses); cgroup v2 on a pure v2 machine (or when v1 cannot be used and a v2 mount exists); else the watchdog.
+    /// </summary>
     public static ICgroupDriver Detect(string dataDirectory, string? setting = null)
     {
-        if (string.Equals(setting, "off", StringComparison.OrdinalIgnoreCase))
+        var mode = (setting ?? "").Trim().ToLowerInvariant();
+        if (mode == "off")
         {
             return new NoCgroups($"control groups turned off by {Variable}=off");
         }
 
+        if (mode is not ("" or "auto" or "v1" or "v2"))
+        {
+            return new NoCgroups($"{Variable}={setting} is not one of auto, off, v1, v2 (unset it to detect the control groups)");
+        }
+
         try
         {
-            var mounts = Mounts(File.ReadAllLines("/proc/self/mounts"));
-            var own = OwnPaths(File.ReadAllLines("/proc/self/cgroup"));
-            var key = DaemonKey(dataDirectory);
-            var v2 = mounts.FirstOrDefault(m => m.Version == CgroupVersion.V2);
-            bool v2HasControllers = v2 is not null && ReadControllers(v2.Path).Contains("memory");
-            if (v2HasControllers)
-            {
-                return new NoCgroups($"cgroup v2 with controllers at {v2!.Path}: Orchflow drives only cgroup v1 so far; the daemon's watchdog enforces the limits");
-            }
-
-            var (driver, problem) = CgroupV1.TryCreate(mounts, own, key);
-            return driver ?? new NoCgroups(problem ?? "no usable control groups");
+            return Detect(File.ReadAllLines("/proc/self/mounts"), File.ReadAllLines("/proc/self/cgroup"), DaemonKey(dataDirectory), mode);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return new NoCgroups($"control groups could not be inspected: {e.Message}");
         }
     }
+
+    internal static ICgroupDriver Detect(IEnumerable<string> procSelfMounts, IReadOnlyList<string> procSelfCgroup, string key, string mode, CgroupFiles? files = null)
+    {
+        var mounts = Mounts(procSelfMounts);
+        var v2 = mounts.FirstOrDefault(m => m.Version == CgroupVersion.V2);
+        bool hasV1 = mounts.Any(m => m.Version == CgroupVersion.V1);
+        string? v1Problem = null;
+        if (mode == "v1" || (mode is "" or "auto" && hasV1))
+        {
+            var (driver, problem) = CgroupV1.TryCreate(mounts, OwnPaths(procSelfCgroup), key);
+            if (driver is not null)
+            {
+                return driver;
+            }
+
+            v1Problem = problem;
+            if (mode == "v1")
+            {
+                return new NoCgroups($"{Variable}=v1, but {problem}");
+            }
+        }
+
+        string? v2Problem;
+        if (v2 is null)
+        {
+            v2Problem = "no cgroup2 file system is mounted";
+        }
+        else if (OwnV2Path(procSelfCgroup) is not { } own)
+        {
+            v2Problem = "/proc/self/cgroup has no cgroup v2 line (0::)";
+        }
+        else
+        {
+            var (driver, problem) = CgroupV2.TryCreate(v2.Path, own, key, files);
+            if (driver is not null)
+            {
+                return driver;
+            }
+
+            v2Problem = problem;
+        }
+
+        return new NoCgroups(mode == "v2"
+            ? $"{Variable}=v2, but {v2Problem}"
+            : string.Join("; ", new[] { v1Problem, hasV1 ? null : "no cgroup v1 controller is mounted", v2Problem }.OfType<string>()));
+    }
+
+    /// <summary>The daemon's own cgroup v2 group: the path of the "0::" line of /proc/self/cgroup, or null.</summary>
+    internal static string? OwnV2Path(IEnumerable<string> lines) =>
+        lines.FirstOrDefault(l => l.StartsWith("0::", StringComparison.Ordinal))?[3..].Trim();
 
     /// <summary>A name for this daemon's parent group, stable for its data directory and unique among homes.</summary>
     public static string DaemonKey(string dataDirectory) =>
@@ -440,17 +537,5 @@ public static class CgroupProbe
         }
 
         return paths;
-    }
-
-    private static HashSet<string> ReadControllers(string path)
-    {
-        try
-        {
-            return File.ReadAllText(Path.Combine(path, "cgroup.controllers")).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return [];
-        }
     }
 }

@@ -13,8 +13,10 @@ namespace Orchflow.Server.Limits;
 
 /// <summary>
 /// Resource limits, CPU allocation and hibernation of workspaces. Limits are enforced by control groups where they are
-/// writable (<see cref="Cgroups"/>: memory.limit_in_bytes, pids.max, cpu.shares per workspace, total_memory_limit on the
-/// daemon's parent group), and otherwise by this class's watchdog on the measured figures, once a second. Either way the
+/// writable (<see cref="Cgroups"/>: v1 memory.limit_in_bytes, pids.max, cpu.shares, or v2 memory.max, pids.max,
+/// cpu.weight per workspace, total_memory_limit on the daemon's parent group), and otherwise by this class's watchdog on
+/// the measured figures, once a second. The choice is per limit (<see cref="ICgroupDriver.Enforced"/>): on cgroup v2 a
+/// controller can be missing while the others are there, and only the missing one falls to the watchdog. Either way the
 /// workspace degrades gracefully: above <see cref="SoftLimitFraction"/> of its memory_limit its newest running agent is
 /// paused, with a notice saying why; at the limit the kernel (cgroups) or the watchdog stops what pushed it over.
 /// </summary>
@@ -74,10 +76,16 @@ public sealed class ResourceGovernor : IAsyncDisposable
     /// <summary>A limit acted, or a workspace was suspended or resumed.</summary>
     public event Action<WorkspaceNotice>? Notice;
 
-    /// <summary>How the limits of a workspace are enforced on this machine, for its isolation report.</summary>
+    /// <summary>
+    /// How the limits of a workspace are enforced on this machine, for its isolation report: per limit, the kernel through
+    /// the control groups or the daemon's watchdog, and why.
+    /// </summary>
     public IReadOnlyList<IsolationFeature> Features(ResourceLimits limits)
     {
-        var how = Cgroups.Usable ? Cgroups.Description : $"the daemon's watchdog, once a second, on measured figures ({Cgroups.Description})";
+        var watchdog = $"the daemon's watchdog, once a second, on measured figures ({Why(CgroupLimits.Memory)})";
+        bool memory = Kernel(CgroupLimits.Memory);
+        bool pids = Kernel(CgroupLimits.Processes);
+        bool cpu = Kernel(CgroupLimits.Cpu);
         return
         [
             new()
@@ -85,27 +93,34 @@ public sealed class ResourceGovernor : IAsyncDisposable
                 Name = "memory_limit",
                 Enforced = true,
                 Detail = limits.MemoryLimitBytes is { } m
-                    ? $"{ByteSize.Format(m)} by {how}; above {SoftLimitFraction:P0} the newest running agent is paused, at the limit {(Cgroups.Usable ? "the kernel kills a process of the workspace" : "the terminal that grew most is stopped")}" + (Cgroups.Usable ? "" : "; a spike faster than a second can pass the limit before it acts")
+                    ? $"{ByteSize.Format(m)} by {(memory ? Cgroups.Description : watchdog)}; above {SoftLimitFraction:P0} the newest running agent is paused, at the limit {(memory ? "the kernel kills a process of the workspace" : "the terminal that grew most is stopped")}" + (memory ? "" : "; a spike faster than a second can pass the limit before it acts")
                     : "no memory_limit set",
             },
             new()
             {
                 Name = "process_limit",
                 Enforced = true,
-                Detail = Cgroups.Usable
-                    ? $"{limits.ProcessLimit} processes by {how} (pids.max): a fork bomb stays inside the workspace"
-                    : $"{limits.ProcessLimit} processes by {how}: the terminal with the most processes is stopped; a fork bomb can exceed it between two checks",
+                Detail = pids
+                    ? $"{limits.ProcessLimit} processes by {Cgroups.Description} (pids.max): a fork bomb stays inside the workspace"
+                    : $"{limits.ProcessLimit} processes by the daemon's watchdog, once a second, on measured figures ({Why(CgroupLimits.Processes)}): the terminal with the most processes is stopped; a fork bomb can exceed it between two checks",
             },
             new()
             {
                 Name = "cpu",
-                Enforced = Cgroups.Usable,
-                Detail = Cgroups.Usable
-                    ? $"cpu_shares {limits.CpuShares} by {how}, weighted by cpu_allocation_strategy ({Lower(_settings.Current.Orchestration.Resources.CpuAllocationStrategy)})"
-                    : $"NOT enforced: CPU weights need control groups ({Cgroups.Description})",
+                Enforced = cpu,
+                Detail = cpu
+                    ? $"cpu_shares {limits.CpuShares} by {Cgroups.Description}, weighted by cpu_allocation_strategy ({Lower(_settings.Current.Orchestration.Resources.CpuAllocationStrategy)})"
+                    : $"NOT enforced: CPU weights need the cpu controller of the control groups ({Why(CgroupLimits.Cpu)})",
             },
         ];
     }
+
+    /// <summary>Whether the kernel holds <paramref name="limit"/> through the workspace's control group.</summary>
+    private bool Kernel(CgroupLimits limit) => Cgroups.Usable && Cgroups.Enforced.HasFlag(limit);
+
+    /// <summary>Why the kernel does not hold <paramref name="limit"/>: the driver's reason, with the groups it does use.</summary>
+    private string Why(CgroupLimits limit) =>
+        Cgroups.Usable ? $"{Cgroups.NotEnforcedReason(limit) ?? "not enforced by the control groups"}; the workspace's processes are in {Cgroups.Version.ToString().ToLowerInvariant()} groups" : Cgroups.Description;
 
     /// <summary>Before a process of the workspace starts: its group has the current limits; returns the files it joins.</summary>
     public IReadOnlyList<string> PrepareLaunch(WorkspaceInfo ws)
@@ -133,8 +148,15 @@ public sealed class ResourceGovernor : IAsyncDisposable
                 state = _states[ws.Id] = new State(_time.GetUtcNow());
             }
 
-            state.OomKills ??= Cgroups.Usage(ws.Id)?.OomKills ?? 0;
-            state.PidsDenied ??= PidsDenied(ws.Id);
+            if (Kernel(CgroupLimits.Memory))
+            {
+                state.OomKills ??= Cgroups.Usage(ws.Id)?.OomKills ?? 0;
+            }
+
+            if (Kernel(CgroupLimits.Processes))
+            {
+                state.PidsDenied ??= PidsDenied(ws.Id);
+            }
         }
 
         ApplyLimits(ws, force: true);
@@ -170,7 +192,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
                 throw new OrchflowException(ErrorCodes.NotAllowed, $"Workspace '{ws.Id}' is already suspended.", $"Resume it with `orchflow workspace resume {ws.Id}`.");
             }
 
-            if (Cgroups.Usable && Cgroups.Usage(ws.Id) is not null)
+            if (Kernel(CgroupLimits.Freeze) && Cgroups.Usage(ws.Id) is not null)
             {
                 Cgroups.Freeze(ws.Id, true);
                 processes = Cgroups.Usage(ws.Id)?.Processes ?? 0;
@@ -264,7 +286,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
     /// </summary>
     public int KillLeftovers(string workspaceId, int sessionId)
     {
-        if (!Cgroups.Usable || Cgroups.Usage(workspaceId) is null)
+        if (!Kernel(CgroupLimits.Kill) || Cgroups.Usage(workspaceId) is null)
         {
             return 0;
         }
@@ -293,7 +315,11 @@ public sealed class ResourceGovernor : IAsyncDisposable
 
         if (Cgroups.Usable)
         {
-            Cgroups.KillAll(workspaceId);
+            if (Kernel(CgroupLimits.Kill))
+            {
+                Cgroups.KillAll(workspaceId);
+            }
+
             Cgroups.Remove(workspaceId);
         }
     }
@@ -327,7 +353,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
     {
         var now = _time.GetUtcNow();
         var global = _settings.Current.Orchestration.Resources;
-        if (Cgroups.Usable && global.TotalMemoryLimitBytes != _appliedTotal)
+        if (Kernel(CgroupLimits.Memory) && global.TotalMemoryLimitBytes != _appliedTotal)
         {
             Cgroups.ApplyTotal(global.TotalMemoryLimitBytes);
             _appliedTotal = global.TotalMemoryLimitBytes;
@@ -365,14 +391,18 @@ public sealed class ResourceGovernor : IAsyncDisposable
             int processes = cg?.Processes ?? figures?.Processes ?? 0;
             var limits = ws.Metadata.ResourceLimits;
 
-            if (cg is not null)
+            if (cg?.OomKills is { } oomKills)
             {
-                if (state.OomKills is { } before && cg.OomKills > before)
+                if (state.OomKills is { } before && oomKills > before)
                 {
-                    Record(ws.Id, NoticeKind.OutOfMemory, NoticeLevel.Error, $"The kernel killed {cg.OomKills - before} process(es) of workspace '{ws.Id}': it reached its memory_limit of {ByteSize.Format(limits.MemoryLimitBytes ?? 0)}.", "resources.memory_limit");
+                    Record(ws.Id, NoticeKind.OutOfMemory, NoticeLevel.Error, $"The kernel killed {oomKills - before} process(es) of workspace '{ws.Id}': it reached its memory_limit of {ByteSize.Format(limits.MemoryLimitBytes ?? 0)}.", "resources.memory_limit");
                 }
 
-                state.OomKills = cg.OomKills;
+                state.OomKills = oomKills;
+            }
+
+            if (cg is not null && Kernel(CgroupLimits.Processes))
+            {
                 var denied = PidsDenied(ws.Id);
                 state.PidsDenied ??= denied;
                 if (denied > state.PidsDenied && now - state.LastPidsNotice >= PidsNoticeInterval)
@@ -392,7 +422,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
 
             if (limits.MemoryLimitBytes is { } hard)
             {
-                CheckMemory(ws, state, memory, hard, mine, cg is not null, ref usage);
+                CheckMemory(ws, state, memory, hard, mine, cg is not null && Kernel(CgroupLimits.Memory), ref usage);
             }
 
             if (_settings.Current.Hibernation.IdleAfter is { } idleAfter && mine.Count > 0 && now - state.LastActive >= idleAfter)
