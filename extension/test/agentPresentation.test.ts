@@ -58,7 +58,8 @@ test('figures: measured values rounded, unmeasured ones say so', () => {
   }
   const mem: [number | null | undefined, string][] = [
     [null, 'mem —'],
-    [0, '1 KiB'],
+    [0, '0 KiB'],
+    [100, '1 KiB'],
     [300 * 1024, '300 KiB'],
     [120 * MiB, '120 MiB'],
     [1536 * MiB, '1.5 GiB'],

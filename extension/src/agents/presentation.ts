@@ -86,7 +86,8 @@ export function formatMemory(bytes: number | null | undefined): string {
   }
   const mib = bytes / (1024 * 1024);
   if (mib < 1) {
-    return `${Math.max(1, Math.round(bytes / 1024))} KiB`;
+    // A measured zero stays zero; anything above it shows at least 1 KiB rather than a misleading 0.
+    return `${bytes === 0 ? 0 : Math.max(1, Math.round(bytes / 1024))} KiB`;
   }
   if (mib < 1024) {
     return `${Math.round(mib)} MiB`;

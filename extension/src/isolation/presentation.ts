@@ -148,14 +148,10 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** Resident memory as the agents' rows print it, except that a measured zero stays zero. */
-function workspaceMemory(bytes: number): string {
-  return bytes === 0 ? '0 KiB' : formatMemory(bytes);
-}
 
 /** "120 MiB", or "120 MiB of 2 GiB" when the workspace has a memory limit. */
 function memoryWithLimit(bytes: number, limit: number | null | undefined): string {
-  const used = workspaceMemory(bytes);
+  const used = formatMemory(bytes);
   return limit == null ? used : `${used} of ${formatBytes(limit)}`;
 }
 
@@ -184,8 +180,8 @@ export function resourcesTooltip(workspace: WorkspaceInfo, figures: WorkspaceRes
     const cpu = figures.cpuPercent == null ? `CPU ${NotMeasured} (not measured twice yet)` : `${formatCpu(figures.cpuPercent)} (100% is one core)`;
     const memory =
       limits.memoryLimitBytes == null
-        ? `memory ${workspaceMemory(figures.memoryBytes)} (no memory_limit)`
-        : `memory ${workspaceMemory(figures.memoryBytes)} of ${formatBytes(limits.memoryLimitBytes)} (${Math.round((figures.memoryBytes / limits.memoryLimitBytes) * 100)}%)`;
+        ? `memory ${formatMemory(figures.memoryBytes)} (no memory_limit)`
+        : `memory ${formatMemory(figures.memoryBytes)} of ${formatBytes(limits.memoryLimitBytes)} (${Math.round((figures.memoryBytes / limits.memoryLimitBytes) * 100)}%)`;
     paragraphs.push(
       [
         cpu,
