@@ -78,6 +78,9 @@ public static class Methods
     /// <summary>Server to every client: a limit acted on a workspace, or it was suspended or resumed, and why.</summary>
     public const string WorkspaceNotice = "orchflow/workspace/notice";
 
+    /// <summary>Server to every client: an entry was added to a workspace's audit log (params: the <c>AuditEntry</c>), whoever caused it.</summary>
+    public const string WorkspaceAudited = "orchflow/workspace/audited";
+
     /// <summary>Sets a secret of a workspace; its value is injected only into that workspace's processes.</summary>
     public const string SecretSet = "orchflow/secret/set";
 

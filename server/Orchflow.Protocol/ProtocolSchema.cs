@@ -69,6 +69,7 @@ public static class ProtocolSchema
         new(Methods.WorkspaceSuspend, typeof(WorkspaceRef), typeof(WorkspaceSuspendResult)),
         new(Methods.WorkspaceResume, typeof(WorkspaceRef), typeof(WorkspaceSuspendResult)),
         new(Methods.WorkspaceNotice, typeof(WorkspaceNotice), null, IsNotification: true),
+        new(Methods.WorkspaceAudited, typeof(AuditEntry), null, IsNotification: true),
         new(Methods.SecretSet, typeof(SecretSetParams), typeof(SecretInfo)),
         new(Methods.SecretList, typeof(SecretListParams), typeof(SecretListResult)),
         new(Methods.SecretRemove, typeof(SecretRemoveParams), typeof(SecretRemoveResult)),

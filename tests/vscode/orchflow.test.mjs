@@ -428,4 +428,13 @@ test('Show Audit Log opens the workspace\'s audit log read-only, newest last', a
   const secretAt = text.indexOf('Secret E2E_TOKEN set');
   assert.ok(suspendedAt >= 0 && suspendedAt < resumedAt && resumedAt < secretAt, `oldest first: ${text}`);
   await vsc.screenshot('21-audit-log');
+
+  // An entry written by someone else (the CLI) shows in the open document: the daemon announces every new entry.
+  await orchflow(['secret', 'rm', '--workspace', shop.id, 'E2E_TOKEN']);
+  await pollUntil('the CLI\'s removal in the open audit log', TIMEOUTS.ui, async () => {
+    await lines.click();
+    await vsc.page.keyboard.press('Control+End'); // the newest entry is the last line
+    const t = (await lines.innerText()).replace(/\u00a0/g, ' ');
+    return { ok: t.includes('Secret E2E_TOKEN removed'), detail: JSON.stringify(t.slice(-400)) };
+  });
 });

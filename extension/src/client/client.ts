@@ -43,6 +43,7 @@ import {
   type TerminalOutputNotification,
   type WorkspaceChangedNotification,
   type WorkspaceNotice,
+  type AuditEntry,
 } from '../protocol/generated';
 import { Backoff } from './backoff';
 import { initialConnectionState, transition, type ConnectionEvent, type ConnectionState } from './connectionState';
@@ -58,6 +59,7 @@ import {
   isTerminalOutputNotification,
   isWorkspaceChangedNotification,
   isWorkspaceNotice,
+  isAuditEntry,
 } from './validate';
 
 /** LSP lifecycle messages that the protocol's method table leaves out (they carry no Orchflow types). */
@@ -122,6 +124,7 @@ const AgentEventType = new NotificationType<unknown>(Methods.AgentEvent, Paramet
 const ResourcesChangedType = new NotificationType<unknown>(Methods.ResourcesChanged, ParameterStructures.byName);
 const MemoryChangedType = new NotificationType<unknown>(Methods.MemoryChanged, ParameterStructures.byName);
 const WorkspaceNoticeType = new NotificationType<unknown>(Methods.WorkspaceNotice, ParameterStructures.byName);
+const WorkspaceAuditedType = new NotificationType<unknown>(Methods.WorkspaceAudited, ParameterStructures.byName);
 const InitializedType = new NotificationType<Record<string, never>>(LifecycleMethods.Initialized, ParameterStructures.byName);
 const ShutdownType = new RequestType0<null, void>(LifecycleMethods.Shutdown);
 const ExitType = new NotificationType0(LifecycleMethods.Exit);
@@ -176,6 +179,7 @@ export class OrchflowClient {
   private readonly resourcesChangedEmitter = new Emitter<ResourceSnapshot>();
   private readonly memoryChangedEmitter = new Emitter<MemoryChangedNotification>();
   private readonly workspaceNoticeEmitter = new Emitter<WorkspaceNotice>();
+  private readonly workspaceAuditedEmitter = new Emitter<AuditEntry>();
 
   /** Fires on every state change. */
   readonly onDidChangeState: Event<ConnectionState> = this.stateEmitter.event;
@@ -196,6 +200,8 @@ export class OrchflowClient {
   readonly onMemoryChanged: Event<MemoryChangedNotification> = this.memoryChangedEmitter.event;
   /** A limit acted on a workspace (an agent paused or stopped, OOM, refused forks), or it was suspended or resumed, and why. */
   readonly onWorkspaceNotice: Event<WorkspaceNotice> = this.workspaceNoticeEmitter.event;
+  /** An entry was added to a workspace's audit log, whoever caused it (this window, the CLI, the daemon itself). */
+  readonly onWorkspaceAudited: Event<AuditEntry> = this.workspaceAuditedEmitter.event;
 
   constructor(private readonly options: OrchflowClientOptions) {}
 
@@ -251,6 +257,7 @@ export class OrchflowClient {
     this.resourcesChangedEmitter.dispose();
     this.memoryChangedEmitter.dispose();
     this.workspaceNoticeEmitter.dispose();
+    this.workspaceAuditedEmitter.dispose();
   }
 
   /** Sends a request of the protocol's method table; rejects with NotConnectedError while there is no connection. */
@@ -425,6 +432,7 @@ export class OrchflowClient {
       this.forward(connection, ResourcesChangedType, isResourceSnapshot, this.resourcesChangedEmitter),
       this.forward(connection, MemoryChangedType, isMemoryChangedNotification, this.memoryChangedEmitter),
       this.forward(connection, WorkspaceNoticeType, isWorkspaceNotice, this.workspaceNoticeEmitter),
+      this.forward(connection, WorkspaceAuditedType, isAuditEntry, this.workspaceAuditedEmitter),
       connection.onError(([error]) => logger.error(`Connection error: ${error.message}`)),
       connection.onClose(() => this.onSessionClosed(session)),
     );

@@ -7,6 +7,8 @@ import type {
   AgentEventNotification,
   AgentInfo,
   AgentState,
+  AuditEntry,
+  AuditKind,
   ConfigChangedNotification,
   MemoryChangedNotification,
   MemorySegmentState,
@@ -30,6 +32,7 @@ const AgentChangeKinds: readonly AgentChangeKind[] = ['created', 'updated', 'rem
 const MemorySegmentStates: readonly MemorySegmentState[] = ['ok', 'damaged'];
 const NoticeKinds: readonly NoticeKind[] = ['suspended', 'resumed', 'agentPaused', 'softLimit', 'stopped', 'outOfMemory', 'forkRefused'];
 const NoticeLevels: readonly NoticeLevel[] = ['info', 'warning', 'error'];
+const AuditKinds: readonly AuditKind[] = ['refused', 'denied', 'notEnforced', 'policyChanged', 'secret', 'limit'];
 const AgentStates: readonly AgentState[] = ['queued', 'starting', 'running', 'needsInput', 'paused', 'succeeded', 'failed', 'stopped', 'interrupted'];
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -153,6 +156,16 @@ export function isMemoryChangedNotification(value: unknown): value is MemoryChan
   }
   // Stats are absent only when the workspace was deleted; present ones must be of this workspace.
   return value.stats === undefined || value.stats === null || (isMemoryStats(value.stats) && value.stats.workspaceId === value.workspaceId);
+}
+
+export function isAuditEntry(value: unknown): value is AuditEntry {
+  return (
+    isObject(value) &&
+    typeof value.workspaceId === 'string' &&
+    typeof value.at === 'string' &&
+    AuditKinds.includes(value.kind as AuditKind) &&
+    typeof value.message === 'string'
+  );
 }
 
 export function isWorkspaceNotice(value: unknown): value is WorkspaceNotice {

@@ -1,9 +1,8 @@
 // A workspace's audit log as a read-only document: `orchflow-audit:/<workspace>-audit.log` shows the entries of
 // orchflow/workspace/audit (refusals, launches under less isolation than requested, policy changes, secrets set or
 // removed, limits acting), oldest first, newest last. A content provider's documents cannot be edited.
-// An open one is read again when something that writes the log is announced for its workspace: a notice (a limit
-// acted, it was suspended or resumed), an update of the workspace (its policy may have changed), or a secret set or
-// removed from this window. Nothing polls.
+// An open one is read again when the daemon announces a new entry of its workspace (orchflow/workspace/audited),
+// whoever caused it: this window, the CLI, a refused connection or host. Nothing polls.
 import * as vscode from 'vscode';
 import type { OrchflowClient } from '../client/client';
 import { AuditLogScheme } from '../constants';
@@ -29,8 +28,7 @@ export class AuditLogProvider implements vscode.TextDocumentContentProvider, vsc
     private readonly workspaces: WorkspaceStore,
   ) {
     this.subscriptions = [
-      client.onWorkspaceNotice((notice) => this.workspaceChanged(notice.workspaceId)),
-      client.onWorkspaceChanged((change) => this.workspaceChanged(change.id)),
+      client.onWorkspaceAudited((entry) => this.workspaceChanged(entry.workspaceId)),
     ];
   }
 

@@ -126,7 +126,6 @@ async function setSecret(ctx: IsolationCommandContext, arg: unknown): Promise<vo
   // Only the daemon's masked hint goes into the log and the message; the value stays with the daemon.
   const message = secretSetMessage(workspace.name, info, previous !== undefined);
   ctx.logger.info(message);
-  ctx.audit.workspaceChanged(workspace.id);
   void vscode.window.showInformationMessage(message);
 }
 
@@ -170,7 +169,6 @@ async function removeSecret(ctx: IsolationCommandContext, arg: unknown): Promise
   await ctx.client.request(Methods.SecretRemove, { workspaceId: workspace.id, name: secret.name });
   const message = secretRemovedMessage(workspace.name, secret.name);
   ctx.logger.info(message);
-  ctx.audit.workspaceChanged(workspace.id);
   void vscode.window.showInformationMessage(message);
 }
 

@@ -839,6 +839,7 @@ export const Methods = {
   TerminalResize: 'orchflow/terminal/resize',
   TerminalShow: 'orchflow/terminal/show',
   WorkspaceAudit: 'orchflow/workspace/audit',
+  WorkspaceAudited: 'orchflow/workspace/audited',
   WorkspaceChanged: 'orchflow/workspace/changed',
   WorkspaceCreate: 'orchflow/workspace/create',
   WorkspaceDelete: 'orchflow/workspace/delete',
@@ -941,6 +942,7 @@ export interface NotificationTypes {
   'orchflow/terminal/ack': { params: TerminalAckParams };
   'orchflow/terminal/changed': { params: TerminalChangedNotification };
   'orchflow/terminal/output': { params: TerminalOutputNotification };
+  'orchflow/workspace/audited': { params: AuditEntry };
   'orchflow/workspace/changed': { params: WorkspaceChangedNotification };
   'orchflow/workspace/notice': { params: WorkspaceNotice };
 }

@@ -78,6 +78,7 @@ public sealed class OrchflowServer : IAsyncDisposable
         Agents.ResourcesChanged += snapshot => Broadcast(Methods.ResourcesChanged, snapshot);
         Memory.Changed += change => Broadcast(Methods.MemoryChanged, change);
         Limits.Notice += notice => Broadcast(Methods.WorkspaceNotice, notice);
+        Isolation.Audit.Added += entry => Broadcast(Methods.WorkspaceAudited, entry);
         Settings.Changed += () => Broadcast(Methods.ConfigChanged, new ConfigChangedNotification { Diagnostics = Settings.Diagnostics });
         _poller = PollConfigAsync(_stopping.Token);
     }
