@@ -40,6 +40,14 @@ internal sealed class LinuxPtyProcess : IPtyProcess
 
     private const int ReadBufferSize = 64 * 1024;
 
+    /// <summary>
+    /// Read buffers, shared by every terminal's reader. A reader rents one only once poll says output is waiting and
+    /// returns it as soon as the sink has seen the bytes, so the many quiet terminals hold none (a buffer of its own
+    /// was 64 KiB of every terminal's memory) and only terminals printing at that moment hold one. This pool keeps no
+    /// per-thread cache, unlike ArrayPool.Shared, which would pin one buffer to each reader thread.
+    /// </summary>
+    private static readonly System.Buffers.ArrayPool<byte> ReadBuffers = System.Buffers.ArrayPool<byte>.Create(ReadBufferSize, maxArraysPerBucket: 32);
+
     private readonly FileDescriptorHandle _master;
     private readonly FileDescriptorHandle _wake;
     private readonly TaskCompletionSource<PtyExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -282,7 +290,6 @@ internal sealed class LinuxPtyProcess : IPtyProcess
             // handle for its whole lifetime keeps Dispose from closing them underneath it.
             _master.DangerousAddRef(ref masterAdded);
             _wake.DangerousAddRef(ref wakeAdded);
-            var buffer = new byte[ReadBufferSize];
             var fds = stackalloc LibC.PollFd[2];
 
             while (WaitWhilePaused())
@@ -305,29 +312,35 @@ internal sealed class LinuxPtyProcess : IPtyProcess
                 }
 
                 nint count;
-                fixed (byte* start = buffer)
+                int errno;
+                var buffer = ReadBuffers.Rent(ReadBufferSize);
+                try
                 {
-                    count = LibC.read(_master.Fd, start, (nuint)buffer.Length);
-                }
-
-                if (count > 0)
-                {
-                    try
+                    fixed (byte* start = buffer)
                     {
+                        count = LibC.read(_master.Fd, start, (nuint)ReadBufferSize);
+                        errno = count < 0 ? Marshal.GetLastPInvokeError() : 0;
+                    }
+
+                    if (count > 0)
+                    {
+                        // The span is valid only during the call (IPtyOutputSink), so the buffer can go back right after.
                         sink.OnData(buffer.AsSpan(0, (int)count));
+                        continue;
                     }
-                    catch (Exception)
-                    {
-                        // A failing sink must not take the daemon down with an unhandled exception on
-                        // this thread; reading stops, as documented on IPtyOutputSink.
-                        sinkFaulted = true;
-                        break;
-                    }
-
-                    continue;
+                }
+                catch (Exception)
+                {
+                    // A failing sink must not take the daemon down with an unhandled exception on
+                    // this thread; reading stops, as documented on IPtyOutputSink.
+                    sinkFaulted = true;
+                    break;
+                }
+                finally
+                {
+                    ReadBuffers.Return(buffer);
                 }
 
-                var errno = count == 0 ? 0 : Marshal.GetLastPInvokeError();
                 if (errno is LibC.EINTR or LibC.EAGAIN)
                 {
                     continue;
