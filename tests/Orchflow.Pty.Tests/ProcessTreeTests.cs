@@ -33,7 +33,8 @@ public sealed class ProcessTreeTests
     [Fact]
     public async Task Descendants_and_session_follow_the_terminal_tree()
     {
-        using var session = PtySession.Start("sh", "-c", "sleep 100 & echo started; wait");
+        // "started" only once the background child has exec'd sleep: between fork and exec it is still named sh.
+        using var session = PtySession.Start("sh", "-c", "sleep 100 & while [ \"$(cat /proc/$!/comm)\" != sleep ]; do :; done; echo started; wait");
         await session.WaitForOutput("started");
         var pid = session.Process.Pid;
 
