@@ -38,10 +38,43 @@ internal static class MemoryTrace
         var generations = string.Join(' ', Enumerable.Range(0, info.GenerationInfo.Length)
             .Select(g => $"{(g < 3 ? $"gen{g}" : g == 3 ? "loh" : "poh")}={KiB(info.GenerationInfo[g].SizeAfterBytes)}"));
         using var self = Process.GetCurrentProcess();
+        var (rss, anonymous) = ResidentKiB();
         log.Info(string.Create(CultureInfo.InvariantCulture,
             $"memory ({Variable}={Mode}) after {after}: managed heap {KiB(GC.GetTotalMemory(false))} KiB{(collected ? " after a full collection" : "")}, " +
             $"committed {KiB(info.TotalCommittedBytes)} KiB, last GC #{info.Index} ({info.Generation}): {generations} KiB; " +
             $"collections {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, allocated {KiB(GC.GetTotalAllocatedBytes())} KiB, " +
-            $"threads {self.Threads.Count}, RSS {KiB(self.WorkingSet64)} KiB"));
+            $"threads {self.Threads.Count}, RSS {rss} KiB (anonymous {anonymous} KiB)"));
+    }
+
+    /// <summary>
+    /// Resident and anonymous memory from /proc/self/smaps_rollup, which walks the page tables: exact, where the RSS of
+    /// /proc/self/stat (Process.WorkingSet64) comes from the kernel's per-CPU counters and can lag by a few hundred KiB.
+    /// </summary>
+    private static (long Rss, long Anonymous) ResidentKiB()
+    {
+        long rss = -1, anonymous = -1;
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/smaps_rollup"))
+            {
+                if (line.StartsWith("Rss:", StringComparison.Ordinal))
+                {
+                    rss = ParseKiB(line);
+                }
+                else if (line.StartsWith("Anonymous:", StringComparison.Ordinal))
+                {
+                    anonymous = ParseKiB(line);
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // Not Linux, or no /proc: -1 says "not measured".
+        }
+
+        return (rss, anonymous);
+
+        static long ParseKiB(string line) =>
+            long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim().TrimEnd("kB").Trim(), NumberStyles.None, CultureInfo.InvariantCulture);
     }
 }
