@@ -169,8 +169,8 @@ noisy.close();
 // 3. What an idle and a hibernated workspace cost: daemon memory and CPU, each workspace's CPU while suspended.
 // First-use costs are not a workspace's: WARM_N workspaces, each with a terminal, are created and left running before
 // the baseline (code run for the first time, the first sandbox and group set-up, the daemon's own start), and the
-// baseline is taken 3 s later. The daemon is a .NET process: its RSS also holds garbage not collected yet (a gen0 budget
-// of a few MiB, whatever the number of workspaces) and code compiled while it runs, which a growth over a few seconds
+// baseline is taken 3 s later. The daemon is a .NET process: its RSS also holds garbage not collected yet (up to a gen0
+// budget of many MiB, whatever the number of workspaces) and code compiled while it runs, which a growth over a few seconds
 // counts too; the retained figures below (3b) take those out.
 const strict = { security: { tier: 'strict' } };
 const SHELL_CMD = 'exec bash --norc --noprofile -i';
@@ -304,7 +304,7 @@ ${rows.map((r) => `| ${r.map((x) => String(x).replaceAll('|', '\\|')).join(' | '
 
 The two quiet phases bracket the noisy one because this shared machine's own load moves between phases; compare the noisy figure with both.
 In the runs so far echo was faster while the neighbours kept both cores busy than when the machine was quieter; a likely cause (not measured) is the wake-up latency of idle cores, which dominates a round trip of about a millisecond. What the figures do show is that neither neighbour made A's echo slower.
-The spec asks for "<10% overhead per workspace". What the daemon retains per workspace with a terminal is ${fmt(shareRetained, 1)}% of that workspace's own processes in this run (${shareRetained < 10 ? 'within' : 'above'} the target); its RSS growth while the workspaces were created, measured over a few seconds, is ${fmt(shareGrowth, 1)}% (${shareGrowth < 10 ? 'within' : 'above'}). The difference is memory the daemon holds whatever the number of workspaces: garbage not collected yet (the runtime lets a few MiB accumulate between collections) and code compiled as paths get hot; both are real RSS, neither grows per workspace. \`ORCHFLOW_LOG_MEMORY=collect\` is a measuring switch: it makes the daemon collect after every create.
+The spec asks for "<10% overhead per workspace". What the daemon retains per workspace with a terminal is ${fmt(shareRetained, 1)}% of that workspace's own processes in this run (${shareRetained < 10 ? 'within' : 'above'} the target); its RSS growth while the workspaces were created, measured over a few seconds, is ${fmt(shareGrowth, 1)}% (${shareGrowth < 10 ? 'within' : 'above'}). The difference is memory the daemon holds whatever the number of workspaces: garbage not collected yet (an idle daemon still allocates: its once-a-second checks read /proc and the control groups; the runtime collected once per 10 to 20 MiB allocated in our runs) and code compiled as paths get hot; both are real RSS, and neither is held per workspace (the allocation rate grows a little with each workspace, the garbage held is bounded by the collector). \`ORCHFLOW_LOG_MEMORY=collect\` is a measuring switch: it makes the daemon collect after every create.
 Method: the baseline comes after ${WARM_N} warm-up workspaces with a terminal each and 3 s of quiet. Until 2026-11-24 it was taken right after the daemon started, with no warm-up, so the daemon's start-up and the first terminal's one-off costs were divided among the measured workspaces (1385 KiB per workspace, 18.8%, in the last run of that method).
 The daemon adopts and reaps its workspaces' orphans, so a killed fork bomb leaves no zombie counting against B's process_limit even though this machine's PID 1 does not reap.
 `;
