@@ -2,7 +2,8 @@
 // the same run, keystroke echo latency in workspace A while workspace B runs a fork bomb and a memory hog, and what an
 // idle and a hibernated workspace cost. Figures, not pass/fail. Run with `npm run bench` (or `node bench/isolation.mjs`
 // after scripts/build-server.sh); it rewrites its section of docs/benchmarks.md. Environment: BENCH_RUNS (default 30),
-// BENCH_ECHO (keystrokes per phase, default 200), BENCH_IDLE_WORKSPACES (default 10).
+// BENCH_ECHO (keystrokes per phase, default 200), BENCH_IDLE_WORKSPACES (default 10), BENCH_WARMUP_WORKSPACES (created
+// before the memory baseline, default 5), BENCH_RETAINED_WORKSPACES (steps of the retained-memory measure, default 20).
 import { quantile, ms, fmt, freshHome, cleanup, cli, connect, rssBytes, daemonPid, writeSection, machine, path, os } from './lib.mjs';
 import { mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync as readdir } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -11,6 +12,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const WARMUP = 5;
 const ECHO = Number(process.env.BENCH_ECHO ?? 200);
 const IDLE_N = Number(process.env.BENCH_IDLE_WORKSPACES ?? 10);
+const WARM_N = Number(process.env.BENCH_WARMUP_WORKSPACES ?? 5);
+const RETAINED_N = Number(process.env.BENCH_RETAINED_WORKSPACES ?? 20);
 const TICKS = 100; // USER_HZ: /proc/<pid>/stat times are in 1/100 s on Linux
 
 const rows = [];
@@ -36,6 +39,8 @@ async function lab(label, projects, env = {}) {
   const h = freshHome(label);
   const userHome = path.join(h.root, 'userhome');
   mkdirSync(userHome, { recursive: true });
+  mkdirSync(path.join(h.home, 'config'), { recursive: true });
+  writeFileSync(path.join(h.home, 'config', 'orchflow.toml'), '[orchestration]\nmax_workspaces = 250\n');
   h.env = { ...h.env, HOME: userHome, SHELL: '/bin/sh', ...env };
   cli(h, ['daemon', 'start']);
   const c = await connect(h);
@@ -49,15 +54,16 @@ async function lab(label, projects, env = {}) {
     if (t.text.length > 100_000) t.text = t.text.slice(-10_000);
   });
   const ws = {};
-  for (const [id, workspace] of Object.entries(projects)) {
+  const add = async (id, workspace) => {
     const dir = path.join(h.root, 'p', id);
     mkdirSync(path.join(dir, '.orchflow'), { recursive: true });
     writeFileSync(path.join(dir, '.orchflow', 'workspace.json'), JSON.stringify({ workspace: { id, ...workspace } }));
     ws[id] = await c.conn.sendRequest('orchflow/workspace/create', { path: dir });
-  }
+  };
+  for (const [id, workspace] of Object.entries(projects)) await add(id, workspace);
   const text = (id) => terms.get(id)?.text ?? '';
   return {
-    h, c, ws, text,
+    h, c, ws, text, add,
     pid: daemonPid(h),
     async create(workspaceId, command, attach = true) {
       return c.conn.sendRequest('orchflow/terminal/create', { workspaceId, command, attach });
@@ -169,14 +175,27 @@ note('Keystroke echo in A, quiet (after the noise was killed)', lat(quietAfter),
 noisy.close();
 
 // 3. What an idle and a hibernated workspace cost: daemon memory and CPU, each workspace's CPU while suspended.
-const projects = Object.fromEntries(Array.from({ length: IDLE_N }, (_, i) => [`w${i}`, { security: { tier: 'strict' } }]));
-const idle = await lab('idle', projects);
-const rssEmpty = rssBytes(idle.pid);
-const shells = [];
-for (const id of Object.keys(projects)) {
-  const t = await idle.create(id, 'exec bash --norc --noprofile -i', false);
-  shells.push(t);
+// First-use costs are not a workspace's: WARM_N workspaces, each with a terminal, are created and left running before
+// the baseline (code run for the first time, the first sandbox and group set-up, the daemon's own start), and the
+// baseline is taken 3 s later. The daemon is a .NET process: its RSS also holds garbage not collected yet (up to a gen0
+// budget of many MiB, whatever the number of workspaces) and code compiled while it runs, which a growth over a few seconds
+// counts too; the retained figures below (3b) take those out.
+const strict = { security: { tier: 'strict' } };
+const SHELL_CMD = 'exec bash --norc --noprofile -i';
+const idle = await lab('idle', {});
+for (let i = 0; i < WARM_N; i++) {
+  await idle.add(`warm${i}`, strict);
+  await idle.create(`warm${i}`, SHELL_CMD, false);
 }
+const measured = Array.from({ length: IDLE_N }, (_, i) => `w${i}`);
+const everyWs = [...Array.from({ length: WARM_N }, (_, i) => `warm${i}`), ...measured];
+await sleep(3000);
+const rssEmpty = rssBytes(idle.pid);
+for (const id of measured) await idle.add(id, strict);
+await sleep(3000);
+const rssWorkspaces = rssBytes(idle.pid);
+const shells = [];
+for (const id of measured) shells.push(await idle.create(id, SHELL_CMD, false));
 await sleep(3000);
 const procStat = (pid) => { const t = readFileSync(`/proc/${pid}/stat`, 'utf8'); return t.slice(t.lastIndexOf(')') + 2).split(' '); };
 const cpuTicks = (pid) => { const f = procStat(pid); return Number(f[11]) + Number(f[12]); };
@@ -199,25 +218,71 @@ const sessionRss = (sid) => {
 const perShell = shells.map((t) => sessionRss(t.pid));
 const shellRss = perShell.reduce((a, b) => a + b, 0) / shells.length;
 const cpuIdle = await daemonCpu(10);
-for (const id of Object.keys(projects)) await idle.c.conn.sendRequest('orchflow/workspace/suspend', { id });
+const rssBeforeSuspend = rssBytes(idle.pid);
+for (const id of everyWs) await idle.c.conn.sendRequest('orchflow/workspace/suspend', { id });
 const cgroupCpu = (id) => { const v = cgroupValue(idle, 'cpuacct', id, 'cpuacct.usage'); return v === null ? null : Number(v); };
-const before = Object.keys(projects).map(cgroupCpu);
+const before = everyWs.map(cgroupCpu);
 const cpuHibernated = await daemonCpu(10);
-const after = Object.keys(projects).map(cgroupCpu);
+const after = everyWs.map(cgroupCpu);
 const wsCpu = before.every((v) => v !== null) ? after.reduce((a, v, i) => a + (v - before[i]), 0) / 1e9 / 10 * 100 : null;
 const rssHibernated = rssBytes(idle.pid);
 const resumeT0 = now();
-for (const id of Object.keys(projects)) await idle.c.conn.sendRequest('orchflow/workspace/resume', { id });
-const resumeMs = ms(now() - resumeT0) / IDLE_N;
-const share = (rssIdle - rssEmpty) / IDLE_N / shellRss * 100;
-note(`Daemon RSS, ${IDLE_N} strict workspaces each with an idle bash`, `${fmt(rssEmpty / 2 ** 20, 1)} → ${fmt(rssIdle / 2 ** 20, 1)} MiB`,
-  `(≈ ${fmt((rssIdle - rssEmpty) / IDLE_N / 2 ** 10, 0)} KiB of daemon memory per workspace with a terminal; each workspace's own processes (bwrap + bash) ${fmt(shellRss / 2 ** 20, 1)} MiB RSS, so the daemon's share is ${fmt((rssIdle - rssEmpty) / IDLE_N / shellRss * 100, 1)}% of it)`);
-note(`Daemon CPU with ${IDLE_N} idle workspaces`, `${fmt(cpuIdle, 2)}% of one core`, '(over 10 s: the 1 s resource sampler, the limits check and the config poll)');
-note(`Daemon CPU with the ${IDLE_N} workspaces hibernated`, `${fmt(cpuHibernated, 2)}% of one core`, `(over 10 s; RSS ${fmt(rssHibernated / 2 ** 20, 1)} MiB)`);
-note('CPU of the hibernated workspaces themselves', wsCpu === null ? 'not measured' : `${fmt(wsCpu, 3)}% of one core, all ${IDLE_N} together`,
+for (const id of everyWs) await idle.c.conn.sendRequest('orchflow/workspace/resume', { id });
+const resumeMs = ms(now() - resumeT0) / everyWs.length;
+const kib = (bytes) => fmt(bytes / 2 ** 10, 0);
+const perWsGrowth = (rssWorkspaces - rssEmpty) / IDLE_N;
+const perWsTermGrowth = (rssIdle - rssEmpty) / IDLE_N;
+const shareGrowth = perWsTermGrowth / shellRss * 100;
+note(`Daemon RSS growth, ${IDLE_N} strict workspaces without a terminal`, `${fmt(rssEmpty / 2 ** 20, 1)} → ${fmt(rssWorkspaces / 2 ** 20, 1)} MiB`,
+  `(≈ ${kib(perWsGrowth)} KiB per workspace; after ${WARM_N} warm-up workspaces with a terminal each; /proc/PID/statm 3 s after the last create; includes garbage not collected yet and code compiled meanwhile)`);
+note(`Daemon RSS growth, the same ${IDLE_N} workspaces each with an idle bash`, `${fmt(rssEmpty / 2 ** 20, 1)} → ${fmt(rssIdle / 2 ** 20, 1)} MiB`,
+  `(≈ ${kib(perWsTermGrowth)} KiB per workspace with a terminal, ${kib(perWsTermGrowth - perWsGrowth)} KiB of it after the terminal started; each workspace's own processes (bwrap + bash) ${fmt(shellRss / 2 ** 20, 1)} MiB RSS, so this is ${fmt(shareGrowth, 1)}% of it)`);
+const signed = (bytes) => `${bytes >= 0 ? '+' : '−'}${kib(Math.abs(bytes))} KiB`;
+note(`Daemon RSS, all ${everyWs.length} workspaces hibernated`, `${fmt(rssBeforeSuspend / 2 ** 20, 1)} → ${fmt(rssHibernated / 2 ** 20, 1)} MiB`,
+  `(${signed((rssHibernated - rssBeforeSuspend) / everyWs.length)} per workspace over the 10 s after orchflow/workspace/suspend, against ${signed((rssBeforeSuspend - rssIdle) / everyWs.length)} per workspace over the 10 s just before, with nothing done; a hibernated workspace keeps its terminals, frozen, and the daemon keeps their state, so hibernation frees no daemon memory)`);
+note(`Daemon CPU with ${everyWs.length} idle workspaces`, `${fmt(cpuIdle, 2)}% of one core`, '(over 10 s: the 1 s resource sampler, the limits check and the config poll)');
+note(`Daemon CPU with the ${everyWs.length} workspaces hibernated`, `${fmt(cpuHibernated, 2)}% of one core`, '(over 10 s)');
+note('CPU of the hibernated workspaces themselves', wsCpu === null ? 'not measured' : `${fmt(wsCpu, 3)}% of one core, all ${everyWs.length} together`,
   wsCpu === null ? `(no cgroup cpuacct: ${hostOffDetail()})` : '(cpuacct.usage of their groups over the same 10 s, frozen by the cgroup freezer)');
-note('Suspend → resume of a workspace', `${fmt(resumeMs, 2)} ms per resume`, `(mean over ${IDLE_N}; orchflow/workspace/resume round trip, thawing the freezer group)`);
+note('Suspend → resume of a workspace', `${fmt(resumeMs, 2)} ms per resume`, `(mean over ${everyWs.length}; orchflow/workspace/resume round trip, thawing the freezer group)`);
 idle.close();
+
+// 3b. What the daemon retains per workspace and per terminal: a daemon started with ORCHFLOW_LOG_MEMORY=collect (for
+// measuring only) runs a full, compacting collection after each workspace and terminal it creates and logs its managed
+// heap, threads and RSS; the median step between two consecutive creates of the same kind is what one more costs, with
+// garbage collected and one-off jumps (code compiled, a new GC region) left out by the median.
+const retained = await lab('retained', {}, { ORCHFLOW_LOG_MEMORY: 'collect' });
+for (let i = 0; i < WARM_N; i++) {
+  await retained.add(`warm${i}`, strict);
+  await retained.create(`warm${i}`, SHELL_CMD, false);
+}
+const retainedIds = Array.from({ length: RETAINED_N }, (_, i) => `r${i}`);
+for (const id of retainedIds) await retained.add(id, strict);
+for (const id of retainedIds) await retained.create(id, SHELL_CMD, false);
+const traces = readFileSync(path.join(retained.h.home, 'logs', 'daemon.log'), 'utf8').split('\n')
+  .map((l) => /memory \(ORCHFLOW_LOG_MEMORY=collect\) after (workspace|terminal) (\S+): managed heap (\d+) KiB.*threads (\d+), RSS (\d+) KiB/.exec(l))
+  .filter(Boolean).map((m) => ({ kind: m[1], id: m[2], heap: Number(m[3]), threads: Number(m[4]), rss: Number(m[5]) }));
+const stepsOf = (kind) => {
+  const out = { heap: [], threads: [], rss: [] };
+  for (let i = 1; i < traces.length; i++) {
+    const [a, b] = [traces[i - 1], traces[i]];
+    if (a.kind !== kind || b.kind !== kind || a.id.startsWith('warm') || b.id.startsWith('warm')) continue;
+    for (const f of Object.keys(out)) out[f].push(b[f] - a[f]);
+  }
+  return Object.fromEntries(Object.entries(out).map(([f, v]) => [f, { n: v.length, p50: quantile([...v].sort((x, y) => x - y), 0.5), mean: v.reduce((x, y) => x + y, 0) / v.length }]));
+};
+const rWs = stepsOf('workspace');
+const rTerm = stepsOf('terminal');
+if (rWs.rss.n === 0 || rTerm.rss.n === 0) throw new Error(`no ORCHFLOW_LOG_MEMORY lines in ${retained.h.home}/logs/daemon.log`);
+const retainedPair = (rWs.rss.p50 + rTerm.rss.p50) * 1024;
+const shareRetained = retainedPair / shellRss * 100;
+note('Daemon memory retained per idle workspace, no terminal', `RSS +${rWs.rss.p50} KiB, managed heap +${rWs.heap.p50} KiB (medians)`,
+  `(n=${rWs.rss.n} steps; means with the one-off jumps: RSS +${fmt(rWs.rss.mean, 0)} KiB, heap +${fmt(rWs.heap.mean, 0)} KiB; threads +${rWs.threads.p50}; after a full collection at each create, ${WARM_N} warm-up workspaces first)`);
+note('Daemon memory retained per terminal (idle bash, strict)', `RSS +${rTerm.rss.p50} KiB, managed heap +${rTerm.heap.p50} KiB (medians)`,
+  `(n=${rTerm.rss.n} steps; means: RSS +${fmt(rTerm.rss.mean, 0)} KiB, heap +${fmt(rTerm.heap.mean, 0)} KiB; threads +${rTerm.threads.p50}: the PTY's thread, which reads it and reaps its child (two threads where pidfd_open is missing); its stack and runtime state are most of the RSS)`);
+note('Daemon memory retained per workspace with a terminal, against its own processes', `${kib(retainedPair)} KiB, ${fmt(shareRetained, 1)}%`,
+  `(the two medians above, against the ${fmt(shellRss / 2 ** 20, 1)} MiB RSS of a strict workspace's bwrap + bash measured in 3)`);
+retained.close();
 tiers.close();
 
 /** A value from a workspace's control group (this user's daemons: orchflow-<hash of the data directory>), or null. */
@@ -247,7 +312,8 @@ ${rows.map((r) => `| ${r.map((x) => String(x).replaceAll('|', '\\|')).join(' | '
 
 The two quiet phases bracket the noisy one because this shared machine's own load moves between phases; compare the noisy figure with both.
 In the runs so far echo was faster while the neighbours kept both cores busy than when the machine was quieter; a likely cause (not measured) is the wake-up latency of idle cores, which dominates a round trip of about a millisecond. What the figures do show is that neither neighbour made A's echo slower.
-The spec asks for "<10% overhead per workspace": the daemon's memory per workspace with a terminal is compared with that workspace's own processes above (${fmt(share, 1)}% in this run: ${share < 10 ? 'within' : 'above'} the target by this measure).
+The spec asks for "<10% overhead per workspace". What the daemon retains per workspace with a terminal is ${fmt(shareRetained, 1)}% of that workspace's own processes in this run (${shareRetained < 10 ? 'within' : 'above'} the target); its RSS growth while the workspaces were created, measured over a few seconds, is ${fmt(shareGrowth, 1)}% (${shareGrowth < 10 ? 'within' : 'above'}). The difference is memory the daemon holds whatever the number of workspaces: garbage not collected yet (an idle daemon still allocates: its once-a-second checks read /proc and the control groups; the runtime collected once per 10 to 20 MiB allocated in our runs) and code compiled as paths get hot; both are real RSS, and neither is held per workspace (the allocation rate grows a little with each workspace, the garbage held is bounded by the collector). \`ORCHFLOW_LOG_MEMORY=collect\` is a measuring switch: it makes the daemon collect after every create.
+Method: the baseline comes after ${WARM_N} warm-up workspaces with a terminal each and 3 s of quiet. Until 2026-11-24 it was taken right after the daemon started, with no warm-up, so the daemon's start-up and the first terminal's one-off costs were divided among the measured workspaces (1385 KiB per workspace, 18.8%, in the last run of that method).
 The daemon adopts and reaps its workspaces' orphans, so a killed fork bomb leaves no zombie counting against B's process_limit even though this machine's PID 1 does not reap.
 `;
 writeSection('isolation', doc);

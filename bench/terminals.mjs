@@ -54,11 +54,8 @@ try {
 // daemon's, plus the workspace's shared_env (which carries PS1 here).
 const h = freshHome('term');
 const userHome = path.join(h.root, 'userhome');
-const project = path.join(h.root, 'project');
+const project = path.join(h.root, 'project'); // the default daemon's workspace; node-pty and tmux start there too
 mkdirSync(userHome, { recursive: true });
-mkdirSync(path.join(project, '.orchflow'), { recursive: true });
-writeFileSync(path.join(project, '.orchflow', 'workspace.json'), JSON.stringify({ workspace: { shared_env: { PS1: PROMPT } } }));
-h.env = { ...h.env, HOME: userHome, SHELL: '/bin/sh' };
 const childEnv = { PATH: process.env.PATH, HOME: userHome, SHELL: '/bin/sh', TERM: 'xterm-256color', COLORTERM: 'truecolor', LANG: process.env.LANG ?? 'C.UTF-8', PS1: PROMPT };
 
 let cleaned = false;
@@ -70,59 +67,84 @@ process.on('exit', () => {
   }
 });
 const loadBefore = os.loadavg()[0];
-cli(h, ['daemon', 'start']);
-const pid = daemonPid(h);
-const c = await connect(h);
-const ws = await c.conn.sendRequest('orchflow/workspace/create', { path: project });
 
-// Every terminal's output, by id. Output arrives before the create response (attach: true), so what to look for is
-// set before the request, and the moment of each notification is taken as it arrives. The daemon reuses the id of a
-// removed terminal, so a notification that starts at sequence 0 starts a new record.
-const terms = new Map();
-let lookFor = null;
-let keepText = true;
-const term = (id) => {
-  let t = terms.get(id);
-  if (!t) {
-    t = { text: '', chars: 0, seq: 0, acked: 0, firstMatch: null, match: lookFor, keepText };
-    terms.set(id, t);
-  }
-  return t;
-};
-const exitedAt = new Map();
-c.conn.onNotification('orchflow/terminal/changed', (n) => {
-  if (n.kind === 'exited') exitedAt.set(`${n.id}@${n.terminal?.createdAt}`, now()); // ids are reused after removal
-});
-c.conn.onNotification('orchflow/terminal/output', (n) => {
-  if (n.seq - n.data.length === 0) terms.delete(n.id);
-  const t = term(n.id);
-  t.chars += n.data.length;
-  t.seq = n.seq;
-  if (t.keepText) {
-    t.text += n.data;
-    if (t.firstMatch === null && t.match && t.text.includes(t.match)) t.firstMatch = now();
-  }
-  if (t.seq - t.acked >= ACK_EVERY) {
-    t.acked = t.seq;
-    c.conn.sendNotification('orchflow/terminal/ack', { id: n.id, seq: n.seq });
-  }
-});
+/**
+ * A daemon with its own home and one workspace (PS1 from its shared_env), and a client attached to it. Two run side by
+ * side: the default one, whose terminals join their workspace's control groups before they run, and one started with
+ * ORCHFLOW_CGROUPS=off, whose terminals do not (no kernel limits: the watchdog alone).
+ */
+async function orchflowDaemon(home, extraEnv = {}) {
+  const dir = path.join(home.root, 'project');
+  mkdirSync(path.join(dir, '.orchflow'), { recursive: true });
+  writeFileSync(path.join(dir, '.orchflow', 'workspace.json'), JSON.stringify({ workspace: { shared_env: { PS1: PROMPT } } }));
+  home.env = { ...home.env, HOME: userHome, SHELL: '/bin/sh', ...extraEnv };
+  cli(home, ['daemon', 'start']);
+  const c = await connect(home);
+  const ws = await c.conn.sendRequest('orchflow/workspace/create', { path: dir });
+  const status = await c.conn.sendRequest('orchflow/status', {});
 
-/** Creates an attached terminal and resolves with the time from the request until its output first contains `match`. */
-const responses = [];
-async function orchflowFirst(command, match) {
-  lookFor = match;
-  keepText = true;
-  const t0 = now();
-  const info = await c.conn.sendRequest('orchflow/terminal/create', { workspaceId: ws.id, command, attach: true });
-  responses.push(ms(now() - t0));
-  await until(() => term(info.id).firstMatch !== null, 10000, `"${match}" from ${info.id} (it printed ${JSON.stringify(term(info.id).text.slice(0, 300))})`);
-  const t = term(info.id);
-  const elapsed = ms(t.firstMatch - t0);
-  await c.conn.sendRequest('orchflow/terminal/kill', { id: info.id });
-  terms.delete(info.id);
-  return elapsed;
+  // Every terminal's output, by id. Output arrives before the create response (attach: true), so what to look for is
+  // set before the request, and the moment of each notification is taken as it arrives. The daemon reuses the id of a
+  // removed terminal, so a notification that starts at sequence 0 starts a new record.
+  const terms = new Map();
+  let lookFor = null;
+  let keepText = true;
+  const term = (id) => {
+    let t = terms.get(id);
+    if (!t) {
+      t = { text: '', chars: 0, seq: 0, acked: 0, firstMatch: null, match: lookFor, keepText };
+      terms.set(id, t);
+    }
+    return t;
+  };
+  const exitedAt = new Map();
+  c.conn.onNotification('orchflow/terminal/changed', (n) => {
+    if (n.kind === 'exited') exitedAt.set(`${n.id}@${n.terminal?.createdAt}`, now()); // ids are reused after removal
+  });
+  c.conn.onNotification('orchflow/terminal/output', (n) => {
+    if (n.seq - n.data.length === 0) terms.delete(n.id);
+    const t = term(n.id);
+    t.chars += n.data.length;
+    t.seq = n.seq;
+    if (t.keepText) {
+      t.text += n.data;
+      if (t.firstMatch === null && t.match && t.text.includes(t.match)) t.firstMatch = now();
+    }
+    if (t.seq - t.acked >= ACK_EVERY) {
+      t.acked = t.seq;
+      c.conn.sendNotification('orchflow/terminal/ack', { id: n.id, seq: n.seq });
+    }
+  });
+
+  const d = {
+    h: home, c, ws, pid: daemonPid(home), term, terms, exitedAt,
+    cgroups: status.isolation?.cgroupsDetail ?? 'unknown',
+    /** create responses since the last reset, in ms */
+    responses: [],
+    set watch(match) { lookFor = match; keepText = match !== null; },
+    /** Creates an attached terminal and resolves with the time from the request until its output first contains `match`. */
+    async first(command, match) {
+      d.watch = match;
+      const t0 = now();
+      const info = await c.conn.sendRequest('orchflow/terminal/create', { workspaceId: ws.id, command, attach: true });
+      d.responses.push(ms(now() - t0));
+      await until(() => term(info.id).firstMatch !== null, 10000, `"${match}" from ${info.id} (it printed ${JSON.stringify(term(info.id).text.slice(0, 300))})`);
+      const t = term(info.id);
+      const elapsed = ms(t.firstMatch - t0);
+      await c.conn.sendRequest('orchflow/terminal/kill', { id: info.id });
+      terms.delete(info.id);
+      return elapsed;
+    },
+  };
+  return d;
 }
+
+const hOff = freshHome('term-nocg');
+let offCleaned = false;
+process.on('exit', () => { if (!offCleaned) cleanup(hOff); });
+const main = await orchflowDaemon(h);
+const off = await orchflowDaemon(hOff, { ORCHFLOW_CGROUPS: 'off' });
+const { c, ws, pid, term, terms, exitedAt } = main;
 
 function nodePtyFirst(args, match) {
   return new Promise((resolve, reject) => {
@@ -152,7 +174,10 @@ async function interleaved(contenders) {
   const names = Object.keys(contenders);
   const samples = Object.fromEntries(names.map((n) => [n, []]));
   for (let i = 0; i < WARMUP + RUNS; i++) {
-    if (i === WARMUP) responses.length = 0;
+    if (i === WARMUP) {
+      main.responses.length = 0;
+      off.responses.length = 0;
+    }
     for (const n of names) {
       const v = await contenders[n]();
       if (i >= WARMUP) samples[n].push(v);
@@ -188,18 +213,23 @@ if (has('tmux')) {
   };
 }
 
-// 1. Spawn to first output of `sh -c 'echo hi'`.
+// 1. Spawn to first output of `sh -c 'echo hi'`, with and without control groups, against the peers.
 const echo = await interleaved({
-  orchflow: () => orchflowFirst('echo hi', 'hi'),
+  orchflow: () => main.first('echo hi', 'hi'),
+  orchflowOff: () => off.first('echo hi', 'hi'),
   ...(pty ? { nodePty: () => nodePtyFirst(['-c', 'echo hi'], 'hi') } : {}),
   ...(tmux ? { tmux: () => tmux.first() } : {}),
 });
-echo.response = dist(responses);
-note('Spawn → first output, Orchflow (`sh -c \'echo hi\'`)', latency(echo.orchflow),
-  `(n=${echo.orchflow.n} after ${WARMUP} warm-up, interleaved with the peers; from sending terminal/create with attach:true over the socket to the output notification containing "hi"; the create response itself came at p50 ${fmt(echo.response.p50)} ms)`);
+echo.response = dist(main.responses);
+echo.responseOff = dist(off.responses);
+const vsPty = (o) => (pty ? `; ${fmt(o.p50 / echo.nodePty.p50)}× node-pty at p50, ${fmt(o.p90 / echo.nodePty.p90)}× at p90` : '');
+note('Spawn → first output, Orchflow (`sh -c \'echo hi\'`), with control groups (default)', latency(echo.orchflow),
+  `(n=${echo.orchflow.n} after ${WARMUP} warm-up, interleaved with the rows below; from sending terminal/create with attach:true over the socket to the output notification containing "hi"; the create response itself came at p50 ${fmt(echo.response.p50)} ms${vsPty(echo.orchflow)})`);
+note('Spawn → first output, Orchflow without control groups (ORCHFLOW_CGROUPS=off, a second daemon)', latency(echo.orchflowOff),
+  `(n=${echo.orchflowOff.n}, same rounds; create response at p50 ${fmt(echo.responseOff.p50)} ms${vsPty(echo.orchflowOff)}; joining the groups cost +${fmt(echo.orchflow.p50 - echo.orchflowOff.p50)} ms at p50)`);
 if (pty) {
   note('Spawn → first output, node-pty (same command)', latency(echo.nodePty), `(n=${echo.nodePty.n}; pty.spawn until onData sees "hi", in-process)`);
-  note('Ratio Orchflow / node-pty, first output', `${fmt(echo.orchflow.p50 / echo.nodePty.p50)}× at p50, ${fmt(echo.orchflow.p90 / echo.nodePty.p90)}× at p90`, '(aim: within 1.2×)');
+  note('Ratio Orchflow / node-pty, first output', `${fmt(echo.orchflow.p50 / echo.nodePty.p50)}× at p50 with control groups, ${fmt(echo.orchflowOff.p50 / echo.nodePty.p50)}× without`, '(aim: within 1.2×)');
 } else {
   notMeasured('Spawn → first output, node-pty', ptyWhy);
 }
@@ -209,29 +239,37 @@ if (tmux) {
   tmux.run('kill-server');
   note('Spawn → first output, tmux (same command)', latency(echo.tmux),
     `(n=${echo.tmux.n}; \`tmux new-session -d\` on a private socket with its server running, then \`capture-pane -p\` polled until "hi": granularity one capture-pane call, p50 ${fmt(poll.p50)} ms, so figures are late by up to that)`);
-  note('Ratio Orchflow / tmux, first output', `${fmt(echo.orchflow.p50 / echo.tmux.p50)}× at p50`, '');
+  note('Ratio Orchflow / tmux, first output', `${fmt(echo.orchflow.p50 / echo.tmux.p50)}× at p50 with control groups, ${fmt(echo.orchflowOff.p50 / echo.tmux.p50)}× without`, '');
 } else {
   notMeasured('Spawn → first output, tmux', 'tmux is not installed');
 }
 
-// 2. Spawn to the first prompt of an interactive bash.
+// 2. Spawn to the first prompt of an interactive bash, with and without control groups, against node-pty.
 const prompt = await interleaved({
-  orchflow: () => orchflowFirst(PROMPT_CMD, PROMPT),
+  orchflow: () => main.first(PROMPT_CMD, PROMPT),
+  orchflowOff: () => off.first(PROMPT_CMD, PROMPT),
   ...(pty ? { nodePty: () => nodePtyFirst(['-c', PROMPT_CMD], PROMPT) } : {}),
 });
-prompt.response = dist(responses);
-note(`Spawn → first prompt, Orchflow (\`${PROMPT_CMD}\`, PS1='${PROMPT}')`, latency(prompt.orchflow), `(n=${prompt.orchflow.n}, interleaved with node-pty; PS1 from the workspace's shared_env; create response at p50 ${fmt(prompt.response.p50)} ms)`);
+prompt.response = dist(main.responses);
+prompt.responseOff = dist(off.responses);
+const vsPtyPrompt = (o) => (pty ? `; ${fmt(o.p50 / prompt.nodePty.p50)}× node-pty at p50, ${fmt(o.p90 / prompt.nodePty.p90)}× at p90` : '');
+note(`Spawn → first prompt, Orchflow (\`${PROMPT_CMD}\`, PS1='${PROMPT}'), with control groups (default)`, latency(prompt.orchflow),
+  `(n=${prompt.orchflow.n}, interleaved with the rows below; PS1 from the workspace's shared_env; create response at p50 ${fmt(prompt.response.p50)} ms${vsPtyPrompt(prompt.orchflow)})`);
+note('Spawn → first prompt, Orchflow without control groups (ORCHFLOW_CGROUPS=off)', latency(prompt.orchflowOff),
+  `(n=${prompt.orchflowOff.n}, same rounds; create response at p50 ${fmt(prompt.responseOff.p50)} ms${vsPtyPrompt(prompt.orchflowOff)}; joining the groups cost +${fmt(prompt.orchflow.p50 - prompt.orchflowOff.p50)} ms at p50)`);
 if (pty) {
   note('Spawn → first prompt, node-pty (same command, PS1 in env)', latency(prompt.nodePty), `(n=${prompt.nodePty.n})`);
-  note('Ratio Orchflow / node-pty, first prompt', `${fmt(prompt.orchflow.p50 / prompt.nodePty.p50)}× at p50, ${fmt(prompt.orchflow.p90 / prompt.nodePty.p90)}× at p90`, '(aim: within 1.2×)');
+  note('Ratio Orchflow / node-pty, first prompt', `${fmt(prompt.orchflow.p50 / prompt.nodePty.p50)}× at p50 with control groups, ${fmt(prompt.orchflowOff.p50 / prompt.nodePty.p50)}× without`, '(aim: within 1.2×)');
 } else {
   notMeasured('Spawn → first prompt, node-pty', ptyWhy);
 }
+off.c.close();
+cleanup(hOff);
+offCleaned = true;
 
 // 3. Throughput: the same flood through the daemon to this client (acking as VS Code does) and read raw by node-pty.
 async function orchflowFlood(bytes, onTick) {
-  lookFor = null;
-  keepText = false;
+  main.watch = null;
   const t0 = now();
   const info = await c.conn.sendRequest('orchflow/terminal/create', { workspaceId: ws.id, command: floodCmd(bytes), attach: true });
   let last = 0;
@@ -345,6 +383,7 @@ c.close();
 cleanup(h);
 cleaned = true;
 if (pty === null) notes.push(`node-pty: ${ptyWhy}.`);
+notes.push(`Control groups: the default daemon ran with ${main.cgroups}; the second with ${off.cgroups}. With control groups every terminal first joins its workspace's groups, through a \`/bin/sh\` launcher that writes its own pid into each group before it runs the command, so limits hold from the first instruction; on cgroup v1 each migration waits for the kernel's RCU grace period, which is most of the difference between the two daemons' rows (+${fmt(echo.orchflow.p50 - echo.orchflowOff.p50)} ms at p50 to first output, +${fmt(prompt.orchflow.p50 - prompt.orchflowOff.p50)} ms to first prompt, in this run). The second daemon measures the rest of Orchflow's path, not a configuration to run: without groups, limits are only checked once a second. The isolation section measures each security tier's spawn cost.`);
 notes.push('Floods end with `; sleep 60` and are timed to their last character: node-pty dropped the last 10 KB of 200 MB once when the child exited right after writing. The tmux figures include starting a tmux client process per call, as its CLI does.');
 
 const table = ['| Metric | Result | Detail |', '| --- | --- | --- |', ...rows.map((r) => `| ${r.map((cell) => cell.replaceAll('|', '\\|')).join(' | ')} |`)].join('\n');

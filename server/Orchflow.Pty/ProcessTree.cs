@@ -40,6 +40,48 @@ public static partial class ProcessTree
         return result;
     }
 
+    /// <summary>
+    /// The zombie children of <paramref name="parentPid"/> (ended, waiting to be reaped by it): one scan of
+    /// <c>/proc</c> that allocates nothing per process, for a caller that looks every second.
+    /// </summary>
+    public static IReadOnlyList<int> ZombieChildrenOf(int parentPid)
+    {
+        var result = new List<int>();
+        Span<byte> buffer = stackalloc byte[2048];
+        foreach (var pid in EnumeratePids())
+        {
+            if (TryReadStatFile(pid, buffer, out var length) && TryParseStateAndParent(buffer[..length], out var state, out var ppid)
+                && state is (byte)'Z' && ppid == parentPid)
+            {
+                result.Add(pid);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Fields 3 (state) and 4 (ppid) of a <c>stat</c> line, counted from the last closing parenthesis as in <see cref="TryParse"/>.</summary>
+    internal static bool TryParseStateAndParent(ReadOnlySpan<byte> line, out byte state, out int parentPid)
+    {
+        state = 0;
+        parentPid = 0;
+        var close = line.LastIndexOf((byte)')');
+        if (close < 0 || close + 2 >= line.Length)
+        {
+            return false;
+        }
+
+        var rest = line[(close + 2)..];
+        Span<Range> fields = stackalloc Range[2];
+        if (SplitFields(rest, fields) < fields.Length || rest[fields[0]].Length != 1)
+        {
+            return false;
+        }
+
+        state = rest[fields[0]][0];
+        return int.TryParse(rest[fields[1]], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out parentPid);
+    }
+
     /// <summary>CPU time and resident memory of the processes of session <paramref name="sid"/>.</summary>
     public static IReadOnlyList<ProcessUsage> UsageInSession(int sid) => Usage().Where(u => u.Session == sid).ToList();
 

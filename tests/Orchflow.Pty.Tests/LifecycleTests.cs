@@ -23,6 +23,29 @@ public sealed class LifecycleTests
     }
 
     [Fact]
+    public async Task A_child_that_ends_before_anyone_reads_is_reaped_and_its_exit_reported()
+    {
+        // Nobody calls Start and nobody disposes yet: the terminal's thread reaps the child as soon as it ends.
+        var process = PtySession.Spawn(PtySession.Options("sh", "-c", "exit 7"));
+        try
+        {
+            var exit = await process.Exited.WaitAsync(Timeouts.Default);
+
+            Assert.Equal(7, exit.ExitCode);
+            Assert.False(ProcessTree.TryRead(process.Pid, out _), "the child was reaped, not left a zombie");
+
+            // Reading can still start afterwards: the end of output comes at once.
+            var output = new OutputCollector();
+            process.Start(output);
+            await output.Ended.WaitAsync(Timeouts.Default);
+        }
+        finally
+        {
+            process.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task Dispose_without_start_still_reaps_the_child()
     {
         var process = PtySession.Spawn(PtySession.Options("sleep", "100"));

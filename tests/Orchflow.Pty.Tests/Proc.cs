@@ -41,6 +41,20 @@ internal static class Proc
         }
     }
 
+    /// <summary>True when the process sleeps inside clock_nanosleep(2): `sleep` has finished starting (the dynamic loader's descriptors are closed).</summary>
+    public static bool IsBlockedInNanosleep(int pid)
+    {
+        var nanosleep = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? "115" : "230";
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/syscall").Split(' ')[0] == nanosleep;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     public static int OpenDescriptorCount() => Directory.GetFiles("/proc/self/fd").Length;
 
     public static IReadOnlyList<int> ZombieChildrenOfThisProcess() =>

@@ -16,6 +16,30 @@ public sealed class ProcessTreeTests
     }
 
     [Fact]
+    public void State_and_parent_are_read_after_a_name_with_spaces_and_parentheses()
+    {
+        Assert.True(ProcessTree.TryParseStateAndParent("4242 (a) Z (c) Z 17 4242 4242\n"u8, out var state, out var ppid));
+        Assert.Equal((byte)'Z', state);
+        Assert.Equal(17, ppid);
+        Assert.False(ProcessTree.TryParseStateAndParent("12 (x)"u8, out _, out _));
+    }
+
+    [Fact]
+    public async Task Zombie_children_of_a_process_are_found()
+    {
+        // sh starts a child that ends at once, then becomes a sleep that never waits for it: a zombie child of the sleep.
+        using var session = PtySession.Start("sh", "-c", "true & exec sleep 100");
+        var pid = session.Process.Pid;
+
+        await PtySession.WaitUntil(() => ProcessTree.ZombieChildrenOf(pid).Count == 1, "the ended child shows as a zombie of its parent");
+        var zombie = ProcessTree.ZombieChildrenOf(pid).Single();
+        Assert.True(ProcessTree.TryRead(zombie, out var stat));
+        Assert.Equal(pid, stat.ParentPid);
+        Assert.True(stat.HasEnded);
+        Assert.Empty(ProcessTree.ZombieChildrenOf(1 << 23));
+    }
+
+    [Fact]
     public void Truncated_stat_line_is_rejected()
     {
         Assert.False(ProcessTree.TryParse("12 (x) S 1 12"u8, out _));
@@ -33,7 +57,8 @@ public sealed class ProcessTreeTests
     [Fact]
     public async Task Descendants_and_session_follow_the_terminal_tree()
     {
-        using var session = PtySession.Start("sh", "-c", "sleep 100 & echo started; wait");
+        // "started" only once the background child has exec'd sleep: between fork and exec it is still named sh.
+        using var session = PtySession.Start("sh", "-c", "sleep 100 & while [ \"$(cat /proc/$!/comm)\" != sleep ]; do :; done; echo started; wait");
         await session.WaitForOutput("started");
         var pid = session.Process.Pid;
 

@@ -220,7 +220,7 @@ public sealed class SpawnTests
     }
 
     [Fact]
-    public void No_descriptor_of_the_daemon_reaches_the_child()
+    public async Task No_descriptor_of_the_daemon_reaches_the_child()
     {
         // Descriptors without close-on-exec are exactly the ones posix_spawn would pass on:
         // an eventfd and another terminal's master, as a careless library elsewhere could leave them.
@@ -234,7 +234,9 @@ public sealed class SpawnTests
             using var session = PtySession.Start("sleep", "100");
             var pid = session.Process.Pid;
 
-            // posix_spawn returns after the exec, so the descriptor table is final.
+            // posix_spawn returns after the exec, but the dynamic loader of the new program still opens its libraries
+            // (as descriptor 3, briefly): look once the program sleeps, when only what it inherited is left.
+            await PtySession.WaitUntil(() => Proc.IsBlockedInNanosleep(pid), "sleep has started");
             var descriptors = Directory.GetFileSystemEntries($"/proc/{pid}/fd")
                 .Select(entry => int.Parse(Path.GetFileName(entry), System.Globalization.CultureInfo.InvariantCulture))
                 .Order()

@@ -9,7 +9,7 @@ namespace Orchflow.Server.Terminals;
 public sealed class Scrollback
 {
     /// <summary>The ring's first size, in characters (or the capacity, when smaller).</summary>
-    public const int InitialChars = 4096;
+    public const int InitialChars = 1024;
 
     private char[] _ring;
     private int _start;

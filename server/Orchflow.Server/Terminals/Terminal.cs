@@ -27,7 +27,6 @@ public sealed class Terminal : IPtyOutputSink
     private readonly Scrollback _scrollback;
     private readonly Dictionary<int, Attachment> _attachments = new();
     private readonly Action<Terminal> _onExit;
-    private char[] _chars = new char[4096 + 4]; // grows to the largest read (64 KiB); small for the many quiet terminals
     private long _seq;
     private bool _paused;
 
@@ -95,15 +94,9 @@ public sealed class Terminal : IPtyOutputSink
     {
         lock (_gate)
         {
-            if (_chars.Length < data.Length + 4)
+            if (DecodeLocked(data, flush: false) is { } text)
             {
-                _chars = new char[data.Length + 4];
-            }
-
-            int n = _decoder.GetChars(data, _chars, flush: false);
-            if (n > 0)
-            {
-                PublishLocked(new string(_chars, 0, n));
+                PublishLocked(text);
             }
         }
     }
@@ -112,12 +105,45 @@ public sealed class Terminal : IPtyOutputSink
     {
         lock (_gate)
         {
-            int n = _decoder.GetChars(ReadOnlySpan<byte>.Empty, _chars, flush: true);
-            if (n > 0)
+            if (DecodeLocked(ReadOnlySpan<byte>.Empty, flush: true) is { } text)
             {
-                PublishLocked(new string(_chars, 0, n));
+                PublishLocked(text);
             }
         }
+    }
+
+    /// <summary>
+    /// Decodes straight into the string that is published: no character buffer is kept per terminal (one that grew to
+    /// the largest read stayed at 128 KiB for the terminal's life). Bytes of a character split across reads stay in the
+    /// decoder's state; null when no character is complete yet.
+    /// </summary>
+    private string? DecodeLocked(ReadOnlySpan<byte> data, bool flush)
+    {
+        int n = _decoder.GetCharCount(data, flush);
+        if (n == 0)
+        {
+            // Still hand the bytes over, so a partial character is kept for the next read.
+            _decoder.GetChars(data, Span<char>.Empty, flush);
+            return null;
+        }
+
+        return string.Create(n, new PendingBytes(_decoder, data, flush), static (chars, pending) =>
+        {
+            int written = pending.Decoder.GetChars(pending.Bytes, chars, pending.Flush);
+            if (written != chars.Length)
+            {
+                throw new InvalidOperationException($"The UTF-8 decoder produced {written} characters where it counted {chars.Length}.");
+            }
+        });
+    }
+
+    private readonly ref struct PendingBytes(Decoder decoder, ReadOnlySpan<byte> bytes, bool flush)
+    {
+        public Decoder Decoder { get; } = decoder;
+
+        public ReadOnlySpan<byte> Bytes { get; } = bytes;
+
+        public bool Flush { get; } = flush;
     }
 
     private void PublishLocked(string text)

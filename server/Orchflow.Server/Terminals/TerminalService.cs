@@ -187,6 +187,7 @@ public sealed class TerminalService : IDisposable
         Publish(TerminalChangeKind.Created, terminal);
         terminal.Start();
         _log.Info($"Terminal {terminal.Id} started in {ws.Id} (pid {process.Pid}): {string.Join(' ', command)}");
+        MemoryTrace.Write(_log, $"terminal {terminal.Id}");
         return created;
     }
 

@@ -204,7 +204,9 @@ public sealed class WorkspaceService
             WriteTemplate(ws);
         }
 
-        return Publish(WorkspaceChangeKind.Created, ws);
+        var created = Publish(WorkspaceChangeKind.Created, ws);
+        Terminals.MemoryTrace.Write(_log, $"workspace {ws.Id}");
+        return created;
     }
 
     public async Task<WorkspaceInfo> UpdateAsync(WorkspaceUpdateParams p, CancellationToken cancellationToken = default)
