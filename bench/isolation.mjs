@@ -300,6 +300,7 @@ function cgroupValue(l, controller, workspaceId, file) {
 }
 function hostOffDetail() { return host.cgroupsDetail ?? 'unknown'; }
 
+const tmpEntries = (await import('node:fs')).readdirSync(os.tmpdir()).length;
 const doc = `## Isolation: tiers, noisy neighbours, idle and hibernated workspaces
 
 Command: \`node bench/isolation.mjs\` (also run by \`npm run bench\`), ${new Date().toISOString().slice(0, 10)}, on ${machine()}; load average ${fmt(loadBefore, 2)} at the start, ${fmt(os.loadavg()[0], 2)} at the end.
@@ -310,6 +311,7 @@ Figures are seen by a Node client speaking the protocol over the daemon's socket
 | --- | --- | --- |
 ${rows.map((r) => `| ${r.map((x) => String(x).replaceAll('|', '\\|')).join(' | ')} |`).join('\n')}
 
+The Landlock rows are the fallback for machines where bubblewrap cannot run (here forced by pointing ORCHFLOW_BWRAP at nothing). Its launcher adds one kernel rule per place it grants. At enhanced everything is writable except the workspace's \`.orchflow/\` (and restricted paths), and Landlock rules grant whole hierarchies, so the entries of each directory on the way to \`.orchflow/\` get rules of their own, up to 256 per directory; a more crowded one keeps its entries readable but not writable instead. These workspaces live in ${os.tmpdir()}, which held ${tmpEntries} entries during this run: granting each (as a first version did) cost about 75 ms per spawn. At strict, / is read-only and /tmp is closed, so only the way to hidden places is split.
 The two quiet phases bracket the noisy one because this shared machine's own load moves between phases; compare the noisy figure with both.
 In the runs so far echo was faster while the neighbours kept both cores busy than when the machine was quieter; a likely cause (not measured) is the wake-up latency of idle cores, which dominates a round trip of about a millisecond. What the figures do show is that neither neighbour made A's echo slower.
 The spec asks for "<10% overhead per workspace". What the daemon retains per workspace with a terminal is ${fmt(shareRetained, 1)}% of that workspace's own processes in this run (${shareRetained < 10 ? 'within' : 'above'} the target); its RSS growth while the workspaces were created, measured over a few seconds, is ${fmt(shareGrowth, 1)}% (${shareGrowth < 10 ? 'within' : 'above'}). The difference is memory the daemon holds whatever the number of workspaces: garbage not collected yet (an idle daemon still allocates: its once-a-second checks read /proc and the control groups; the runtime collected once per 10 to 20 MiB allocated in our runs) and code compiled as paths get hot; both are real RSS, and neither is held per workspace (the allocation rate grows a little with each workspace, the garbage held is bounded by the collector). \`ORCHFLOW_LOG_MEMORY=collect\` is a measuring switch: it makes the daemon collect after every create.

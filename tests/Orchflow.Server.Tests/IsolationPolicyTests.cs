@@ -281,6 +281,18 @@ public sealed class IsolationPolicyTests
     }
 
     [Fact]
+    public void Landlock_does_not_grant_the_entries_of_a_crowded_directory_one_by_one_where_they_stay_readable()
+    {
+        var crowd = Enumerable.Range(0, LandlockRules.MaxSiblingRules + 1).Select(i => $"/tmp/x{i}").Append("/tmp/b").ToArray();
+        var tree = new Dictionary<string, string[]> { ["/"] = ["/tmp", "/usr"], ["/tmp"] = crowd, ["/tmp/b"] = ["/tmp/b/.orchflow", "/tmp/b/src"] };
+        var spec = new SandboxSpec { WorkspaceId = "b", Level = SandboxLevel.Confined, Root = "/tmp/b", WorkingDirectory = "/tmp/b", ReadOnly = ["/tmp/b/.orchflow"], DeniedFile = "/d" };
+        var rules = LandlockRules.Plan(LandlockBackend.Layers(spec), d => tree.GetValueOrDefault(d, [])).Select(r => $"{r.Access} {r.Path}").Order(StringComparer.Ordinal);
+
+        // /tmp is readable as a whole (its entries too); the way to the root is still planned, and the root's own entries are writable.
+        Assert.Equal(["Read /", "Write /tmp/b/src", "Write /usr"], rules);
+    }
+
+    [Fact]
     public void Landlock_launcher_arguments_apply_the_network_policy_scope_and_private_tmp()
     {
         var backend = Landlock(7, _ => []);

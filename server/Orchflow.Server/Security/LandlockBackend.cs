@@ -131,7 +131,12 @@ public sealed class LandlockBackend : IIsolationBackend
             Enforced = true,
             Detail = $"{string.Join(", ", policy.RestrictedPaths)}: cannot be opened, listed, written or executed by the workspace's processes ({Description}); their names can still be probed with stat, and directories on the way to them cannot be listed; a path that does not exist when a process starts is not protected",
         },
-        "policy_file" => new() { Name = name, Enforced = true, Detail = $"the workspace's .orchflow/ directory is read-only to its processes ({Description}), so they cannot change their own tier" },
+        "policy_file" => new()
+        {
+            Name = name,
+            Enforced = true,
+            Detail = $"the workspace's .orchflow/ directory is read-only to its processes ({Description}), so they cannot change their own tier; the cost of doing it with Landlock: they cannot create entries directly in the workspace root or in the directories above it (only in subdirectories), and in such a directory of more than {LandlockRules.MaxSiblingRules} entries the others are read-only",
+        },
         "filesystem" => new()
         {
             Name = name,
@@ -166,15 +171,44 @@ public sealed class LandlockBackend : IIsolationBackend
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not a sandbox promise"),
     };
 
+    /// <summary>A directory's entries, read lazily (a crowded one is not read to the end); none when it cannot be read.</summary>
     private static IEnumerable<string> ListChildren(string directory)
     {
+        IEnumerator<string>? entries = null;
         try
         {
-            return Directory.EnumerateFileSystemEntries(directory).ToList();
+            entries = Directory.EnumerateFileSystemEntries(directory).GetEnumerator();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return [];
+        }
+
+        if (entries is null)
+        {
+            yield break;
+        }
+
+        using (entries)
+        {
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = entries.MoveNext();
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    more = false;
+                }
+
+                if (!more)
+                {
+                    yield break;
+                }
+
+                yield return entries.Current;
+            }
         }
     }
 }
@@ -192,11 +226,16 @@ public enum LandlockAccess
 /// parent: the parent gets no rule, and each of its children gets the parent's access, except the ones on the way to
 /// the narrower place, which are planned the same way; the parent itself gets only what every place below it allows.
 /// The cost: a directory on the way to a narrower place cannot get new entries (a workspace root whose .orchflow/ is
-/// read-only cannot get new files directly in it, only in its subdirectories). Pure, given how to list a directory.
+/// read-only cannot get new files directly in it, only in its subdirectories), and in a directory of more than
+/// <see cref="MaxSiblingRules"/> entries that its own rule lets be read, the other entries stay read-only (each would
+/// be a rule of its own). Pure, given how to list a directory.
 /// </summary>
 public static class LandlockRules
 {
     public readonly record struct Rule(string Path, LandlockAccess Access);
+
+    /// <summary>Beyond this many entries, a directory whose own rule lets its entries be read grants them nothing more one by one.</summary>
+    public const int MaxSiblingRules = 256;
 
     public static IReadOnlyList<Rule> Plan(IReadOnlyList<(string Path, LandlockAccess Access)> layers, Func<string, IEnumerable<string>> children)
     {
@@ -259,8 +298,19 @@ public static class LandlockRules
 
             // The children listed, and those on the way to each narrower place (listed or not: one created later, or
             // a listing that failed, must not lose a place that wants more; the launcher skips what does not exist).
-            var onTheWay = below.Select(p => NextStep(dir, p));
-            foreach (var child in children(dir).Select(Trim).Concat(onTheWay).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+            var onTheWay = below.Select(p => NextStep(dir, p)).Distinct(StringComparer.Ordinal).ToList();
+            // Each sibling is a rule of its own, and rules cost the launcher time (a directory of thousands, such as a
+            // busy /tmp, costs tens of milliseconds per spawn). Where the directory's own rule already lets siblings
+            // be read, a crowded directory's siblings keep just that: readable, not writable (and it is not even
+            // listed to the end).
+            var listed = children(dir).Select(Trim).Take(MaxSiblingRules + 1).ToList();
+            bool grantSiblings = listed.Count <= MaxSiblingRules || floor == LandlockAccess.None;
+            if (listed.Count > MaxSiblingRules && grantSiblings)
+            {
+                listed = children(dir).Select(Trim).ToList();
+            }
+
+            foreach (var child in (grantSiblings ? listed : []).Concat(onTheWay).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
             {
                 if (below.Any(p => p == child || IsStrictlyInside(p, child)))
                 {
