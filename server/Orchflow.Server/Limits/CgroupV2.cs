@@ -314,37 +314,23 @@ public sealed class CgroupV2 : ICgroupDriver
 
         // A suspended workspace stays frozen: on v2 SIGKILL reaches a frozen process, so it need not be thawed to die.
         bool wasFrozen = freeze && _files.Read(Path.Combine(dir, "cgroup.freeze")).Trim() == "1";
-        int killed = 0;
-        for (int round = 0; round < 20; round++)
-        {
-            if (freeze)
+        return CgroupKill.InRounds(
+            () => Procs(dir),
+            select,
+            () =>
             {
-                Freeze(workspaceId, true);
-            }
-
-            var victims = select(Procs(dir)).ToList();
-            foreach (var pid in victims)
-            {
-                if (Hosting.Native.Kill(pid, 9) == 0)
+                if (freeze)
                 {
-                    killed++;
+                    Freeze(workspaceId, true);
                 }
-            }
-
-            if (freeze && !wasFrozen)
+            },
+            () =>
             {
-                Freeze(workspaceId, false);
-            }
-
-            if (victims.Count == 0)
-            {
-                break;
-            }
-
-            Thread.Sleep(10);
-        }
-
-        return killed;
+                if (freeze && !wasFrozen)
+                {
+                    Freeze(workspaceId, false);
+                }
+            });
     }
 
     public void Remove(string workspaceId)

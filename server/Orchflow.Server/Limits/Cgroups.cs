@@ -271,30 +271,12 @@ public sealed class CgroupV1 : ICgroupDriver
             return 0;
         }
 
-        int killed = 0;
-        for (int round = 0; round < 20; round++)
-        {
-            Freeze(workspaceId, true);
-            var victims = select(ReadLines(procs).Select(l => int.Parse(l, CultureInfo.InvariantCulture)).ToList()).ToList();
-            foreach (var pid in victims)
-            {
-                if (Hosting.Native.Kill(pid, 9) == 0)
-                {
-                    killed++;
-                }
-            }
-
-            // A frozen process dies of SIGKILL only once thawed.
-            Freeze(workspaceId, false);
-            if (victims.Count == 0)
-            {
-                break;
-            }
-
-            Thread.Sleep(10);
-        }
-
-        return killed;
+        // A frozen process dies of SIGKILL only once thawed: each round ends thawed.
+        return CgroupKill.InRounds(
+            () => ReadLines(procs).Select(l => int.Parse(l, CultureInfo.InvariantCulture)).ToList(),
+            select,
+            () => Freeze(workspaceId, true),
+            () => Freeze(workspaceId, false));
     }
 
     public void Remove(string workspaceId)
@@ -400,6 +382,42 @@ public sealed class CgroupV1 : ICgroupDriver
 
     private static IEnumerable<string> ReadLines(string path) =>
         File.ReadAllLines(path).Where(l => l.Length > 0);
+}
+
+/// <summary>Killing the processes of a group that a selection picks, for every driver.</summary>
+internal static class CgroupKill
+{
+    /// <summary>
+    /// Kills in rounds until the selection finds none (at most 20, 10 ms apart): a fork bomb's children appear between
+    /// a listing and the kills. <paramref name="beforeRound"/> and <paramref name="afterRound"/> freeze and thaw around
+    /// each listing, so nothing forks while it is read. Returns how many were killed.
+    /// </summary>
+    public static int InRounds(Func<IReadOnlyList<int>> processes, Func<IReadOnlyList<int>, IEnumerable<int>> select, Action beforeRound, Action afterRound)
+    {
+        int killed = 0;
+        for (int round = 0; round < 20; round++)
+        {
+            beforeRound();
+            var victims = select(processes()).ToList();
+            foreach (var pid in victims)
+            {
+                if (Hosting.Native.Kill(pid, 9) == 0)
+                {
+                    killed++;
+                }
+            }
+
+            afterRound();
+            if (victims.Count == 0)
+            {
+                break;
+            }
+
+            Thread.Sleep(10);
+        }
+
+        return killed;
+    }
 }
 
 /// <summary>A cgroup file system mount: its path, version and (v1) controllers.</summary>
