@@ -279,7 +279,7 @@ const shareRetained = retainedPair / shellRss * 100;
 note('Daemon memory retained per idle workspace, no terminal', `RSS +${rWs.rss.p50} KiB, managed heap +${rWs.heap.p50} KiB (medians)`,
   `(n=${rWs.rss.n} steps; means with the one-off jumps: RSS +${fmt(rWs.rss.mean, 0)} KiB, heap +${fmt(rWs.heap.mean, 0)} KiB; threads +${rWs.threads.p50}; after a full collection at each create, ${WARM_N} warm-up workspaces first)`);
 note('Daemon memory retained per terminal (idle bash, strict)', `RSS +${rTerm.rss.p50} KiB, managed heap +${rTerm.heap.p50} KiB (medians)`,
-  `(n=${rTerm.rss.n} steps; means: RSS +${fmt(rTerm.rss.mean, 0)} KiB, heap +${fmt(rTerm.heap.mean, 0)} KiB; threads +${rTerm.threads.p50}: the PTY's thread, which reads it and reaps its child (two threads where pidfd_open is missing); its stack and runtime state are most of the RSS)`);
+  `(n=${rTerm.rss.n} steps; means: RSS +${fmt(rTerm.rss.mean, 0)} KiB, heap +${fmt(rTerm.heap.mean, 0)} KiB; threads +${rTerm.threads.p50}: the PTY's reader and its waiter; their stacks and runtime state are most of the RSS)`);
 note('Daemon memory retained per workspace with a terminal, against its own processes', `${kib(retainedPair)} KiB, ${fmt(shareRetained, 1)}%`,
   `(the two medians above, against the ${fmt(shellRss / 2 ** 20, 1)} MiB RSS of a strict workspace's bwrap + bash measured in 3)`);
 retained.close();

@@ -122,10 +122,6 @@ internal static unsafe partial class LibC
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int waitpid(int pid, int* status, int options);
 
-    /// <summary>A descriptor for a process, readable once it has exited (Linux 5.3, glibc 2.36).</summary>
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int pidfd_open(int pid, uint flags);
-
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int access(byte* path, int mode);
 

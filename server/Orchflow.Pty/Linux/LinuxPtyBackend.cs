@@ -17,29 +17,21 @@
 // the program is resolved against the PATH of the environment the caller passes, which is the
 // child's entire environment.
 //
-// Reading and reaping. Each terminal has one dedicated thread doing blocking read() on the master:
-// about 1 ms from spawn to first output here, against 3 to 7 ms through FileStream.ReadAsync, whose
-// every read hops through the thread pool. The thread starts with the child and polls, together
-// with the master (once there is a sink and reading is not paused), an eventfd through which Start,
-// ResumeReading and Dispose wake it (Dispose even when some escaped process keeps the slave open
-// and no EIO would ever come), and the child's pidfd (pidfd_open), which becomes readable when the
-// child exits: the thread then reaps it with waitpid(pid), never waitpid(-1), which would steal the
-// exit statuses of the children the .NET runtime started through Process. EIO from read means every
-// holder of the slave has closed it: the normal end of output. Flow control stops calling read():
-// the kernel's terminal buffer fills and the child blocks in write(), so memory stays bounded and
-// nothing is dropped. The thread ends once output has ended and the child is reaped. Where
-// pidfd_open is missing (Linux before 5.3, glibc before 2.36) a second thread per terminal blocks in
-// waitpid(pid) instead. One thread rather than two halves the threads of a daemon with many
-// terminals; each costs its touched stack pages and the runtime's per-thread state (12 to 16 KiB
-// of RSS each, measured).
+// Reading. Each terminal has one dedicated thread doing blocking read() on the master: about 1 ms
+// from spawn to first output here, against 3 to 7 ms through FileStream.ReadAsync, whose every read
+// hops through the thread pool. The thread polls the master together with an eventfd so that
+// Dispose can wake it even when some escaped process keeps the slave open and no EIO would ever
+// come. EIO from read means every holder of the slave has closed it: the normal end of output.
+// Flow control stops calling read(): the kernel's terminal buffer fills and the child blocks in
+// write(), so memory stays bounded and nothing is dropped.
 // The 64 KiB read buffer is rented from a pool shared by every terminal once poll reports output,
 // and returned once the sink has it: most terminals sit quiet, and a buffer of their own was most
-// of the managed memory each one held. The thread's stack is the runtime's default reservation;
-// only its touched pages (about 8 KiB here) are resident, so a smaller maxStackSize would save
-// address space, not memory.
+// of the managed memory each one held.
 //
-// Exit. The exit is reported only after the reader has drained the output or a short grace period
-// has passed, so the final bytes reach the sink before the exit does.
+// Exit. Each terminal has its own thread blocked in waitpid(pid): never waitpid(-1), which would
+// steal the exit statuses of the children the .NET runtime started through Process. The exit is
+// reported only after the reader has drained the output or a short grace period has passed, so the
+// final bytes reach the sink before the exit does.
 //
 // Killing. KillTree signals the process group, then every process found in /proc that is in the
 // terminal's session or descends from its first process (that covers background jobs in other

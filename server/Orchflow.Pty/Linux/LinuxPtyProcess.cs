@@ -50,28 +50,22 @@ internal sealed class LinuxPtyProcess : IPtyProcess
 
     private readonly FileDescriptorHandle _master;
     private readonly FileDescriptorHandle _wake;
-
-    // The child as a descriptor (pidfd_open): readable once it has exited, so the terminal's one thread
-    // polls it next to the master and reaps the child itself. Null where the kernel or libc has no
-    // pidfd_open (Linux before 5.3, glibc before 2.36); a dedicated waiter thread reaps instead.
-    private readonly FileDescriptorHandle? _pidfd;
     private readonly TaskCompletionSource<PtyExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     // Set when the reader has reached the end of output, or once Dispose stops reading: either way
     // the exit need not wait for more output.
     private readonly ManualResetEventSlim _outputSettled = new(false);
 
-    private readonly Thread _thread;
-    private readonly Thread? _waiter;
+    private readonly Thread _waiter;
     private readonly Lock _writeLock = new();
 
-    // Guards _sink, _paused and _stopping; a change is announced to the thread through _wake.
+    // Guards _sink, _reader, _paused and _stopping; the reader waits on it while paused.
     private readonly object _gate = new();
     private IPtyOutputSink? _sink;
+    private Thread? _reader;
     private bool _paused;
     private bool _stopping;
 
-    private PtyExit? _exit;
     private volatile bool _reaped;
     private int _disposed;
 
@@ -81,28 +75,15 @@ internal sealed class LinuxPtyProcess : IPtyProcess
         PtsName = ptsName;
         _master = master;
         _wake = wake;
-        _pidfd = OpenPidfd(pid);
 
         // Reaping starts at once, whether or not the owner ever starts reading, so the child never
-        // lingers as a zombie: the terminal's thread starts now and polls the pidfd until Start gives
-        // it a sink, then the master too.
-        _thread = new Thread(Run)
+        // lingers as a zombie. The thread only blocks in waitpid, so a small stack is enough.
+        _waiter = new Thread(WaitForExit, maxStackSize: 256 * 1024)
         {
             IsBackground = true,
-            Name = $"pty {pid}",
+            Name = $"pty-wait {pid}",
         };
-        _thread.Start();
-
-        if (_pidfd is null)
-        {
-            // The thread only blocks in waitpid, so a small stack is enough.
-            _waiter = new Thread(WaitForExit, maxStackSize: 256 * 1024)
-            {
-                IsBackground = true,
-                Name = $"pty-wait {pid}",
-            };
-            _waiter.Start();
-        }
+        _waiter.Start();
     }
 
     public int Pid { get; }
@@ -123,9 +104,13 @@ internal sealed class LinuxPtyProcess : IPtyProcess
             }
 
             _sink = sink;
+            _reader = new Thread(ReadLoop)
+            {
+                IsBackground = true,
+                Name = $"pty-read {Pid}",
+            };
+            _reader.Start();
         }
-
-        WakeThread();
     }
 
     public void PauseReading()
@@ -141,9 +126,8 @@ internal sealed class LinuxPtyProcess : IPtyProcess
         lock (_gate)
         {
             _paused = false;
+            Monitor.PulseAll(_gate);
         }
-
-        WakeThread();
     }
 
     public unsafe void Write(ReadOnlySpan<byte> data)
@@ -237,20 +221,21 @@ internal sealed class LinuxPtyProcess : IPtyProcess
         KillTreeCore();
         StopReader();
 
-        // Dispose may be called from the sink, that is on the terminal's thread, which cannot join itself.
-        // The thread ends once the child is reaped, which the kill above makes prompt.
-        if (_thread != Thread.CurrentThread)
+        // Dispose may be called from the sink, that is on the reader thread, which cannot join itself.
+        if (_reader is { } reader && reader != Thread.CurrentThread)
         {
-            _thread.Join(ThreadJoinTimeout);
+            reader.Join(ThreadJoinTimeout);
         }
 
-        _waiter?.Join(ThreadJoinTimeout);
+        if (_waiter != Thread.CurrentThread)
+        {
+            _waiter.Join(ThreadJoinTimeout);
+        }
 
-        // If the thread is still inside a call, it holds references and the descriptors close when
+        // If the reader is still inside a call, it holds references and the descriptors close when
         // it lets go of them.
         _master.Dispose();
         _wake.Dispose();
-        _pidfd?.Dispose();
     }
 
     private void StopReader()
@@ -258,52 +243,19 @@ internal sealed class LinuxPtyProcess : IPtyProcess
         lock (_gate)
         {
             _stopping = true;
+            Monitor.PulseAll(_gate);
         }
 
-        SettleOutput();
-        WakeThread();
-    }
-
-    /// <summary>No more output will be waited for; if the child is already reaped, its exit is reported now.</summary>
-    private void SettleOutput()
-    {
         _outputSettled.Set();
-        if (_reaped)
-        {
-            _exited.TrySetResult(_exit!.Value);
-        }
+
+        WakeReader();
     }
 
-    /// <summary>
-    /// Reports the exit once the output is drained, or after <see cref="OutputDrainGracePeriod"/>: the child's last output
-    /// can still be in the kernel buffer when its exit status arrives.
-    /// </summary>
-    private void Reaped(PtyExit exit)
-    {
-        _exit = exit;
-        _reaped = true;
-        if (_outputSettled.IsSet)
-        {
-            _exited.TrySetResult(exit);
-        }
-        else
-        {
-            _ = Task.Delay(OutputDrainGracePeriod).ContinueWith(_ => _exited.TrySetResult(exit), TaskScheduler.Default);
-        }
-    }
-
-    private unsafe void WakeThread()
+    private unsafe void WakeReader()
     {
         // An eventfd becomes readable once any value is added to its counter; poll then returns.
         ulong one = 1;
-        try
-        {
-            _ = LibC.write(_wake, (byte*)&one, sizeof(ulong));
-        }
-        catch (ObjectDisposedException)
-        {
-            // Disposed: the thread is stopping or gone, and there is nothing left to resume.
-        }
+        _ = LibC.write(_wake, (byte*)&one, sizeof(ulong));
     }
 
     private unsafe void WaitUntilWritable()
@@ -326,18 +278,11 @@ internal sealed class LinuxPtyProcess : IPtyProcess
         }
     }
 
-    /// <summary>
-    /// The terminal's one thread: reads output into the sink while there is a sink and reading is not paused, and reaps
-    /// the child when its pidfd becomes readable. It ends once output has ended (or reading stopped) and the child is
-    /// reaped (or another thread reaps it).
-    /// </summary>
-    private unsafe void Run()
+    private unsafe void ReadLoop()
     {
+        var sink = _sink!;
         var masterAdded = false;
         var wakeAdded = false;
-        var pidfdAdded = false;
-        IPtyOutputSink? sink = null;
-        var outputOpen = true;
         var sinkFaulted = false;
         try
         {
@@ -345,54 +290,13 @@ internal sealed class LinuxPtyProcess : IPtyProcess
             // handle for its whole lifetime keeps Dispose from closing them underneath it.
             _master.DangerousAddRef(ref masterAdded);
             _wake.DangerousAddRef(ref wakeAdded);
-            _pidfd?.DangerousAddRef(ref pidfdAdded);
-            var fds = stackalloc LibC.PollFd[3];
+            var fds = stackalloc LibC.PollFd[2];
 
-            while (true)
+            while (WaitWhilePaused())
             {
-                bool read;
-                var stopNow = false;
-                lock (_gate)
-                {
-                    if (outputOpen)
-                    {
-                        sink ??= _sink;
-                        stopNow = _stopping;
-                        outputOpen = !_stopping;
-                    }
-
-                    read = outputOpen && sink is not null && !_paused;
-                }
-
-                if (stopNow && sink is not null)
-                {
-                    // Dispose stopped reading: the sink learns of it now, even if the child is still to be reaped.
-                    EndOutput(sink, sinkFaulted);
-                    sink = null;
-                }
-
-                var watchChild = _pidfd is not null && !_reaped;
-                if (!outputOpen && !watchChild)
-                {
-                    break;
-                }
-
-                int count = 0, masterAt = -1, childAt = -1;
-                if (read)
-                {
-                    masterAt = count;
-                    fds[count++] = new LibC.PollFd { Fd = _master.Fd, Events = LibC.POLLIN };
-                }
-
-                var wakeAt = count;
-                fds[count++] = new LibC.PollFd { Fd = _wake.Fd, Events = LibC.POLLIN };
-                if (watchChild)
-                {
-                    childAt = count;
-                    fds[count++] = new LibC.PollFd { Fd = _pidfd!.Fd, Events = LibC.POLLIN };
-                }
-
-                if (LibC.poll(fds, (nuint)count, -1) < 0)
+                fds[0] = new LibC.PollFd { Fd = _master.Fd, Events = LibC.POLLIN };
+                fds[1] = new LibC.PollFd { Fd = _wake.Fd, Events = LibC.POLLIN };
+                if (LibC.poll(fds, 2, -1) < 0)
                 {
                     if (Marshal.GetLastPInvokeError() == LibC.EINTR)
                     {
@@ -402,39 +306,49 @@ internal sealed class LinuxPtyProcess : IPtyProcess
                     break;
                 }
 
-                if (childAt >= 0 && fds[childAt].Revents != 0)
+                if (fds[1].Revents != 0)
                 {
-                    Reaped(Reap());
+                    break;
                 }
 
-                if (fds[wakeAt].Revents != 0)
+                nint count;
+                int errno;
+                var buffer = ReadBuffers.Rent(ReadBufferSize);
+                try
                 {
-                    // Start, resume or stop: take the wake-up and look at the state again.
-                    ulong value;
-                    _ = LibC.read(_wake.Fd, (byte*)&value, sizeof(ulong));
-                    continue;
-                }
+                    fixed (byte* start = buffer)
+                    {
+                        count = LibC.read(_master.Fd, start, (nuint)ReadBufferSize);
+                        errno = count < 0 ? Marshal.GetLastPInvokeError() : 0;
+                    }
 
-                if (masterAt < 0 || fds[masterAt].Revents == 0)
-                {
-                    continue;
-                }
-
-                switch (ReadOnce(sink!))
-                {
-                    case ReadOutcome.Data:
-                    case ReadOutcome.Retry:
+                    if (count > 0)
+                    {
+                        // The span is valid only during the call (IPtyOutputSink), so the buffer can go back right after.
+                        sink.OnData(buffer.AsSpan(0, (int)count));
                         continue;
-                    case ReadOutcome.SinkFaulted:
-                        sinkFaulted = true;
-                        break;
+                    }
+                }
+                catch (Exception)
+                {
+                    // A failing sink must not take the daemon down with an unhandled exception on
+                    // this thread; reading stops, as documented on IPtyOutputSink.
+                    sinkFaulted = true;
+                    break;
+                }
+                finally
+                {
+                    ReadBuffers.Return(buffer);
+                }
+
+                if (errno is LibC.EINTR or LibC.EAGAIN)
+                {
+                    continue;
                 }
 
                 // EIO: every holder of the slave has closed it, which is the normal end of output.
-                // Anything else cannot be recovered from either. The child may still need reaping.
-                outputOpen = false;
-                EndOutput(sink!, sinkFaulted);
-                sink = null;
+                // Anything else cannot be recovered from either.
+                break;
             }
         }
         catch (ObjectDisposedException)
@@ -443,11 +357,6 @@ internal sealed class LinuxPtyProcess : IPtyProcess
         }
         finally
         {
-            if (pidfdAdded)
-            {
-                _pidfd!.DangerousRelease();
-            }
-
             if (wakeAdded)
             {
                 _wake.DangerousRelease();
@@ -458,88 +367,37 @@ internal sealed class LinuxPtyProcess : IPtyProcess
                 _master.DangerousRelease();
             }
 
-            // Output stopped by a failed poll rather than by its end: the sink still learns of it.
-            if (sink is not null)
-            {
-                EndOutput(sink, sinkFaulted);
-            }
-
-            SettleOutput();
-
-            // Left the loop before the child was reaped (a failed poll, descriptors gone): reap it here, blocking, as a
-            // waiter thread would.
-            if (_pidfd is not null && !_reaped)
-            {
-                Reaped(Reap());
-            }
-        }
-    }
-
-    private enum ReadOutcome
-    {
-        Data,
-        Retry,
-        Ended,
-        SinkFaulted,
-    }
-
-    private unsafe ReadOutcome ReadOnce(IPtyOutputSink sink)
-    {
-        var buffer = ReadBuffers.Rent(ReadBufferSize);
-        try
-        {
-            nint count;
-            int errno;
-            fixed (byte* start = buffer)
-            {
-                count = LibC.read(_master.Fd, start, (nuint)ReadBufferSize);
-                errno = count < 0 ? Marshal.GetLastPInvokeError() : 0;
-            }
-
-            if (count > 0)
+            if (!sinkFaulted)
             {
                 try
                 {
-                    // The span is valid only during the call (IPtyOutputSink), so the buffer can go back right after.
-                    sink.OnData(buffer.AsSpan(0, (int)count));
+                    sink.OnEnd();
                 }
                 catch (Exception)
                 {
-                    // A failing sink must not take the daemon down with an unhandled exception on
-                    // this thread; reading stops, as documented on IPtyOutputSink.
-                    return ReadOutcome.SinkFaulted;
+                    // Same reasoning as for OnData: the sink's failure stays the sink's.
                 }
-
-                return ReadOutcome.Data;
             }
 
-            return errno is LibC.EINTR or LibC.EAGAIN ? ReadOutcome.Retry : ReadOutcome.Ended;
-        }
-        finally
-        {
-            ReadBuffers.Return(buffer);
+            _outputSettled.Set();
         }
     }
 
-    private void EndOutput(IPtyOutputSink sink, bool sinkFaulted)
+    /// <summary>Blocks while reading is paused; false once the reader must stop.</summary>
+    private bool WaitWhilePaused()
     {
-        if (!sinkFaulted)
+        lock (_gate)
         {
-            try
+            while (_paused && !_stopping)
             {
-                sink.OnEnd();
+                Monitor.Wait(_gate);
             }
-            catch (Exception)
-            {
-                // Same reasoning as for OnData: the sink's failure stays the sink's.
-            }
-        }
 
-        SettleOutput();
+            return !_stopping;
+        }
     }
 
-    /// <summary>Collects the exit status of a child whose pidfd became readable (it has exited: waitpid does not block).</summary>
-    private unsafe PtyExit Reap()
+    private unsafe void WaitForExit()
     {
         int status;
         int result;
@@ -551,28 +409,9 @@ internal sealed class LinuxPtyProcess : IPtyProcess
 
         // ECHILD means something else reaped the child (a waitpid(-1) elsewhere, or SIGCHLD set to
         // SIG_IGN): the process is gone but its status is lost.
-        return result == Pid ? DecodeWaitStatus(status) : new PtyExit(null, null);
-    }
-
-    private static FileDescriptorHandle? OpenPidfd(int pid)
-    {
-        try
-        {
-            var fd = LibC.pidfd_open(pid, 0);
-            return fd >= 0 ? new FileDescriptorHandle(fd) : null;
-        }
-        catch (EntryPointNotFoundException)
-        {
-            return null;
-        }
-    }
-
-    private void WaitForExit()
-    {
-        // Without a pidfd: block in waitpid on a thread of its own.
-        var exit = Reap();
-        _exit = exit;
+        var exit = result == Pid ? DecodeWaitStatus(status) : new PtyExit(null, null);
         _reaped = true;
+
         _outputSettled.Wait(OutputDrainGracePeriod);
         _exited.TrySetResult(exit);
     }
