@@ -218,50 +218,50 @@ public sealed class AgentService : IAsyncDisposable
             throw new OrchflowException(ErrorCodes.InvalidArgument, "The text is empty.", "Send the answer as typed, with \"\\r\" to submit it.");
         }
 
-        Agent agent;
-        AgentRun run;
         Terminal terminal;
+        AgentInfo view;
         lock (_gate)
         {
-            agent = Get(id);
+            var agent = Get(id);
             if (agent.State is not (AgentState.Starting or AgentState.Running or AgentState.NeedsInput) || agent.Run is null || agent.TerminalId is null || agent.Stopping)
             {
                 throw NotAllowed(agent, "receive input", agent.State == AgentState.Paused ? $"Resume it first: `orchflow agent resume {id}`." : null);
             }
 
-            run = agent.Run;
             terminal = _terminals.Get(agent.TerminalId);
+            if (!terminal.IsRunning || terminal.Process is null)
+            {
+                throw NotAllowed(agent, "receive input", null);
+            }
 
-            // Before the write, so that the echo of the answer already counts as output after the input.
-            run.Detector.InputGiven();
+            // Recorded before the write, under the lock: an agent that answers at once and exits must still show the
+            // input before its end (its exit is handled under this lock too, after the write), and the echo of the
+            // answer already counts as output after the input.
+            agent.Run.Detector.InputGiven();
+            bool wasWaiting = agent.State == AgentState.NeedsInput;
+            if (wasWaiting)
+            {
+                agent.State = AgentState.Running;
+                agent.NeedsInputSince = null;
+            }
+
+            AddEvent(agent, AgentEventKind.InputGiven, $"{id} got input from {by ?? "a client"}" + (wasWaiting ? "" : " (it was not waiting)") + $": {Short(text.TrimEnd('\r', '\n'))}", by: by);
+            Publish(agent);
+            view = View(agent);
         }
 
         // Straight to the PTY rather than through TerminalService.Input, whose observer call would report the input a
         // second time as typed in the terminal; a full input buffer may block here, outside the lock.
-        if (!terminal.IsRunning || terminal.Process is null)
+        try
         {
-            throw NotAllowed(agent, "receive input", null);
+            (terminal.Process ?? throw new ObjectDisposedException(nameof(terminal))).Write(Encoding.UTF8.GetBytes(text));
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            throw new OrchflowException(ErrorCodes.NotAllowed, $"Agent '{id}' ended before the input reached it: {e.Message}", $"Run `orchflow agent show {id}` to see how it ended.");
         }
 
-        terminal.Process.Write(Encoding.UTF8.GetBytes(text));
-
-        lock (_gate)
-        {
-            if (agent.Run == run)
-            {
-                bool wasWaiting = agent.State == AgentState.NeedsInput;
-                if (wasWaiting)
-                {
-                    agent.State = AgentState.Running;
-                    agent.NeedsInputSince = null;
-                }
-
-                AddEvent(agent, AgentEventKind.InputGiven, $"{id} got input from {by ?? "a client"}" + (wasWaiting ? "" : " (it was not waiting)") + $": {Short(text.TrimEnd('\r', '\n'))}", by: by);
-                Publish(agent);
-            }
-
-            return View(agent);
-        }
+        return view;
     }
 
     /// <summary>
@@ -816,13 +816,16 @@ public sealed class AgentService : IAsyncDisposable
                 continue;
             }
 
-            var r = run.Detector.Evaluate();
             lock (_gate)
             {
                 if (agent.Run != run || agent.Stopping || agent.State is not (AgentState.Starting or AgentState.Running or AgentState.NeedsInput))
                 {
                     continue;
                 }
+
+                // Under the lock: a verdict is reported once, so one taken here while the run ends (its exit handled
+                // by Finish, which takes the final verdict under this lock) would be dropped, its done line with it.
+                var r = run.Detector.Evaluate();
 
                 bool changed = false;
                 if (agent.State == AgentState.Starting && (r.HasOutput || _time.GetUtcNow() - agent.StartedAt >= StartingGrace))
@@ -885,7 +888,7 @@ public sealed class AgentService : IAsyncDisposable
         {
             try
             {
-                terminal.Process?.Write(Encoding.UTF8.GetBytes(text));
+                (terminal.Process ?? throw new ObjectDisposedException(nameof(terminal))).Write(Encoding.UTF8.GetBytes(text));
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException)
             {
