@@ -4,24 +4,14 @@
 // This module must not import 'vscode'.
 import { TreeItemContext } from '../constants';
 import type { AgentInfo, AgentResources, AgentState, AgentTypeInfo, WorkspaceInfo } from '../protocol/generated';
-import { codeSpan, escapeMarkdown, type IconView } from '../workspaces/presentation';
+import { codeSpan, escapeMarkdown, type IconView, type WorkspacePartRow } from '../workspaces/presentation';
 import { canPause, canResume, canSendInput, compareByUrgency, hasTerminal, holdsSlot, isLive } from './model';
 
 /** What the daemon measured for one agent's terminal session; every field may be absent (not measured yet). */
 export type AgentFigures = Pick<AgentResources, 'cpuPercent' | 'memoryBytes' | 'processes'>;
 
 /** The "Agents (N)" row under a workspace. */
-export interface AgentsGroupNode {
-  readonly kind: 'agents';
-  readonly workspaceId: string;
-  readonly label: string;
-  readonly description: string;
-  /** Markdown. */
-  readonly tooltip: string;
-  readonly icon: IconView;
-  readonly contextValue: string;
-  readonly hasChildren: boolean;
-}
+export type AgentsGroupNode = WorkspacePartRow<'agents'>;
 
 /** One agent under its workspace's Agents row. */
 export interface AgentNode {

@@ -29,22 +29,13 @@ import {
   unenforcedFeatures,
   unenforcedReason,
   type IconView,
+  type WorkspacePartRow,
 } from '../workspaces/presentation';
 
 // ---- The Isolation row and its promises ----
 
 /** The "Isolation" row under a workspace: the daemon's summary, and a warning when less than requested is enforced. */
-export interface IsolationNode {
-  readonly kind: 'isolation';
-  readonly workspaceId: string;
-  readonly label: string;
-  readonly description: string;
-  /** Markdown. */
-  readonly tooltip: string;
-  readonly icon: IconView;
-  readonly contextValue: string;
-  readonly hasChildren: boolean;
-}
+export type IsolationNode = WorkspacePartRow<'isolation'>;
 
 /** One promise of the workspace's tier, under its Isolation row. */
 export interface IsolationFeatureNode {

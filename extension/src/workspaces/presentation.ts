@@ -14,6 +14,19 @@ export interface IconView {
   readonly color?: string;
 }
 
+/** A row under a workspace that groups or sums up one of its parts (Terminals, Agents, Isolation). */
+export interface WorkspacePartRow<K extends string> {
+  readonly kind: K;
+  readonly workspaceId: string;
+  readonly label: string;
+  readonly description: string;
+  /** Markdown. */
+  readonly tooltip: string;
+  readonly icon: IconView;
+  readonly contextValue: string;
+  readonly hasChildren: boolean;
+}
+
 export interface WorkspaceNode {
   readonly kind: 'workspace';
   readonly id: string;
