@@ -2,6 +2,7 @@ using System.Globalization;
 using Orchflow.Config;
 using Orchflow.Protocol;
 using Orchflow.Server.Hosting;
+using static Orchflow.Server.EnumText;
 
 namespace Orchflow.Server.Cli;
 
@@ -283,6 +284,4 @@ internal static class MemoryCommands
         var line = value.ReplaceLineEndings(" ");
         return line.Length <= 60 ? line : line[..59] + "…";
     }
-
-    private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
 }

@@ -1,5 +1,6 @@
 using Orchflow.Protocol;
 using Orchflow.Server.Hosting;
+using static Orchflow.Server.EnumText;
 
 namespace Orchflow.Server.Cli;
 
@@ -236,8 +237,6 @@ internal static class WorkspaceCommands
         i.EnforcedTier == i.RequestedTier ? Lower(i.EnforcedTier) : $"{Lower(i.RequestedTier)} (NOT enforced: {Lower(i.EnforcedTier)})";
 
     private static string Git(VcsInfo? vcs) => vcs is null ? "-" : $"{vcs.Branch ?? "detached"}{(vcs.Dirty ? " (dirty)" : "")}";
-
-    private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
 
     private static string ExpandHome(string path) =>
         path == "~" || path.StartsWith("~/", StringComparison.Ordinal)

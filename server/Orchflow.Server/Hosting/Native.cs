@@ -18,7 +18,11 @@ internal static partial class Native
     private static partial int Dup2(int oldFd, int newFd);
 
     [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
+    internal static partial int Close(int fd);
+
+    /// <summary>A raw system call, for those libc has no wrapper for here (landlock_create_ruleset, pidfd_send_signal).</summary>
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    internal static partial long Syscall(long number, long a, long b, long c, long d);
 
     [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial nint RealPath(string path, nint resolved);

@@ -8,6 +8,7 @@ using Orchflow.Server.Hosting;
 using Orchflow.Server.Security;
 using Orchflow.Server.Terminals;
 using Orchflow.Server.Workspaces;
+using static Orchflow.Server.EnumText;
 
 namespace Orchflow.Server.Limits;
 
@@ -618,9 +619,6 @@ public sealed class ResourceGovernor : IAsyncDisposable
             At = _time.GetUtcNow(),
         });
     }
-
-    private static string Lower<T>(T value)
-        where T : struct, Enum => value.ToString().ToLowerInvariant();
 
     public async ValueTask DisposeAsync()
     {

@@ -171,10 +171,7 @@ public static partial class HostProbe
         }
 
         const long LandlockCreateRuleset = 444; // the same number on x86_64 and arm64 (asm-generic)
-        long abi = Syscall(LandlockCreateRuleset, 0, 0, 1);
+        long abi = Hosting.Native.Syscall(LandlockCreateRuleset, 0, 0, 1, 0);
         return abi > 0 ? (int)abi : null;
     }
-
-    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
-    private static partial long Syscall(long number, long a, long b, long c);
 }

@@ -1,4 +1,5 @@
 using Orchflow.Protocol;
+using static Orchflow.Server.EnumText;
 
 namespace Orchflow.Server.Security;
 
@@ -135,7 +136,4 @@ public static class IsolationPlanner
             Features = features,
         };
     }
-
-    private static string Lower<T>(T value)
-        where T : struct, Enum => value.ToString().ToLowerInvariant();
 }

@@ -1,6 +1,7 @@
 using Orchflow.Protocol;
 using Orchflow.Server.Hosting;
 using Orchflow.Server.Workspaces;
+using static Orchflow.Server.EnumText;
 
 namespace Orchflow.Server.Security;
 
@@ -363,7 +364,4 @@ public sealed class IsolationService
         var line = text.ReplaceLineEndings(" ").Trim();
         return line.Length <= 120 ? line : line[..119] + "…";
     }
-
-    private static string Lower<T>(T value)
-        where T : struct, Enum => value.ToString().ToLowerInvariant();
 }

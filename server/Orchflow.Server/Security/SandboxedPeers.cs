@@ -46,7 +46,7 @@ public static partial class SandboxedPeers
             }
 
             bool? marked = HasNoNewPrivs($"/proc/{pid}/status");
-            bool stillThere = pidfd < 0 || Syscall(PidFdSendSignal, pidfd, 0, 0, 0) == 0;
+            bool stillThere = pidfd < 0 || Hosting.Native.Syscall(PidFdSendSignal, pidfd, 0, 0, 0) == 0;
             if (marked is null || !stillThere)
             {
                 return ($"the connecting process (pid {pid}) ended before it could be checked", pid);
@@ -60,7 +60,7 @@ public static partial class SandboxedPeers
         {
             if (pidfd >= 0)
             {
-                Close(pidfd);
+                Hosting.Native.Close(pidfd);
             }
         }
     }
@@ -133,10 +133,4 @@ public static partial class SandboxedPeers
 
     [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
     private static partial int GetSockOpt(int socket, int level, int name, ref int value, ref int length);
-
-    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
-    private static partial long Syscall(long number, long a, long b, long c, long d);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int Close(int fd);
 }
