@@ -13,6 +13,7 @@ import { NullLogger } from '../src/client/logger';
 import { NotConnectedError, userMessage } from '../src/protocol/errors';
 import type { ErrorData, InitializeParams, InitializeResult, WorkspaceChangedNotification, WorkspaceNotice } from '../src/protocol/generated';
 import { notice, workspace } from './fixtures';
+import { waitForState as waitForClientState } from './realDaemonSupport';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'orchflow-client-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -96,22 +97,7 @@ class FakeDaemon {
 }
 
 function waitForState(client: OrchflowClient, kind: ConnectionStateKind, timeoutMs = 5000): Promise<void> {
-  if (client.connectionState.kind === kind) {
-    return Promise.resolve();
-  }
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sub.dispose();
-      reject(new Error(`state stayed ${client.connectionState.kind}, expected ${kind}`));
-    }, timeoutMs);
-    const sub = client.onDidChangeState((s) => {
-      if (s.kind === kind) {
-        clearTimeout(timer);
-        sub.dispose();
-        resolve();
-      }
-    });
-  });
+  return waitForClientState(client, kind, timeoutMs);
 }
 
 /** A listening fake daemon and a client for it, both closed when the test ends, also when it fails. */

@@ -2,7 +2,7 @@
 // socket, with a private ORCHFLOW_HOME. Skipped when the backend has not been built.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -12,10 +12,10 @@ import type { ConnectionStateKind } from '../src/client/connectionState';
 import { NullLogger } from '../src/client/logger';
 import { isErrorCode, userMessage } from '../src/protocol/errors';
 import { ErrorCodes, type WorkspaceChangedNotification } from '../src/protocol/generated';
+import { builtServer, skipWithoutServer, waitForState as waitForClientState } from './realDaemonSupport';
 
-const root = path.resolve(__dirname, '..', '..');
-const server = path.join(root, 'dist', 'server', 'orchflow');
-const skip = existsSync(server) ? false : `the backend is not built (${server}); run npm run build:server`;
+const server = builtServer;
+const skip = skipWithoutServer;
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'orchflow-real-daemon-'));
 const env = { ...process.env, ORCHFLOW_HOME: path.join(tmp, 'home') };
@@ -24,22 +24,7 @@ let client: OrchflowClient;
 const changes: WorkspaceChangedNotification[] = [];
 
 function waitForState(kind: ConnectionStateKind, timeoutMs = 20_000): Promise<void> {
-  if (client.connectionState.kind === kind) {
-    return Promise.resolve();
-  }
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sub.dispose();
-      reject(new Error(`state stayed ${JSON.stringify(client.connectionState)}, expected ${kind}`));
-    }, timeoutMs);
-    const sub = client.onDidChangeState((s) => {
-      if (s.kind === kind) {
-        clearTimeout(timer);
-        sub.dispose();
-        resolve();
-      }
-    });
-  });
+  return waitForClientState(client, kind, timeoutMs);
 }
 
 function waitForChange(kind: WorkspaceChangedNotification['kind'], id: string, timeoutMs = 10_000): Promise<WorkspaceChangedNotification> {

@@ -19,10 +19,10 @@ import { MemoryStore } from '../src/memory/store';
 import { MemorySync } from '../src/memory/sync';
 import { isErrorCode, userMessage } from '../src/protocol/errors';
 import { ErrorCodes, type MemoryStats } from '../src/protocol/generated';
+import { builtServer, skipWithoutServer, waitForState as waitForClientState } from './realDaemonSupport';
 
-const root = path.resolve(__dirname, '..', '..');
-const server = path.join(root, 'dist', 'server', 'orchflow');
-const skip = existsSync(server) ? false : `the backend is not built (${server}); run npm run build:server`;
+const server = builtServer;
+const skip = skipWithoutServer;
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'orchflow-real-memory-'));
 const home = path.join(tmp, 'home');
@@ -39,22 +39,7 @@ function writeConfig(memory?: Record<string, unknown>): void {
 }
 
 function waitForState(kind: ConnectionStateKind, timeoutMs = 30_000): Promise<void> {
-  if (client.connectionState.kind === kind) {
-    return Promise.resolve();
-  }
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sub.dispose();
-      reject(new Error(`state stayed ${JSON.stringify(client.connectionState)}, expected ${kind}`));
-    }, timeoutMs);
-    const sub = client.onDidChangeState((s) => {
-      if (s.kind === kind) {
-        clearTimeout(timer);
-        sub.dispose();
-        resolve();
-      }
-    });
-  });
+  return waitForClientState(client, kind, timeoutMs);
 }
 
 /** Resolves with the workspace's stats once the store holds ones that satisfy `ok`; checked at each change. */

@@ -4,7 +4,7 @@
 // Skipped when the backend has not been built.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -13,10 +13,10 @@ import { OrchflowClient } from '../src/client/client';
 import { NullLogger } from '../src/client/logger';
 import type { TerminalChangedNotification, TerminalInfo, TerminalOutputNotification } from '../src/protocol/generated';
 import { TerminalSession, type TerminalSink } from '../src/terminals/session';
+import { builtServer, skipWithoutServer } from './realDaemonSupport';
 
-const root = path.resolve(__dirname, '..', '..');
-const server = path.join(root, 'dist', 'server', 'orchflow');
-const skip = existsSync(server) ? false : `the backend is not built (${server}); run npm run build:server`;
+const server = builtServer;
+const skip = skipWithoutServer;
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'orchflow-real-terminals-'));
 const env = { ...process.env, ORCHFLOW_HOME: path.join(tmp, 'home'), SHELL: '/bin/bash' };
