@@ -64,7 +64,6 @@ const CHROMIUM_ARGS = [
 
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls fn until it returns a truthy value or the deadline passes; returns that value or throws. */
 /**
  * Polls fn until it returns a truthy value, or an object { ok, detail } whose ok is truthy; returns that.
  * On timeout the error says what was awaited and the last detail.

@@ -196,26 +196,32 @@ let fromProfile;
 
 /**
  * Picks a profile from the terminal panel's "+" dropdown (Launch Profile...). VS Code fills that menu from its
- * list of contributed profiles, which it can refresh a moment after an extension registers, so an attempt
- * that does not find the entry closes the menu and opens it again.
+ * list of contributed profiles, which it can refresh a moment after an extension registers: the entry may be
+ * missing, or the menu may be rebuilt under the pointer (Playwright then finds the entry "not stable" or
+ * detached). Either way an attempt closes the menu and opens it again; only a click that went through ends it.
  */
 async function launchProfile(title) {
   const page = vsc.page;
   const dropdown = page.locator('.panel .action-item [aria-label^="Launch Profile"]').first();
   const entry = page.locator('.monaco-menu .action-item', { hasText: title }).first();
-  await pollUntil(`"${title}" in the "+" menu of the terminal panel`, TIMEOUTS.terminal, async () => {
+  let shot = false;
+  await pollUntil(`"${title}" in the "+" menu of the terminal panel to take a click`, TIMEOUTS.terminal, async () => {
     await dropdown.click();
     try {
       await entry.waitFor({ state: 'visible', timeout: 2_000 });
+      if (!shot) {
+        await vsc.screenshot('08-plus-menu');
+        shot = true;
+      }
+      await entry.click({ timeout: 2_000 });
       return true;
-    } catch {
+    } catch (error) {
       const items = await page.locator('.monaco-menu .action-item').allTextContents();
       await page.keyboard.press('Escape');
-      return { ok: false, detail: `menu: ${JSON.stringify(items.filter(Boolean))}` };
+      const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      return { ok: false, detail: `${why}; menu: ${JSON.stringify(items.filter(Boolean))}` };
     }
   });
-  await vsc.screenshot('08-plus-menu');
-  await entry.click();
 }
 
 test('the "Orchflow workspace terminal" profile in the terminal panel\'s "+" menu starts a shell in the active workspace', async () => {
