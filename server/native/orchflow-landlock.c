@@ -12,7 +12,9 @@
  *   --rw PATH    every file-system right under PATH
  *   --dev PATH   read, write and ioctl on one device file (/dev/null, ...)
  *   --own-tty    read, write and ioctl on the terminal on standard input (the workspace's own)
- *   --net-none   no TCP bind or connect (Landlock ABI 4+; UDP and other families are not covered by Landlock)
+ *   --net-none   no network: a seccomp filter refuses creating any socket but Unix and netlink ones (so no TCP, UDP,
+ *                SCTP, raw or packet socket on any address, loopback included) and io_uring (which could create one
+ *                past the filter); where Landlock has network rules (ABI 4+) TCP bind and connect are refused by them too
  *   --scope      no signals to, and no abstract unix sockets of, processes outside the sandbox (ABI 6+)
  *   --setenv     set an environment variable for PROGRAM
  *
@@ -27,12 +29,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/landlock.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -127,6 +134,80 @@ static int drop_capabilities(void)
     return 0;
 }
 
+/*
+ * The network filter of --net-none. Landlock's network rules cover TCP only, so sockets are refused where they are
+ * made: socket(2) with any family but AF_UNIX (local, reachable only by path, which Landlock's file rules and the
+ * daemon's peer check govern, or abstractly, which --scope closes) and AF_NETLINK (the kernel's own, which programs
+ * use to list interfaces). io_uring is refused as a whole, since its IORING_OP_SOCKET makes sockets without the
+ * socket system call; programs fall back to plain system calls on ENOSYS. A 32-bit (compat) caller gets the same
+ * filter under its own numbers, and its multiplexed socketcall(2), whose arguments a filter cannot read, is refused;
+ * x32 calls are refused. Refusals are EACCES ("Permission denied"), what a program expects of a denied socket.
+ */
+#if defined(__x86_64__)
+#define NATIVE_ARCH AUDIT_ARCH_X86_64
+#define COMPAT_ARCH AUDIT_ARCH_I386
+#define COMPAT_SOCKET 359
+#define COMPAT_SOCKETCALL 102
+#define X32_BIT 0x40000000u
+#elif defined(__aarch64__)
+#define NATIVE_ARCH AUDIT_ARCH_AARCH64
+#define COMPAT_ARCH AUDIT_ARCH_ARM
+#define COMPAT_SOCKET 281
+#define COMPAT_SOCKETCALL 0xffffffffu /* none on arm */
+#define X32_BIT 0xffffffffu           /* no x32 */
+#endif
+#define IO_URING_SETUP 425 /* the same on every architecture (the unified syscall table) */
+#define IO_URING_ENTER 426
+#define IO_URING_REGISTER 427
+
+#ifdef NATIVE_ARCH
+static int refuse_network(void)
+{
+    /* Offsets into struct seccomp_data; the family is the low half of the first argument (little-endian). */
+    enum { NR = offsetof(struct seccomp_data, nr), ARCH = offsetof(struct seccomp_data, arch), ARG0 = offsetof(struct seccomp_data, args[0]) };
+    /* A jump's offsets count from the next instruction: at i, offset k lands on i + 1 + k (numbered below). */
+    struct sock_filter code[] = {
+        /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARCH),
+        /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 1, 0),
+        /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, COMPAT_ARCH, 7, 14),
+        /* native */
+        /* 3 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR),
+        /* 4 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, X32_BIT, 13, 0),
+        /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 13, 0),
+        /* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IO_URING_SETUP, 8, 0),
+        /* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IO_URING_ENTER, 7, 0),
+        /* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IO_URING_REGISTER, 6, 0),
+        /* 9 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        /* compat */
+        /* 10 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR),
+        /* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, COMPAT_SOCKETCALL, 6, 0),
+        /* 12 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, COMPAT_SOCKET, 6, 0),
+        /* 13 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, IO_URING_SETUP, 0, 2),
+        /* 14 */ BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, IO_URING_REGISTER, 1, 0),
+        /* 15 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        /* 16 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        /* 17: an architecture this process cannot be: kill rather than guess */
+        /* 17 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        /* 18: x32, and socketcall */
+        /* 18 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+        /* 19: socket(family, ...): only Unix and netlink */
+        /* 19 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0),
+        /* 20 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 2, 0),
+        /* 21 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_NETLINK, 1, 0),
+        /* 22 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+        /* 23 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog program = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) != 0) return fail("installing the network filter (seccomp)", strerror(errno));
+    return 0;
+}
+#else
+static int refuse_network(void)
+{
+    return fail("--net-none", "no network filter is built for this processor architecture");
+}
+#endif
+
 int main(int argc, char **argv)
 {
     int abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
@@ -143,7 +224,6 @@ int main(int argc, char **argv)
         else return fail("unknown option", argv[i]);
     }
     if (first < 0 || first >= argc) return fail("usage", "orchflow-landlock [options] -- PROGRAM [ARG]...");
-    if (net_none && abi < 4) return fail("--net-none needs Landlock ABI 4 (Linux 6.7)", NULL);
     if (scope && abi < 6) return fail("--scope needs Landlock ABI 6 (Linux 6.12)", NULL);
 
     struct ruleset_attr attr = { .handled_access_fs = handled_fs_for(abi) };
@@ -180,6 +260,10 @@ int main(int argc, char **argv)
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail("no_new_privs", strerror(errno));
     if (syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) return fail("landlock_restrict_self", strerror(errno));
     close(ruleset);
+    if (net_none) {
+        int refused = refuse_network();
+        if (refused != 0) return refused;
+    }
 
     execvp(argv[first], &argv[first]);
     dprintf(2, "orchflow: cannot run %s: %s\r\n", argv[first], strerror(errno));

@@ -22,8 +22,10 @@ public sealed class IsolationLab : IAsyncDisposable
     private readonly Dictionary<string, TerminalInfo> _ended = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _changed = new(0);
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly UdpClient _udp = new(new IPEndPoint(IPAddress.Loopback, 0));
     private readonly CancellationTokenSource _stop = new();
     private int _connections;
+    private int _datagrams;
 
     private IsolationLab(string tier, string sandbox, bool allowlist)
     {
@@ -88,6 +90,12 @@ public sealed class IsolationLab : IAsyncDisposable
     /// <summary>Connections accepted by the test's listener on the host's 127.0.0.1.</summary>
     public int Connections => Volatile.Read(ref _connections);
 
+    /// <summary>The port of the test's UDP socket on the host's 127.0.0.1.</summary>
+    public int UdpPort => ((IPEndPoint)_udp.Client.LocalEndPoint!).Port;
+
+    /// <summary>Datagrams received by the test's UDP socket, counting one still queued in it (the kernel's figure, no wait for the receiving loop).</summary>
+    public int Datagrams => Volatile.Read(ref _datagrams) + (_udp.Available > 0 ? 1 : 0);
+
     public string BConfigPath => Path.Combine(B, ".orchflow", "workspace.json");
 
     /// <summary>B's network is an allow-list naming only the test's listener (127.0.0.1:<see cref="Port"/>), instead of none.</summary>
@@ -132,6 +140,7 @@ public sealed class IsolationLab : IAsyncDisposable
     private async Task InitAsync()
     {
         _ = AcceptLoopAsync();
+        _ = ReceiveLoopAsync();
         var env = Sandbox switch
         {
             "bubblewrap" => null,
@@ -230,7 +239,7 @@ public sealed class IsolationLab : IAsyncDisposable
             $"A='{A}'; B='{B}'; R='{Restricted}'; MARK='{Mark}'",
             $"FILE_SECRET='{FileSecret}'; ENV_SECRET='{EnvSecret}'; DAEMON_SECRET='{DaemonSecret}'",
             $"ECHOER_PID={Echoer.Pid}; SLEEPER_PID={Sleeper.Pid}",
-            $"DATA='{Home.Paths.DataDirectory}'; SOCK='{Home.Paths.SocketPath}'; PORT={Port}",
+            $"DATA='{Home.Paths.DataDirectory}'; SOCK='{Home.Paths.SocketPath}'; PORT={Port}; UDP_PORT={UdpPort}",
             "escaped() { echo \"RESULT: ESCAPED $*\"; exit 0; }",
             "blocked() { echo \"RESULT: BLOCKED $*\"; exit 0; }",
             "",
@@ -269,12 +278,28 @@ public sealed class IsolationLab : IAsyncDisposable
         }
     }
 
+    private async Task ReceiveLoopAsync()
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                await _udp.ReceiveAsync(_stop.Token);
+                Interlocked.Increment(ref _datagrams);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
     private static string Json(JsonObject workspace) => new JsonObject { ["workspace"] = workspace }.ToJsonString();
 
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
         _listener.Stop();
+        _udp.Dispose();
         if (Client is not null)
         {
             await Client.DisposeAsync();

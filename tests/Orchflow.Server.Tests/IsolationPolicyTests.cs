@@ -177,15 +177,19 @@ public sealed class IsolationPolicyTests
         var strict = IsolationPlanner.Report(Policy(SecurityTier.Strict, restricted: ["/secret"]), Landlock(7));
         Assert.Equal(SecurityTier.Enhanced, strict.EnforcedTier);
         Assert.Equal(IsolationMechanism.Landlock, strict.Mechanism);
-        Assert.StartsWith("strict requested: NOT enforced, Landlock ABI 7 does not keep processes, network; enhanced in force", strict.Summary, StringComparison.Ordinal);
+        Assert.StartsWith("strict requested: NOT enforced, Landlock ABI 7 does not keep processes; enhanced in force", strict.Summary, StringComparison.Ordinal);
         Assert.True(strict.Features.Single(f => f.Name == "filesystem").Enforced);
         Assert.True(strict.Features.Single(f => f.Name == "terminals").Enforced);
         var processes = strict.Features.Single(f => f.Name == "processes");
         Assert.False(processes.Enforced);
         Assert.Contains("listed in /proc", processes.Detail, StringComparison.Ordinal);
         var network = strict.Features.Single(f => f.Name == "network");
-        Assert.False(network.Enforced);
-        Assert.Contains("UDP", network.Detail, StringComparison.Ordinal);
+        Assert.True(network.Enforced);
+        Assert.StartsWith("none: no network socket can be made (a seccomp filter", network.Detail, StringComparison.Ordinal);
+        Assert.Contains("TCP bind and connect are also refused by Landlock ABI 7", network.Detail, StringComparison.Ordinal);
+        var allowlist = IsolationPlanner.Report(Policy(SecurityTier.Strict, NetworkPolicy.Allowlist), Landlock(7)).Features.Single(f => f.Name == "network");
+        Assert.True(allowlist.Enforced);
+        Assert.StartsWith("allowlist requested (example.com): enforced as none", allowlist.Detail, StringComparison.Ordinal);
         Assert.All(strict.Features.Where(f => !f.Enforced), f => Assert.Contains("NOT enforced", f.Detail, StringComparison.Ordinal));
 
         // Before ABI 6 signals cannot be scoped, and the report says so.
@@ -318,9 +322,12 @@ public sealed class IsolationPolicyTests
 
         var full = Landlock(7, _ => []).Launcher(new SandboxSpec { WorkspaceId = "b", Level = SandboxLevel.Strict, Root = "/p/b", WorkingDirectory = "/p/b", Network = NetworkPolicy.Full, DeniedFile = "/d" });
         Assert.DoesNotContain("--net-none", full);
+        // Before Landlock's network rules (ABI 4) the seccomp filter alone keeps "none"; before ABI 6 nothing is scoped.
         var old = Landlock(3, _ => []).Launcher(new SandboxSpec { WorkspaceId = "b", Level = SandboxLevel.Strict, Root = "/p/b", WorkingDirectory = "/p/b", Network = NetworkPolicy.None, DeniedFile = "/d" });
-        Assert.DoesNotContain("--net-none", old);
+        Assert.Contains("--net-none", old);
         Assert.DoesNotContain("--scope", old);
+        var allowlist = Landlock(7, _ => []).Launcher(new SandboxSpec { WorkspaceId = "b", Level = SandboxLevel.Strict, Root = "/p/b", WorkingDirectory = "/p/b", Network = NetworkPolicy.Allowlist, DeniedFile = "/d" });
+        Assert.Contains("--net-none", allowlist);
     }
 
     [Theory]

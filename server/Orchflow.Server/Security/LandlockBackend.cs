@@ -15,7 +15,8 @@ namespace Orchflow.Server.Security;
 /// does not restrict looking names up, so a hidden file's existence can be probed with stat, never its content.</item>
 /// <item>Other processes: Landlock's ptrace rule stops reading /proc/&lt;pid&gt;/environ, cwd, root, fd and memory of
 /// processes outside the sandbox and tracing them; signals need ABI 6 (scoping). They stay listed in /proc.</item>
-/// <item>Network "none": TCP bind and connect are denied (ABI 4); Landlock does not cover UDP or other families.</item>
+/// <item>Network "none" (and an allow-list, which needs bubblewrap's network namespace): the launcher's seccomp filter
+/// refuses every socket family but Unix and netlink, and io_uring; from ABI 4 Landlock refuses TCP bind and connect too.</item>
 /// <item>Orchflow's socket can be connected to (Landlock does not restrict connecting to a named socket): the daemon
 /// refuses clients that carry the no_new_privs mark when sandboxes are Landlock ones (<see cref="SandboxedPeers"/>).</item>
 /// </list>
@@ -46,10 +47,13 @@ public sealed class LandlockBackend : IIsolationBackend
 
     private bool SignalsScoped => Abi >= 6;
 
-    /// <summary>The launcher's options that do not depend on paths: TCP rules (ABI 4) and scoping (ABI 6).</summary>
+    /// <summary>Where Landlock has network rules, TCP is refused twice.</summary>
+    private string NetworkAlso => Abi >= 4 ? $"; TCP bind and connect are also refused by {Description}" : "";
+
+    /// <summary>The launcher's options that do not depend on paths: no network (a seccomp filter, plus TCP rules from ABI 4) and scoping (ABI 6).</summary>
     public static IEnumerable<string> Options(int abi, bool networkNone)
     {
-        if (networkNone && abi >= 4)
+        if (networkNone)
         {
             yield return "--net-none";
         }
@@ -158,16 +162,17 @@ public sealed class LandlockBackend : IIsolationBackend
             Enforced = true,
             Detail = $"by {Description}: of /dev only the workspace's own terminal, /dev/tty, null, zero, full, random and urandom can be opened; no other terminal (and no new one: programs that open a terminal of their own, such as tmux, fail)",
         },
-        "network" => policy.Network == NetworkPolicy.Full
-            ? new() { Name = name, Enforced = true, Detail = "full: the host's network (as requested)" }
-            : new()
+        "network" => policy.Network switch
+        {
+            NetworkPolicy.Full => new() { Name = name, Enforced = true, Detail = "full: the host's network (as requested)" },
+            NetworkPolicy.None => new() { Name = name, Enforced = true, Detail = $"none: no network socket can be made (a seccomp filter refuses every socket family but Unix and netlink, and io_uring){NetworkAlso}; Unix sockets that the file rules leave visible can still be connected to, as under bubblewrap" },
+            _ => new()
             {
                 Name = name,
-                Enforced = false,
-                Detail = Abi >= 4
-                    ? $"{(policy.Network == NetworkPolicy.None ? "none" : $"allowlist ({string.Join(", ", policy.AllowedHosts)})")} requested: NOT enforced as such; TCP connect and bind are refused by {Description}, but Landlock does not cover UDP or Unix sockets"
-                    : $"none requested: NOT enforced, Landlock ABI {Abi} has no network rules (ABI 4, Linux 6.7)",
+                Enforced = true,
+                Detail = $"allowlist requested ({string.Join(", ", policy.AllowedHosts)}): enforced as none, because Landlock cannot tell hosts apart and the allow-list relay needs bubblewrap's network namespace; no host is reachable{NetworkAlso}",
             },
+        },
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not a sandbox promise"),
     };
 
