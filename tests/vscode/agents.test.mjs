@@ -119,13 +119,31 @@ async function toast(text) {
   return t;
 }
 
-/** Clicks the inline action (the icon shown on hover) of the tree row with this label. */
-async function clickInlineAction(label, title) {
+/**
+ * Clicks the inline action (the icon shown on hover) of the tree row with this label until the row's description
+ * satisfies `done`. The row is re-rendered whenever its figures change (every second or two for a busy agent), and
+ * VS Code's tree replaces the row's action buttons then: a click whose press and release straddle that lands on two
+ * different elements and runs nothing (CI saw Resume do nothing for 45 s). So a click that changed nothing within a
+ * few seconds is tried again; one that did is never repeated, since the row then offers other actions.
+ */
+async function clickInlineActionUntil(label, title, done, what) {
   const row = vsc.page.locator('.pane .monaco-list-row').filter({ has: vsc.page.locator('.label-name', { hasText: label }) }).first();
-  await row.hover();
   const action = row.locator(`.actions .action-label[aria-label="${title}"]`);
-  await action.waitFor({ state: 'visible', timeout: TIMEOUTS.ui });
-  await action.click();
+  await pollUntil(`"${title}" on the row "${label}" to ${what}`, TIMEOUTS.agent, async () => {
+    const before = await rowDescription(vsc.page, label);
+    if (before !== null && done(before)) return true;
+    try {
+      await row.hover({ timeout: 2_000 });
+      await action.click({ timeout: 2_000 });
+    } catch (error) {
+      return { ok: false, detail: `description: ${JSON.stringify(before)}; ${error instanceof Error ? error.message.split('\n')[0] : error}` };
+    }
+    const after = await pollUntil(`the click on "${title}" to show`, 4_000, async () => {
+      const d = await rowDescription(vsc.page, label);
+      return { ok: d !== null && done(d), detail: `description: ${JSON.stringify(d)}` };
+    }).catch((error) => ({ ok: false, detail: error.message }));
+    return after;
+  });
 }
 
 async function waitForTerminalText(pattern, what) {
@@ -268,11 +286,9 @@ test('a failed agent is announced with its exit code, and Open Log shows its out
 
 test('Pause and Resume from the row\'s inline actions, with the figures the daemon measured', async () => {
   await waitForDescription(vsc.page, BUSY_TASK, (d) => /^fake-busy · running · CPU [0-9.]+% · [0-9.]+ (KiB|MiB)$/.test(d), 'show running with measured figures', TIMEOUTS.agent);
-  await clickInlineAction(BUSY_TASK, 'Pause Agent');
-  await waitForDescription(vsc.page, BUSY_TASK, (d) => d.startsWith('fake-busy · paused'), 'say paused', TIMEOUTS.agent);
+  await clickInlineActionUntil(BUSY_TASK, 'Pause Agent', (d) => d.startsWith('fake-busy · paused'), 'say paused');
   assert.equal((await daemonAgents()).find((a) => a.task === BUSY_TASK).state, 'paused');
-  await clickInlineAction(BUSY_TASK, 'Resume Agent');
-  await waitForDescription(vsc.page, BUSY_TASK, (d) => d.startsWith('fake-busy · running'), 'say running again', TIMEOUTS.agent);
+  await clickInlineActionUntil(BUSY_TASK, 'Resume Agent', (d) => d.startsWith('fake-busy · running'), 'say running again');
 });
 
 test('the status bar counts the agents needing input; a click picks one, and Send Input answers it', async () => {

@@ -194,8 +194,14 @@ export async function expandRowAt(page, labels, timeoutMs) {
   );
   if (index.expanded === 'true') return;
   const row = page.locator(`.pane .monaco-list-row[data-index="${index.index}"]`).first();
-  await row.locator('.monaco-tl-twistie').click();
-  await pollUntil(`the row "${labels.join(' › ')}" to expand`, timeoutMs, async () => (await row.getAttribute('aria-expanded')) === 'true');
+  const expanded = async () => (await row.getAttribute('aria-expanded')) === 'true';
+  // A row re-rendered between press and release (its figures change every second or two) takes no click: one that
+  // expanded nothing within a few seconds is tried again, and only while the row is still collapsed.
+  await pollUntil(`the row "${labels.join(' › ')}" to expand`, timeoutMs, async () => {
+    if (await expanded()) return true;
+    await row.locator('.monaco-tl-twistie').click({ timeout: 2_000 }).catch(() => {});
+    return pollUntil('the click on the twistie to show', 5_000, expanded).catch(() => false);
+  });
 }
 
 /** Labels of the rows of the open quick pick, top to bottom (separators left out). */
