@@ -4,7 +4,7 @@
 // This module must not import 'vscode'.
 import { TreeItemContext } from '../constants';
 import type { AgentInfo, AgentResources, AgentState, AgentTypeInfo, WorkspaceInfo } from '../protocol/generated';
-import { codeSpan, escapeMarkdown, type IconView, type WorkspacePartRow } from '../workspaces/presentation';
+import { codeSpan, escapeMarkdown, type IconView, type WorkspacePartRow, type WorkspaceRow } from '../workspaces/presentation';
 import { canPause, canResume, canSendInput, compareByUrgency, hasTerminal, holdsSlot, isLive } from './model';
 
 /** What the daemon measured for one agent's terminal session; every field may be absent (not measured yet). */
@@ -14,18 +14,10 @@ export type AgentFigures = Pick<AgentResources, 'cpuPercent' | 'memoryBytes' | '
 export type AgentsGroupNode = WorkspacePartRow<'agents'>;
 
 /** One agent under its workspace's Agents row. */
-export interface AgentNode {
-  readonly kind: 'agent';
+export interface AgentNode extends WorkspaceRow<'agent'> {
   readonly id: string;
-  readonly workspaceId: string;
   readonly state: AgentState;
   readonly hasTerminal: boolean;
-  readonly label: string;
-  readonly description: string;
-  /** Markdown. */
-  readonly tooltip: string;
-  readonly icon: IconView;
-  readonly contextValue: string;
 }
 
 /** How long a task may be as a row's label before it is cut (the tooltip has all of it). */

@@ -30,6 +30,7 @@ import {
   unenforcedReason,
   type IconView,
   type WorkspacePartRow,
+  type WorkspaceRow,
 } from '../workspaces/presentation';
 
 // ---- The Isolation row and its promises ----
@@ -38,16 +39,8 @@ import {
 export type IsolationNode = WorkspacePartRow<'isolation'>;
 
 /** One promise of the workspace's tier, under its Isolation row. */
-export interface IsolationFeatureNode {
-  readonly kind: 'isolationFeature';
-  readonly workspaceId: string;
+export interface IsolationFeatureNode extends WorkspaceRow<'isolationFeature'> {
   readonly name: string;
-  readonly label: string;
-  readonly description: string;
-  /** Markdown. */
-  readonly tooltip: string;
-  readonly icon: IconView;
-  readonly contextValue: string;
 }
 
 export function isolationIcon(workspace: WorkspaceInfo): IconView {
@@ -124,16 +117,7 @@ export function isolationFeatureNode(workspace: WorkspaceInfo, feature: Isolatio
 // ---- The Resources row ----
 
 /** The "Resources" row under a workspace: what its processes use now, as the daemon measured it. */
-export interface ResourcesNode {
-  readonly kind: 'resources';
-  readonly workspaceId: string;
-  readonly label: string;
-  readonly description: string;
-  /** Markdown. */
-  readonly tooltip: string;
-  readonly icon: IconView;
-  readonly contextValue: string;
-}
+export type ResourcesNode = WorkspaceRow<'resources'>;
 
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;

@@ -7,19 +7,10 @@ import { TreeItemContext } from '../constants';
 import { describeQuery, isEmptyQuery, type MemoryQuery } from './query';
 import type { MemoryEntry, MemoryExportResult, MemoryImportResult, MemoryProvenance, MemoryStats, WorkspaceInfo } from '../protocol/generated';
 import { formatTime } from '../agents/presentation';
-import { codeSpan, escapeMarkdown, formatBytes, type IconView } from '../workspaces/presentation';
+import { codeSpan, escapeMarkdown, formatBytes, type IconView, type WorkspaceRow } from '../workspaces/presentation';
 
 /** The "Memory" row under a workspace. */
-export interface MemoryNode {
-  readonly kind: 'memory';
-  readonly workspaceId: string;
-  readonly label: string;
-  readonly description: string;
-  /** Markdown. */
-  readonly tooltip: string;
-  readonly icon: IconView;
-  readonly contextValue: string;
-}
+export type MemoryNode = WorkspaceRow<'memory'>;
 
 /** From this share of a capacity on, the row's icon warns. */
 export const NearlyFullPercent = 90;

@@ -3,23 +3,15 @@
 // This module must not import 'vscode'.
 import { TreeItemContext } from '../constants';
 import type { TerminalInfo, TerminalPurpose, WorkspaceInfo } from '../protocol/generated';
-import { codeSpan, escapeMarkdown, type IconView, type WorkspacePartRow } from '../workspaces/presentation';
+import { codeSpan, escapeMarkdown, type IconView, type WorkspacePartRow, type WorkspaceRow } from '../workspaces/presentation';
 import { endedWithError, isRunning, Purposes, purposeView, statusText, terminalCount, terminalDescription } from './model';
 
 /** The "Terminals (N)" row under a workspace. */
 export type TerminalsGroupNode = WorkspacePartRow<'terminals'>;
 
 /** One terminal under its workspace's Terminals row. */
-export interface TerminalNode {
-  readonly kind: 'terminal';
+export interface TerminalNode extends WorkspaceRow<'terminal'> {
   readonly id: string;
-  readonly workspaceId: string;
-  readonly label: string;
-  readonly description: string;
-  /** Markdown. */
-  readonly tooltip: string;
-  readonly icon: IconView;
-  readonly contextValue: string;
 }
 
 /** "2 running · 1 exited", or "none". */

@@ -14,8 +14,8 @@ export interface IconView {
   readonly color?: string;
 }
 
-/** A row under a workspace that groups or sums up one of its parts (Terminals, Agents, Isolation). */
-export interface WorkspacePartRow<K extends string> {
+/** A row of the Workspaces view below a workspace (a part of it, a terminal, an agent, a figure), as the tree shows it. */
+export interface WorkspaceRow<K extends string> {
   readonly kind: K;
   readonly workspaceId: string;
   readonly label: string;
@@ -24,6 +24,10 @@ export interface WorkspacePartRow<K extends string> {
   readonly tooltip: string;
   readonly icon: IconView;
   readonly contextValue: string;
+}
+
+/** A row under a workspace that groups or sums up one of its parts (Terminals, Agents, Isolation). */
+export interface WorkspacePartRow<K extends string> extends WorkspaceRow<K> {
   readonly hasChildren: boolean;
 }
 
