@@ -254,12 +254,12 @@ public sealed class AgentCliTests
         var ws = await CreateWorkspaceAsync(d.Home, "control");
         var id = await SpawnAsync(d.Home, ws, "command", "sleep 301 & sleep 302 & echo started; wait");
         var pid = await TerminalPidAsync(d.Home, id);
-        await Until(() => ProcessTree.InSession(pid).Count >= 3, "the shell and both sleeps run");
+        await Poll.UntilAsync(() => ProcessTree.InSession(pid).Count >= 3, "the shell and both sleeps run", intervalMs: 20);
         var tree = ProcessTree.InSession(pid);
 
         var paused = await Ok(d.Home, "agent", "pause", id);
         Assert.StartsWith($"Paused agent '{id}'", paused.Stdout, StringComparison.Ordinal);
-        await Until(() => tree.All(p => ProcState(p) == 'T'), "every process of the session is stopped (T)");
+        await Poll.UntilAsync(() => tree.All(p => ProcState(p) == 'T'), "every process of the session is stopped (T)", intervalMs: 20);
         var refused = await Orchflow.RunAsync(d.Home, "agent", "send", id, @"x\r");
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains("is paused", refused.Stderr, StringComparison.Ordinal);
@@ -271,11 +271,11 @@ public sealed class AgentCliTests
             Assert.Equal("running", r.RootElement.GetProperty("state").GetString());
         }
 
-        await Until(() => tree.All(p => ProcState(p) is 'S' or 'R'), "every process continues");
+        await Poll.UntilAsync(() => tree.All(p => ProcState(p) is 'S' or 'R'), "every process continues", intervalMs: 20);
 
         var stopped = await Ok(d.Home, "agent", "stop", id);
         Assert.StartsWith($"Stopped agent '{id}'", stopped.Stdout, StringComparison.Ordinal);
-        await Until(() => !tree.Any(Alive), "no process of the session is left");
+        await Poll.UntilAsync(() => !tree.Any(Alive), "no process of the session is left", intervalMs: 20);
         var waited = await Orchflow.RunAsync(d.Home, "agent", "wait", id, "--until", "done");
         Assert.Equal(1, waited.ExitCode);
         Assert.Equal($"{id} stopped", waited.Stdout.Trim());
@@ -288,7 +288,7 @@ public sealed class AgentCliTests
 
         var removed = await Ok(d.Home, "agent", "rm", id);
         Assert.StartsWith($"Removed agent '{id}'", removed.Stdout, StringComparison.Ordinal);
-        await Until(() => !ProcessTree.InSession(newPid).Any(Alive), "the removed agent's processes are gone");
+        await Poll.UntilAsync(() => !ProcessTree.InSession(newPid).Any(Alive), "the removed agent's processes are gone", intervalMs: 20);
         var gone = await Orchflow.RunAsync(d.Home, "agent", "show", id);
         Assert.Equal(1, gone.ExitCode);
     }
@@ -394,7 +394,7 @@ public sealed class AgentCliTests
         // Following a queued agent: it has no log yet; the follower picks the file up when it starts.
         using var follow = new CliProcess(d.Home, "agent", "logs", secondId, "--follow");
         var wait = Orchflow.RunAsync(d.Home, "agent", "wait", secondId, "--until", "done");
-        await UntilAsync(async () => JsonDocument.Parse((await Ok(d.Home, "status", "--json")).Stdout).RootElement.GetProperty("clients").GetInt32() >= 3, "the follower and the waiter are connected");
+        await Poll.UntilAsync(async () => JsonDocument.Parse((await Ok(d.Home, "status", "--json")).Stdout).RootElement.GetProperty("clients").GetInt32() >= 3, "the follower and the waiter are connected", intervalMs: 20);
         await Ok(d.Home, "agent", "stop", first);
         var done = await wait;
         Assert.True(done.ExitCode == 0, done.Stderr);
@@ -507,26 +507,6 @@ public sealed class AgentCliTests
         var run = await Orchflow.RunAsync(home, args);
         Assert.True(run.ExitCode == 0, $"orchflow {string.Join(' ', args)} exited {run.ExitCode}: {run.Stderr}");
         return run;
-    }
-
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var sw = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(sw.Elapsed < Deadline, $"Timed out waiting until {what}.");
-            await Task.Delay(20);
-        }
-    }
-
-    private static async Task Until(Func<bool> condition, string what)
-    {
-        var sw = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(sw.Elapsed < Deadline, $"Timed out waiting until {what}.");
-            await Task.Delay(20);
-        }
     }
 
     /// <summary>The state letter of a process in /proc (R, S, T, Z...), or null when it is gone.</summary>

@@ -144,22 +144,6 @@ public sealed class AgentTests : IDisposable
         (await c.CallAsync<AgentEventsResult>(Methods.AgentEvents, new AgentEventsParams { WorkspaceId = ws, Limit = 1000 })).Events
             .Where(e => agentId is null || e.AgentId == agentId).ToList();
 
-    private static Task Until(Func<bool> condition, string what) => Until(() => Task.FromResult(condition()), what);
-
-    private static async Task Until(Func<Task<bool>> condition, string what)
-    {
-        var sw = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (sw.Elapsed > Deadline)
-            {
-                throw new TimeoutException($"Timed out waiting until {what}.");
-            }
-
-            await Task.Delay(20);
-        }
-    }
-
     /// <summary>The state letter of a process in /proc (R, S, T, Z...), or null when it is gone.</summary>
     private static char? ProcState(int pid)
     {
@@ -460,24 +444,24 @@ public sealed class AgentTests : IDisposable
         var a = await Spawn(c, ws.Id, "command", "sleep 301 & sleep 302 & echo started; wait");
         var pid = (await c.CallAsync<TerminalInfo>(Methods.TerminalShow, new TerminalRef { Id = a.TerminalId! })).Pid!.Value;
         await WaitForState(c, a.Id, AgentState.Running);
-        await Until(() => ProcessTree.InSession(pid).Count >= 3, "the shell and both sleeps run");
+        await Poll.UntilAsync(() => ProcessTree.InSession(pid).Count >= 3, "the shell and both sleeps run", intervalMs: 20);
         var tree = ProcessTree.InSession(pid);
 
         var paused = await Act(c, Methods.AgentPause, a.Id);
         Assert.Equal(AgentState.Paused, paused.State);
-        await Until(() => tree.All(p => ProcState(p) == 'T'), "every process is stopped (T)");
+        await Poll.UntilAsync(() => tree.All(p => ProcState(p) == 'T'), "every process is stopped (T)", intervalMs: 20);
         var refused = await c.FailAsync(Methods.AgentSend, new AgentSendParams { Id = a.Id, Text = "x" });
         Assert.Equal(ErrorCodes.NotAllowed, refused.ErrorCode);
         Assert.Contains("resume", refused.ErrorData?.Hint, StringComparison.Ordinal);
 
         var resumed = await Act(c, Methods.AgentResume, a.Id);
         Assert.Equal(AgentState.Running, resumed.State);
-        await Until(() => tree.All(p => ProcState(p) is 'S' or 'R'), "every process continues");
+        await Poll.UntilAsync(() => tree.All(p => ProcState(p) is 'S' or 'R'), "every process continues", intervalMs: 20);
 
         var stopped = await Act(c, Methods.AgentStop, a.Id);
         Assert.Equal(AgentState.Stopped, stopped.State);
         Assert.Null(stopped.TerminalId);
-        await Until(() => !tree.Any(Alive), "no process of the tree is left");
+        await Poll.UntilAsync(() => !tree.Any(Alive), "no process of the tree is left", intervalMs: 20);
         Assert.DoesNotContain(ProcessTree.InSession(pid), Alive);
 
         // The record stays, with who stopped it.
@@ -832,7 +816,7 @@ public sealed class AgentTests : IDisposable
         var pid = (await c.CallAsync<TerminalInfo>(Methods.TerminalShow, new TerminalRef { Id = a.TerminalId! })).Pid!.Value;
         await WaitFor(c, a.Id, x => x.LastLine == "hello", "printing hello");
         await c.CallAsync<AgentRemoveResult>(Methods.AgentRemove, new AgentRef { Id = a.Id });
-        await Until(() => !ProcessTree.InSession(pid).Any(Alive), "the removed agent's processes are gone");
+        await Poll.UntilAsync(() => !ProcessTree.InSession(pid).Any(Alive), "the removed agent's processes are gone", intervalMs: 20);
         Assert.Equal(ErrorCodes.NotFound, (await c.FailAsync(Methods.TerminalShow, new TerminalRef { Id = a.TerminalId! })).ErrorCode);
         Assert.Equal(AgentEventKind.Removed, (await Events(c, ws.Id, a.Id))[0].Kind);
         Assert.Empty((await c.CallAsync<AgentListResult>(Methods.AgentList, new AgentListParams())).Agents);
@@ -852,12 +836,12 @@ public sealed class AgentTests : IDisposable
         var pid = (await c.CallAsync<TerminalInfo>(Methods.TerminalShow, new TerminalRef { Id = a.TerminalId! })).Pid!.Value;
 
         await c.CallAsync<WorkspaceDeleteResult>(Methods.WorkspaceDelete, new WorkspaceRef { Id = doomed.Id });
-        await Until(() => !ProcessTree.InSession(pid).Any(Alive), "the deleted workspace's agent processes are gone");
+        await Poll.UntilAsync(() => !ProcessTree.InSession(pid).Any(Alive), "the deleted workspace's agent processes are gone", intervalMs: 20);
         var left = (await c.CallAsync<AgentListResult>(Methods.AgentList, new AgentListParams())).Agents;
         Assert.Equal([b.Id], left.Select(x => x.Id));
         Assert.DoesNotContain((await c.CallAsync<AgentEventsResult>(Methods.AgentEvents, new AgentEventsParams())).Events, e => e.WorkspaceId == doomed.Id);
         Assert.Equal(ErrorCodes.NotFound, (await c.FailAsync(Methods.AgentShow, new AgentRef { Id = queued.Id })).ErrorCode);
-        await Until(() => !File.Exists(a.LogPath), "its log is removed");
+        await Poll.UntilAsync(() => !File.Exists(a.LogPath), "its log is removed", intervalMs: 20);
         Assert.Equal(AgentState.NeedsInput, (await Show(c, b.Id)).State);
 
         // The default workspace takes agents spawned without naming one.

@@ -60,7 +60,7 @@ public sealed class CgroupV2Tests : IAsyncDisposable
             var group = Path.Combine(v2.ParentGroup, b.Id);
             List<int> procs = [];
             int daemonized = 0;
-            await WaitUntilAsync(() => (daemonized = Named(procs = Procs(group), "sleep\0" + "301")) > 0 && Named(procs, "sleep\0" + "302") > 0, "the terminal's children are in B's group");
+            await Poll.UntilAsync(() => (daemonized = Named(procs = Procs(group), "sleep\0" + "301")) > 0 && Named(procs, "sleep\0" + "302") > 0, "the terminal's children are in B's group");
             Assert.Contains(loop.Pid!.Value, procs);
             Assert.NotEqual(loop.Pid, SessionOf(daemonized)); // really daemonized: a session of its own
             var relative = "/" + Path.GetRelativePath(Mount, group);
@@ -75,18 +75,18 @@ public sealed class CgroupV2Tests : IAsyncDisposable
             Assert.Contains("frozen 1", File.ReadAllText(Path.Combine(group, "cgroup.events")), StringComparison.Ordinal);
             long frozenAt = await CountAsync(counter);
             long peerAt = await CountAsync(peerCounter);
-            await WaitUntilAsync(async () => await CountAsync(peerCounter) > peerAt + 2000, "A's loop counts on");
+            await Poll.UntilAsync(async () => await CountAsync(peerCounter) > peerAt + 2000, "A's loop counts on");
             Assert.Equal(frozenAt, await CountAsync(counter));
             Assert.Equal('S', State(loop.Pid.Value)); // a busy loop, asleep: frozen (v2 freezes in the signal path, not with SIGSTOP)
 
             var resumed = await c.CallAsync<WorkspaceSuspendResult>(Methods.WorkspaceResume, new WorkspaceRef { Id = b.Id });
             Assert.Null(resumed.Workspace.Hibernation);
             Assert.Contains("frozen 0", File.ReadAllText(Path.Combine(group, "cgroup.events")), StringComparison.Ordinal);
-            await WaitUntilAsync(async () => await CountAsync(counter) > frozenAt, "B's loop counts again");
+            await Poll.UntilAsync(async () => await CountAsync(counter) > frozenAt, "B's loop counts again");
 
             // Kill-all: cgroup.kill takes the daemonized child too, which the terminal's session does not reach.
             Assert.True(driver.KillAll(b.Id) >= 3);
-            await WaitUntilAsync(() => File.ReadAllText(Path.Combine(group, "cgroup.events")).Contains("populated 0", StringComparison.Ordinal), "B's group is empty");
+            await Poll.UntilAsync(() => File.ReadAllText(Path.Combine(group, "cgroup.events")).Contains("populated 0", StringComparison.Ordinal), "B's group is empty");
             Assert.All(procs, pid => Assert.True(State(pid) is null or 'Z', $"{pid} survived the kill"));
             Assert.NotEqual(TerminalStatus.Running, (await WaitForEndAsync(c, loop.Id)).Status);
             Assert.Equal(TerminalStatus.Running, (await c.CallAsync<TerminalInfo>(Methods.TerminalShow, new TerminalRef { Id = peer.Id })).Status);
@@ -94,7 +94,7 @@ public sealed class CgroupV2Tests : IAsyncDisposable
             // Killing a terminal: its session's leftovers go through the frozen group (KillWhere), the rest of the workspace stays.
             var keeper = await TerminalAsync(c, b.Id, "sleep 303");
             var forker = await TerminalAsync(c, b.Id, "sleep 304 & sleep 305 & wait");
-            await WaitUntilAsync(() => Named(Procs(group), "sleep\0" + "305") > 0, "the forker's children run");
+            await Poll.UntilAsync(() => Named(Procs(group), "sleep\0" + "305") > 0, "the forker's children run");
             await c.CallAsync<TerminalInfo>(Methods.TerminalKill, new TerminalRef { Id = forker.Id });
             Assert.Equal(0, Named(Procs(group), "sleep\0" + "304") + Named(Procs(group), "sleep\0" + "305"));
             Assert.Contains(keeper.Pid!.Value, Procs(group));
@@ -134,7 +134,7 @@ public sealed class CgroupV2Tests : IAsyncDisposable
     private static async Task<TerminalInfo> WaitForEndAsync(TestClient c, string id)
     {
         TerminalInfo t = null!;
-        await WaitUntilAsync(async () => (t = await c.CallAsync<TerminalInfo>(Methods.TerminalShow, new TerminalRef { Id = id })).Status != TerminalStatus.Running, $"terminal {id} ends");
+        await Poll.UntilAsync(async () => (t = await c.CallAsync<TerminalInfo>(Methods.TerminalShow, new TerminalRef { Id = id })).Status != TerminalStatus.Running, $"terminal {id} ends");
         return t;
     }
 
@@ -142,7 +142,7 @@ public sealed class CgroupV2Tests : IAsyncDisposable
     private static async Task<long> CountAsync(string file)
     {
         long value = 0;
-        await WaitUntilAsync(() => File.Exists(file) && long.TryParse(File.ReadAllText(file).Trim(), out value), $"{file} holds a count");
+        await Poll.UntilAsync(() => File.Exists(file) && long.TryParse(File.ReadAllText(file).Trim(), out value), $"{file} holds a count");
         return value;
     }
 
@@ -173,22 +173,6 @@ public sealed class CgroupV2Tests : IAsyncDisposable
         catch (IOException)
         {
             return "";
-        }
-    }
-
-    private static Task WaitUntilAsync(Func<bool> condition, string what) => WaitUntilAsync(() => Task.FromResult(condition()), what);
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var sw = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (sw.Elapsed > Deadline)
-            {
-                throw new TimeoutException($"Timed out waiting until {what}.");
-            }
-
-            await Task.Delay(50);
         }
     }
 

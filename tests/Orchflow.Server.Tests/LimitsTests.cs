@@ -73,7 +73,7 @@ public sealed class LimitsTests : IAsyncDisposable
         var echoer = await TerminalAsync(c, a.Id, "while read -r l; do echo \"got:$l\"; done");
 
         var bomb = await TerminalAsync(c, b.Id, "exec bash -c 'f(){ while :; do f & done; }; f'"); // every process keeps forking: bash retries refused forks
-        await WaitUntilAsync(() => ForksRefused(server, b.Id) > 0, "the kernel refuses the fork bomb's forks at pids.max");
+        await Poll.UntilAsync(() => ForksRefused(server, b.Id) > 0, "the kernel refuses the fork bomb's forks at pids.max");
         await AssertRespondsAsync(c, echoer, "during-bomb");
         Assert.True(server.Limits.Cgroups.Usage(b.Id)!.Processes <= 40, "the fork bomb went past pids.max");
 
@@ -86,7 +86,7 @@ public sealed class LimitsTests : IAsyncDisposable
         var ended = await WaitForEndAsync(c, hog.Id);
         Assert.Equal(137, ended.ExitCode ?? 128 + ended.Signal); // SIGKILL by the kernel's OOM killer in B's group
         await AssertRespondsAsync(c, echoer, "after-hog");
-        await WaitUntilAsync(async () => (await AuditAsync(c, hogs.Id)).Any(e => e.Kind == AuditKind.Limit && e.Message.Contains("The kernel killed", StringComparison.Ordinal)), "the OOM kill is audited");
+        await Poll.UntilAsync(async () => (await AuditAsync(c, hogs.Id)).Any(e => e.Kind == AuditKind.Limit && e.Message.Contains("The kernel killed", StringComparison.Ordinal)), "the OOM kill is audited");
     }
 
     [Fact]
@@ -130,9 +130,9 @@ public sealed class LimitsTests : IAsyncDisposable
         await TerminalAsync(c, a.Id, "sleep 300");
         await TerminalAsync(c, b.Id, "sleep 300");
         await c.CallAsync<WorkspaceInfo>(Methods.WorkspaceSwitch, new WorkspaceRef { Id = a.Id });
-        await WaitUntilAsync(() => Shares(server, a.Id) == 1024 && Shares(server, b.Id) == 1024, "a: 512 × 2 while switched to; b: 1024 idle");
+        await Poll.UntilAsync(() => Shares(server, a.Id) == 1024 && Shares(server, b.Id) == 1024, "a: 512 × 2 while switched to; b: 1024 idle");
         await c.CallAsync<WorkspaceInfo>(Methods.WorkspaceSwitch, new WorkspaceRef { Id = b.Id });
-        await WaitUntilAsync(() => Shares(server, a.Id) == 512 && Shares(server, b.Id) == 2048, "the weights follow the switch");
+        await Poll.UntilAsync(() => Shares(server, a.Id) == 512 && Shares(server, b.Id) == 2048, "the weights follow the switch");
     }
 
     [Theory]
@@ -143,7 +143,7 @@ public sealed class LimitsTests : IAsyncDisposable
         var (server, c) = await StartAsync(cgroups: cgroups ? null : new NoCgroups("turned off for this test"));
         var a = await CreateAsync(c, "a", "{}");
         var busy = await TerminalAsync(c, a.Id, "sh -c 'while :; do :; done' & sh -c 'while :; do :; done'");
-        await WaitUntilAsync(() => Session(busy).Count >= 3, "the shell and its two loops run");
+        await Poll.UntilAsync(() => Session(busy).Count >= 3, "the shell and its two loops run");
 
         var suspended = await c.CallAsync<WorkspaceSuspendResult>(Methods.WorkspaceSuspend, new WorkspaceRef { Id = a.Id });
         Assert.Equal(server.Limits.Cgroups.Usable ? "cgroup freezer" : "SIGSTOP", suspended.Workspace.Hibernation!.Mechanism);
@@ -151,7 +151,7 @@ public sealed class LimitsTests : IAsyncDisposable
         var notice = await NoticeAsync(c, n => n.WorkspaceId == a.Id && n.Kind == NoticeKind.Suspended);
         Assert.Equal((NoticeLevel.Info, "hibernation"), (notice.Level, notice.Rule));
         Assert.Contains("suspended by test", notice.Message, StringComparison.Ordinal);
-        await WaitUntilAsync(() => Session(busy).All(p => p.State is 'D' or 'T'), "every process is frozen (D) or stopped (T)");
+        await Poll.UntilAsync(() => Session(busy).All(p => p.State is 'D' or 'T'), "every process is frozen (D) or stopped (T)");
         Assert.NotNull((await c.CallAsync<WorkspaceInfo>(Methods.WorkspaceShow, new WorkspaceRef { Id = a.Id })).Hibernation);
 
         var refused = await c.FailAsync(Methods.TerminalCreate, new TerminalCreateParams { WorkspaceId = a.Id, Command = "true" });
@@ -161,7 +161,7 @@ public sealed class LimitsTests : IAsyncDisposable
         var resumed = await c.CallAsync<WorkspaceSuspendResult>(Methods.WorkspaceResume, new WorkspaceRef { Id = a.Id });
         Assert.Null(resumed.Workspace.Hibernation);
         Assert.Contains("resumed by test", (await NoticeAsync(c, n => n.WorkspaceId == a.Id && n.Kind == NoticeKind.Resumed)).Message, StringComparison.Ordinal);
-        await WaitUntilAsync(() => Session(busy).All(p => p.State is not ('D' or 'T')), "every process runs again");
+        await Poll.UntilAsync(() => Session(busy).All(p => p.State is not ('D' or 'T')), "every process runs again");
         Assert.Contains(await AuditAsync(c, a.Id), e => e.Rule == "hibernation" && e.Message.Contains("suspended", StringComparison.Ordinal));
     }
 
@@ -173,7 +173,7 @@ public sealed class LimitsTests : IAsyncDisposable
         var (_, c) = await StartAsync(cgroups: null, clock);
         var a = await CreateAsync(c, "a", "{}");
         var echoer = await TerminalAsync(c, a.Id, "while read -r l; do echo \"got:$l\"; done");
-        await WaitUntilAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             // Time passes for the governor's ticks, whichever tick first saw the workspace.
             clock.Advance(TimeSpan.FromMinutes(2));
@@ -195,10 +195,10 @@ public sealed class LimitsTests : IAsyncDisposable
 
         // Their parents (subshells) are gone at once: the daemon, a subreaper, adopts them rather than PID 1.
         List<int> orphans = [];
-        await WaitUntilAsync(() => (orphans = Named("orphan-of-test")).Count == 3 && orphans.All(pid => Parent(pid) == daemon), "three orphans adopted by the daemon");
+        await Poll.UntilAsync(() => (orphans = Named("orphan-of-test")).Count == 3 && orphans.All(pid => Parent(pid) == daemon), "three orphans adopted by the daemon");
 
         // When they end, the daemon reaps them: not even a zombie is left behind, whatever PID 1 does.
-        await WaitUntilAsync(() => orphans.All(pid => !Directory.Exists($"/proc/{pid}")), "the orphans ended and were reaped");
+        await Poll.UntilAsync(() => orphans.All(pid => !Directory.Exists($"/proc/{pid}")), "the orphans ended and were reaped");
 
         static List<int> Named(string argv0) => Directory.EnumerateDirectories("/proc")
             .Select(dir => int.TryParse(Path.GetFileName(dir), out var pid) ? pid : 0)
@@ -258,13 +258,13 @@ public sealed class LimitsTests : IAsyncDisposable
     private static async Task AssertRespondsAsync(TestClient c, TerminalInfo echoer, string word)
     {
         await c.CallAsync<object?>(Methods.TerminalInput, new TerminalInputParams { Id = echoer.Id, Data = word + "\r" });
-        await WaitUntilAsync(async () => (await c.CallAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = echoer.Id })).Text.Contains("got:" + word, StringComparison.Ordinal), $"A's terminal answers '{word}'");
+        await Poll.UntilAsync(async () => (await c.CallAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = echoer.Id })).Text.Contains("got:" + word, StringComparison.Ordinal), $"A's terminal answers '{word}'");
     }
 
     private static async Task<TerminalInfo> WaitForEndAsync(TestClient c, string id)
     {
         TerminalInfo t = null!;
-        await WaitUntilAsync(async () => (t = await c.CallAsync<TerminalInfo>(Methods.TerminalShow, new TerminalRef { Id = id })).Status != TerminalStatus.Running, $"terminal {id} ends");
+        await Poll.UntilAsync(async () => (t = await c.CallAsync<TerminalInfo>(Methods.TerminalShow, new TerminalRef { Id = id })).Status != TerminalStatus.Running, $"terminal {id} ends");
         return t;
     }
 
@@ -301,22 +301,6 @@ public sealed class LimitsTests : IAsyncDisposable
         catch (IOException)
         {
             return null;
-        }
-    }
-
-    private static Task WaitUntilAsync(Func<bool> condition, string what) => WaitUntilAsync(() => Task.FromResult(condition()), what);
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var sw = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (sw.Elapsed > Deadline)
-            {
-                throw new TimeoutException($"Timed out waiting until {what}.");
-            }
-
-            await Task.Delay(50);
         }
     }
 
