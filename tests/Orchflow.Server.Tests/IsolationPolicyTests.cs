@@ -66,6 +66,17 @@ public sealed class IsolationPolicyTests
     [InlineData("cargo 'unclosed", "unclosed single quote")]
     public void Refused_command_lines(string line, string fragment) => Check(line, fragment);
 
+    /// <summary>Workspace b at /p/b, strict, with this network policy: the launcher tests vary the rest with <c>with</c>.</summary>
+    private static SandboxSpec StrictSpec(NetworkPolicy network) => new()
+    {
+        WorkspaceId = "b",
+        Level = SandboxLevel.Strict,
+        Root = "/p/b",
+        WorkingDirectory = "/p/b",
+        Network = network,
+        DeniedFile = "/d",
+    };
+
     private static SecurityPolicy Policy(SecurityTier tier, NetworkPolicy network = NetworkPolicy.None, string[]? restricted = null) => new()
     {
         Tier = tier,
@@ -300,16 +311,7 @@ public sealed class IsolationPolicyTests
     public void Landlock_launcher_arguments_apply_the_network_policy_scope_and_private_tmp()
     {
         var backend = Landlock(7, _ => []);
-        var args = backend.Launcher(new SandboxSpec
-        {
-            WorkspaceId = "b",
-            Level = SandboxLevel.Strict,
-            Root = "/p/b",
-            WorkingDirectory = "/p/b",
-            PrivateTmp = "/data/sandbox/b/tmp",
-            Network = NetworkPolicy.None,
-            DeniedFile = "/data/sandbox/denied",
-        });
+        var args = backend.Launcher(StrictSpec(NetworkPolicy.None) with { PrivateTmp = "/data/sandbox/b/tmp", DeniedFile = "/data/sandbox/denied" });
         var line = string.Join(' ', args);
         Assert.Equal("/opt/orchflow/orchflow-landlock", args[0]);
         Assert.Equal("--", args[^1]);
@@ -320,13 +322,13 @@ public sealed class IsolationPolicyTests
         Assert.Contains("--setenv TMPDIR /data/sandbox/b/tmp", line, StringComparison.Ordinal);
         Assert.Contains("--rw /p/b", line, StringComparison.Ordinal); // not listed by the (empty) directory lister, but on the way
 
-        var full = Landlock(7, _ => []).Launcher(new SandboxSpec { WorkspaceId = "b", Level = SandboxLevel.Strict, Root = "/p/b", WorkingDirectory = "/p/b", Network = NetworkPolicy.Full, DeniedFile = "/d" });
+        var full = Landlock(7, _ => []).Launcher(StrictSpec(NetworkPolicy.Full));
         Assert.DoesNotContain("--net-none", full);
         // Before Landlock's network rules (ABI 4) the seccomp filter alone keeps "none"; before ABI 6 nothing is scoped.
-        var old = Landlock(3, _ => []).Launcher(new SandboxSpec { WorkspaceId = "b", Level = SandboxLevel.Strict, Root = "/p/b", WorkingDirectory = "/p/b", Network = NetworkPolicy.None, DeniedFile = "/d" });
+        var old = Landlock(3, _ => []).Launcher(StrictSpec(NetworkPolicy.None));
         Assert.Contains("--net-none", old);
         Assert.DoesNotContain("--scope", old);
-        var allowlist = Landlock(7, _ => []).Launcher(new SandboxSpec { WorkspaceId = "b", Level = SandboxLevel.Strict, Root = "/p/b", WorkingDirectory = "/p/b", Network = NetworkPolicy.Allowlist, DeniedFile = "/d" });
+        var allowlist = Landlock(7, _ => []).Launcher(StrictSpec(NetworkPolicy.Allowlist));
         Assert.Contains("--net-none", allowlist);
     }
 
@@ -379,16 +381,10 @@ public sealed class IsolationPolicyTests
         Assert.True(network.Enforced);
         Assert.StartsWith("allowlist: only example.com, through Orchflow's proxy", network.Detail, StringComparison.Ordinal);
 
-        var args = string.Join(' ', backend.Launcher(new SandboxSpec
+        var args = string.Join(' ', backend.Launcher(StrictSpec(NetworkPolicy.Allowlist) with
         {
-            WorkspaceId = "b",
-            Level = SandboxLevel.Strict,
-            Root = "/p/b",
-            WorkingDirectory = "/p/b",
             PrivateTmp = "/data/sandbox/b/tmp",
-            Network = NetworkPolicy.Allowlist,
             ProxySocket = "/data/sandbox/b/tmp/.orchflow-proxy.sock",
-            DeniedFile = "/d",
         }));
         Assert.DoesNotContain("--share-net", args, StringComparison.Ordinal);
         Assert.Contains("--ro-bind /opt/orchflow/orchflow-netproxy /tmp/.orchflow-netproxy", args, StringComparison.Ordinal);
