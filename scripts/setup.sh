@@ -12,6 +12,28 @@ mkdir -p "$ORCHFLOW_CACHE/logs"
 # kerberos module; chromium: the headless browser the VS Code tests drive; bubblewrap and tmux: the daemon's
 # sandbox and terminal tests; git: VCS detection and the demo.
 apt_packages=(chromium libkrb5-dev pkg-config bubblewrap tmux git build-essential)
+
+# apt_wait_for_lock ARGS...: apt-get ARGS, appending to $apt_log. When another process (an unattended upgrade, another
+# setup) holds apt's or dpkg's lock, it waits for it, saying so every 15 s, for up to ORCHFLOW_APT_LOCK_WAIT seconds
+# (300 by default): apt-get itself fails at once on a held lock unless told to wait, and only waits for dpkg's.
+apt_wait_for_lock() {
+  local limit=${ORCHFLOW_APT_LOCK_WAIT:-300} start=$SECONDS said=-15 out rc holder
+  while true; do
+    rc=0
+    out=$(as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=15 "$@" 2>&1) || rc=$?
+    printf '%s\n' "$out" >>"$apt_log"
+    (( rc == 0 )) && return 0
+    grep -qE 'Could not get lock|Unable to (acquire|lock)|is held by process' <<<"$out" || return "$rc"
+    (( SECONDS - start >= limit )) && { log setup "apt: the lock was still held after ${limit} s"; return "$rc"; }
+    if (( SECONDS - said >= 15 )); then
+      holder=$(grep -oE 'held by process [0-9]+( \([^)]*\))?' <<<"$out" | head -1)
+      log setup "apt: waiting for apt's lock${holder:+ ($holder)}, $((SECONDS - start)) s of up to ${limit} s"
+      said=$SECONDS
+    fi
+    sleep 3
+  done
+}
+
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -19,11 +41,12 @@ done
 if (( ${#missing[@]} )); then
   t=$(now_s)
   log setup "apt: installing ${missing[*]}"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$ORCHFLOW_CACHE/logs/apt.log" 2>&1 \
-    || { tail -20 "$ORCHFLOW_CACHE/logs/apt.log" >&2; die setup "apt-get update failed"; }
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
-    >>"$ORCHFLOW_CACHE/logs/apt.log" 2>&1 \
-    || { tail -20 "$ORCHFLOW_CACHE/logs/apt.log" >&2; die setup "apt-get install ${missing[*]} failed"; }
+  apt_log="$ORCHFLOW_CACHE/logs/apt.log"
+  : >"$apt_log"
+  apt_wait_for_lock update -qq \
+    || { tail -20 "$apt_log" >&2; die setup "apt-get update failed (log: $apt_log)"; }
+  apt_wait_for_lock install -y -qq --no-install-recommends "${missing[@]}" \
+    || { tail -20 "$apt_log" >&2; die setup "apt-get install ${missing[*]} failed (log: $apt_log)"; }
   log setup "apt: installed ${missing[*]} in $(elapsed "$t") s"
 else
   log setup "apt: all present (${apt_packages[*]})"

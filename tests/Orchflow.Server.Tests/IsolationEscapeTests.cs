@@ -20,7 +20,7 @@ namespace Orchflow.Server.Tests;
 /// </list>
 /// </summary>
 [Collection(IsolationCollection.Name)]
-public sealed class IsolationEscapeTests(ITestOutputHelper output)
+public sealed partial class IsolationEscapeTests(ITestOutputHelper output)
 {
     public static TheoryData<string, string> Tiers => new()
     {
@@ -229,7 +229,14 @@ public sealed class IsolationEscapeTests(ITestOutputHelper output)
 
     public sealed record Outcome(bool Escaped, string Evidence);
 
-    private static readonly Attack[] Attacks =
+    /// <summary>
+    /// Every attack, grouped by the boundary of docs/threat-model.md it tries: the workspace's own view of files,
+    /// processes, terminals and network (here), the daemon and the tools it runs, and the kernel's own interfaces
+    /// (IsolationEscapeTests.*.cs).
+    /// </summary>
+    private static Attack[] Attacks => [.. SandboxAttacks, .. DaemonAttacks, .. KernelAttacks, .. ToolAttacks];
+
+    private static readonly Attack[] SandboxAttacks =
     [
         new("read-absolute", "filesystem", """
             c=$(cat "$A/secret.txt" 2>&1); [[ $c == *"$FILE_SECRET"* ]] && escaped "read $A/secret.txt" || blocked "$c"

@@ -27,4 +27,14 @@ public sealed class SchemaDriftTests
         var missing = names.Except(table).Except(["initialized", "shutdown", "exit"]).ToList();
         Assert.Empty(missing);
     }
+
+    [Fact]
+    public void The_daemon_and_the_extension_carry_one_version()
+    {
+        var root = RepoRoot.Find() ?? throw new InvalidOperationException("repository root not found");
+        using var package = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "package.json")));
+        var extension = package.RootElement.GetProperty("version").GetString();
+        Assert.True(extension == Rpc.OrchflowServer.Version,
+            $"package.json says {extension}, the daemon {Rpc.OrchflowServer.Version}; set <Version> in Directory.Build.props to package.json's version.");
+    }
 }

@@ -1,0 +1,8 @@
+namespace Orchflow.Server.Tests;
+
+public sealed partial class IsolationEscapeTests
+{
+    private static readonly Attack[] DaemonAttacks =
+    [
+    ];
+}
