@@ -22,7 +22,10 @@ dotnet publish server/Orchflow.Server/Orchflow.Server.csproj -c Release -r linux
   | while IFS= read -r line; do
       [[ $line == *" -> "* ]] || continue
       line=${line#"${line%%[! ]*}"}
-      echo "orchflow: built ${line%% -> *} ($((SECONDS - start)) s)" >&2
+      case ${line##* -> } in
+        */) echo "orchflow: published ${line%% -> *} into $out ($((SECONDS - start)) s)" >&2 ;;
+        *) echo "orchflow: built ${line%% -> *} ($((SECONDS - start)) s)" >&2 ;;
+      esac
     done
 status=${PIPESTATUS[0]}
 set -e
