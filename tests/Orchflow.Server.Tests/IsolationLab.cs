@@ -309,4 +309,81 @@ public sealed class IsolationLab : IAsyncDisposable
         Home.Dispose();
         _stop.Dispose();
     }
+
+    // ---- For the attacks on the daemon (IsolationEscapeTests.Daemon.cs) ----
+
+    private Task<int>? _mcpServerOfA;
+    private Task<string?>? _proxySocketOfC;
+
+    /// <summary>The daemon's pid, from its pid file.</summary>
+    public int DaemonPid => int.Parse(File.ReadAllText(Home.Paths.PidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The pid of an <c>orchflow mcp</c> process of an agent of A, started once: a command agent that starts the MCP server
+    /// its MCP config names, as an agent CLI does (so it holds the agent's token, in its environment and its memory).
+    /// </summary>
+    public Task<int> McpServerOfAAsync() => _mcpServerOfA ??= StartMcpServerOfAAsync();
+
+    private async Task<int> StartMcpServerOfAAsync()
+    {
+        var script = Path.Combine(Home.Root, "start-mcp.sh");
+        File.WriteAllText(script, """
+            exec perl -MJSON::PP -e 'open(my $f, "<", $ENV{ORCHFLOW_MCP_CONFIG}) or die "config: $!\n"; my $c = decode_json(do { local $/; <$f> })->{mcpServers}{orchflow}; exec($c->{command}, @{$c->{args}}) or die "exec: $!\n"'
+
+            """);
+        var agent = await Client.InvokeAsync<AgentInfo>(Methods.AgentSpawn, new AgentSpawnParams { WorkspaceId = "a", Type = "command", Task = $"bash {script}", Name = "mcp-of-a" });
+        await WaitForTextAsync(agent.TerminalId!, "orchflow mcp: agent");
+        var deadline = DateTime.UtcNow + Deadline;
+        while (true)
+        {
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                try
+                {
+                    var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
+                    if (cmdline.Contains("mcp") && cmdline.Any(a => a.Contains($"/agents/a/{agent.Id}.mcp/", StringComparison.Ordinal)) && int.TryParse(Path.GetFileName(dir), out var pid))
+                    {
+                        return pid;
+                    }
+                }
+                catch (IOException)
+                {
+                }
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The orchflow mcp process of agent {agent.Id} was not found; its terminal shows:\n{await ReadAsync(agent.TerminalId!)}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>
+    /// The network proxy socket of a third workspace, C (strict, allow-list naming the test's listener), made by starting a
+    /// terminal in it; null where no proxy exists (it needs bubblewrap and the relay). Made once.
+    /// </summary>
+    public Task<string?> ProxySocketOfCAsync() => _proxySocketOfC ??= StartProxyOfCAsync();
+
+    private async Task<string?> StartProxyOfCAsync()
+    {
+        var c = Home.Project("C", (".orchflow/workspace.json", Json(new JsonObject
+        {
+            ["id"] = "c",
+            ["security"] = new JsonObject { ["tier"] = "strict", ["network"] = "allowlist", ["allowed_hosts"] = new JsonArray($"127.0.0.1:{Port}") },
+        })));
+        await Client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceCreate, new WorkspaceCreateParams { Path = c });
+        await CreateAsync("c", "sleep 100000");
+        var socket = Path.Combine(Home.Paths.DataDirectory, "sandbox", "c", "tmp", Security.NetworkProxy.SocketName);
+        return File.Exists(socket) ? socket : null;
+    }
+
+    /// <summary>Whether the memory of <paramref name="workspace"/> holds <paramref name="key"/> (asked of the daemon as a person would).</summary>
+    public async Task<bool> MemoryHasAsync(string workspace, string key) =>
+        (await Client.InvokeAsync<MemoryGetResult>(Methods.MemoryGet, new MemoryKeyParams { WorkspaceId = workspace, Key = key })).Entry is not null;
+
+    /// <summary>How many terminals <paramref name="workspace"/> has, running or not.</summary>
+    public async Task<int> TerminalCountAsync(string workspace) =>
+        (await Client.InvokeAsync<TerminalListResult>(Methods.TerminalList, new TerminalListParams { WorkspaceId = workspace })).Terminals.Count;
 }

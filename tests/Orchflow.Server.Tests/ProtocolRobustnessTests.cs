@@ -1,11 +1,19 @@
+using System.Globalization;
+using System.Net.Sockets;
 using System.Text;
+using Orchflow.Config;
 using Orchflow.Protocol;
+using Orchflow.Server.Cli;
 using StreamJsonRpc;
 using StreamJsonRpc.Protocol;
 
 namespace Orchflow.Server.Tests;
 
-/// <summary>Bad input over the wire: the server answers with an error (or drops only that connection) and other clients are not disturbed.</summary>
+/// <summary>
+/// Bad input over the wire: the server answers with an error (or drops only that connection) and other clients are not
+/// disturbed. The limits ([daemon] max_message_size and frame_timeout) are tested on the real daemon over its socket,
+/// where its memory can be measured.
+/// </summary>
 public sealed class ProtocolRobustnessTests : IDisposable
 {
     private readonly TempHome _home = new();
@@ -78,4 +86,192 @@ public sealed class ProtocolRobustnessTests : IDisposable
         var ex = await client.FailAsync(Methods.Initialize, new InitializeParams());
         Assert.Equal(ErrorCodes.InvalidArgument, ex.ErrorCode);
     }
+
+    [Fact]
+    public async Task A_message_over_the_size_limit_is_refused_before_its_body_is_read_and_other_clients_are_served_throughout()
+    {
+        await using var d = new DaemonHome();
+        int pid = await StartDaemonAsync(d);
+        await using var good = await DaemonClient.ConnectAsync(d.Home.Paths, autoStart: false, "good");
+        await good.InvokeAsync<WorkspaceListResult>(Methods.WorkspaceList, new WorkspaceListParams());
+
+        // The path a connection takes is warm (JIT, buffers); from here the kernel's peak of the daemon's RSS is measured.
+        using (var warm = await ConnectAsync(d))
+        {
+            await SendAsync(warm, Frame("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"""));
+            Assert.Contains("\"result\"", await ReadAnswerAsync(warm), StringComparison.Ordinal);
+        }
+
+        File.WriteAllText($"/proc/{pid}/clear_refs", "5"); // resets VmHWM to the current RSS
+        long before = StatusKiB(pid, "VmHWM");
+
+        var body = Encoding.UTF8.GetBytes($$$"""{"jsonrpc":"2.0","id":41,"method":"{{{Methods.WorkspaceList}}}","params":{"pad":"{{{new string('x', 17 * 1024 * 1024)}}}"}}""");
+        using var attacker = await ConnectAsync(d);
+        var sending = SendAsync(attacker, [.. Encoding.ASCII.GetBytes($"Content-Length: {body.Length}\r\n\r\n"), .. body]);
+        var served = await good.InvokeAsync<WorkspaceListResult>(Methods.WorkspaceList, new WorkspaceListParams());
+        Assert.NotEmpty(served.Workspaces);
+        var answer = await ReadUntilClosedAsync(attacker);
+        await sending;
+
+        Assert.Contains("\"id\":41", answer, StringComparison.Ordinal);
+        Assert.Contains($"\"code\":{ErrorCodes.LimitReached}", answer, StringComparison.Ordinal);
+        Assert.Contains("A message of 17 MiB is larger than the 16 MiB this daemon accepts ([daemon] max_message_size in", answer, StringComparison.Ordinal);
+        long grew = StatusKiB(pid, "VmHWM") - before;
+        Assert.True(grew * 1024 < body.Length / 2, $"the daemon's peak RSS grew by {grew} KiB for a refused body of {body.Length / 1024} KiB");
+
+        // The daemon goes on serving, and says why it closed the connection.
+        Assert.NotEmpty((await good.InvokeAsync<WorkspaceListResult>(Methods.WorkspaceList, new WorkspaceListParams())).Workspaces);
+        Assert.Contains($"closed: a message of {body.Length} bytes (Content-Length) is over the limit of {Defaults.MaxMessageSizeBytes}", File.ReadAllText(d.Home.Paths.LogFile), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_message_left_half_sent_is_closed_after_frame_timeout_while_an_idle_connection_stays_open()
+    {
+        await using var d = new DaemonHome();
+        d.Home.WriteGlobalConfig("[daemon]\nframe_timeout = \"1s\"\nmax_message_size = \"64KB\"\n");
+        await StartDaemonAsync(d);
+        await using var good = await DaemonClient.ConnectAsync(d.Home.Paths, autoStart: false, "good");
+        using var idle = await ConnectAsync(d);
+        using var halfHeader = await ConnectAsync(d);
+        using var halfBody = await ConnectAsync(d);
+        await SendAsync(halfHeader, Encoding.ASCII.GetBytes("Content-Len"));
+        await SendAsync(halfBody, Encoding.ASCII.GetBytes("Content-Length: 100\r\n\r\n{\"jsonrpc\""));
+
+        Assert.Equal("", await ReadUntilClosedAsync(halfHeader));
+        Assert.Equal("", await ReadUntilClosedAsync(halfBody));
+        Assert.NotEmpty((await good.InvokeAsync<WorkspaceListResult>(Methods.WorkspaceList, new WorkspaceListParams())).Workspaces);
+
+        // The idle connection outlived the deadline: only a started message has one. A message just under the configured
+        // size is served; one just over it is refused.
+        await SendAsync(idle, Frame("""{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"clientInfo":{"name":"NAME"}}}""".Replace("NAME", new string('i', 60 * 1024), StringComparison.Ordinal)));
+        Assert.Contains("\"result\"", await ReadAnswerAsync(idle), StringComparison.Ordinal);
+        await SendAsync(idle, Frame($$$"""{"jsonrpc":"2.0","id":3,"method":"{{{Methods.WorkspaceList}}}","params":{"pad":"{{{new string('x', 65 * 1024)}}}"}}"""));
+        var refused = await ReadUntilClosedAsync(idle);
+        Assert.Contains("\"id\":3", refused, StringComparison.Ordinal);
+        Assert.Contains("larger than the 64 KiB this daemon accepts", refused, StringComparison.Ordinal);
+
+        var log = File.ReadAllText(d.Home.Paths.LogFile);
+        Assert.Equal(2, log.Split('\n').Count(l => l.Contains("closed: a message it started did not arrive whole within 1 s ([daemon] frame_timeout)", StringComparison.Ordinal)));
+
+        // Connections are logged at debug level, which the daemon's log (info) leaves out.
+        Assert.DoesNotContain(log.Split('\n'), l => l.Contains(" INFO ", StringComparison.Ordinal) && (l.EndsWith(" connected", StringComparison.Ordinal) || l.Contains(" disconnected: ", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("max_message_size = \"lots\"", 20, "'lots' is not a size")]
+    [InlineData("max_message_size = \"1KB\"", 20, "1 KiB is below the minimum of 64 KiB")]
+    [InlineData("max_message_size = \"2GB\"", 20, "2 GiB is above the maximum of 1 GiB")]
+    [InlineData("frame_timeout = 30", 17, "expected a duration")]
+    [InlineData("frame_timeout = \"0s\"", 17, "shorter than the minimum of 1s")]
+    [InlineData("frame_timeout = \"2h\"", 17, "longer than the maximum of 1h")]
+    public void Daemon_settings_are_checked_with_file_line_and_column(string line, int column, string message)
+    {
+        var result = GlobalConfigLoader.Parse($"[orchestration]\nmax_workspaces = 4\n\n[daemon]\n{line}\n", "orchflow.toml");
+        var d = Assert.Single(result.Diagnostics);
+        Assert.Equal(("orchflow.toml", 5, column), (d.File, d.Line, d.Column));
+        Assert.Contains(message, d.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Daemon_settings_have_defaults_and_take_sizes_and_durations()
+    {
+        Assert.Equal(new DaemonConfig(16L * 1024 * 1024, TimeSpan.FromSeconds(30)), GlobalConfig.Default.Daemon);
+        var result = GlobalConfigLoader.Parse("[daemon]\nmax_message_size = \"32MB\"\nframe_timeout = \"5s\"\n", "orchflow.toml");
+        Assert.Empty(result.Diagnostics);
+        Assert.Equal(new DaemonConfig(32L * 1024 * 1024, TimeSpan.FromSeconds(5)), result.Value!.Daemon);
+    }
+
+    [Theory]
+    [InlineData("""{"jsonrpc":"2.0","id":7,"method":"x","params":{}}""", "7")]
+    [InlineData("""{"params":{"id":1,"deep":[{"id":2}]},"id":"abc","method":"x"}""", "abc")]
+    [InlineData("""{"jsonrpc":"2.0","method":"x","params":{"pad":"xxxxxxxx""", null)]
+    [InlineData("""{"jsonrpc":"2.0","method":"x","id":""", null)]
+    [InlineData("""[{"id":1}]""", null)]
+    public void The_id_of_a_refused_message_is_read_from_its_first_bytes(string prefix, string? id)
+    {
+        var found = Rpc.FramedMessageHandler.RequestIdIn(new System.Buffers.ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(prefix)));
+        Assert.Equal(id, found.IsEmpty ? null : found.ToString());
+    }
+
+    private static async Task<int> StartDaemonAsync(DaemonHome d)
+    {
+        var started = await Orchflow.RunAsync(d.Home, "daemon", "start");
+        Assert.True(started.ExitCode == 0, started.Stderr);
+        return int.Parse(File.ReadAllText(d.Home.Paths.PidFile).Trim(), CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<Socket> ConnectAsync(DaemonHome d)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(d.Home.Paths.SocketPath));
+        return socket;
+    }
+
+    private static byte[] Frame(string json)
+    {
+        var body = Encoding.UTF8.GetBytes(json);
+        return [.. Encoding.ASCII.GetBytes($"Content-Length: {body.Length}\r\n\r\n"), .. body];
+    }
+
+    /// <summary>Sends, and takes the daemon closing the connection meanwhile as the end of sending (it refuses to read more).</summary>
+    private static async Task SendAsync(Socket socket, byte[] data)
+    {
+        try
+        {
+            await socket.SendAsync(data);
+        }
+        catch (SocketException)
+        {
+        }
+    }
+
+    /// <summary>One answer: its headers and the body they announce.</summary>
+    private static async Task<string> ReadAnswerAsync(Socket socket)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var received = new List<byte>();
+        var buffer = new byte[65536];
+        while (true)
+        {
+            var text = Encoding.UTF8.GetString(received.ToArray());
+            int end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+            if (end > 0 && int.TryParse(text[..end].Split(':')[1].Trim(), CultureInfo.InvariantCulture, out var length) && received.Count >= end + 4 + length)
+            {
+                return text;
+            }
+
+            int n = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
+            Assert.True(n > 0, $"the connection closed before its answer was whole: {text}");
+            received.AddRange(buffer.AsSpan(0, n));
+        }
+    }
+
+    /// <summary>Everything the daemon sends until it closes the connection; fails if it is still open after a minute.</summary>
+    private static async Task<string> ReadUntilClosedAsync(Socket socket)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var received = new List<byte>();
+        var buffer = new byte[65536];
+        try
+        {
+            int n;
+            while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token)) > 0)
+            {
+                received.AddRange(buffer.AsSpan(0, n));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"the daemon kept the connection open for a minute; it sent: {Encoding.UTF8.GetString(received.ToArray())}");
+        }
+        catch (SocketException)
+        {
+            // Reset: closed too.
+        }
+
+        return Encoding.UTF8.GetString(received.ToArray());
+    }
+
+    private static long StatusKiB(int pid, string field) =>
+        long.Parse(File.ReadLines($"/proc/{pid}/status").Single(l => l.StartsWith(field + ":", StringComparison.Ordinal))[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
 }

@@ -43,6 +43,23 @@ public static class Defaults
     // [hibernation]
     public static readonly TimeSpan HibernateIdleAfter = TimeSpan.FromMinutes(30);
 
+    // [daemon]
+
+    /// <summary>
+    /// 16 MiB: far above any message Orchflow's clients send (terminal input and memory values are small; the largest are
+    /// workspace lists), and low enough that a client cannot make the daemon hold hundreds of megabytes per message.
+    /// </summary>
+    public const long MaxMessageSizeBytes = 16L * 1024 * 1024;
+
+    /// <summary>Below this, ordinary messages (a workspace list with many workspaces) would be refused.</summary>
+    public const long MinMessageSizeBytes = 64L * 1024;
+
+    /// <summary>StreamJsonRpc reads a message's length as an int; 1 GiB keeps well inside it.</summary>
+    public const long MaxMessageSizeLimitBytes = 1024L * 1024 * 1024;
+
+    /// <summary>A local client writes a whole message in microseconds; 30 s leaves room for a machine under heavy load.</summary>
+    public static readonly TimeSpan FrameTimeout = TimeSpan.FromSeconds(30);
+
     // workspace.json
 
     /// <summary>The kernel's own default weight (cgroup v1 cpu.shares), so an unconfigured workspace is neutral.</summary>

@@ -9,7 +9,8 @@ public sealed record GlobalConfig(
     OrchestrationConfig Orchestration,
     TerminalsConfig Terminals,
     IReadOnlyDictionary<string, AgentTypeConfig> AgentTypes,
-    HibernationConfig Hibernation)
+    HibernationConfig Hibernation,
+    DaemonConfig Daemon)
 {
     /// <summary>The configuration in force when there is no orchflow.toml, built by the same code that parses one.</summary>
     public static GlobalConfig Default { get; } = GlobalConfigLoader.Parse(string.Empty, GlobalConfigLoader.FileName).Value
@@ -38,3 +39,7 @@ public sealed record TerminalsConfig(long ScrollbackBytes, string? DefaultShell)
 
 /// <param name="IdleAfter">How long a workspace may sit idle before it is hibernated; null means never ("off").</param>
 public sealed record HibernationConfig(TimeSpan? IdleAfter);
+
+/// <param name="MaxMessageSizeBytes">The largest JSON-RPC message (its Content-Length) a client may send.</param>
+/// <param name="FrameTimeout">How long a started message (first header byte to last body byte) may take to arrive.</param>
+public sealed record DaemonConfig(long MaxMessageSizeBytes, TimeSpan FrameTimeout);

@@ -226,6 +226,8 @@ internal sealed class DurationField(string key, string description) : Field<Time
 
     public TimeSpan Min { get; init; } = TimeSpan.FromSeconds(1);
 
+    public TimeSpan Max { get; init; } = TimeSpan.MaxValue;
+
     private string Examples => "\"30s\", \"15m\", \"2h\" or \"7d\"" + (AllowOff ? ", or \"off\"" : "");
 
     private string Pattern => AllowOff ? "^off$|" + DurationText.Pattern : DurationText.Pattern;
@@ -254,6 +256,12 @@ internal sealed class DurationField(string key, string description) : Field<Time
         if (value < Min)
         {
             ctx.Error(node.Position, path, $"'{s.Value}' is shorter than the minimum of {DurationText.Format(Min)}");
+            return false;
+        }
+
+        if (value > Max)
+        {
+            ctx.Error(node.Position, path, $"'{s.Value}' is longer than the maximum of {DurationText.Format(Max)}");
             return false;
         }
 

@@ -86,9 +86,22 @@ internal static class GlobalFields
         "Hibernation of idle workspaces.",
         IdleAfter);
 
+    // [daemon]
+    public static readonly SizeField MaxMessageSize = new("max_message_size", Defaults.MinMessageSizeBytes,
+        "Largest JSON-RPC message a client may send the daemon, e.g. \"16MB\"; a larger one is refused with an error and its connection closed, before its body is read. " + ByteSize.Explanation)
+    { Default = Defaults.MaxMessageSizeBytes, Max = Defaults.MaxMessageSizeLimitBytes };
+
+    public static readonly DurationField FrameTimeout = new("frame_timeout",
+        "How long a client may take to send the rest of a message it has started (headers and body), e.g. \"30s\"; a connection that stalls mid-message is closed. An idle connection between messages is never closed.")
+    { Default = Defaults.FrameTimeout, Min = TimeSpan.FromSeconds(1), Max = TimeSpan.FromHours(1) };
+
+    public static readonly ObjectField Daemon = new("daemon",
+        "The daemon's connections.",
+        MaxMessageSize, FrameTimeout);
+
     public static readonly ObjectField Document = new("",
         "Global orchflow settings (orchflow.toml).",
-        Orchestration, Terminals, AgentFields.Agents, Hibernation);
+        Orchestration, Terminals, AgentFields.Agents, Hibernation, Daemon);
 
     public static GlobalConfig Build(Section root)
     {
@@ -97,6 +110,7 @@ internal static class GlobalFields
         var resources = orchestration.Get(Resources);
         var terminals = root.Get(Terminals);
         var idleAfter = root.Get(Hibernation).Get(IdleAfter);
+        var daemon = root.Get(Daemon);
         return new GlobalConfig(
             new OrchestrationConfig(
                 orchestration.Get(MaxWorkspaces),
@@ -110,6 +124,7 @@ internal static class GlobalFields
                     resources.Get(ProcessLimitPerWorkspace))),
             new TerminalsConfig(terminals.Get(Scrollback), terminals.GetRefOrNull(DefaultShell)),
             AgentFields.Build(root.Get(AgentFields.Agents)),
-            new HibernationConfig(idleAfter == DurationField.Off ? null : idleAfter));
+            new HibernationConfig(idleAfter == DurationField.Off ? null : idleAfter),
+            new DaemonConfig(daemon.Get(MaxMessageSize), daemon.Get(FrameTimeout)));
     }
 }

@@ -130,6 +130,7 @@ public sealed class DaemonClient : IAsyncDisposable
             }
 
             var (file, args) = SelfCommand(["daemon", "--background"]);
+            (file, args) = RuntimeDiagnostics.Closed(file, args);
             var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
                 .ToDictionary(e => (string)e.Key, e => (string?)e.Value, StringComparer.Ordinal);
             using var process = ProcessFactory.StartBackground(file, args, "/", environment);

@@ -133,20 +133,41 @@ public static class DaemonHost
                 continue;
             }
 
-            // Landlock cannot keep a sandboxed process from connecting to this socket: the daemon refuses it instead.
-            // The MCP socket serves sandboxed agents by design (each call carries the agent's token).
+            // The main socket is hidden from sandboxes, and refuses the processes of any that reach it all the same
+            // (Landlock cannot keep them from connecting to a named socket). The MCP socket serves sandboxed agents by
+            // design: each call carries the agent's token.
             string? refusal = null;
-            if (!mcpOnly && server.Isolation.Backend.Mechanism == Protocol.IsolationMechanism.Landlock)
+            if (!mcpOnly && server.Isolation.Backend.Available)
             {
                 (refusal, int pid) = Security.SandboxedPeers.Check(client);
-                if (refusal is not null && Security.SandboxedPeers.WorkspaceOf(pid, Limits.CgroupProbe.DaemonKey(server.Paths.DataDirectory)) is { } workspaceId)
+                if (refusal is not null)
                 {
-                    server.Isolation.Audit.Add(workspaceId, Protocol.AuditKind.Refused, $"Refused a connection to Orchflow's socket: {refusal}.", "security.tier", $"pid {pid}");
+                    AuditRefusal(server, refusal, pid);
                 }
             }
 
             var stream = new NetworkStream(client, ownsSocket: true);
             server.Attach(stream, stream, mcpOnly ? "mcp socket" : "socket", mcpOnly: mcpOnly, refusal: refusal);
+        }
+    }
+
+    /// <summary>Writes a refused connection into the audit log of the workspace the peer belongs to (by control group, else by ancestry).</summary>
+    private static void AuditRefusal(OrchflowServer server, string refusal, int pid)
+    {
+        var workspaceId = Security.SandboxedPeers.WorkspaceOf(pid, Limits.CgroupProbe.DaemonKey(server.Paths.DataDirectory));
+        if (workspaceId is null)
+        {
+            var terminals = server.Terminals.List(null).Where(t => t.Pid is not null).GroupBy(t => t.Pid!.Value).ToDictionary(g => g.Key, g => g.First().WorkspaceId);
+            workspaceId = Security.SandboxedPeers.WorkspaceByAncestry(pid, p => terminals.GetValueOrDefault(p));
+        }
+
+        if (workspaceId is not null)
+        {
+            server.Isolation.Audit.Add(workspaceId, Protocol.AuditKind.Refused, $"Refused a connection to Orchflow's socket: {refusal}.", "security.tier", $"pid {pid}");
+        }
+        else
+        {
+            server.Log.Warn($"Refused a connection to Orchflow's socket from a process of no known workspace: {refusal}");
         }
     }
 

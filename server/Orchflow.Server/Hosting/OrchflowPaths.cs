@@ -60,18 +60,36 @@ public sealed record OrchflowPaths(string? Home, string ConfigDirectory, string 
             Path.Combine(Xdg("XDG_STATE_HOME", Path.Combine(".local", "state")), "orchflow"));
     }
 
+    /// <summary>Runs a change to Orchflow's directories; a refusal becomes an error that says where and what to do.</summary>
+    private void Change(Action change)
+    {
+        try
+        {
+            change();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new OrchflowException(Protocol.ErrorCodes.InvalidPath,
+                $"Orchflow's directories under {DisplayHome} cannot be created or changed: {e.Message}",
+                $"Inside a workspace's sandbox (tier enhanced or strict) they are hidden on purpose, and the daemon refuses sandboxed clients: run orchflow from your own shell or VS Code. Elsewhere, check that you can write there, or set {HomeVariable}.");
+        }
+    }
+
     /// <summary>
     /// Creates the directories. The runtime directory holds the socket, so it is private (0700) and must belong
     /// to this user: a directory someone else made in /tmp could let them intercept the connection.
     /// </summary>
     public void EnsureDirectories()
     {
-        foreach (var dir in new[] { ConfigDirectory, DataDirectory, LogDirectory })
+        Change(() =>
         {
-            Directory.CreateDirectory(dir);
-        }
+            foreach (var dir in new[] { ConfigDirectory, DataDirectory, LogDirectory })
+            {
+                Directory.CreateDirectory(dir);
+            }
 
-        Directory.CreateDirectory(RuntimeDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            Directory.CreateDirectory(RuntimeDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        });
         var owner = Native.GetOwnerUid(RuntimeDirectory);
         if (owner != Native.GetUid())
         {
@@ -80,7 +98,7 @@ public sealed record OrchflowPaths(string? Home, string ConfigDirectory, string 
                 $"Remove it, or set {HomeVariable} to a directory of your own.");
         }
 
-        File.SetUnixFileMode(RuntimeDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Change(() => File.SetUnixFileMode(RuntimeDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute));
         if (System.Text.Encoding.UTF8.GetByteCount(SocketPath) > MaxSocketPathBytes)
         {
             throw new OrchflowException(Protocol.ErrorCodes.InvalidPath,

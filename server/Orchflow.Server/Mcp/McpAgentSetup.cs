@@ -9,10 +9,15 @@ namespace Orchflow.Server.Mcp;
 /// <summary>How to start <c>orchflow mcp</c>: this program and its arguments.</summary>
 public sealed record McpLaunch(string File, IReadOnlyList<string> Args)
 {
-    /// <summary>This very program (the apphost, or <c>dotnet orchflow.dll</c>) with <c>mcp</c>.</summary>
+    /// <summary>
+    /// This very program (the apphost, or <c>dotnet orchflow.dll</c>) with <c>mcp</c>, through <c>env</c> so that its
+    /// runtime starts with the diagnostics endpoints closed whatever environment the agent CLI passes on: the process
+    /// holds the agent's token (<see cref="Hosting.RuntimeDiagnostics"/>).
+    /// </summary>
     public static McpLaunch Self()
     {
         var (file, args) = Cli.DaemonClient.SelfCommand(["mcp"]);
+        (file, args) = Hosting.RuntimeDiagnostics.Closed(file, args);
         return new McpLaunch(file, args);
     }
 }

@@ -25,7 +25,7 @@ public sealed class LifecycleHandlers(ClientSession session, OrchflowServer serv
 
         session.ClientInfo = p.ClientInfo;
         session.Initialized = true;
-        server.Log.Info($"{session} initialized (pid {p.ProcessId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"})");
+        server.Log.Debug($"{session} initialized (pid {p.ProcessId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"})");
         return new InitializeResult
         {
             Capabilities = new ServerCapabilities { ProtocolVersion = ProtocolVersion, Features = session.McpOnly ? ["mcp"] : ["workspaces", "terminals", "agents", "memory"] },

@@ -5,7 +5,8 @@ using StreamJsonRpc.Protocol;
 namespace Orchflow.Server.Rpc;
 
 /// <summary>
-/// JSON-RPC over LSP base-protocol framing (<c>Content-Length</c> headers), with Orchflow's error mapping:
+/// JSON-RPC over LSP base-protocol framing (<c>Content-Length</c> headers, held to the daemon's size and time limits by
+/// <see cref="FramedMessageHandler"/>), with Orchflow's error mapping:
 /// an <see cref="OrchflowException"/> becomes an error response with its code and <see cref="ErrorData"/>;
 /// anything unexpected becomes a generic error whose details go to the log, never a crash.
 /// </summary>
@@ -19,10 +20,12 @@ public sealed class OrchflowJsonRpc : JsonRpc
         _log = log;
     }
 
-    public static OrchflowJsonRpc Create(Stream sending, Stream receiving, Hosting.Log log)
+    /// <param name="limits">The limits each incoming message is held to, read for each message (<see cref="FramedMessageHandler"/>).</param>
+    /// <param name="who">Names the connection in the log.</param>
+    public static OrchflowJsonRpc Create(Stream sending, Stream receiving, Hosting.Log log, Func<WireLimits>? limits = null, Func<string>? who = null)
     {
         var formatter = new SystemTextJsonFormatter { JsonSerializerOptions = new(ProtocolJson.Options) };
-        var handler = new HeaderDelimitedMessageHandler(sending, receiving, formatter);
+        var handler = new FramedMessageHandler(sending, receiving, formatter, limits ?? (() => WireLimits.Default), log, who ?? (() => "a client"));
         return new OrchflowJsonRpc(handler, log) { CancelLocallyInvokedMethodsWhenConnectionIsClosed = true };
     }
 

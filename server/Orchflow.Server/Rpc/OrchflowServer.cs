@@ -112,6 +112,9 @@ public sealed class OrchflowServer : IAsyncDisposable
 
     public int ClientCount => _sessions.Count;
 
+    /// <summary>What every connection's incoming messages are held to now (orchflow.toml <c>[daemon]</c>).</summary>
+    public WireLimits WireLimits => new(Settings.Current.Daemon.MaxMessageSizeBytes, Settings.Current.Daemon.FrameTimeout, Settings.Path);
+
     /// <summary>Serves one client on a pair of streams until it disconnects or sends exit.</summary>
     /// <param name="onExit">What LSP's exit does; by default the connection closes (the daemon itself goes on).</param>
     /// <param name="mcpOnly">A connection on the MCP socket: only the lifecycle and orchflow/mcp/* are served.</param>
@@ -119,7 +122,7 @@ public sealed class OrchflowServer : IAsyncDisposable
     public ClientSession Attach(Stream sending, Stream receiving, string transport, Action<ClientSession>? onExit = null, bool mcpOnly = false, string? refusal = null)
     {
         var session = new ClientSession(this, transport) { McpOnly = mcpOnly || refusal is not null, Refusal = refusal };
-        var rpc = OrchflowJsonRpc.Create(sending, receiving, Log);
+        var rpc = OrchflowJsonRpc.Create(sending, receiving, Log, () => WireLimits, session.ToString);
         session.Rpc = rpc;
 
         // Every capability's handlers, one line each.
@@ -148,10 +151,10 @@ public sealed class OrchflowServer : IAsyncDisposable
         {
             _sessions.TryRemove(session.Id, out _);
             Terminals.DetachClient(session);
-            Log.Info($"{session} disconnected: {e.Reason}" + (e.Description is { Length: > 0 } d ? $" ({d})" : ""));
+            Log.Debug($"{session} disconnected: {e.Reason}" + (e.Description is { Length: > 0 } d ? $" ({d})" : ""));
         };
         rpc.StartListening();
-        Log.Info($"{session} connected");
+        Log.Debug($"{session} connected");
         return session;
     }
 

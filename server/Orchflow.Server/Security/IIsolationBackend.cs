@@ -7,8 +7,9 @@ public enum SandboxLevel
 {
     /// <summary>
     /// Tier enhanced: the machine as it is (same file system, devices, network), but in its own PID namespace (so no
-    /// <c>/proc/&lt;pid&gt;/root</c> detour around hidden paths), without capabilities, with restricted_paths hidden
-    /// and the workspace's <c>.orchflow/</c> read-only.
+    /// <c>/proc/&lt;pid&gt;/root</c> detour around hidden paths), without capabilities, with restricted_paths and
+    /// Orchflow's own directories hidden (but what the daemon binds back: the shell history, an agent's MCP directory
+    /// and the MCP socket) and the workspace's <c>.orchflow/</c> read-only.
     /// </summary>
     Confined,
 

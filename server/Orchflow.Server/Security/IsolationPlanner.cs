@@ -100,6 +100,8 @@ public static class IsolationPlanner
             features.Add(new() { Name = "network", Enforced = false, Detail = $"{Lower(policy.Network)} requested: NOT enforced, the network policy applies at tier strict" });
         }
 
+        features.Add(DaemonPromise(requested, sandbox, backend, why));
+
         var enforced = SecurityTier.Standard;
         if (requested >= SecurityTier.Enhanced && sandbox && features.All(f => f.Enforced || f.Name is "filesystem" or "processes" or "terminals" or "network"))
         {
@@ -135,5 +137,41 @@ public static class IsolationPlanner
             Reasons = reasons,
             Features = features,
         };
+    }
+
+    /// <summary>
+    /// The promise "daemon": the workspace's processes cannot reach Orchflow's daemon beyond what an agent's token allows.
+    /// Its sockets (but the MCP socket), files, memory and diagnostics endpoints are all ways into every workspace at once:
+    /// the main socket starts terminals anywhere, the data directory holds every secret and agent token, the daemon's
+    /// memory holds all of them. Listed at every tier (at standard as not enforced), so that the escape suite checks it.
+    /// </summary>
+    private static IsolationFeature DaemonPromise(SecurityTier requested, bool sandbox, IIsolationBackend? backend, string why)
+    {
+        const string Name = "daemon";
+        const string Diagnostics = "no Orchflow process has a .NET diagnostics socket or debugger pipe (each starts with DOTNET_EnableDiagnostics=0)";
+        if (!sandbox)
+        {
+            var reason = requested == SecurityTier.Standard ? "tier standard has no operating-system sandbox" : why;
+            return new()
+            {
+                Name = Name,
+                Enforced = false,
+                Detail = $"NOT enforced, {reason}: the workspace's processes run as you, so they can use Orchflow's socket like any CLI (and start terminals in other workspaces through it), read Orchflow's database, logs, secrets and other agents' MCP tokens, and read the daemon's memory, environment and descriptors in /proc; enforced: {Diagnostics}",
+            };
+        }
+
+        return backend!.Mechanism == IsolationMechanism.Landlock
+            ? new()
+            {
+                Name = Name,
+                Enforced = true,
+                Detail = $"by {backend.Description}: Orchflow's own directories (database, logs, config, secrets, agents' MCP tokens, sockets) cannot be opened or listed, but for an agent's own MCP directory; names there can still be probed with stat, and the directories on the way to them (your home directory, when Orchflow's data is under it) cannot be listed and take no new entries; Landlock does not stop connecting to a Unix socket, so the main socket refuses sandboxed clients (they carry no_new_privs) and writes the refusal to this workspace's audit log, and the MCP socket serves only calls with an agent's token, which confines them to its own workspace; the daemon's memory, environment and descriptors in /proc cannot be read (Landlock's ptrace rule); {Diagnostics}",
+            }
+            : new()
+            {
+                Name = Name,
+                Enforced = true,
+                Detail = $"by {backend.Description}: Orchflow's own directories (database, logs, config, secrets, agents' MCP tokens, the main socket, other workspaces' network proxies) are hidden; an agent sees only its own MCP directory and the MCP socket, whose calls its token confines to its own workspace; the main socket also refuses sandboxed clients (no_new_privs, or a PID namespace other than the daemon's) and writes the refusal to this workspace's audit log; the daemon is outside the sandbox's PID namespace, so its /proc entries cannot be reached; {Diagnostics}",
+            };
     }
 }

@@ -214,25 +214,11 @@ public sealed class IsolationService
             }
         }
 
+        // Orchflow's own directories are hidden at both tiers: they hold every workspace's secrets, agents' tokens, the
+        // database and the sockets (the main socket, the MCP socket, other workspaces' network proxies). Only what the
+        // daemon binds back by name is reachable: the shell history directory, an agent's worktree, and for an agent its
+        // own MCP directory and the MCP socket, whose calls its token confines to this workspace.
         bool strict = ws.Security.Tier == SecurityTier.Strict;
-        if (!strict)
-        {
-            return new SandboxSpec
-            {
-                WorkspaceId = ws.Id,
-                Level = SandboxLevel.Confined,
-                Root = root,
-                WorkingDirectory = cwd,
-                ReadOnly = readOnly,
-                Restricted = restricted,
-                DeniedFile = denied,
-            };
-        }
-
-        var privateTmp = Path.Combine(sandboxDir, ws.Id, "tmp");
-        Directory.CreateDirectory(privateTmp, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-
-        // The shell history directory lives with Orchflow's (hidden) data; an agent's worktree too.
         var writable = new List<string>();
         var history = Path.Combine(_paths.DataDirectory, "workspaces", ws.Id);
         Directory.CreateDirectory(history);
@@ -242,28 +228,28 @@ public sealed class IsolationService
             writable.Add(cwd);
         }
 
-        var candidates = new List<string>();
-        if (_paths.Home is { } home)
-        {
-            candidates.Add(home);
-        }
-
-        candidates.AddRange([_paths.ConfigDirectory, _paths.DataDirectory, _paths.RuntimeDirectory, _paths.LogDirectory]);
-        candidates.AddRange(_workspaces.List().Where(w => !w.IsDefault && w.Id != ws.Id).Select(w => w.RootPath));
-        var hidden = candidates
-            .Select(p => Native.TryRealPath(p))
-            .OfType<string>()
-            .Where(p => Directory.Exists(p)
-                && !PathRules.IsSameOrInside(root, p) // never over the workspace's own root
-                && !PathRules.IsSameOrInside(p, "/tmp")) // /tmp is private already
-            .Distinct(StringComparer.Ordinal)
-            .ToList();
-        hidden = hidden.Where(p => !hidden.Any(o => o != p && PathRules.IsSameOrInside(p, o))).OrderBy(p => p.Length).ToList();
-
-        // Only paths inside Orchflow's own directories, which the daemon names for this launch, are shown again.
+        var hidden = HiddenDirectories(ws, root, strict);
         var own = new[] { _paths.Home, _paths.ConfigDirectory, _paths.DataDirectory, _paths.RuntimeDirectory, _paths.LogDirectory }
             .OfType<string>().Select(Native.TryRealPath).OfType<string>().ToList();
         readOnly.AddRange((visible ?? []).Where(p => Path.Exists(p) && own.Any(o => PathRules.IsSameOrInside(p, o))));
+        if (!strict)
+        {
+            return new SandboxSpec
+            {
+                WorkspaceId = ws.Id,
+                Level = SandboxLevel.Confined,
+                Root = root,
+                WorkingDirectory = cwd,
+                ReadOnly = readOnly,
+                Writable = writable,
+                Hidden = hidden,
+                Restricted = restricted,
+                DeniedFile = denied,
+            };
+        }
+
+        var privateTmp = Path.Combine(sandboxDir, ws.Id, "tmp");
+        Directory.CreateDirectory(privateTmp, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
         // An allow-list needs the relay inside bubblewrap's network namespace; anywhere else it is planned as none.
         var network = ws.Security.Network switch
@@ -287,6 +273,36 @@ public sealed class IsolationService
             ProxySocket = network == NetworkPolicy.Allowlist ? Proxy.Ensure(ws.Id, privateTmp) : null,
             DeniedFile = denied,
         };
+    }
+
+    /// <summary>
+    /// What a sandbox of this workspace must not see. Both tiers: Orchflow's config, data, run and log directories.
+    /// Strict also: ORCHFLOW_HOME as a whole and other workspaces' roots. Never a directory holding the workspace's own
+    /// root, and at strict nothing in /tmp (the sandbox's /tmp is its own already); outermost directories only.
+    /// </summary>
+    private List<string> HiddenDirectories(WorkspaceInfo ws, string root, bool strict)
+    {
+        var candidates = new List<string>();
+        if (strict && _paths.Home is { } home)
+        {
+            candidates.Add(home);
+        }
+
+        candidates.AddRange([_paths.ConfigDirectory, _paths.DataDirectory, _paths.RuntimeDirectory, _paths.LogDirectory]);
+        if (strict)
+        {
+            candidates.AddRange(_workspaces.List().Where(w => !w.IsDefault && w.Id != ws.Id).Select(w => w.RootPath));
+        }
+
+        var hidden = candidates
+            .Select(p => Native.TryRealPath(p))
+            .OfType<string>()
+            .Where(p => Directory.Exists(p)
+                && !PathRules.IsSameOrInside(root, p)
+                && !(strict && PathRules.IsSameOrInside(p, "/tmp")))
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        return hidden.Where(p => !hidden.Any(o => o != p && PathRules.IsSameOrInside(p, o))).OrderBy(p => p.Length).ToList();
     }
 
     /// <summary>Lets every client read a workspace's audit log.</summary>
