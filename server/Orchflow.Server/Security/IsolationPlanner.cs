@@ -18,11 +18,12 @@ public static class IsolationPlanner
     /// What the daemon itself runs on the workspace's files (git, for detection and agents' worktrees), at every tier:
     /// kept by the daemon, not by a sandbox (<see cref="Workspaces.HermeticGit"/>).
     /// </summary>
-    private static IsolationFeature DaemonTools() => new()
+    private static IsolationFeature DaemonTools(bool filesystemKept) => new()
     {
         Name = "daemon_tools",
         Enforced = true,
-        Detail = "git run by the daemon on this workspace's repository (detection, --redetect, agents' worktrees) runs nothing the repository configures: its config, hooks and attributes' drivers are never read in a private git directory, and the one command that writes the repository (worktree add, without checkout) runs with hooks, fsmonitor, submodules and transports overridden; no system or global git config, git from a directory of the daemon's own PATH that the workspace cannot write; a repository's .git that leads to another repository is not followed unless that one points back",
+        Detail = "git run by the daemon on this workspace's repository (detection, --redetect, agents' worktrees) runs nothing the repository configures: status and checkout run in a private git directory where the repository's config, hooks and attribute drivers do not exist, and the one command that writes the repository (worktree add, without checkout) runs with hooks, fsmonitor, submodules and transports overridden; no system or global git config; git from a directory of the daemon's own PATH outside the workspace and not writable by every user; a .git that leads to another repository is followed only when that one points back"
+            + (filesystemKept ? "" : "; what the workspace's processes can write outside their root (below strict, the host's files with the daemon's rights, git's own directory included when the daemon's user owns it) is the filesystem promise, kept only at strict"),
     };
 
     public static WorkspaceIsolation Report(SecurityPolicy policy, IIsolationBackend? backend)
@@ -49,7 +50,7 @@ public static class IsolationPlanner
             Enforced = true,
             Detail = "set with `orchflow secret set` (kept with mode 0600 in Orchflow's data directory) or read from security.secrets_file; injected only into this workspace's processes, never into the daemon's environment or its logs, and shown to clients masked",
         });
-        features.Add(DaemonTools());
+        features.Add(DaemonTools(requested == SecurityTier.Strict && sandbox));
         var reasons = new List<string>();
 
         if (requested >= SecurityTier.Enhanced)

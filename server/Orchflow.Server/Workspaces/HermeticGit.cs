@@ -141,7 +141,7 @@ public static class HermeticGit
 
     private static async Task<CommandResult> RunAsync(GitRepository repository, Dictionary<string, string> env, IReadOnlyList<string> args, string cwd, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var git = Git(repository) ?? throw new System.ComponentModel.Win32Exception(2, "git was not found in a directory of the daemon's PATH that no workspace can write");
+        var git = FindGit(DaemonPath, repository) ?? throw new System.ComponentModel.Win32Exception(2, "git was not found in a directory of the daemon's PATH that no workspace can write");
         var argv = new List<string> { "--no-pager" };
         foreach (var o in Overrides)
         {
@@ -155,7 +155,7 @@ public static class HermeticGit
     /// <summary>The whole environment of a git run: nothing of the daemon's or the workspace's but a trusted PATH.</summary>
     private static Dictionary<string, string> Environment(string home, GitRepository repository) => new(StringComparer.Ordinal)
     {
-        ["PATH"] = string.Join(':', TrustedDirectories(repository)),
+        ["PATH"] = string.Join(':', TrustedDirectories(DaemonPath, repository)),
         ["HOME"] = home,
         ["XDG_CONFIG_HOME"] = home,
         ["GIT_CONFIG_NOSYSTEM"] = "1",
@@ -174,17 +174,22 @@ public static class HermeticGit
     /// directory on the way that every user may write (/tmp). The .NET runtime would also look in the daemon's own
     /// directory and its current directory before PATH; git is always started by the absolute path found here.
     /// </summary>
-    private static IEnumerable<string> TrustedDirectories(GitRepository repository)
+    internal static IEnumerable<string> TrustedDirectories(string daemonPath, GitRepository repository)
     {
         var untrusted = new[] { repository.Top, repository.GitDir, repository.CommonDir };
-        return (System.Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin")
+        return daemonPath
             .Split(':')
             .Where(d => ProgramLookup.WritableReason(d, untrusted) is null)
             .Distinct(StringComparer.Ordinal);
     }
 
-    private static string? Git(GitRepository repository) =>
-        TrustedDirectories(repository).Select(d => Path.Combine(d, "git")).FirstOrDefault(p => File.Exists(p) && (File.GetUnixFileMode(p) & UnixFileMode.UserExecute) != 0);
+    /// <summary>The git the daemon runs on this repository: the first on the trusted part of <paramref name="daemonPath"/>.</summary>
+    internal static string? FindGit(string daemonPath, GitRepository repository) =>
+        TrustedDirectories(daemonPath, repository)
+            .Select(d => Path.Combine(d, "git"))
+            .FirstOrDefault(p => File.Exists(p) && (File.GetUnixFileMode(p) & UnixFileMode.UserExecute) != 0 && ProgramLookup.WritableReason(Hosting.Native.TryRealPath(p) ?? p, [repository.Top]) is null);
+
+    private static string DaemonPath => System.Environment.GetEnvironmentVariable("PATH") ?? ProgramLookup.DefaultPath;
 
     private static void TryDelete(string dir)
     {
