@@ -743,9 +743,9 @@ public static class CommandPolicy
                 return ([], "env -S with a variable expansion");
             }
 
-            inWord = true;
             if (c is '\'' or '"')
             {
+                inWord = true;
                 int end = i + 1;
                 while (end < s.Length && s[end] != c)
                 {
@@ -801,10 +801,12 @@ public static class CommandPolicy
                 }
 
                 word.Append(e);
+                inWord = true;
                 continue;
             }
 
             word.Append(c);
+            inWord = true;
         }
 
         if (inWord)
@@ -1062,7 +1064,8 @@ public static class CommandPolicy
     {
         var words = new List<(string Text, bool Dynamic, bool Operator)>();
         var word = new StringBuilder();
-        bool inWord = false, dynamic = false, brace = false;
+        bool inWord = false, dynamic = false;
+        int brace = -1;
         int i = 0;
 
         void EndWord()
@@ -1075,7 +1078,7 @@ public static class CommandPolicy
             word.Clear();
             inWord = false;
             dynamic = false;
-            brace = false;
+            brace = -1;
         }
 
         while (i < line.Length)
@@ -1210,12 +1213,12 @@ public static class CommandPolicy
                 dynamic = true;
             }
 
-            // Brace expansion ({a,b}, {1..3}) makes words of its own, the program's name among them.
+            // Brace expansion ({a,b}, {1..3}) makes words of its own, the program's name among them; {} alone is literal.
             if (c == '{')
             {
-                brace = true;
+                brace = word.Length;
             }
-            else if (c == '}' && brace)
+            else if (c == '}' && brace >= 0 && word.ToString(brace, word.Length - brace) is var inside && (inside.Contains(',', StringComparison.Ordinal) || inside.Contains("..", StringComparison.Ordinal)))
             {
                 dynamic = true;
             }
