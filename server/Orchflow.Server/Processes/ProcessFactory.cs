@@ -104,9 +104,23 @@ public static class ProcessFactory
     }
 
     /// <summary>Runs a short helper command to completion, capturing its output; kills it when the timeout passes.</summary>
-    public static async Task<CommandResult> RunAsync(string file, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout, CancellationToken cancellationToken = default)
+    /// <param name="environment">
+    /// The helper's whole environment instead of the daemon's allowlisted variables (a tool run on a workspace's files
+    /// gets only what it is given: see <see cref="Workspaces.HermeticGit"/>). <c>LC_ALL=C</c> and
+    /// <c>GIT_TERMINAL_PROMPT=0</c> are set in either case.
+    /// </param>
+    public static async Task<CommandResult> RunAsync(string file, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout, CancellationToken cancellationToken = default, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = Create(file, arguments, workingDirectory);
+        if (environment is not null)
+        {
+            psi.Environment.Clear();
+            foreach (var (key, value) in environment)
+            {
+                psi.Environment[key] = value;
+            }
+        }
+
         psi.RedirectStandardOutput = true;
         psi.RedirectStandardError = true;
         psi.RedirectStandardInput = true;

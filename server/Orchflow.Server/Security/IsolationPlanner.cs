@@ -14,6 +14,18 @@ public static class IsolationPlanner
     /// <summary>True when processes of a workspace with this tier run in a sandbox on this machine.</summary>
     public static bool Sandboxed(SecurityTier tier, IIsolationBackend? backend) => tier >= SecurityTier.Enhanced && backend is { Available: true };
 
+    /// <summary>
+    /// What the daemon itself runs on the workspace's files (git, for detection and agents' worktrees), at every tier:
+    /// kept by the daemon, not by a sandbox (<see cref="Workspaces.HermeticGit"/>).
+    /// </summary>
+    private static IsolationFeature DaemonTools(bool filesystemKept) => new()
+    {
+        Name = "daemon_tools",
+        Enforced = true,
+        Detail = "git run by the daemon on this workspace's repository (detection, --redetect, agents' worktrees) runs nothing the repository configures: status and checkout run in a private git directory where the repository's config, hooks and attribute drivers do not exist, and the one command that writes the repository (worktree add, without checkout) runs with hooks, fsmonitor, submodules and transports overridden; no system or global git config; git from a directory of the daemon's own PATH outside the workspace and not writable by every user; a .git that leads to another repository is followed only when that one points back"
+            + (filesystemKept ? "" : "; what the workspace's processes can write outside their root (below strict, the host's files with the daemon's rights, git's own directory included when the daemon's user owns it) is the filesystem promise, kept only at strict"),
+    };
+
     public static WorkspaceIsolation Report(SecurityPolicy policy, IIsolationBackend? backend)
     {
         var requested = policy.Tier;
@@ -38,6 +50,7 @@ public static class IsolationPlanner
             Enforced = true,
             Detail = "set with `orchflow secret set` (kept with mode 0600 in Orchflow's data directory) or read from security.secrets_file; injected only into this workspace's processes, never into the daemon's environment or its logs, and shown to clients masked",
         });
+        features.Add(DaemonTools(requested == SecurityTier.Strict && sandbox));
         var reasons = new List<string>();
 
         if (requested >= SecurityTier.Enhanced)
@@ -48,7 +61,7 @@ public static class IsolationPlanner
                 Enforced = true,
                 Detail = policy.AllowedCommands.Count == 0
                     ? "no list: any command may be launched"
-                    : $"only {string.Join(", ", policy.AllowedCommands)}: checked before every launch of an agent or a --cmd terminal, each command of a command line; not checked: what is typed in an interactive shell and what a launched program runs itself",
+                    : $"only {string.Join(", ", policy.AllowedCommands)}: checked before every launch of an agent or a --cmd terminal, each command of a command line, on the program that will actually run (after NAME=value, env, command, exec, nice, timeout, xargs and the like, looked up on the command's own PATH); a name allows only the program it names on the workspace's trusted PATH (without the workspace's root, /tmp and other places it can write); not checked: what is typed in an interactive shell, what a launched program runs itself, and a program replaced inside a directory of that PATH, which only the filesystem promise (strict) prevents",
             });
             features.Add(policy.RestrictedPaths.Count == 0
                 ? new() { Name = "restricted_paths", Enforced = true, Detail = "none configured" }

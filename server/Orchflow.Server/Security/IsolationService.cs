@@ -171,11 +171,12 @@ public sealed class IsolationService
         var policy = ws.Security;
         if (policy.Tier >= SecurityTier.Enhanced && policy.AllowedCommands.Count > 0 && !launch.Interactive)
         {
-            string? path = environment.GetValueOrDefault("PATH");
-            string? Resolve(string program) => ResolveProgram(program, path, launch.Cwd);
+            // What the workspace's processes can write: its root, the launch's directory (an agent's worktree), and
+            // Orchflow's data directory (a strict sandbox's private /tmp, history and worktrees live there).
+            var lookup = new ProgramLookup(environment.GetValueOrDefault("PATH"), launch.Cwd, [ws.RootPath, launch.Cwd, _paths.DataDirectory]);
             var refusal = launch.CommandLine is { } line
-                ? CommandPolicy.CheckLine(line, policy.AllowedCommands, Resolve)
-                : CommandPolicy.CheckProgram(launch.Argv[0], policy.AllowedCommands, Resolve);
+                ? CommandPolicy.CheckLine(line, policy.AllowedCommands, lookup)
+                : CommandPolicy.CheckArgv(launch.Argv, policy.AllowedCommands, lookup);
             if (refusal is not null)
             {
                 var what = launch.CommandLine ?? string.Join(' ', launch.Argv);
@@ -366,13 +367,6 @@ public sealed class IsolationService
         {
             _log.Warn($"Could not remove the sandbox directory of {workspaceId}: {e.Message}");
         }
-    }
-
-    /// <summary>The canonical path <paramref name="program"/> runs as on <paramref name="searchPath"/>, or null.</summary>
-    internal static string? ResolveProgram(string program, string? searchPath, string cwd)
-    {
-        var found = Agents.AgentTypes.Resolve(program, searchPath, cwd);
-        return found is null ? null : Native.TryRealPath(found) ?? found;
     }
 
     private static string Short(string text)

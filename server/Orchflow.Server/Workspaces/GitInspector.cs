@@ -1,11 +1,12 @@
 using Orchflow.Protocol;
-using Orchflow.Server.Processes;
 
 namespace Orchflow.Server.Workspaces;
 
 /// <summary>
-/// Reads git metadata of a workspace root. Branch, HEAD and remote come from the repository files directly
-/// (microseconds, no process); only "dirty" needs git itself, run through the process factory with a timeout.
+/// Reads git metadata of a workspace root. Branch, HEAD and remote come from the repository's files directly
+/// (microseconds, no process, nothing the repository configures is run: <see cref="GitRepository"/>); only "dirty"
+/// needs git itself, run by <see cref="HermeticGit"/> in a private git directory with a timeout, so the repository's
+/// hooks, fsmonitor, filters and the rest of its config are never read, let alone run.
 /// </summary>
 public static class GitInspector
 {
@@ -13,136 +14,37 @@ public static class GitInspector
 
     public static async Task<VcsInfo?> InspectAsync(string root, CancellationToken cancellationToken = default)
     {
-        var gitDir = FindGitDir(root);
-        if (gitDir is null)
+        if (GitRepository.Find(root, searchParents: false).Repository is not { } repository)
         {
             return null;
         }
 
-        string? branch = null, head = null;
-        var headFile = Path.Combine(gitDir, "HEAD");
-        if (File.Exists(headFile))
-        {
-            var text = (await File.ReadAllTextAsync(headFile, cancellationToken).ConfigureAwait(false)).Trim();
-            if (text.StartsWith("ref: ", StringComparison.Ordinal))
-            {
-                var reference = text[5..];
-                branch = reference.StartsWith("refs/heads/", StringComparison.Ordinal) ? reference["refs/heads/".Length..] : reference;
-                head = ResolveRef(gitDir, reference);
-            }
-            else
-            {
-                head = text;
-            }
-        }
+        var (branch, head) = repository.ReadHead();
+        return new VcsInfo { Kind = "git", Branch = branch, Head = head, RemoteUrl = repository.RemoteUrl(), Dirty = await DirtyAsync(repository, head, cancellationToken).ConfigureAwait(false) };
+    }
 
-        var remote = ReadRemoteUrl(gitDir);
-        bool dirty = false;
+    /// <summary>
+    /// True when <c>git status</c> shows a change: staged, unstaged or untracked. Submodules are not looked into (that
+    /// would run git in each, with the submodule's own config). A file whose stat data changed since the index was
+    /// written is compared by content without the repository's clean filter, so with such a filter it may show as
+    /// changed. Clean when git is missing, hangs or fails.
+    /// </summary>
+    private static async Task<bool> DirtyAsync(GitRepository repository, string? head, CancellationToken cancellationToken)
+    {
         try
         {
-            var status = await ProcessFactory.RunAsync("git", ["status", "--porcelain", "--untracked-files=normal"], root, StatusTimeout, cancellationToken).ConfigureAwait(false);
-            dirty = status.ExitCode == 0 && status.StandardOutput.Length > 0;
+            var index = Path.Combine(repository.GitDir, "index");
+            var status = await HermeticGit.RunPrivateAsync(repository, head ?? UnbornHead, repository.Top, index,
+                ["status", "--porcelain", "--untracked-files=normal", "--ignore-submodules=all"], StatusTimeout, cancellationToken).ConfigureAwait(false);
+            return status.ExitCode == 0 && status.StandardOutput.Length > 0;
         }
-        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or TimeoutException)
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or TimeoutException or IOException or UnauthorizedAccessException)
         {
             // git is not installed or hangs: report what the files say, clean by default.
+            return false;
         }
-
-        return new VcsInfo { Kind = "git", Branch = branch, Head = head, RemoteUrl = remote, Dirty = dirty };
     }
 
-    /// <summary>The git directory of a root: <c>.git</c> as a directory, or the target of a <c>.git</c> file (worktrees, submodules).</summary>
-    private static string? FindGitDir(string root)
-    {
-        var dotGit = Path.Combine(root, ".git");
-        if (Directory.Exists(dotGit))
-        {
-            return dotGit;
-        }
-
-        if (File.Exists(dotGit))
-        {
-            var line = File.ReadLines(dotGit).FirstOrDefault() ?? "";
-            if (line.StartsWith("gitdir: ", StringComparison.Ordinal))
-            {
-                var target = line[8..].Trim();
-                return Path.GetFullPath(Path.IsPathRooted(target) ? target : Path.Combine(root, target));
-            }
-        }
-
-        return null;
-    }
-
-    private static string? ResolveRef(string gitDir, string reference)
-    {
-        var common = CommonDir(gitDir);
-        foreach (var dir in new[] { gitDir, common })
-        {
-            var file = Path.Combine(dir, reference);
-            if (File.Exists(file))
-            {
-                return File.ReadAllText(file).Trim();
-            }
-        }
-
-        var packed = Path.Combine(common, "packed-refs");
-        if (File.Exists(packed))
-        {
-            foreach (var line in File.ReadLines(packed))
-            {
-                if (line.EndsWith(" " + reference, StringComparison.Ordinal))
-                {
-                    return line[..line.IndexOf(' ', StringComparison.Ordinal)];
-                }
-            }
-        }
-
-        return null; // An unborn branch: no commit yet.
-    }
-
-    private static string CommonDir(string gitDir)
-    {
-        var file = Path.Combine(gitDir, "commondir");
-        return File.Exists(file) ? Path.GetFullPath(Path.Combine(gitDir, File.ReadAllText(file).Trim())) : gitDir;
-    }
-
-    /// <summary>The URL of <c>origin</c>, else of the first remote, from the repository's config file.</summary>
-    private static string? ReadRemoteUrl(string gitDir)
-    {
-        var config = Path.Combine(CommonDir(gitDir), "config");
-        if (!File.Exists(config))
-        {
-            return null;
-        }
-
-        string? section = null, first = null;
-        foreach (var raw in File.ReadLines(config))
-        {
-            var line = raw.Trim();
-            if (line.StartsWith('['))
-            {
-                section = line;
-                continue;
-            }
-
-            if (section is not null && section.StartsWith("[remote \"", StringComparison.Ordinal) && line.StartsWith("url", StringComparison.Ordinal))
-            {
-                var eq = line.IndexOf('=', StringComparison.Ordinal);
-                if (eq < 0)
-                {
-                    continue;
-                }
-
-                var url = line[(eq + 1)..].Trim();
-                if (section == "[remote \"origin\"]")
-                {
-                    return url;
-                }
-
-                first ??= url;
-            }
-        }
-
-        return first;
-    }
+    /// <summary>On an unborn branch there is no commit: the private git directory's HEAD names an unborn branch too.</summary>
+    private const string UnbornHead = "ref: refs/heads/main";
 }
