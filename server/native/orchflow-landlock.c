@@ -2,7 +2,9 @@
  * orchflow-landlock: runs a program confined by Landlock, for machines where bubblewrap cannot run.
  *
  *   orchflow-landlock [--ro PATH]... [--rw PATH]... [--dev PATH]... [--own-tty] [--net-none] [--scope]
+ *                     [--no-clone3] [--no-keyring] [--ipc-namespace | --no-sysv-ipc]
  *                     [--setenv NAME VALUE]... -- PROGRAM [ARG]...
+ *   orchflow-landlock --filter-only [--no-clone3] [--no-keyring] -- PROGRAM [ARG]...
  *
  * The daemon computes every rule (IsolationPlanner / LandlockBackend); this program only applies them, then becomes
  * PROGRAM (same pid, same session, same controlling terminal, so job control keeps working). Landlock is an
@@ -16,6 +18,16 @@
  *                SCTP, raw or packet socket on any address, loopback included) and io_uring (which could create one
  *                past the filter); where Landlock has network rules (ABI 4+) TCP bind and connect are refused by them too
  *   --scope      no signals to, and no abstract unix sockets of, processes outside the sandbox (ABI 6+)
+ *   --no-clone3  keeps processes in their control groups: clone3 is refused (ENOSYS, on which C libraries fall back to
+ *                clone), because its CLONE_INTO_CGROUP puts the child into any cgroup v2 group whose directory the
+ *                caller can open, which neither a read-only /sys nor Landlock stops (measured on Linux 6.18)
+ *   --no-keyring the kernel's keyrings are out of reach: keyctl, add_key and request_key are refused (a process of
+ *                the same uid shares the user keyrings, and every process shares the session keyring it inherited)
+ *   --ipc-namespace  a System V IPC namespace of its own (shared memory, semaphores, message queues): needs
+ *                CAP_SYS_ADMIN, so a daemon running as root; fails rather than run without it
+ *   --no-sysv-ipc    the System V IPC calls (shm*, sem*, msg*) are refused, where no namespace can be made
+ *   --filter-only    no Landlock and no capability dropped: only the filters asked for, in front of another sandbox
+ *                (bubblewrap), which then inherits them; no_new_privs only where seccomp needs it (no CAP_SYS_ADMIN)
  *   --setenv     set an environment variable for PROGRAM
  *
  * Paths are opened with O_PATH | O_NOFOLLOW: a symbolic link planted where a rule points gets the rule on the link
@@ -38,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -208,22 +221,131 @@ static int refuse_network(void)
 }
 #endif
 
+/*
+ * The kernel filter of --no-clone3, --no-keyring and --no-sysv-ipc: a list of system calls refused with an errno, for
+ * this architecture and its 32-bit compat one (x32 calls are matched by their x86_64 numbers). The 32-bit numbers are
+ * the kernel's syscall tables (arch/x86/entry/syscalls/syscall_32.tbl, arch/arm/tools/syscall.tbl); i386's
+ * multiplexed ipc(2) is refused whole with the System V calls.
+ */
+struct refusal { uint32_t nr; uint32_t err; };
+
+#define MAX_REFUSALS 32
+
+#if defined(__x86_64__)
+static const uint32_t COMPAT_CLONE3[] = { 435 };
+static const uint32_t COMPAT_KEYRING[] = { 286, 287, 288 };
+static const uint32_t COMPAT_SYSV[] = { 117, 393, 394, 395, 396, 397, 398, 399, 400, 401, 402, 420 };
+#elif defined(__aarch64__)
+static const uint32_t COMPAT_CLONE3[] = { 435 };
+static const uint32_t COMPAT_KEYRING[] = { 309, 310, 311 };
+static const uint32_t COMPAT_SYSV[] = { 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 312, 420 };
+#endif
+
+#ifdef NATIVE_ARCH
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+static const uint32_t NATIVE_CLONE3[] = { SYS_clone3 };
+static const uint32_t NATIVE_KEYRING[] = { SYS_add_key, SYS_request_key, SYS_keyctl };
+static const uint32_t NATIVE_SYSV[] = { SYS_shmget, SYS_shmat, SYS_shmctl, SYS_shmdt, SYS_msgget, SYS_msgsnd, SYS_msgrcv,
+                                        SYS_msgctl, SYS_semget, SYS_semop, SYS_semctl, SYS_semtimedop };
+
+static void add_refusals(struct refusal *list, int *count, const uint32_t *nrs, size_t n, uint32_t err)
+{
+    for (size_t i = 0; i < n && *count < MAX_REFUSALS; i++) list[(*count)++] = (struct refusal){ nrs[i], err };
+}
+
+#define ADD(list, count, nrs, err) add_refusals(list, count, nrs, sizeof(nrs) / sizeof(nrs[0]), err)
+
+static int refuse_kernel_calls(int clone3, int keyring, int sysv)
+{
+    struct refusal native[MAX_REFUSALS], compat[MAX_REFUSALS];
+    int n = 0, c = 0;
+    if (clone3) { ADD(native, &n, NATIVE_CLONE3, ENOSYS); ADD(compat, &c, COMPAT_CLONE3, ENOSYS); }
+    if (keyring) { ADD(native, &n, NATIVE_KEYRING, EACCES); ADD(compat, &c, COMPAT_KEYRING, EACCES); }
+    if (sysv) { ADD(native, &n, NATIVE_SYSV, EACCES); ADD(compat, &c, COMPAT_SYSV, EACCES); }
+    if (n == 0) return 0;
+
+    enum { NR = offsetof(struct seccomp_data, nr), ARCH = offsetof(struct seccomp_data, arch) };
+    /* 0 load arch; 1-2 native: jump to its block; 3-4 compat: jump to its block; 5 any other: kill. Each block loads
+       the number and tests it against each refusal (a test and a return per refusal), then allows. */
+    struct sock_filter code[6 + 2 * (2 + 2 * MAX_REFUSALS + 1)];
+    int len = 0, native_start = 6, compat_start = native_start + 2 + 2 * n + 1;
+    code[len++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARCH);
+    code[len++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 0, 1);
+    code[len++] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, native_start - 3);
+    code[len++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, COMPAT_ARCH, 0, 1);
+    code[len++] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, compat_start - 5);
+    code[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+    code[len++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR);
+    /* x32 numbers are the x86_64 ones with this bit set (none on arm64, where the mask changes nothing). */
+    code[len++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, X32_BIT == 0xffffffffu ? 0xffffffffu : ~X32_BIT);
+    for (int i = 0; i < n; i++) {
+        code[len++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, native[i].nr, 0, 1);
+        code[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | native[i].err);
+    }
+    code[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    code[len++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR);
+    code[len++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xffffffffu);
+    for (int i = 0; i < c; i++) {
+        code[len++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, compat[i].nr, 0, 1);
+        code[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | compat[i].err);
+    }
+    code[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+
+    struct sock_fprog program = { .len = (unsigned short)len, .filter = code };
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) != 0) return fail("installing the kernel filter (seccomp)", strerror(errno));
+    return 0;
+}
+#else
+static int refuse_kernel_calls(int clone3, int keyring, int sysv)
+{
+    if (!clone3 && !keyring && !sysv) return 0;
+    return fail("--no-clone3, --no-keyring and --no-sysv-ipc", "no filter is built for this processor architecture");
+}
+#endif
+
+/* True when this process holds CAP_SYS_ADMIN (in its effective set). */
+static int has_sys_admin(void)
+{
+    struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &header, data) != 0) return 0;
+    return (data[CAP_SYS_ADMIN / 32].effective >> (CAP_SYS_ADMIN % 32)) & 1;
+}
+
 int main(int argc, char **argv)
 {
-    int abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-    if (abi < 1) return fail("Landlock is not available in this kernel", strerror(errno));
-
-    int net_none = 0, scope = 0, first = -1;
+    int net_none = 0, scope = 0, no_clone3 = 0, no_keyring = 0, ipc_namespace = 0, no_sysv = 0, filter_only = 0, first = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0) { first = i + 1; break; }
         if (strcmp(argv[i], "--net-none") == 0) net_none = 1;
         else if (strcmp(argv[i], "--scope") == 0) scope = 1;
+        else if (strcmp(argv[i], "--no-clone3") == 0) no_clone3 = 1;
+        else if (strcmp(argv[i], "--no-keyring") == 0) no_keyring = 1;
+        else if (strcmp(argv[i], "--ipc-namespace") == 0) ipc_namespace = 1;
+        else if (strcmp(argv[i], "--no-sysv-ipc") == 0) no_sysv = 1;
+        else if (strcmp(argv[i], "--filter-only") == 0) filter_only = 1;
         else if (strcmp(argv[i], "--own-tty") == 0) continue;
         else if (strcmp(argv[i], "--setenv") == 0) i += 2;
         else if (strcmp(argv[i], "--ro") == 0 || strcmp(argv[i], "--rw") == 0 || strcmp(argv[i], "--dev") == 0) i++;
         else return fail("unknown option", argv[i]);
     }
     if (first < 0 || first >= argc) return fail("usage", "orchflow-landlock [options] -- PROGRAM [ARG]...");
+
+    if (filter_only) {
+        /* In front of bubblewrap: bwrap and everything it starts inherit the filter. seccomp needs no_new_privs unless
+           the caller holds CAP_SYS_ADMIN (a daemon running as root), and then bwrap sets it for the sandbox itself. */
+        if (!has_sys_admin() && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail("no_new_privs", strerror(errno));
+        int refused = refuse_kernel_calls(no_clone3, no_keyring, no_sysv);
+        if (refused != 0) return refused;
+        execvp(argv[first], &argv[first]);
+        dprintf(2, "orchflow: cannot run %s: %s\r\n", argv[first], strerror(errno));
+        return errno == ENOENT ? 127 : 126;
+    }
+
+    int abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+    if (abi < 1) return fail("Landlock is not available in this kernel", strerror(errno));
     if (scope && abi < 6) return fail("--scope needs Landlock ABI 6 (Linux 6.12)", NULL);
 
     struct ruleset_attr attr = { .handled_access_fs = handled_fs_for(abi) };
@@ -255,6 +377,8 @@ int main(int argc, char **argv)
         if (rc != 0) return rc;
     }
 
+    /* While the capabilities are still there: a new IPC namespace needs CAP_SYS_ADMIN. */
+    if (ipc_namespace && unshare(CLONE_NEWIPC) != 0) return fail("a System V IPC namespace of its own (unshare CLONE_NEWIPC)", strerror(errno));
     int dropped = drop_capabilities();
     if (dropped != 0) return dropped;
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail("no_new_privs", strerror(errno));
@@ -264,6 +388,8 @@ int main(int argc, char **argv)
         int refused = refuse_network();
         if (refused != 0) return refused;
     }
+    int refused = refuse_kernel_calls(no_clone3, no_keyring, no_sysv);
+    if (refused != 0) return refused;
 
     execvp(argv[first], &argv[first]);
     dprintf(2, "orchflow: cannot run %s: %s\r\n", argv[first], strerror(errno));

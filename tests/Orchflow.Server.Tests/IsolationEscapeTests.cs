@@ -156,7 +156,7 @@ public sealed partial class IsolationEscapeTests(ITestOutputHelper output)
             if (tier == "strict")
             {
                 Assert.All(results.Where(r => r.Attack.PromiseFor(report) is "filesystem" or "terminals"), r => Assert.False(r.Outcome.Escaped, $"{r.Attack.Name}: {r.Outcome.Evidence}"));
-                Assert.Matches(@"^strict requested: NOT enforced, Landlock ABI \d+ does not keep processes; enhanced in force$", report.Summary);
+                Assert.Matches(@"^strict requested: NOT enforced, Landlock ABI \d+ does not keep processes, unix_sockets; enhanced in force$", report.Summary);
                 Assert.False(report.Features.Single(f => f.Name == "processes").Enforced);
                 foreach (var name in new[] { "proc-environ", "secret-in-environ", "proc-cwd", "proc-root", "signal", "ptrace", "setuid-copy", "network-none", "network-udp", "orchflow-socket" })
                 {

@@ -148,7 +148,7 @@ public sealed class IsolationPolicyTests
     public void Bubblewrap_arguments_keep_job_control_drop_capabilities_and_hide_after_binding()
     {
         var host = new HostIsolation { BubblewrapAvailable = true, BubblewrapPath = "/usr/bin/bwrap", BubblewrapVersion = "0.8.0" };
-        var args = new BubblewrapBackend(host).Launcher(new SandboxSpec
+        var args = new BubblewrapBackend(host, kernelFilter: null).Launcher(new SandboxSpec
         {
             WorkspaceId = "b",
             Level = SandboxLevel.Strict,
@@ -188,7 +188,7 @@ public sealed class IsolationPolicyTests
         var strict = IsolationPlanner.Report(Policy(SecurityTier.Strict, restricted: ["/secret"]), Landlock(7));
         Assert.Equal(SecurityTier.Enhanced, strict.EnforcedTier);
         Assert.Equal(IsolationMechanism.Landlock, strict.Mechanism);
-        Assert.StartsWith("strict requested: NOT enforced, Landlock ABI 7 does not keep processes; enhanced in force", strict.Summary, StringComparison.Ordinal);
+        Assert.StartsWith("strict requested: NOT enforced, Landlock ABI 7 does not keep processes, unix_sockets; enhanced in force", strict.Summary, StringComparison.Ordinal);
         Assert.True(strict.Features.Single(f => f.Name == "filesystem").Enforced);
         Assert.True(strict.Features.Single(f => f.Name == "terminals").Enforced);
         var processes = strict.Features.Single(f => f.Name == "processes");
@@ -291,8 +291,9 @@ public sealed class IsolationPolicyTests
         var rules = LandlockRules.Plan(LandlockBackend.Layers(spec), d => tree.GetValueOrDefault(d, [])).Select(r => $"{r.Access} {r.Path}").Order(StringComparer.Ordinal);
 
         // The policy directory is only readable, so its ancestors are readable and their other children writable;
-        // the restricted path's siblings are writable and it gets nothing, nor does / above it.
-        Assert.Equal(["Read /usr", "Write /srv/www", "Write /usr/b/README.md", "Write /usr/b/src", "Write /usr/lib"], rules);
+        // the restricted path's siblings are writable and it gets nothing, nor does / above it; /proc and /sys (the
+        // kernel's settings and control groups) are only readable.
+        Assert.Equal(["Read /proc", "Read /sys", "Read /usr", "Write /srv/www", "Write /usr/b/README.md", "Write /usr/b/src", "Write /usr/lib"], rules);
     }
 
     [Fact]

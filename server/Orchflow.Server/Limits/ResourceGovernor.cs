@@ -79,14 +79,21 @@ public sealed class ResourceGovernor : IAsyncDisposable
 
     /// <summary>
     /// How the limits of a workspace are enforced on this machine, for its isolation report: per limit, the kernel through
-    /// the control groups or the daemon's watchdog, and why.
+    /// the control groups or the daemon's watchdog, and why. A group's limits hold for the processes that stay in it;
+    /// where the rest of the report says they can move themselves out (<c>control_groups</c> not enforced: tier standard,
+    /// no sandbox), each line that the groups enforce says so, and no longer promises that a fork bomb stays inside.
     /// </summary>
-    public IReadOnlyList<IsolationFeature> Features(ResourceLimits limits)
+    public IReadOnlyList<IsolationFeature> Features(ResourceLimits limits, WorkspaceIsolation isolation)
     {
         var watchdog = $"the daemon's watchdog, once a second, on measured figures ({Why(CgroupLimits.Memory)})";
         bool memory = Kernel(CgroupLimits.Memory);
         bool pids = Kernel(CgroupLimits.Processes);
         bool cpu = Kernel(CgroupLimits.Cpu);
+        bool kept = isolation.Features.FirstOrDefault(f => f.Name == "control_groups") is not { Enforced: false };
+        var leave = isolation.EnforcedTier == Orchflow.Protocol.SecurityTier.Standard
+            ? "at tier standard (no sandbox) a process can move itself out of its group, and what it starts then is not counted (see control_groups)"
+            : "a process can move itself out of its group, and what it starts then is not counted (see control_groups)";
+        string Stays(string line) => kept ? line : $"{line}, for the processes that stay in the workspace's group: {leave}";
         return
         [
             new()
@@ -94,7 +101,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
                 Name = "memory_limit",
                 Enforced = true,
                 Detail = limits.MemoryLimitBytes is { } m
-                    ? $"{ByteSize.Format(m)} by {(memory ? Cgroups.Description : watchdog)}; above {SoftLimitFraction:P0} the newest running agent is paused, at the limit {(memory ? "the kernel kills a process of the workspace" : "the terminal that grew most is stopped")}" + (memory ? "" : "; a spike faster than a second can pass the limit before it acts")
+                    ? (memory ? Stays($"{ByteSize.Format(m)} by {Cgroups.Description}") : $"{ByteSize.Format(m)} by {watchdog}") + $"; above {SoftLimitFraction:P0} the newest running agent is paused, at the limit {(memory ? "the kernel kills a process of the workspace" : "the terminal that grew most is stopped")}" + (memory ? "" : "; a spike faster than a second can pass the limit before it acts")
                     : "no memory_limit set",
             },
             new()
@@ -102,7 +109,9 @@ public sealed class ResourceGovernor : IAsyncDisposable
                 Name = "process_limit",
                 Enforced = true,
                 Detail = pids
-                    ? $"{limits.ProcessLimit} processes by {Cgroups.Description} (pids.max): a fork bomb stays inside the workspace"
+                    ? kept
+                        ? $"{limits.ProcessLimit} processes by {Cgroups.Description} (pids.max): a fork bomb stays inside the workspace"
+                        : Stays($"{limits.ProcessLimit} processes by {Cgroups.Description} (pids.max)")
                     : $"{limits.ProcessLimit} processes by the daemon's watchdog, once a second, on measured figures ({Why(CgroupLimits.Processes)}): the terminal with the most processes is stopped; a fork bomb can exceed it between two checks",
             },
             new()
@@ -110,7 +119,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
                 Name = "cpu",
                 Enforced = cpu,
                 Detail = cpu
-                    ? $"cpu_shares {limits.CpuShares} by {Cgroups.Description}, weighted by cpu_allocation_strategy ({Lower(_settings.Current.Orchestration.Resources.CpuAllocationStrategy)})"
+                    ? Stays($"cpu_shares {limits.CpuShares} by {Cgroups.Description}, weighted by cpu_allocation_strategy ({Lower(_settings.Current.Orchestration.Resources.CpuAllocationStrategy)})")
                     : $"NOT enforced: CPU weights need the cpu controller of the control groups ({Why(CgroupLimits.Cpu)})",
             },
         ];

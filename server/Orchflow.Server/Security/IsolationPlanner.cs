@@ -114,9 +114,10 @@ public static class IsolationPlanner
         }
 
         features.Add(DaemonPromise(requested, sandbox, backend, why));
+        features.AddRange(KernelPromises(requested, sandbox ? backend! : null, why, policy));
 
         var enforced = SecurityTier.Standard;
-        if (requested >= SecurityTier.Enhanced && sandbox && features.All(f => f.Enforced || f.Name is "filesystem" or "processes" or "terminals" or "network"))
+        if (requested >= SecurityTier.Enhanced && sandbox && features.All(f => f.Enforced || f.Name is "filesystem" or "processes" or "terminals" or "network" or "ipc" or "unix_sockets"))
         {
             enforced = SecurityTier.Enhanced;
         }
@@ -186,5 +187,58 @@ public static class IsolationPlanner
                 Enforced = true,
                 Detail = $"by {backend.Description}: Orchflow's own directories (database, logs, config, secrets, agents' MCP tokens, the main socket, other workspaces' network proxies) are hidden; an agent sees only its own MCP directory and the MCP socket, whose calls its token confines to its own workspace; the main socket also refuses sandboxed clients (no_new_privs, or a PID namespace other than the daemon's) and writes the refusal to this workspace's audit log; the daemon is outside the sandbox's PID namespace, so its /proc entries cannot be reached; {Diagnostics}",
             };
+    }
+
+    /// <summary>
+    /// What keeps the workspace's processes off the kernel's own interfaces and shared kernel objects, at every tier (an
+    /// attack on them must always meet a line of the report): the kernel's files (a daemon running as root gives its
+    /// processes uid 0, which the kernel checks for /proc/sys and cgroup files, capabilities or not), its control
+    /// groups (what its limits count), System V IPC and keyrings, and other workspaces' named Unix sockets. Without a
+    /// sandbox none of them is kept; enhanced keeps the first two, strict all four where its backend can.
+    /// </summary>
+    private static IEnumerable<IsolationFeature> KernelPromises(SecurityTier requested, IIsolationBackend? sandbox, string why, SecurityPolicy policy)
+    {
+        if (sandbox is null)
+        {
+            string cause = requested == SecurityTier.Standard ? "no operating-system sandbox at tier standard" : why;
+            yield return new()
+            {
+                Name = "kernel_interfaces",
+                Enforced = false,
+                Detail = $"NOT enforced, {cause}: the workspace's processes have the daemon's user and capabilities; when it runs as root they can change the host's kernel settings (/proc/sys: kernel.core_pattern runs a program of theirs as root), load modules, remount file systems and read the kernel log",
+            };
+            yield return new()
+            {
+                Name = "control_groups",
+                Enforced = false,
+                Detail = $"NOT enforced, {cause}: a process of the workspace can move itself out of its control groups (writing its pid into another group's cgroup.procs, as root or in a group delegated to the daemon's user), and what it starts then escapes memory_limit, process_limit and cpu",
+            };
+            yield return new()
+            {
+                Name = "ipc",
+                Enforced = false,
+                Detail = $"NOT enforced, {cause}: System V shared memory, semaphores and message queues, and the kernel keyrings of the daemon's user, are shared with other workspaces",
+            };
+            yield return new()
+            {
+                Name = "unix_sockets",
+                Enforced = false,
+                Detail = $"NOT enforced, {cause}: named Unix sockets in other workspaces' roots and in /tmp, and the host's abstract Unix sockets, can be connected to",
+            };
+            yield break;
+        }
+
+        yield return sandbox.Promise("kernel_interfaces", policy);
+        yield return sandbox.Promise("control_groups", policy);
+        if (requested == SecurityTier.Strict)
+        {
+            yield return sandbox.Promise("ipc", policy);
+            yield return sandbox.Promise("unix_sockets", policy);
+        }
+        else
+        {
+            yield return new() { Name = "ipc", Enforced = false, Detail = "NOT enforced at tier enhanced: System V shared memory, semaphores and message queues are the host's (and, without a user namespace of its own, the kernel keyrings of the daemon's user); they are the workspace's own at tier strict" };
+            yield return new() { Name = "unix_sockets", Enforced = false, Detail = "NOT enforced at tier enhanced: other workspaces' roots and /tmp are visible, so their named Unix sockets can be connected to; they are hidden at tier strict" };
+        }
     }
 }

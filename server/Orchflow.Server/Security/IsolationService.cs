@@ -134,13 +134,13 @@ public sealed class IsolationService
     /// <summary>The secrets a process of this workspace gets in its environment.</summary>
     public IReadOnlyDictionary<string, string> SecretEnvironment(WorkspaceInfo ws) => Secrets.EnvironmentFor(ws, ws.Security.SecretsFile);
 
-    /// <summary>How a workspace's resource limits are enforced, supplied by the limits capability.</summary>
-    public Func<ResourceLimits, IReadOnlyList<IsolationFeature>>? LimitFeatures { get; set; }
+    /// <summary>How a workspace's resource limits are enforced, supplied by the limits capability, given the rest of its report (whether its processes can leave their control groups).</summary>
+    public Func<ResourceLimits, WorkspaceIsolation, IReadOnlyList<IsolationFeature>>? LimitFeatures { get; set; }
 
     public WorkspaceIsolation Report(SecurityPolicy policy, ResourceLimits limits)
     {
         var report = IsolationPlanner.Report(policy, Backend);
-        return LimitFeatures is { } features ? report with { Features = [.. report.Features, .. features(limits)] } : report;
+        return LimitFeatures is { } features ? report with { Features = [.. report.Features, .. features(limits, report)] } : report;
     }
 
     /// <summary>

@@ -18,7 +18,12 @@ namespace Orchflow.Server.Security;
 /// <item>Network "none" (and an allow-list, which needs bubblewrap's network namespace): the launcher's seccomp filter
 /// refuses every socket family but Unix and netlink, and io_uring; from ABI 4 Landlock refuses TCP bind and connect too.</item>
 /// <item>Orchflow's socket can be connected to (Landlock does not restrict connecting to a named socket): the daemon
-/// refuses clients that carry the no_new_privs mark when sandboxes are Landlock ones (<see cref="SandboxedPeers"/>).</item>
+/// refuses clients that carry the no_new_privs mark when sandboxes are Landlock ones (<see cref="SandboxedPeers"/>).
+/// Any other named socket it can name stays reachable, up to ABI 7 at least (<c>unix_sockets</c> says so).</item>
+/// <item>Kernel files: /proc and /sys are read-only at both levels (each process's own /proc files included: Landlock
+/// cannot carve /proc/sys out of /proc without a rule per process directory); /proc/keys and the like cannot be
+/// masked for the same reason. clone3 is refused (its CLONE_INTO_CGROUP ignores file rules), and at strict the keyring
+/// calls, and System V IPC gets a namespace of its own (a daemon with CAP_SYS_ADMIN) or is refused.</item>
 /// </list>
 /// </summary>
 public sealed class LandlockBackend : IIsolationBackend
@@ -29,11 +34,21 @@ public sealed class LandlockBackend : IIsolationBackend
     private readonly HostIsolation _host;
     private readonly Func<string, IEnumerable<string>> _children;
 
-    public LandlockBackend(HostIsolation host, Func<string, IEnumerable<string>>? children = null)
+    /// <param name="host">What the machine offers.</param>
+    /// <param name="children">How to list a directory (tests give a fixed tree).</param>
+    /// <param name="ipcNamespace">Whether the launcher can make an IPC namespace (it starts with the daemon's capabilities:
+    /// CAP_SYS_ADMIN, so a daemon running as root); else System V IPC is refused. By default, what this process holds.</param>
+    public LandlockBackend(HostIsolation host, Func<string, IEnumerable<string>>? children = null, bool? ipcNamespace = null)
     {
         _host = host;
         _children = children ?? ListChildren;
+        IpcNamespace = ipcNamespace ?? HoldsCapability(SysAdmin);
     }
+
+    /// <summary>True when strict sandboxes get a System V IPC namespace of their own; false when the IPC calls are refused instead.</summary>
+    public bool IpcNamespace { get; }
+
+    private const int SysAdmin = 21;
 
     public IsolationMechanism Mechanism => IsolationMechanism.Landlock;
 
@@ -50,7 +65,10 @@ public sealed class LandlockBackend : IIsolationBackend
     /// <summary>Where Landlock has network rules, TCP is refused twice.</summary>
     private string NetworkAlso => Abi >= 4 ? $"; TCP bind and connect are also refused by {Description}" : "";
 
-    /// <summary>The launcher's options that do not depend on paths: no network (a seccomp filter, plus TCP rules from ABI 4) and scoping (ABI 6).</summary>
+    /// <summary>
+    /// The launcher's options that do not depend on paths or level: no network (a seccomp filter, plus TCP rules from ABI
+    /// 4), scoping (ABI 6), and clone3 refused (so that no process leaves its control groups).
+    /// </summary>
     public static IEnumerable<string> Options(int abi, bool networkNone)
     {
         if (networkNone)
@@ -62,6 +80,8 @@ public sealed class LandlockBackend : IIsolationBackend
         {
             yield return "--scope";
         }
+
+        yield return "--no-clone3";
     }
 
     public IReadOnlyList<string> Launcher(SandboxSpec spec)
@@ -92,8 +112,29 @@ public sealed class LandlockBackend : IIsolationBackend
         }
 
         a.AddRange(Options(Abi, spec.Level == SandboxLevel.Strict && spec.Network != NetworkPolicy.Full));
+        if (spec.Level == SandboxLevel.Strict)
+        {
+            a.AddRange(["--no-keyring", IpcNamespace ? "--ipc-namespace" : "--no-sysv-ipc"]);
+        }
+
         a.Add("--");
         return a;
+    }
+
+    /// <summary>Whether this process holds a capability in its effective set (/proc/self/status); the launcher starts with the same.</summary>
+    private static bool HoldsCapability(int capability)
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("CapEff:", StringComparison.Ordinal));
+            return line is not null
+                && ulong.TryParse(line["CapEff:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out var caps)
+                && (caps & (1UL << capability)) != 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     /// <summary>
@@ -120,6 +161,11 @@ public sealed class LandlockBackend : IIsolationBackend
             layers.Add(("/", LandlockAccess.Write));
         }
 
+        // The kernel's files: settings (/proc/sys), control groups (/sys/fs/cgroup) and the rest, read-only. /proc as a
+        // whole, because carving /proc/sys out of a writable /proc takes a rule per process directory (and misses the
+        // processes started later, this one's own included).
+        layers.Add(("/proc", LandlockAccess.Read));
+        layers.Add(("/sys", LandlockAccess.Read));
         layers.AddRange(spec.Hidden.Select(p => (p, LandlockAccess.None)));
         layers.AddRange(spec.Restricted.Select(p => (p, LandlockAccess.None)));
         layers.AddRange(spec.Writable.Select(p => (p, LandlockAccess.Write)));
@@ -165,13 +211,49 @@ public sealed class LandlockBackend : IIsolationBackend
         "network" => policy.Network switch
         {
             NetworkPolicy.Full => new() { Name = name, Enforced = true, Detail = "full: the host's network (as requested)" },
-            NetworkPolicy.None => new() { Name = name, Enforced = true, Detail = $"none: no network socket can be made (a seccomp filter refuses every socket family but Unix and netlink, and io_uring){NetworkAlso}; Unix sockets that the file rules leave visible can still be connected to, as under bubblewrap" },
+            NetworkPolicy.None when !SignalsScoped => new()
+            {
+                Name = name,
+                Enforced = false,
+                Detail = $"none requested: NOT enforced whole: no network socket can be made (a seccomp filter refuses every socket family but Unix and netlink, and io_uring){NetworkAlso}, but {Description} cannot scope abstract Unix sockets (ABI 6 can), so the host's stay reachable",
+            },
+            NetworkPolicy.None => new() { Name = name, Enforced = true, Detail = $"none: no network socket can be made (a seccomp filter refuses every socket family but Unix and netlink, and io_uring){NetworkAlso}; abstract Unix sockets outside the sandbox cannot be reached (scoped by {Description}); named Unix sockets: see unix_sockets" },
             _ => new()
             {
                 Name = name,
                 Enforced = true,
                 Detail = $"allowlist requested ({string.Join(", ", policy.AllowedHosts)}): enforced as none, because Landlock cannot tell hosts apart and the allow-list relay needs bubblewrap's network namespace; no host is reachable{NetworkAlso}",
             },
+        },
+        "kernel_interfaces" => new()
+        {
+            Name = name,
+            Enforced = true,
+            Detail = $"/proc and /sys are read-only to the workspace's processes ({Description}): kernel settings (/proc/sys) and control groups (/sys/fs/cgroup) included, and each process's own /proc files too (Landlock cannot carve /proc/sys out of /proc); every capability is dropped, so no module can be loaded, no kernel log read, nothing mounted. Not masked: /proc/keys, /proc/timer_list and the like stay readable (masking a file of /proc takes a rule per process directory)"
+                + (policy.Tier == SecurityTier.Strict
+                    ? "; of /dev only the terminal and the harmless devices can be opened"
+                    : "; at tier enhanced the host's devices stay reachable: a device node the daemon's user may open (a virtual console, when it runs as root) can be opened"),
+        },
+        "control_groups" => new()
+        {
+            Name = name,
+            Enforced = true,
+            Detail = $"the workspace's processes cannot leave its control groups (and so its limits): /sys/fs/cgroup is read-only ({Description}) and clone3 is refused (its CLONE_INTO_CGROUP would start a child in any cgroup v2 group whose directory it can open, which file rules do not stop; programs fall back to clone)",
+        },
+        "ipc" => new()
+        {
+            Name = name,
+            Enforced = true,
+            Detail = (IpcNamespace
+                    ? "own System V IPC namespace (shared memory, semaphores, message queues; the launcher makes it with the daemon's CAP_SYS_ADMIN): other workspaces' segments cannot be seen or attached"
+                    : "the System V IPC calls (shmget, shmat, shmctl, msgget, msgsnd, msgrcv, msgctl, semget, semop, semtimedop, semctl) are refused by a seccomp filter, since without CAP_SYS_ADMIN the launcher cannot make an IPC namespace: other workspaces' segments cannot be attached, and programs that need System V IPC fail")
+                + $"; POSIX message queues cannot be opened ({Description} denies their file system); the kernel's keyrings are out of reach (keyctl, add_key and request_key are refused: the user keyrings of the daemon's uid, and the session keyring, would otherwise be shared); key names stay listed in /proc/keys",
+        },
+        "unix_sockets" => new()
+        {
+            Name = name,
+            Enforced = false,
+            Detail = $"NOT enforced: {Description} does not govern connecting to a named Unix socket (no Landlock ABI up to 7 does), so a socket in another workspace's root, in /tmp or anywhere it can name is reachable, although the file rules keep those directories from being listed; under bubblewrap they are not mounted at all",
         },
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not a sandbox promise"),
     };
