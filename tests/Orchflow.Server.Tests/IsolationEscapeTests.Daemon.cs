@@ -58,6 +58,110 @@ public sealed partial class IsolationEscapeTests
     }
 
     /// <summary>
+    /// The main socket's check of who connects, apart from the hiding that keeps Orchflow's sandboxes away from it: a
+    /// process in another PID namespace, and one carrying no_new_privs, are refused wherever they reach the socket from
+    /// (here, its real path), while an ordinary client is served.
+    /// </summary>
+    [PeerCheckFact]
+    public async Task The_main_socket_refuses_a_process_in_another_PID_namespace_or_with_no_new_privs_however_it_reaches_it()
+    {
+        await using var d = new DaemonHome();
+        var started = await Orchflow.RunAsync(d.Home, "daemon", "start");
+        Assert.True(started.ExitCode == 0, started.Stderr);
+
+        Assert.Contains("\"result\"", await InitializeFromAsync(d, []), StringComparison.Ordinal);
+        var otherNamespace = await InitializeFromAsync(d, ["unshare", "--pid", "--fork"]);
+        Assert.Contains("(its PID namespace pid:[", otherNamespace, StringComparison.Ordinal); // the JSON escapes the apostrophes around
+        var marked = await InitializeFromAsync(d, ["setpriv", "--no-new-privs"]);
+        Assert.Contains("it carries no_new_privs", marked, StringComparison.Ordinal);
+        var log = File.ReadAllText(d.Home.Paths.LogFile);
+        Assert.Equal(2, log.Split('\n').Count(l => l.Contains("Refused a connection to Orchflow's socket from a process of no known workspace", StringComparison.Ordinal)));
+    }
+
+    /// <summary>
+    /// Without control groups (which name a process's workspace), a refused client is still written into its workspace's
+    /// audit log: the daemon finds the workspace by the process's ancestry, up to the terminal it runs in.
+    /// </summary>
+    [LandlockFact]
+    public async Task A_refused_sandboxed_client_is_audited_in_its_workspace_without_control_groups()
+    {
+        await using var d = new DaemonHome();
+        var started = await Orchflow.RunWithAsync(d.Home, null, new Dictionary<string, string>
+        {
+            [Security.HostProbe.BubblewrapVariable] = "/nonexistent/bwrap",
+            [Limits.CgroupProbe.Variable] = "off",
+        }, "daemon", "start");
+        Assert.True(started.ExitCode == 0, started.Stderr);
+        var b = d.Home.Project("B", (".orchflow/workspace.json", """{"workspace":{"id":"b","security":{"tier":"enhanced"}}}"""), ("work/.keep", ""));
+        await using var client = await Cli.DaemonClient.ConnectAsync(d.Home.Paths, autoStart: false, "audit-test");
+        var ws = await client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceCreate, new WorkspaceCreateParams { Path = b });
+        Assert.Equal(IsolationMechanism.Landlock, ws.Isolation.Mechanism);
+        var terminal = await client.InvokeAsync<TerminalInfo>(Methods.TerminalCreate, new TerminalCreateParams
+        {
+            WorkspaceId = "b",
+            Cwd = Path.Combine(b, "work"),
+            Command = $"{InitializeScript} '{d.Home.Paths.SocketPath}'; sleep 100000",
+        });
+
+        var deadline = DateTime.UtcNow + IsolationLab.Deadline;
+        WorkspaceAuditResult audit;
+        while (!(audit = await client.InvokeAsync<WorkspaceAuditResult>(Methods.WorkspaceAudit, new WorkspaceAuditParams { Id = "b", Limit = 100 }))
+            .Entries.Any(e => e.Kind == AuditKind.Refused && e.Message.StartsWith("Refused a connection to Orchflow's socket: process ", StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "B's audit log has no refused connection; B's terminal shows:\n"
+                + (await client.InvokeAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = terminal.Id })).Text);
+            await Task.Delay(50);
+        }
+
+        await client.InvokeAsync<TerminalInfo>(Methods.TerminalKill, new TerminalRef { Id = terminal.Id });
+    }
+
+    /// <summary>Sends initialize on the socket named by its argument and prints the answer.</summary>
+    private const string InitializeScript = """perl -MIO::Socket::UNIX -e 'my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "connect: $!\n"; my $b = q({"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}); print $s "Content-Length: " . length($b) . "\r\n\r\n" . $b; $s->flush; my $r = ""; while (sysread($s, my $c, 65536)) { $r .= $c; last if $r =~ /\r\n\r\n\{.*\}\s*$/s } print "$r\n"'""";
+
+    private static async Task<string> InitializeFromAsync(DaemonHome d, string[] prefix)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add($"{string.Join(' ', prefix)} {InitializeScript} '{d.Home.Paths.SocketPath}' 2>&1");
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var output = await p.StandardOutput.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(IsolationLab.Deadline);
+        await p.WaitForExitAsync(cts.Token);
+        return output;
+    }
+
+    /// <summary>Needs a sandbox mechanism (the check applies only where there are sandboxes), unshare and setpriv.</summary>
+    private sealed class PeerCheckFactAttribute : FactAttribute
+    {
+        public PeerCheckFactAttribute()
+        {
+            var host = Security.HostProbe.Current();
+            if (!host.BubblewrapAvailable && !host.LandlockAvailable)
+            {
+                Skip = "neither bubblewrap nor Landlock can run here, so the daemon has no sandboxes and checks no peers";
+            }
+            else if (!File.Exists("/usr/bin/unshare") || !File.Exists("/usr/bin/setpriv"))
+            {
+                Skip = "unshare and setpriv (util-linux) are needed to make the peers";
+            }
+        }
+    }
+
+    /// <summary>Needs the Landlock launcher and a kernel with Landlock.</summary>
+    private sealed class LandlockFactAttribute : FactAttribute
+    {
+        public LandlockFactAttribute()
+        {
+            var host = Security.HostProbe.For(null, Path.Combine(AppContext.BaseDirectory, Security.HostProbe.LandlockLauncherName));
+            if (!host.LandlockAvailable)
+            {
+                Skip = $"Landlock cannot run here: {host.LandlockProblem}";
+            }
+        }
+    }
+
+    /// <summary>
     /// Finds the target's diagnostics socket as an attacker does (its name from the start time in /proc/&lt;pid&gt;/stat, or
     /// by listing /tmp where /proc does not show the target) and sends a real diagnostics IPC request (ProcessInfo); the
     /// runtime's answer is the escape. The debugger's pipe, which a debugger writes to, counts too.

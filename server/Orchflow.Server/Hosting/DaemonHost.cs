@@ -139,10 +139,10 @@ public static class DaemonHost
             string? refusal = null;
             if (!mcpOnly && server.Isolation.Backend.Available)
             {
-                (refusal, int pid) = Security.SandboxedPeers.Check(client);
+                (refusal, int pid, bool gone) = Security.SandboxedPeers.Check(client);
                 if (refusal is not null)
                 {
-                    AuditRefusal(server, refusal, pid);
+                    AuditRefusal(server, refusal, pid, gone);
                 }
             }
 
@@ -152,7 +152,8 @@ public static class DaemonHost
     }
 
     /// <summary>Writes a refused connection into the audit log of the workspace the peer belongs to (by control group, else by ancestry).</summary>
-    private static void AuditRefusal(OrchflowServer server, string refusal, int pid)
+    /// <param name="gone">The peer ended before it could be checked: nothing can use the connection, so where its workspace is unknown the log line is only a debug one.</param>
+    private static void AuditRefusal(OrchflowServer server, string refusal, int pid, bool gone)
     {
         var workspaceId = Security.SandboxedPeers.WorkspaceOf(pid, Limits.CgroupProbe.DaemonKey(server.Paths.DataDirectory));
         if (workspaceId is null)
@@ -167,7 +168,7 @@ public static class DaemonHost
         }
         else
         {
-            server.Log.Warn($"Refused a connection to Orchflow's socket from a process of no known workspace: {refusal}");
+            server.Log.Write(gone ? LogLevel.Debug : LogLevel.Warn, $"Refused a connection to Orchflow's socket from a process of no known workspace: {refusal}");
         }
     }
 

@@ -33,8 +33,11 @@ public static partial class SandboxedPeers
     /// <summary>The daemon's own PID namespace (<c>pid:[inode]</c>).</summary>
     public static string? DaemonPidNamespace { get; } = PidNamespace("self");
 
-    /// <summary>Why this peer may not use the main socket, or null when it may; and the peer's pid (0 when unknown).</summary>
-    public static (string? Refusal, int Pid) Check(Socket client)
+    /// <summary>
+    /// Why this peer may not use the main socket, or null when it may; the peer's pid (0 when unknown); and whether it was
+    /// gone before it could be checked (a client that probes the socket and quits, like <c>orchflow daemon start</c>).
+    /// </summary>
+    public static (string? Refusal, int Pid, bool Gone) Check(Socket client)
     {
         int handle = (int)client.SafeHandle.DangerousGetHandle();
         int pidfd = -1;
@@ -42,7 +45,7 @@ public static partial class SandboxedPeers
         {
             if (!TryPeerPid(handle, out int pid))
             {
-                return (null, 0); // not a peer with credentials in this PID namespace: nothing to tell
+                return (null, 0, false); // not a peer with credentials in this PID namespace: nothing to tell
             }
 
             int size = sizeof(int);
@@ -54,7 +57,7 @@ public static partial class SandboxedPeers
             bool? marked = DaemonMarked ? false : HasNoNewPrivs($"/proc/{pid}/status");
             string? pidNamespace = PidNamespace(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
             bool stillThere = pidfd < 0 || Hosting.Native.Syscall(PidFdSendSignal, pidfd, 0, 0, 0) == 0;
-            return (Judge(pid, stillThere, marked, pidNamespace, DaemonPidNamespace), pid);
+            return (Judge(pid, stillThere, marked, pidNamespace, DaemonPidNamespace), pid, !stillThere || marked is null);
         }
         finally
         {
