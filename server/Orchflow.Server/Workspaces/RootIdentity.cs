@@ -7,7 +7,9 @@ namespace Orchflow.Server.Workspaces;
 /// Which folder a workspace root is, beyond its path: the device and inode of the directory, and its birth time where
 /// the file system records one. A folder moved aside and replaced by another at the same path has another inode; a
 /// folder deleted and made again may get the same inode number back (ext4 hands out a freed inode at once, measured
-/// here: four mkdir/rm rounds, one inode), but never the same birth time, to the nanosecond.
+/// here: four mkdir/rm rounds, one inode), but not the same birth time. Birth times come from the kernel's coarse
+/// clock (one tick, a few milliseconds): a folder made in the very tick its predecessor was made would look the same,
+/// which a registered root, made before it was registered, cannot meet.
 /// </summary>
 /// <param name="Device">st_dev as major and minor, <c>major &lt;&lt; 32 | minor</c>.</param>
 /// <param name="BirthNanoseconds">Birth time in nanoseconds since the epoch; null where the file system has none.</param>
