@@ -23,7 +23,7 @@ public sealed class Workspace
     {
         Record = record;
         _identity = record.RootIdentity?.ToIdentity();
-        _pending = record.PendingPolicy is { } stored && stored.Requested.ToPolicy() is { } requested
+        _pending = record.PendingPolicy is { } stored && stored.Requested?.ToPolicy() is { } requested
             ? new PolicyRequest(requested, stored.FileRemoved, Utc(stored.SeenAt), stored.RejectedAt is { } at ? Utc(at) : null, stored.RejectedBy)
             : null;
     }
