@@ -44,6 +44,9 @@ export const Commands = {
   SetSecret: 'orchflow.setSecret',
   RemoveSecret: 'orchflow.removeSecret',
   ListSecrets: 'orchflow.listSecrets',
+  ApplyPolicyChange: 'orchflow.applyPolicyChange',
+  KeepCurrentPolicy: 'orchflow.keepCurrentPolicy',
+  AdoptWorkspaceRoot: 'orchflow.adoptWorkspaceRoot',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -106,6 +109,11 @@ export const TreeItemContext = {
   TagOpen: 'open',
   TagDefault: 'default',
   TagConfigErrors: 'configErrors',
+  /** A workspace whose config file asks for a weaker policy that no person answered yet. */
+  TagPolicyPending: 'policyPending',
+  /** A workspace whose root path holds another folder (Adopt Folder) or nothing. */
+  TagRootReplaced: 'rootReplaced',
+  TagRootMissing: 'rootMissing',
   /** A workspace (or its Resources row) whose processes are stopped by Suspend Workspace or idle hibernation. */
   TagSuspended: 'suspended',
   /** The "Terminals (N)" row under a workspace; tagged `empty` when it has none. */
@@ -139,6 +147,13 @@ export const TreeItemContext = {
   IsolationFeature: 'orchflow.isolationFeature',
   TagEnforced: 'enforced',
   TagNotEnforced: 'notEnforced',
+  /** The "Policy change pending" row under a workspace; tagged `rejected` once a person kept the current policy. */
+  PendingPolicy: 'orchflow.pendingPolicy',
+  TagRejected: 'rejected',
+  /** The "Root replaced" / "Root missing" row under a workspace; tagged `replaced` or `missing`. */
+  RootProblem: 'orchflow.rootProblem',
+  TagReplaced: 'replaced',
+  TagMissing: 'missing',
 } as const;
 
 /** Where a workspace keeps its own config file, relative to its root. */

@@ -23,6 +23,7 @@ import { registerTerminalCommands } from './terminals/commands';
 import { TerminalManager } from './terminals/manager';
 import { TerminalStore } from './terminals/store';
 import { registerCommands, serverPathFrom } from './workspaces/commands';
+import { PolicyNotifier, registerPolicyCommands } from './workspaces/policyCommands';
 import { WorkspaceConfigWatcher } from './workspaces/configWatcher';
 import { WorkspaceController, windowFolderPaths } from './workspaces/controller';
 import { WorkspaceStatusBar } from './workspaces/statusBar';
@@ -63,6 +64,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const memoryEntries = new MemoryEntryProvider(orchflow, memory);
   const auditLogs = new AuditLogProvider(orchflow, store);
   const notices = new NoticeNotifier(agents, logger);
+  const policies = { client: orchflow, workspaces: store, logger };
   const tree = new WorkspacesTreeProvider(store, terminals, agents, memory);
   const treeView = vscode.window.createTreeView(Views.Workspaces, { treeDataProvider: tree, showCollapseAll: false });
   const statusBar = new WorkspaceStatusBar(orchflow, store);
@@ -90,11 +92,13 @@ export function activate(context: vscode.ExtensionContext): void {
     auditLogs,
     vscode.workspace.registerTextDocumentContentProvider(AuditLogScheme, auditLogs),
     orchflow.onWorkspaceNotice((notice) => notices.show(notice)),
+    new PolicyNotifier(policies),
     ...registerCommands({ extensionUri: context.extensionUri, client: orchflow, store, controller, logger }, logger),
     ...registerTerminalCommands({ workspaces: store, terminals, manager: terminalManager, logger }),
     ...registerAgentCommands({ client: orchflow, workspaces: store, agents, terminals, manager: terminalManager, logs: agentLogs, logger }),
     ...registerMemoryCommands({ client: orchflow, workspaces: store, memory, documents: memoryEntries, logger }),
     ...registerIsolationCommands({ client: orchflow, workspaces: store, audit: auditLogs, logger }),
+    ...registerPolicyCommands(policies),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration(Settings.ServerPath)) {
         logger.info(`${Settings.ServerPath} changed: reconnecting.`);

@@ -24,6 +24,9 @@ public static class Methods
     public const string WorkspaceResolve = "orchflow/workspace/resolve";
     public const string WorkspaceReloadConfig = "orchflow/workspace/reloadConfig";
 
+    /// <summary>A person applies (or, with reject, declines) a workspace's pending weaker policy; refused from any process Orchflow started.</summary>
+    public const string WorkspaceConfirmPolicy = "orchflow/workspace/confirmPolicy";
+
     public const string TerminalCreate = "orchflow/terminal/create";
     public const string TerminalList = "orchflow/terminal/list";
     public const string TerminalShow = "orchflow/terminal/show";

@@ -25,6 +25,7 @@ public static class ProtocolSchema
         new(Methods.WorkspaceDelete, typeof(WorkspaceRef), typeof(WorkspaceDeleteResult)),
         new(Methods.WorkspaceResolve, typeof(WorkspaceResolveParams), typeof(WorkspaceResolveResult)),
         new(Methods.WorkspaceReloadConfig, typeof(WorkspaceRef), typeof(WorkspaceInfo)),
+        new(Methods.WorkspaceConfirmPolicy, typeof(WorkspacePolicyDecision), typeof(WorkspaceInfo)),
         new(Methods.TerminalCreate, typeof(TerminalCreateParams), typeof(TerminalInfo)),
         new(Methods.TerminalList, typeof(TerminalListParams), typeof(TerminalListResult)),
         new(Methods.TerminalShow, typeof(TerminalRef), typeof(TerminalInfo)),

@@ -113,11 +113,84 @@ public sealed record WorkspaceInfo
     /// <summary>Set while the workspace is suspended (hibernating): its processes are stopped.</summary>
     public WorkspaceHibernation? Hibernation { get; init; }
 
+    /// <summary>
+    /// Set while <c>.orchflow/workspace.json</c> asks for weaker isolation than the policy in force (<see cref="Security"/>),
+    /// which keeps holding until a person confirms the change (<c>orchflow workspace confirm-policy</c>, or VS Code).
+    /// </summary>
+    public PendingPolicy? PendingPolicy { get; init; }
+
+    /// <summary>
+    /// Set while the folder at <see cref="RootPath"/> is not the one registered (moved aside and replaced, or gone):
+    /// its config is not read, the workspace keeps its last policy, and nothing is launched in it.
+    /// </summary>
+    public WorkspaceRootProblem? RootProblem { get; init; }
+
     /// <summary>True for the built-in workspace that receives whatever is created without naming one.</summary>
     public required bool IsDefault { get; init; }
 
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset LastAccessed { get; init; }
+}
+
+/// <summary>A weaker security policy that the workspace's config file asks for, held until a person confirms it.</summary>
+public sealed record PendingPolicy
+{
+    /// <summary>The policy the file asks for; until it is confirmed, <see cref="WorkspaceInfo.Security"/> holds.</summary>
+    public required SecurityPolicy Requested { get; init; }
+
+    /// <summary>One line per weakening, e.g. "lowers its tier strict → standard" or "adds curl to allowed_commands".</summary>
+    public required IReadOnlyList<string> Changes { get; init; }
+
+    /// <summary>When the daemon first read this request.</summary>
+    public required DateTimeOffset SeenAt { get; init; }
+
+    /// <summary>Names this very request: a confirmation must quote it, so that nobody confirms a change they were not shown.</summary>
+    public required string Fingerprint { get; init; }
+
+    /// <summary>Set when a person chose to keep the current policy; the request stays shown until the file changes again.</summary>
+    public DateTimeOffset? RejectedAt { get; init; }
+
+    /// <summary>Who rejected it: the client's name (orchflow-cli, vscode) and, when known, its process.</summary>
+    public string? RejectedBy { get; init; }
+}
+
+public enum RootProblemKind
+{
+    /// <summary>A different folder is at the registered path (device and inode, or birth time, differ).</summary>
+    Replaced,
+
+    /// <summary>Nothing (or no directory) is at the registered path.</summary>
+    Missing,
+}
+
+/// <summary>The folder at a workspace's root path is not the one that was registered.</summary>
+public sealed record WorkspaceRootProblem
+{
+    public required RootProblemKind Kind { get; init; }
+
+    /// <summary>The state in one sentence, with what a person can do, e.g. "root replaced: the folder at /p/b is not the one registered (device:inode changed); …".</summary>
+    public required string Message { get; init; }
+
+    /// <summary>The identity recorded when the workspace was created (or adopted), e.g. "device 254:0, inode 1234".</summary>
+    public required string Registered { get; init; }
+
+    /// <summary>The identity of what is there now; null when nothing is.</summary>
+    public string? Found { get; init; }
+
+    public required DateTimeOffset SeenAt { get; init; }
+}
+
+/// <summary>A person's answer to a workspace's pending policy change.</summary>
+public sealed record WorkspacePolicyDecision
+{
+    /// <summary>A workspace id, name or root path.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>The <see cref="PendingPolicy.Fingerprint"/> of the change the person was shown; any other is refused.</summary>
+    public required string Fingerprint { get; init; }
+
+    /// <summary>Keep the current policy instead of applying the change (the file is left as it is).</summary>
+    public bool Reject { get; init; }
 }
 
 public sealed record WorkspaceListParams
@@ -159,6 +232,12 @@ public sealed record WorkspaceUpdateParams
 
     /// <summary>Re-run project type and git detection.</summary>
     public bool Redetect { get; init; }
+
+    /// <summary>
+    /// Adopt the folder now at the root path as this workspace's root (after it was replaced); a person's decision,
+    /// refused from any process Orchflow started. Its config is then read like an edit: weakenings wait for confirm-policy.
+    /// </summary>
+    public bool AcceptRoot { get; init; }
 }
 
 public sealed record WorkspaceResolveParams

@@ -41,6 +41,8 @@ export type SecurityTier = 'standard' | 'enhanced' | 'strict';
 
 export type NetworkPolicy = 'full' | 'none' | 'allowlist';
 
+export type RootProblemKind = 'replaced' | 'missing';
+
 export type MemorySegmentState = 'ok' | 'damaged';
 
 export type MemoryWhenFull = 'evictLru' | 'refuse';
@@ -351,6 +353,8 @@ export interface WorkspaceInfo {
   config: WorkspaceConfigState;
   isolation: WorkspaceIsolation;
   hibernation?: WorkspaceHibernation | null;
+  pendingPolicy?: PendingPolicy | null;
+  rootProblem?: WorkspaceRootProblem | null;
   isDefault: boolean;
   createdAt: string;
   lastAccessed: string;
@@ -416,6 +420,23 @@ export interface WorkspaceHibernation {
   by: string;
   mechanism: string;
   processes: number;
+}
+
+export interface PendingPolicy {
+  requested: SecurityPolicy;
+  changes: string[];
+  seenAt: string;
+  fingerprint: string;
+  rejectedAt?: string | null;
+  rejectedBy?: string | null;
+}
+
+export interface WorkspaceRootProblem {
+  kind: RootProblemKind;
+  message: string;
+  registered: string;
+  found?: string | null;
+  seenAt: string;
 }
 
 export interface MemoryStats {
@@ -758,6 +779,12 @@ export interface WorkspaceNotice {
   at: string;
 }
 
+export interface WorkspacePolicyDecision {
+  id: string;
+  fingerprint: string;
+  reject?: boolean;
+}
+
 export interface WorkspaceRef {
   id: string;
 }
@@ -784,6 +811,7 @@ export interface WorkspaceUpdateParams {
   name?: string | null;
   repoUrl?: string | null;
   redetect?: boolean;
+  acceptRoot?: boolean;
 }
 
 /** Every JSON-RPC method and notification in the protocol's method table, named as in C#. */
@@ -841,6 +869,7 @@ export const Methods = {
   WorkspaceAudit: 'orchflow/workspace/audit',
   WorkspaceAudited: 'orchflow/workspace/audited',
   WorkspaceChanged: 'orchflow/workspace/changed',
+  WorkspaceConfirmPolicy: 'orchflow/workspace/confirmPolicy',
   WorkspaceCreate: 'orchflow/workspace/create',
   WorkspaceDelete: 'orchflow/workspace/delete',
   WorkspaceList: 'orchflow/workspace/list',
@@ -919,6 +948,7 @@ export interface RequestTypes {
   'orchflow/terminal/resize': { params: TerminalResizeParams; result: TerminalInfo };
   'orchflow/terminal/show': { params: TerminalRef; result: TerminalInfo };
   'orchflow/workspace/audit': { params: WorkspaceAuditParams; result: WorkspaceAuditResult };
+  'orchflow/workspace/confirmPolicy': { params: WorkspacePolicyDecision; result: WorkspaceInfo };
   'orchflow/workspace/create': { params: WorkspaceCreateParams; result: WorkspaceInfo };
   'orchflow/workspace/delete': { params: WorkspaceRef; result: WorkspaceDeleteResult };
   'orchflow/workspace/list': { params: WorkspaceListParams; result: WorkspaceListResult };

@@ -166,6 +166,8 @@ export function hibernationText(hibernation: WorkspaceHibernation): string {
 
 export const SuspendedMarker = 'suspended';
 
+export const PolicyPendingMarker = 'policy change pending';
+
 /** The tooltip of a workspace row and of the status bar item: everything worth knowing at a glance. */
 export function workspaceTooltip(workspace: WorkspaceInfo, state: { active: boolean; open: boolean }): string {
   const flags = [state.active ? 'active' : undefined, state.open ? 'open in this window' : undefined, workspace.isDefault ? 'default' : undefined]
@@ -176,6 +178,10 @@ export function workspaceTooltip(workspace: WorkspaceInfo, state: { active: bool
     codeSpan(workspace.rootPath),
     `Type: ${escapeMarkdown(workspace.metadata.projectType)} · Namespace: ${codeSpan(workspace.namespace)} · Id: ${codeSpan(workspace.id)}`,
     `Git: ${vcsSummary(workspace)}`,
+    ...(workspace.rootProblem ? [`$(error) **${escapeMarkdown(workspace.rootProblem.message)}.** Its config is not read, its last policy holds, and nothing is launched in it.`] : []),
+    ...(workspace.pendingPolicy && !workspace.pendingPolicy.rejectedAt
+      ? [`$(shield) **Policy change pending:** its config file ${escapeMarkdown(workspace.pendingPolicy.changes.join('; '))}. The current policy holds until you apply it.`]
+      : []),
     ...(workspace.hibernation
       ? [`$(debug-pause) **${escapeMarkdown(hibernationText(workspace.hibernation))}**: its processes wait where they were; Resume Workspace (or typing into one of its terminals) continues them.`]
       : []),
@@ -202,12 +208,18 @@ export function workspaceContextValue(workspace: WorkspaceInfo, state: { active:
     workspace.isDefault ? TreeItemContext.TagDefault : undefined,
     hasConfigErrors(workspace) ? TreeItemContext.TagConfigErrors : undefined,
     workspace.hibernation ? TreeItemContext.TagSuspended : undefined,
+    workspace.pendingPolicy && !workspace.pendingPolicy.rejectedAt ? TreeItemContext.TagPolicyPending : undefined,
+    workspace.rootProblem ? (workspace.rootProblem.kind === 'replaced' ? TreeItemContext.TagRootReplaced : TreeItemContext.TagRootMissing) : undefined,
   ];
   return tags.filter((t): t is string => t !== undefined).join(' ');
 }
 
 export function workspaceIcon(workspace: WorkspaceInfo, open: boolean): IconView {
-  // Suspended first: its processes are stopped, which matters more than anything else the row could say.
+  // A root that is not the workspace's folder first: nothing can run there at all.
+  if (workspace.rootProblem) {
+    return { id: 'error', color: 'problemsErrorIcon.foreground' };
+  }
+  // Suspended next: its processes are stopped, which matters more than anything else the row could say.
   if (workspace.hibernation) {
     return { id: 'debug-pause', color: 'charts.yellow' };
   }
@@ -227,12 +239,20 @@ export function compareWorkspaces(a: WorkspaceInfo, b: WorkspaceInfo): number {
 }
 
 /**
- * A workspace row. "suspended" follows the type and namespace while it is suspended, then `agentsNote`
- * ("2 agents, 1 needs input") when the workspace has live agents.
+ * A workspace row. "root replaced" (or missing), "policy change pending" and "suspended" follow the type and
+ * namespace while they hold, then `agentsNote` ("2 agents, 1 needs input") when the workspace has live agents.
  */
 export function workspaceNode(workspace: WorkspaceInfo, activeId: string | undefined, openIds: ReadonlySet<string>, agentsNote = ''): WorkspaceNode {
   const state = { active: workspace.id === activeId, open: openIds.has(workspace.id) };
-  const base = [typeAndNamespace(workspace), workspace.hibernation ? SuspendedMarker : '', agentsNote].filter((p) => p !== '').join(' · ');
+  const base = [
+    typeAndNamespace(workspace),
+    workspace.rootProblem ? `root ${workspace.rootProblem.kind}` : '',
+    workspace.pendingPolicy && !workspace.pendingPolicy.rejectedAt ? PolicyPendingMarker : '',
+    workspace.hibernation ? SuspendedMarker : '',
+    agentsNote,
+  ]
+    .filter((p) => p !== '')
+    .join(' · ');
   return {
     kind: 'workspace',
     id: workspace.id,

@@ -3,7 +3,8 @@
 // terminal is reached from its agent row, so it is not listed twice); a "Memory" row shows its memory's entries
 // and the capacity used, and opens Browse Memory; a "Resources" row shows what its processes use now (CPU, memory,
 // processes, from orchflow/resources/changed); an "Isolation" row shows the isolation it actually has on this
-// machine, with one row per promise of its tier below it, and opens its audit log.
+// machine, with one row per promise of its tier below it, and opens its audit log. Above them, while they hold, a
+// "Root replaced" (or missing) row and a "Policy change pending" row say what waits for a person (policy.ts).
 // Rows are built by presentation.ts (and terminals/presentation.ts); this file only adapts them to VS Code and
 // refreshes on store changes.
 import * as vscode from 'vscode';
@@ -21,6 +22,7 @@ import {
 import { memoryNode, type MemoryNode } from '../memory/presentation';
 import type { MemoryStore } from '../memory/store';
 import type { TerminalInfo } from '../protocol/generated';
+import { pendingPolicyNode, rootProblemNode, type PendingPolicyNode, type RootProblemNode } from './policy';
 import { terminalNode, terminalsGroupNode, type TerminalNode, type TerminalsGroupNode } from '../terminals/presentation';
 import type { TerminalStore } from '../terminals/store';
 import { buildTree, type IconView, type TreeNode } from './presentation';
@@ -36,7 +38,9 @@ export type ViewNode =
   | MemoryNode
   | ResourcesNode
   | IsolationNode
-  | IsolationFeatureNode;
+  | IsolationFeatureNode
+  | RootProblemNode
+  | PendingPolicyNode;
 
 function themeIcon(icon: IconView): vscode.ThemeIcon {
   return icon.color ? new vscode.ThemeIcon(icon.id, new vscode.ThemeColor(icon.color)) : new vscode.ThemeIcon(icon.id);
@@ -119,7 +123,7 @@ export class WorkspacesTreeProvider implements vscode.TreeDataProvider<ViewNode>
       if (!workspace) {
         return [];
       }
-      const groups: ViewNode[] = [];
+      const groups: ViewNode[] = [rootProblemNode(workspace), pendingPolicyNode(workspace)].filter((n): n is RootProblemNode | PendingPolicyNode => n !== undefined);
       if (agents?.isLoaded) {
         groups.push(agentsGroupNode(workspace, agents.forWorkspace(workspace.id)));
       }
@@ -208,6 +212,15 @@ export class WorkspacesTreeProvider implements vscode.TreeDataProvider<ViewNode>
         break;
       case 'isolationFeature':
         item.id = `isolation:${node.workspaceId}:${node.name}`;
+        break;
+      case 'rootProblem':
+        item.id = `rootProblem:${node.workspaceId}`;
+        item.command = { command: Commands.ShowAuditLog, title: 'Show Audit Log', arguments: [node.workspaceId] };
+        break;
+      case 'pendingPolicy':
+        item.id = `pendingPolicy:${node.workspaceId}`;
+        // A click shows the file that asks for the change; Apply and Keep are the row's buttons.
+        item.command = { command: Commands.OpenWorkspaceConfig, title: 'Open Workspace Config', arguments: [node.workspaceId] };
         break;
     }
     return item;

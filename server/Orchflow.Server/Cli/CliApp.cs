@@ -17,10 +17,15 @@ public static class CliApp
           workspace create PATH [--name NAME] [--id ID] [--namespace NS] [--write-config] [--json]
           workspace list [--json]
           workspace show ID [--json]
-          workspace update ID [--name NAME] [--repo-url URL] [--redetect] [--json]
+          workspace update ID [--name NAME] [--repo-url URL] [--redetect] [--accept-root] [--json]
+                                      --accept-root adopts the folder now at a replaced root (a person's decision)
           workspace switch ID [--json]
           workspace rm ID [--json]
           workspace reload ID [--json]
+          workspace confirm-policy ID [--yes | --reject] [--json]
+                                      show the weaker policy its config file asks for, and apply it (asks y/N on a
+                                      terminal; --yes for scripts) or keep the current one (--reject); a person's
+                                      decision, refused from any process Orchflow started
           workspace audit ID [--tail N] [--json]      refusals, denials, limits and policy changes of the workspace
           workspace suspend|resume ID [--json]        stop every process of the workspace / continue them
         Terminals

@@ -6,9 +6,11 @@ namespace Orchflow.Server.Cli;
 
 internal static class WorkspaceCommands
 {
-    public static async Task<int> RunAsync(CommandLine cmd, Output output, OrchflowPaths paths, string workingDirectory)
+    /// <param name="input">Where confirm-policy reads a person's answer; the console's standard input by default.</param>
+    /// <param name="interactive">Whether that input is a person at a terminal; by default, whether standard input is a terminal.</param>
+    public static async Task<int> RunAsync(CommandLine cmd, Output output, OrchflowPaths paths, string workingDirectory, TextReader? input = null, bool? interactive = null)
     {
-        var verb = cmd.Positional(1) ?? throw new CliException("Missing workspace command: create, list, show, update, switch, rm, reload, suspend, resume or audit.");
+        var verb = cmd.Positional(1) ?? throw new CliException("Missing workspace command: create, list, show, update, switch, rm, reload, confirm-policy, suspend, resume or audit.");
         bool json = cmd.Flag("json");
         switch (verb)
         {
@@ -54,7 +56,8 @@ internal static class WorkspaceCommands
                     ["ID", "NAME", "TYPE", "NAMESPACE", "TIER", "GIT", "ROOT"],
                     result.Workspaces.Select(w => (IReadOnlyList<string>)
                     [
-                        w.Id + (w.Config.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? " (!)" : "") + (w.Hibernation is null ? "" : " (suspended)"),
+                        w.Id + (w.Config.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) ? " (!)" : "") + (w.Hibernation is null ? "" : " (suspended)")
+                            + (w.RootProblem is { } root ? $" (root {Lower(root.Kind)})" : "") + (w.PendingPolicy is { RejectedAt: null } ? " (policy pending)" : ""),
                         w.Name,
                         Lower(w.Metadata.ProjectType),
                         w.Namespace,
@@ -157,7 +160,7 @@ internal static class WorkspaceCommands
             case "update":
             {
                 var id = cmd.RequirePositional(2, "workspace ID");
-                var p = new WorkspaceUpdateParams { Id = id, Name = cmd.Option("name"), RepoUrl = cmd.Option("repo-url"), Redetect = cmd.Flag("redetect") };
+                var p = new WorkspaceUpdateParams { Id = id, Name = cmd.Option("name"), RepoUrl = cmd.Option("repo-url"), Redetect = cmd.Flag("redetect"), AcceptRoot = cmd.Flag("accept-root") };
                 cmd.EnsureNoUnknown(maxPositionals: 3);
                 await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
                 var ws = await client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceUpdate, p).ConfigureAwait(false);
@@ -173,10 +176,90 @@ internal static class WorkspaceCommands
                 return 0;
             }
 
+            case "confirm-policy":
+            {
+                var id = cmd.RequirePositional(2, "workspace ID (see `orchflow workspace list`)");
+                bool yes = cmd.Flag("yes");
+                bool reject = cmd.Flag("reject");
+                cmd.EnsureNoUnknown(maxPositionals: 3);
+                if (yes && reject)
+                {
+                    throw new CliException("--yes applies the change and --reject keeps the current policy: pass one of them.");
+                }
+
+                await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+                var ws = await client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceShow, new WorkspaceRef { Id = id }).ConfigureAwait(false);
+                if (ws.RootProblem is { } root)
+                {
+                    throw new CliException($"Workspace '{ws.Id}': {root.Message}.", 1);
+                }
+
+                if (ws.PendingPolicy is not { } pending)
+                {
+                    throw new CliException($"Workspace '{ws.Id}' has no pending policy change; its policy in force: {PolicySummary(ws.Security)}.", 1);
+                }
+
+                var log = json ? output.Error : output.Out;
+                PrintPending(log, ws, pending);
+                if (!yes && !reject)
+                {
+                    if (!(interactive ?? RawMode.IsTerminal(RawMode.StdinFd)))
+                    {
+                        throw new CliException("Standard input is not a terminal, so nobody can be asked. Pass --yes to apply the change, or --reject to keep the current policy.");
+                    }
+
+                    log.Write("Apply it? [y/N] ");
+                    var answer = (input ?? Console.In).ReadLine()?.Trim();
+                    if (answer is not ("y" or "Y" or "yes" or "Yes" or "YES"))
+                    {
+                        log.WriteLine($"Not applied: the current policy of '{ws.Id}' holds. (`orchflow workspace confirm-policy {ws.Id} --reject` records that you keep it.)");
+                        return 1;
+                    }
+                }
+
+                var decided = await client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceConfirmPolicy, new WorkspacePolicyDecision { Id = ws.Id, Fingerprint = pending.Fingerprint, Reject = reject }).ConfigureAwait(false);
+                if (json)
+                {
+                    output.Json(decided);
+                }
+                else if (reject)
+                {
+                    output.Line($"Kept the current policy of '{decided.Id}': {PolicySummary(decided.Security)}. The file is left as it is; the change stays listed until the file changes again.");
+                }
+                else
+                {
+                    output.Line($"Applied: the policy of '{decided.Id}' is now {PolicySummary(decided.Security)} ({decided.Isolation.Summary}).");
+                }
+
+                return 0;
+            }
+
             default:
-                throw new CliException($"Unknown workspace command '{verb}'. Use create, list, show, update, switch, rm, reload, suspend, resume or audit.");
+                throw new CliException($"Unknown workspace command '{verb}'. Use create, list, show, update, switch, rm, reload, confirm-policy, suspend, resume or audit.");
         }
     }
+
+    /// <summary>What a pending change does, one line per weakening, and what holds meanwhile.</summary>
+    private static void PrintPending(TextWriter to, WorkspaceInfo ws, PendingPolicy pending)
+    {
+        to.WriteLine($"Workspace '{ws.Id}' ({ws.Name}): {ws.Config.Path ?? Path.Combine(ws.RootPath, ".orchflow", "workspace.json")} asks for a weaker policy (seen {pending.SeenAt.ToLocalTime():yyyy-MM-dd HH:mm:ss}):");
+        foreach (var change in pending.Changes)
+        {
+            to.WriteLine($"  - {change}");
+        }
+
+        to.WriteLine($"In force until a person confirms: {PolicySummary(ws.Security)}.");
+        if (pending.RejectedAt is { } at)
+        {
+            to.WriteLine($"Kept by {pending.RejectedBy ?? "a person"} at {at.ToLocalTime():yyyy-MM-dd HH:mm:ss}; it can still be applied.");
+        }
+    }
+
+    private static string PolicySummary(SecurityPolicy s) =>
+        $"tier {Lower(s.Tier)}, network {Lower(s.Network)}"
+        + (s.Network == NetworkPolicy.Allowlist ? $" ({(s.AllowedHosts.Count > 0 ? string.Join(' ', s.AllowedHosts) : "no host")})" : "")
+        + (s.AllowedCommands.Count > 0 ? $", allowed commands: {string.Join(' ', s.AllowedCommands)}" : "")
+        + (s.RestrictedPaths.Count > 0 ? $", restricted paths: {string.Join(' ', s.RestrictedPaths)}" : "");
 
     private static void PrintDetails(Output output, WorkspaceInfo w)
     {
@@ -190,9 +273,7 @@ internal static class WorkspaceCommands
             ("type", Lower(w.Metadata.ProjectType)),
             ("git", w.Metadata.Vcs is { } vcs ? $"{Git(vcs)}{(vcs.Head is { Length: >= 12 } h ? " at " + h[..12] : "")}{(vcs.RemoteUrl is { } r ? ", remote " + r : "")}" : "not a repository"),
             ("repo url", w.RepoUrl ?? "-"),
-            ("security", $"{Lower(w.Security.Tier)}, network {Lower(w.Security.Network)}"
-                + (w.Security.AllowedCommands.Count > 0 ? $", allowed commands: {string.Join(' ', w.Security.AllowedCommands)}" : "")
-                + (w.Security.RestrictedPaths.Count > 0 ? $", restricted paths: {string.Join(' ', w.Security.RestrictedPaths)}" : "")),
+            ("security", PolicySummary(w.Security)),
             ("isolation", w.Isolation.Summary),
             ("state", w.Hibernation is { } hib ? $"suspended since {hib.Since.ToLocalTime():yyyy-MM-dd HH:mm:ss} by {hib.By} ({hib.Processes} processes stopped, {hib.Mechanism})" : "running"),
             ("limits", $"{limits.MaxAgents} agents, {limits.TerminalLimit} terminals, {limits.ProcessLimit} processes, cpu shares {limits.CpuShares}, memory {(limits.MemoryLimitBytes is { } m ? Config.ByteSize.Format(m) : "unlimited")}"),
@@ -201,9 +282,20 @@ internal static class WorkspaceCommands
             ("created", w.CreatedAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture)),
             ("last accessed", w.LastAccessed.ToString("u", System.Globalization.CultureInfo.InvariantCulture)),
         };
+        if (w.RootProblem is { } root)
+        {
+            rows.Insert(3, ("root state", root.Message));
+        }
+
         foreach (var (k, v) in rows)
         {
             output.Line($"{k + ":",-15}{v}");
+        }
+
+        if (w.PendingPolicy is { } pending)
+        {
+            PrintPending(output.Out, w, pending);
+            output.Line($"  Apply it with `orchflow workspace confirm-policy {w.Id}`, or keep the current policy with `--reject`.");
         }
 
         foreach (var f in w.Isolation.Features)

@@ -34,6 +34,9 @@ public sealed class ClientSession
     /// <summary>A connection on the MCP socket: it may call only the lifecycle and orchflow/mcp/* (each with a token).</summary>
     public bool McpOnly { get; internal set; }
 
+    /// <summary>The connected socket, for asking the kernel who the peer is (<see cref="Security.PersonCheck"/>); null without one (stdio, in-memory).</summary>
+    internal System.Net.Sockets.Socket? Peer { get; init; }
+
     /// <summary>Why this client is refused (it runs inside a sandbox); set at accept, before anything is served.</summary>
     public string? Refusal { get; internal init; }
 

@@ -121,7 +121,7 @@ public sealed class OrchflowServer : IAsyncDisposable
     /// <param name="refusal">Why this client may not be served (a sandboxed process): only the lifecycle is, and initialize fails saying why.</param>
     public ClientSession Attach(Stream sending, Stream receiving, string transport, Action<ClientSession>? onExit = null, bool mcpOnly = false, string? refusal = null)
     {
-        var session = new ClientSession(this, transport) { McpOnly = mcpOnly || refusal is not null, Refusal = refusal };
+        var session = new ClientSession(this, transport) { McpOnly = mcpOnly || refusal is not null, Refusal = refusal, Peer = (receiving as System.Net.Sockets.NetworkStream)?.Socket };
         var rpc = OrchflowJsonRpc.Create(sending, receiving, Log, () => WireLimits, session.ToString);
         session.Rpc = rpc;
 

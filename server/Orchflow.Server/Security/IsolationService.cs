@@ -43,6 +43,7 @@ public sealed class IsolationService
         Secrets = new SecretStore(paths.DataDirectory, time);
         Proxy = new NetworkProxy(PolicyOf, Audit, log);
         workspaces.IsolationReport = Report;
+        workspaces.AuditTo(note => Audit.Add(note.WorkspaceId, note.Kind, note.Message, note.Rule, note.Subject));
         foreach (var ws in workspaces.List())
         {
             _policies[ws.Id] = ws.Security;
@@ -150,6 +151,7 @@ public sealed class IsolationService
     /// </summary>
     public Sandbox? PrepareLaunch(WorkspaceInfo ws, LaunchRequest launch, IReadOnlyDictionary<string, string> environment)
     {
+        CheckRoot(ws, launch.Subject);
         CheckCommand(ws, launch, environment);
         var report = ws.Isolation;
         if (report.EnforcedTier < report.RequestedTier)
@@ -168,6 +170,7 @@ public sealed class IsolationService
     /// <summary>security.allowed_commands for one launch: returns when allowed; audits and throws NotAllowed, naming the rule, when not.</summary>
     public void CheckCommand(WorkspaceInfo ws, LaunchRequest launch, IReadOnlyDictionary<string, string> environment)
     {
+        CheckRoot(ws, launch.Subject); // an agent's spawn is checked here before it is queued (and before git runs for its worktree)
         var policy = ws.Security;
         if (policy.Tier >= SecurityTier.Enhanced && policy.AllowedCommands.Count > 0 && !launch.Interactive)
         {
@@ -306,6 +309,22 @@ public sealed class IsolationService
         return hidden.Where(p => !hidden.Any(o => o != p && PathRules.IsSameOrInside(p, o))).OrderBy(p => p.Length).ToList();
     }
 
+    /// <summary>
+    /// Refuses (and audits) a launch in a workspace whose root is not the registered folder: the folder there now is
+    /// not this workspace, and its files are not what the policy was set for. Looked at now, not at the last poll.
+    /// </summary>
+    public void CheckRoot(WorkspaceInfo ws, string subject)
+    {
+        if (_workspaces.VerifyRoot(ws.Id) is { } problem)
+        {
+            Audit.Add(ws.Id, AuditKind.Refused, $"Refused to launch {subject}: {problem.Message}.", WorkspaceService.RootRule, subject);
+            throw new OrchflowException(ErrorCodes.NotAllowed, $"Workspace '{ws.Id}' refused to launch {subject}: {problem.Message}.",
+                problem.Kind == RootProblemKind.Replaced
+                    ? $"Put the registered folder back at {ws.RootPath}, or (as a person, outside Orchflow's terminals) adopt the new one with `orchflow workspace update {ws.Id} --accept-root`."
+                    : $"Put the workspace's folder back at {ws.RootPath}.");
+        }
+    }
+
     /// <summary>Lets every client read a workspace's audit log.</summary>
     public WorkspaceAuditResult ReadAudit(string reference, int? limit)
     {
@@ -313,7 +332,10 @@ public sealed class IsolationService
         return new WorkspaceAuditResult { Entries = Audit.Read(ws.Id, limit), Path = Audit.PathFor(ws.Id) };
     }
 
-    /// <summary>Audits edits of a workspace's security policy; a deleted workspace's sandbox directory goes (its audit log stays).</summary>
+    /// <summary>
+    /// Audits every change of a workspace's security policy in force (a weaker one the file asks for is audited by the
+    /// registry when it is held, confirmed or rejected); a deleted workspace's sandbox directory goes (its audit log stays).
+    /// </summary>
     private void OnWorkspaceChanged(WorkspaceChangedNotification change)
     {
         if (change.Kind == WorkspaceChangeKind.Deleted)
@@ -341,17 +363,14 @@ public sealed class IsolationService
             _policies[ws.Id] = ws.Security;
         }
 
-        if (before is not null && Describe(before) != Describe(ws.Security))
+        if (before is not null && !PolicyChange.Same(before, ws.Security))
         {
             var lowered = ws.Security.Tier < before.Tier ? " (tier lowered)" : "";
             Audit.Add(ws.Id, AuditKind.PolicyChanged,
-                $"Security policy changed{lowered}: {Describe(before)} → {Describe(ws.Security)}. Now: {ws.Isolation.Summary}. Processes already running keep the isolation they started with.",
+                $"Security policy changed{lowered}: {PolicyChange.Describe(before)} → {PolicyChange.Describe(ws.Security)}. Now: {ws.Isolation.Summary}. Processes already running keep the isolation they started with.",
                 "security");
         }
     }
-
-    private static string Describe(SecurityPolicy p) =>
-        $"tier {Lower(p.Tier)}, network {Lower(p.Network)}, allowed_commands [{string.Join(", ", p.AllowedCommands)}], restricted_paths [{string.Join(", ", p.RestrictedPaths)}]";
 
     private void RemoveSandboxDirectory(string workspaceId)
     {

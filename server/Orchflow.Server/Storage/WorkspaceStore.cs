@@ -1,4 +1,5 @@
 using LiteDB;
+using Orchflow.Protocol;
 
 namespace Orchflow.Server.Storage;
 
@@ -41,6 +42,82 @@ public sealed class WorkspaceRecord
     public string? LastGoodConfigText { get; set; }
 
     public DateTime? LastGoodConfigAt { get; set; }
+
+    /// <summary>Which folder the root is (device, inode, birth time); null in databases from before it was recorded, until the next start records it.</summary>
+    public RootIdentityRecord? RootIdentity { get; set; }
+
+    /// <summary>The security policy in force: what a person confirmed, or what applied at once. It holds after a restart, whatever the file says by then.</summary>
+    public PolicyRecord? Policy { get; set; }
+
+    /// <summary>A weaker policy the config file asks for, waiting for a person.</summary>
+    public PendingPolicyRecord? PendingPolicy { get; set; }
+}
+
+public sealed class RootIdentityRecord
+{
+    public long Device { get; set; }
+
+    public long Inode { get; set; }
+
+    public long? BirthNanoseconds { get; set; }
+
+    public static RootIdentityRecord From(Workspaces.RootIdentity id) => new() { Device = unchecked((long)id.Device), Inode = unchecked((long)id.Inode), BirthNanoseconds = id.BirthNanoseconds };
+
+    public Workspaces.RootIdentity ToIdentity() => new(unchecked((ulong)Device), unchecked((ulong)Inode), BirthNanoseconds);
+}
+
+/// <summary>A <see cref="SecurityPolicy"/> as stored; enums by name, so that a reordering never changes a stored tier.</summary>
+public sealed class PolicyRecord
+{
+    public string Tier { get; set; } = "";
+
+    public List<string> AllowedCommands { get; set; } = [];
+
+    public List<string> RestrictedPaths { get; set; } = [];
+
+    public string Network { get; set; } = "";
+
+    public List<string> AllowedHosts { get; set; } = [];
+
+    public string? SecretsFile { get; set; }
+
+    public static PolicyRecord From(SecurityPolicy p) => new()
+    {
+        Tier = p.Tier.ToString(),
+        AllowedCommands = [.. p.AllowedCommands],
+        RestrictedPaths = [.. p.RestrictedPaths],
+        Network = p.Network.ToString(),
+        AllowedHosts = [.. p.AllowedHosts],
+        SecretsFile = p.SecretsFile,
+    };
+
+    /// <summary>The stored policy; null when a field cannot be read back (the caller then derives it again from the stored config).</summary>
+    public SecurityPolicy? ToPolicy() =>
+        Enum.TryParse<SecurityTier>(Tier, out var tier) && Enum.TryParse<NetworkPolicy>(Network, out var network)
+            ? new SecurityPolicy
+            {
+                Tier = tier,
+                AllowedCommands = AllowedCommands ?? [],
+                RestrictedPaths = RestrictedPaths ?? [],
+                Network = network,
+                AllowedHosts = AllowedHosts ?? [],
+                SecretsFile = SecretsFile,
+            }
+            : null;
+}
+
+public sealed class PendingPolicyRecord
+{
+    public PolicyRecord Requested { get; set; } = new();
+
+    /// <summary>The request is the config file's removal (its policy is the defaults').</summary>
+    public bool FileRemoved { get; set; }
+
+    public DateTime SeenAt { get; set; }
+
+    public DateTime? RejectedAt { get; set; }
+
+    public string? RejectedBy { get; set; }
 }
 
 public sealed class WorkspaceStore

@@ -1,5 +1,6 @@
 using Orchflow.Protocol;
 using Orchflow.Server.Rpc;
+using Orchflow.Server.Security;
 using StreamJsonRpc;
 
 namespace Orchflow.Server.Workspaces;
@@ -29,10 +30,28 @@ public sealed class WorkspaceHandlers(ClientSession session, WorkspaceService wo
     }
 
     [JsonRpcMethod(Methods.WorkspaceUpdate, UseSingleObjectParameterDeserialization = true)]
-    public Task<WorkspaceInfo> UpdateAsync(WorkspaceUpdateParams p, CancellationToken cancellationToken)
+    public async Task<WorkspaceInfo> UpdateAsync(WorkspaceUpdateParams p, CancellationToken cancellationToken)
     {
         session.EnsureInitialized();
-        return workspaces.UpdateAsync(p, cancellationToken);
+        if (p.AcceptRoot)
+        {
+            var adopted = workspaces.AcceptRoot(p.Id, PersonCheck.Require(session, "adopt a replaced workspace root"));
+            if (p.Name is null && p.RepoUrl is null && !p.Redetect)
+            {
+                return adopted;
+            }
+        }
+
+        return await workspaces.UpdateAsync(p, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A person applies or declines a weaker policy; never a process Orchflow started (<see cref="PersonCheck"/>).</summary>
+    [JsonRpcMethod(Methods.WorkspaceConfirmPolicy, UseSingleObjectParameterDeserialization = true)]
+    public WorkspaceInfo ConfirmPolicy(WorkspacePolicyDecision p)
+    {
+        session.EnsureInitialized();
+        var by = PersonCheck.Require(session, p.Reject ? "answer a workspace's policy change" : "confirm a workspace's weaker policy");
+        return workspaces.DecidePolicy(p.Id, p.Fingerprint, p.Reject, by);
     }
 
     [JsonRpcMethod(Methods.WorkspaceSwitch, UseSingleObjectParameterDeserialization = true)]

@@ -5,7 +5,9 @@ namespace Orchflow.Server.Workspaces;
 
 /// <summary>
 /// Turns a workspace's stored record and config in force into the wire's <see cref="WorkspaceInfo"/>.
-/// Effective values are resolved here, in one place: the workspace file's value, else the global config's default.
+/// Effective values are resolved here, in one place: the workspace file's value, else the global config's default;
+/// except the security policy, which is the one in force (<see cref="Workspace.Policy"/>): a weaker one the file asks
+/// for is shown as <see cref="WorkspaceInfo.PendingPolicy"/> until a person confirms it.
 /// </summary>
 public static class WorkspaceMapper
 {
@@ -15,16 +17,8 @@ public static class WorkspaceMapper
         var r = ws.Record;
         var c = ws.Config;
         var limits = EffectiveLimits(c, global);
-        var tier = c?.Security.Tier is { } t ? SameName<Protocol.SecurityTier>(t) : Protocol.SecurityTier.Standard;
-        var security = new SecurityPolicy
-        {
-            Tier = tier,
-            AllowedCommands = c?.Security.AllowedCommands ?? [],
-            RestrictedPaths = c?.Security.RestrictedPaths ?? [],
-            Network = c?.Security.Network is { } n ? SameName<Protocol.NetworkPolicy>(n) : Protocol.NetworkPolicy.Full,
-            AllowedHosts = c?.Security.AllowedHosts ?? [],
-            SecretsFile = c?.Security.SecretsFile,
-        };
+        var security = ws.Policy;
+        var tier = security.Tier;
         return new WorkspaceInfo
         {
             Id = r.Id,
@@ -59,8 +53,31 @@ public static class WorkspaceMapper
                 Diagnostics = ws.ConfigDiagnostics,
                 LoadedAt = ws.ConfigLoadedAt,
             },
+            PendingPolicy = ws.Pending is { } pending ? ToWire(pending, security) : null,
+            RootProblem = ws.RootProblem,
         };
     }
+
+    /// <summary>The security policy a config file asks for; the defaults' without a file.</summary>
+    public static SecurityPolicy RequestedPolicy(WorkspaceFileConfig? c) => c is null ? PolicyChange.Defaults : new SecurityPolicy
+    {
+        Tier = SameName<Protocol.SecurityTier>(c.Security.Tier),
+        AllowedCommands = c.Security.AllowedCommands,
+        RestrictedPaths = c.Security.RestrictedPaths,
+        Network = SameName<Protocol.NetworkPolicy>(c.Security.Network),
+        AllowedHosts = c.Security.AllowedHosts,
+        SecretsFile = c.Security.SecretsFile,
+    };
+
+    internal static PendingPolicy ToWire(PolicyRequest pending, SecurityPolicy held) => new()
+    {
+        Requested = pending.Requested,
+        Changes = PolicyChange.Weakenings(held, pending.Requested, pending.FileRemoved),
+        SeenAt = pending.SeenAt,
+        Fingerprint = pending.Fingerprint,
+        RejectedAt = pending.RejectedAt,
+        RejectedBy = pending.RejectedBy,
+    };
 
     public static ResourceLimits EffectiveLimits(WorkspaceFileConfig? c, GlobalConfig global) => new()
     {

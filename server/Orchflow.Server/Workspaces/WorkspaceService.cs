@@ -12,6 +12,10 @@ namespace Orchflow.Server.Workspaces;
 /// isolation boundaries apart, and keep each workspace's config in force. Persisted in LiteDB; a restart loses nothing.
 /// Architecture invariant: this service hands out one workspace at a time by id; nothing here lets one workspace's
 /// operation read another's state (the only cross-workspace reads are the uniqueness and overlap rules).
+/// Architecture invariant: a workspace's security policy cannot be weakened from inside it. A config file that asks for
+/// less is held (<see cref="Workspace.Pending"/>) until a person confirms it (<see cref="DecidePolicy"/>), and a folder
+/// put in place of the registered root (another device and inode) is not read at all until a person adopts it
+/// (<see cref="AcceptRoot"/>); both are audited, and both survive a restart.
 /// </summary>
 public sealed class WorkspaceService
 {
@@ -24,6 +28,10 @@ public sealed class WorkspaceService
     private readonly TimeProvider _time;
     private readonly Dictionary<string, Workspace> _byId = new(StringComparer.Ordinal);
 
+    /// <summary>Audit entries made under the lock, handed to the audit log outside it (and kept until one is attached).</summary>
+    private readonly List<WorkspaceAuditNote> _notes = [];
+    private Action<WorkspaceAuditNote>? _audit;
+
     public WorkspaceService(WorkspaceStore store, GlobalSettings settings, Log log, TimeProvider time, string defaultRoot)
     {
         _store = store;
@@ -34,6 +42,9 @@ public sealed class WorkspaceService
         {
             var ws = new Workspace(record);
             LoadStoredConfig(ws);
+
+            // Databases from before the policy was stored had the last good config in force: that is the baseline.
+            ws.Policy = record.Policy?.ToPolicy() ?? WorkspaceMapper.RequestedPolicy(ws.Config);
             _byId[record.Id] = ws;
         }
 
@@ -51,14 +62,30 @@ public sealed class WorkspaceService
                 CreatedAt = now,
                 LastAccessed = now,
             };
+            var created = new Workspace(record) { Identity = RootIdentity.Of(record.RootPath, out _) };
             _store.Insert(record);
-            _byId[DefaultId] = new Workspace(record);
+            _byId[DefaultId] = created;
         }
 
         foreach (var ws in _byId.Values)
         {
             RefreshConfigLocked(ws, force: true);
+            _store.Update(ws.Record);
         }
+    }
+
+    /// <summary>
+    /// Where this registry's audit entries go (the security capability's audit log): root identities recorded, roots
+    /// replaced or back, weaker policies held, confirmed or rejected. Entries made before this is set are handed over now.
+    /// </summary>
+    public void AuditTo(Action<WorkspaceAuditNote> audit)
+    {
+        lock (_gate)
+        {
+            _audit = audit;
+        }
+
+        FlushAudit();
     }
 
     /// <summary>
@@ -193,6 +220,10 @@ public sealed class WorkspaceService
                 ConfigLoadedAt = config is null ? null : _time.GetUtcNow(),
                 ConfigDiagnostics = diagnostics,
                 ConfigStamp = FileStamp.Of(configPath),
+
+                // Registering is a person's act: the file's policy is the one they registered, whatever it says.
+                Policy = WorkspaceMapper.RequestedPolicy(config),
+                Identity = RootIdentity.Of(root, out var missing) ?? throw new OrchflowException(ErrorCodes.InvalidPath, $"{missing}.", "Pass the project's folder."),
             };
             _store.Insert(record);
             _byId[id] = ws;
@@ -212,9 +243,25 @@ public sealed class WorkspaceService
     public async Task<WorkspaceInfo> UpdateAsync(WorkspaceUpdateParams p, CancellationToken cancellationToken = default)
     {
         string root;
+        Workspace found;
+        bool rootChanged;
         lock (_gate)
         {
-            root = FindLocked(p.Id).RootPath;
+            found = FindLocked(p.Id);
+            root = found.RootPath;
+            rootChanged = p.Redetect && RefreshConfigLocked(found, force: false);
+        }
+
+        if (rootChanged)
+        {
+            Publish(WorkspaceChangeKind.Updated, found);
+        }
+
+        FlushAudit();
+        if (p.Redetect && found.RootProblem is { } problem)
+        {
+            // Detection reads the folder and runs git in it: never in a folder that is not this workspace's.
+            throw new OrchflowException(ErrorCodes.NotAllowed, $"Workspace '{found.Id}' was not redetected: {problem.Message}.", RootHint(found));
         }
 
         ProjectType? detected = null;
@@ -294,7 +341,7 @@ public sealed class WorkspaceService
         return ws.Id;
     }
 
-    /// <summary>Re-reads one workspace's config file now, whether or not it changed.</summary>
+    /// <summary>Re-reads one workspace's config file now, whether or not it changed (never a replaced root's).</summary>
     public WorkspaceInfo ReloadConfig(string reference)
     {
         Workspace ws;
@@ -304,10 +351,127 @@ public sealed class WorkspaceService
             RefreshConfigLocked(ws, force: true);
         }
 
+        FlushAudit();
         return Publish(WorkspaceChangeKind.Updated, ws);
     }
 
-    /// <summary>Re-reads every config file whose size or time changed; publishes an update for each. Cheap: one stat per workspace.</summary>
+    /// <summary>
+    /// Looks at the workspace's root now, before something is launched there: null when it is the registered folder;
+    /// else its problem, which the caller refuses the launch with. A root replaced or back since the last look is
+    /// published and audited here.
+    /// </summary>
+    public WorkspaceRootProblem? VerifyRoot(string reference)
+    {
+        Workspace ws;
+        bool changed;
+        lock (_gate)
+        {
+            ws = FindLocked(reference);
+            changed = RefreshConfigLocked(ws, force: false);
+        }
+
+        if (changed)
+        {
+            Publish(WorkspaceChangeKind.Updated, ws);
+        }
+
+        FlushAudit();
+        return ws.RootProblem;
+    }
+
+    /// <summary>
+    /// A person's answer to the workspace's pending weaker policy: apply it, or (<paramref name="reject"/>) keep the
+    /// current one, which then holds until the file changes again. <paramref name="fingerprint"/> must name the change
+    /// the person was shown; <paramref name="by"/> (the client) goes into the audit log. The caller has made sure that
+    /// the client is a person's (<see cref="Security.PersonCheck"/>).
+    /// </summary>
+    public WorkspaceInfo DecidePolicy(string reference, string fingerprint, bool reject, string by)
+    {
+        Workspace ws;
+        lock (_gate)
+        {
+            ws = FindLocked(reference);
+            RefreshConfigLocked(ws, force: false); // an edit the poller has not seen yet is what is pending now
+            if (ws.RootProblem is { } problem)
+            {
+                throw new OrchflowException(ErrorCodes.NotAllowed, $"Workspace '{ws.Id}' has no policy to confirm while its {problem.Message}.", RootHint(ws));
+            }
+
+            if (ws.Pending is not { } pending)
+            {
+                throw new OrchflowException(ErrorCodes.NotFound, $"Workspace '{ws.Id}' has no pending policy change: its config file asks for nothing weaker than the policy in force.",
+                    "A change that lowers the tier, widens allowed_commands or the network, or unhides a path is listed by `orchflow workspace show` while it waits.");
+            }
+
+            var changes = PolicyChange.Weakenings(ws.Policy, pending.Requested, pending.FileRemoved);
+            if (pending.Fingerprint != fingerprint)
+            {
+                throw new OrchflowException(ErrorCodes.InvalidArgument,
+                    $"The pending policy change of workspace '{ws.Id}' is not the one you were shown (the file changed since); now it {string.Join("; ", changes)}.",
+                    $"Review it again (`orchflow workspace confirm-policy {ws.Id}` shows it) and answer that one.");
+            }
+
+            var now = _time.GetUtcNow();
+            if (reject)
+            {
+                ws.Pending = pending with { RejectedAt = now, RejectedBy = by };
+                Note(ws, AuditKind.PolicyChanged, $"{by} kept the current policy ({PolicyChange.Describe(ws.Policy)}) instead of the config file's, which {string.Join("; ", changes)}. The file stays as it is.", ConfirmationRule, by);
+                _log.Info($"Workspace {ws.Id}: pending policy change rejected by {by}");
+            }
+            else
+            {
+                var before = ws.Policy;
+                ws.Policy = pending.Requested;
+                ws.Pending = null;
+                Note(ws, AuditKind.PolicyChanged, $"{by} confirmed the config file's weaker policy, which {string.Join("; ", changes)}: {PolicyChange.Describe(before)} → {PolicyChange.Describe(ws.Policy)}.", ConfirmationRule, by);
+                _log.Info($"Workspace {ws.Id}: pending policy change confirmed by {by}");
+            }
+
+            _store.Update(ws.Record);
+        }
+
+        FlushAudit();
+        return Publish(WorkspaceChangeKind.Updated, ws);
+    }
+
+    /// <summary>
+    /// Adopts the folder now at the workspace's root path as its root, after the registered one was replaced: a
+    /// person's decision, audited with <paramref name="by"/>. Its config file is then read like an edit, so a weaker
+    /// policy in it waits for <see cref="DecidePolicy"/> like any other.
+    /// </summary>
+    public WorkspaceInfo AcceptRoot(string reference, string by)
+    {
+        Workspace ws;
+        lock (_gate)
+        {
+            ws = FindLocked(reference);
+            var found = RootIdentity.Of(ws.RootPath, out var missing)
+                ?? throw new OrchflowException(ErrorCodes.NotAllowed, $"There is no folder to adopt: {missing}.", $"Put the workspace's folder back at {ws.RootPath}, or delete the workspace with `orchflow workspace rm {ws.Id}`.");
+            if (ws.Identity is { } registered && registered.Differs(found) is null)
+            {
+                throw new OrchflowException(ErrorCodes.InvalidArgument, $"The folder at {ws.RootPath} is the one registered for workspace '{ws.Id}' ({registered}); there is nothing to accept.",
+                    "--accept-root is for a root that was replaced by another folder.");
+            }
+
+            var before = ws.Identity;
+            ws.Identity = found;
+            ws.RootProblem = null;
+            Note(ws, AuditKind.PolicyChanged,
+                $"{by} adopted the folder at {ws.RootPath} ({found}) as this workspace's root, instead of {before?.ToString() ?? "the unrecorded one"}. Its config file is read now; anything in it that weakens the policy waits for confirmation.",
+                RootRule, by);
+            _log.Info($"Workspace {ws.Id}: root {ws.RootPath} adopted by {by} ({found})");
+            RefreshConfigLocked(ws, force: true);
+            _store.Update(ws.Record);
+        }
+
+        FlushAudit();
+        return Publish(WorkspaceChangeKind.Updated, ws);
+    }
+
+    /// <summary>
+    /// Looks at every root and re-reads every config file whose size or time changed; publishes an update for each
+    /// workspace whose state changed. Cheap: two stats per workspace.
+    /// </summary>
     public int RefreshChangedConfigs()
     {
         List<Workspace> changed = [];
@@ -322,6 +486,7 @@ public sealed class WorkspaceService
             }
         }
 
+        FlushAudit();
         foreach (var ws in changed)
         {
             Publish(WorkspaceChangeKind.Updated, ws);
@@ -493,12 +658,21 @@ public sealed class WorkspaceService
         }
     }
 
-    /// <summary>Reads the workspace's config file if it changed (or always, when forced). Returns true when anything visible changed.</summary>
+    /// <summary>
+    /// Looks at the root, then reads the workspace's config file if it changed (or always, when forced), unless the
+    /// root is not the registered folder. Returns true when anything visible changed.
+    /// </summary>
     private bool RefreshConfigLocked(Workspace ws, bool force)
     {
+        bool rootChanged = CheckRootLocked(ws);
+        if (ws.RootProblem is not null)
+        {
+            return rootChanged; // another folder's config is never applied; the last policy holds
+        }
+
         var path = ws.ConfigPath;
         var stamp = FileStamp.Of(path);
-        if (!force && stamp == ws.ConfigStamp)
+        if (!force && !rootChanged && stamp == ws.ConfigStamp)
         {
             return false;
         }
@@ -511,12 +685,13 @@ public sealed class WorkspaceService
             ws.ConfigDiagnostics = [];
             ws.Record.LastGoodConfigText = null;
             ws.Record.LastGoodConfigAt = null;
-            if (had)
+            bool policyChanged = ApplyRequestedLocked(ws, PolicyChange.Defaults, fileRemoved: true);
+            if (had || policyChanged)
             {
                 _store.Update(ws.Record);
             }
 
-            return had;
+            return had || policyChanged || rootChanged;
         }
 
         // Load enforces the size limit and UTF-8; the text is kept so the last good config survives restarts.
@@ -574,6 +749,7 @@ public sealed class WorkspaceService
             ws.ConfigLoadedAt = _time.GetUtcNow();
             ws.Record.LastGoodConfigText = text!;
             ws.Record.LastGoodConfigAt = ws.ConfigLoadedAt.Value.UtcDateTime;
+            ApplyRequestedLocked(ws, WorkspaceMapper.RequestedPolicy(config), fileRemoved: false);
             _store.Update(ws.Record);
         }
         else
@@ -585,6 +761,139 @@ public sealed class WorkspaceService
         return true;
     }
 
+    /// <summary>
+    /// Puts the policy a config file asks for in force, as far as it is not weaker than the one in force: whatever it
+    /// strengthens applies at once, and what it weakens waits as <see cref="Workspace.Pending"/> for a person. Returns
+    /// true when the policy in force or the pending request changed.
+    /// </summary>
+    private bool ApplyRequestedLocked(Workspace ws, SecurityPolicy requested, bool fileRemoved)
+    {
+        var held = ws.Policy;
+        var weakenings = PolicyChange.Weakenings(held, requested, fileRemoved);
+        if (weakenings.Count == 0)
+        {
+            bool changed = !PolicyChange.Same(held, requested) || ws.Pending is not null;
+            if (ws.Pending is not null)
+            {
+                Note(ws, AuditKind.PolicyChanged, "The config file no longer asks for a weaker policy; the pending change is withdrawn.", ConfirmationRule);
+            }
+
+            ws.Policy = requested;
+            ws.Pending = null;
+            return changed;
+        }
+
+        var request = new PolicyRequest(requested, fileRemoved, _time.GetUtcNow());
+        if (ws.Pending is { } same && same.Fingerprint == request.Fingerprint)
+        {
+            request = same; // the same request read again: it keeps when it was seen and whether it was rejected
+        }
+        else
+        {
+            Note(ws, AuditKind.PolicyChanged,
+                $"{(fileRemoved ? "The config file was removed" : "The config file asks for a weaker policy")}: it {string.Join("; ", weakenings)}. The current policy ({PolicyChange.Describe(held)}) holds until a person confirms with `orchflow workspace confirm-policy {ws.Id}` or in VS Code.",
+                ConfirmationRule);
+            _log.Warn($"Workspace {ws.Id}: {ws.ConfigPath} asks for a weaker policy ({string.Join("; ", weakenings)}); held until a person confirms it");
+        }
+
+        var policy = PolicyChange.Strictest(held, requested);
+        bool visible = !PolicyChange.Same(held, policy) || ws.Pending != request;
+        ws.Policy = policy;
+        ws.Pending = request;
+        return visible;
+    }
+
+    /// <summary>
+    /// Compares the folder at the root path with the one registered, and records the state: a problem (replaced or
+    /// missing), audited when it begins and when it ends. A workspace without a recorded identity (a database from
+    /// before roots were identified) gets the folder there now, with an audit note. Returns true when the state changed.
+    /// </summary>
+    private bool CheckRootLocked(Workspace ws)
+    {
+        var found = RootIdentity.Of(ws.RootPath, out var missing);
+        if (ws.Identity is null && found is not null)
+        {
+            ws.Identity = found;
+            _store.Update(ws.Record);
+            Note(ws, AuditKind.PolicyChanged,
+                $"Recorded which folder the root {ws.RootPath} is ({found}); it was registered before Orchflow identified roots. From now on another folder put at this path is not this workspace.",
+                RootRule);
+        }
+
+        string? why = found is null ? missing : ws.Identity!.Differs(found);
+        if (why is null)
+        {
+            if (ws.RootProblem is null)
+            {
+                return false;
+            }
+
+            Note(ws, AuditKind.PolicyChanged, $"The registered folder is back at {ws.RootPath} ({found}); its config is read again and launches are allowed.", RootRule);
+            _log.Info($"Workspace {ws.Id}: the registered root is back at {ws.RootPath}");
+            ws.RootProblem = null;
+            return true;
+        }
+
+        var kind = found is null ? RootProblemKind.Missing : RootProblemKind.Replaced;
+        if (ws.RootProblem is { } known && known.Kind == kind && known.Found == found?.ToString())
+        {
+            return false;
+        }
+
+        var message = kind == RootProblemKind.Replaced
+            ? $"root replaced: the folder at {ws.RootPath} is not the one registered ({why}); run `orchflow workspace update {ws.Id} --accept-root` to adopt it, as a person"
+            : $"root missing: {why}; put the workspace's folder back, or delete the workspace with `orchflow workspace rm {ws.Id}`";
+        ws.RootProblem = new WorkspaceRootProblem
+        {
+            Kind = kind,
+            Message = message,
+            Registered = ws.Identity?.ToString() ?? "not recorded",
+            Found = found?.ToString(),
+            SeenAt = _time.GetUtcNow(),
+        };
+        Note(ws, AuditKind.PolicyChanged,
+            $"The {message}. Its config is not read, the policy in force ({PolicyChange.Describe(ws.Policy)}) stays, and nothing is launched there" + (found is null ? "." : $" (registered: {ws.RootProblem.Registered}; found: {found})."),
+            RootRule);
+        _log.Warn($"Workspace {ws.Id}: {message}");
+        return true;
+    }
+
+    /// <summary>The audit rule of held, confirmed and rejected policy changes.</summary>
+    public const string ConfirmationRule = "security.confirmation";
+
+    /// <summary>The audit rule of a root's identity: recorded, replaced, missing, back or adopted.</summary>
+    public const string RootRule = "root";
+
+    private static string RootHint(Workspace ws) => ws.RootProblem?.Kind == RootProblemKind.Replaced
+        ? $"If the new folder is meant to be this workspace, a person adopts it with `orchflow workspace update {ws.Id} --accept-root` (or Adopt Folder in VS Code); otherwise put the registered folder back at {ws.RootPath}."
+        : $"Put the workspace's folder back at {ws.RootPath}, or delete the workspace with `orchflow workspace rm {ws.Id}`.";
+
+    private void Note(Workspace ws, AuditKind kind, string message, string rule, string? subject = null) =>
+        _notes.Add(new WorkspaceAuditNote(ws.Id, kind, message, rule, subject));
+
+    /// <summary>Hands the audit entries made so far to the audit log, outside the lock.</summary>
+    private void FlushAudit()
+    {
+        List<WorkspaceAuditNote> notes;
+        Action<WorkspaceAuditNote>? audit;
+        lock (_gate)
+        {
+            audit = _audit;
+            if (audit is null || _notes.Count == 0)
+            {
+                return;
+            }
+
+            notes = [.. _notes];
+            _notes.Clear();
+        }
+
+        foreach (var note in notes)
+        {
+            audit(note);
+        }
+    }
+
     private void WriteTemplate(Workspace ws)
     {
         var path = ws.ConfigPath;
@@ -594,6 +903,8 @@ public sealed class WorkspaceService
         {
             RefreshConfigLocked(ws, force: true);
         }
+
+        FlushAudit();
     }
 
     private WorkspaceInfo ToInfoLocked(Workspace ws)
@@ -626,3 +937,6 @@ public sealed class WorkspaceService
 
     internal static string ToWire(ProjectType type) => type.ToString().ToLowerInvariant();
 }
+
+/// <summary>An entry for a workspace's audit log, made by the registry (see <see cref="WorkspaceService.AuditTo"/>).</summary>
+public sealed record WorkspaceAuditNote(string WorkspaceId, AuditKind Kind, string Message, string? Rule = null, string? Subject = null);

@@ -1,0 +1,167 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Orchflow.Protocol;
+using Orchflow.Server.Rpc;
+
+namespace Orchflow.Server.Security;
+
+/// <summary>
+/// Decides whether a client may act for a person: confirm a workspace's weaker policy, or adopt a replaced root.
+/// An MCP-socket connection never may (an agent's token speaks for its agent, and the socket serves nothing else).
+/// On the main socket, every process Orchflow started is a descendant of the daemon: a workspace's terminals and
+/// agents, and whatever they leave behind, which the daemon adopts as child subreaper. A person's CLI or VS Code is
+/// not. So a peer with the daemon among its ancestors is refused, whatever it calls itself; its pid comes from
+/// SO_PEERCRED and is confirmed against a pidfd (SO_PEERPIDFD) after the walk, so a pid reused meanwhile cannot
+/// stand in for it. A connection without a socket peer (the stdio server's own client, in-memory tests) is the
+/// person who started it.
+/// </summary>
+public static partial class PersonCheck
+{
+    private const int SolSocket = 1;
+    private const int SoPeerCred = 17;
+    private const int SoPeerPidFd = 77;
+    private const long PidFdSendSignal = 424; // the same number on x86_64 and arm64
+
+    /// <summary>A process tree deeper than this is not walked to its end (none is; it bounds a loop on a racing /proc).</summary>
+    private const int MaxDepth = 4096;
+
+    /// <summary>
+    /// Returns who acts (the client's name, version and process, for the audit log) when the client may act for a
+    /// person; throws Unauthorized, saying why and what to do instead, when it may not.
+    /// </summary>
+    /// <param name="what">What the client tried, e.g. "confirm a weaker policy".</param>
+    public static string Require(ClientSession session, string what)
+    {
+        var (refusal, pid) = Check(session);
+        var name = session.ClientInfo is { } info ? $"{info.Name}{(info.Version is { Length: > 0 } v ? " " + v : "")}" : "an unnamed client";
+        if (refusal is not null)
+        {
+            throw new OrchflowException(ErrorCodes.Unauthorized, $"Only a person can {what}: {refusal}.",
+                "Run the orchflow command in a terminal that Orchflow did not start, or answer the notification in VS Code.");
+        }
+
+        return pid > 0 ? string.Create(CultureInfo.InvariantCulture, $"{name} (pid {pid})") : name;
+    }
+
+    /// <summary>Why the client may not act for a person (null when it may), and its pid (0 when it has no socket peer).</summary>
+    public static (string? Refusal, int Pid) Check(ClientSession session)
+    {
+        if (session.McpOnly)
+        {
+            return ("this connection is the MCP socket's, which speaks only for an agent", 0);
+        }
+
+        return session.Peer is { } socket ? Check(socket, Environment.ProcessId) : (null, 0);
+    }
+
+    /// <summary>The check on a socket's peer, against <paramref name="daemonPid"/>'s descendants.</summary>
+    internal static (string? Refusal, int Pid) Check(Socket socket, int daemonPid)
+    {
+        int handle = (int)socket.SafeHandle.DangerousGetHandle();
+        var cred = default(UCred);
+        int size = Marshal.SizeOf<UCred>();
+        if (GetSockOpt(handle, SolSocket, SoPeerCred, ref cred, ref size) != 0 || cred.Pid <= 0)
+        {
+            return ("the connecting process cannot be identified (no peer credentials)", 0);
+        }
+
+        int pid = cred.Pid;
+        int pidfd = -1;
+        size = sizeof(int);
+        if (GetSockOpt(handle, SolSocket, SoPeerPidFd, ref pidfd, ref size) != 0)
+        {
+            pidfd = -1; // a kernel before 6.5: the pid alone
+        }
+
+        try
+        {
+            var startedBy = StartedBy(pid, daemonPid);
+            bool stillThere = pidfd < 0 || Hosting.Native.Syscall(PidFdSendSignal, pidfd, 0, 0, 0) == 0;
+            if (startedBy is null || !stillThere)
+            {
+                return ($"the connecting process (pid {pid}) ended before it could be checked", pid);
+            }
+
+            return (startedBy.Value
+                ? $"process {pid} was started by Orchflow (a workspace's terminal or agent, or a process one of them left behind), and such processes may not act for a person"
+                : null, pid);
+        }
+        finally
+        {
+            if (pidfd >= 0)
+            {
+                Hosting.Native.Close(pidfd);
+            }
+        }
+    }
+
+    /// <summary>
+    /// True when <paramref name="daemonPid"/> is among <paramref name="pid"/>'s ancestors; null when the process is
+    /// gone. An ancestor that ends during the walk reparents its children, so the walk then starts again.
+    /// </summary>
+    internal static bool? StartedBy(int pid, int daemonPid)
+    {
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            int current = pid;
+            bool complete = true;
+            for (int depth = 0; depth < MaxDepth && current > 1; depth++)
+            {
+                if (current == daemonPid)
+                {
+                    return true;
+                }
+
+                if (ParentOf(current) is not { } parent)
+                {
+                    if (current == pid)
+                    {
+                        return null;
+                    }
+
+                    complete = false;
+                    break;
+                }
+
+                current = parent;
+            }
+
+            if (complete)
+            {
+                return current == daemonPid;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The ppid field of /proc/PID/stat (after the command name, which may hold spaces and parentheses).</summary>
+    private static int? ParentOf(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return fields.Length > 1 && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out int ppid) ? ppid : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct UCred
+    {
+        public int Pid;
+        public uint Uid;
+        public uint Gid;
+    }
+
+    [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
+    private static partial int GetSockOpt(int socket, int level, int name, ref UCred value, ref int length);
+
+    [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
+    private static partial int GetSockOpt(int socket, int level, int name, ref int value, ref int length);
+}
