@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Nerdbank.Streams;
 using Orchflow.Protocol;
 using Orchflow.Server.Cli;
 using StreamJsonRpc;
@@ -12,7 +13,8 @@ namespace Orchflow.Server.Tests;
 /// The ground for the escape attempts: a real daemon (started by the real CLI, over its real socket) serving two
 /// workspaces in temp dirs: A, the victim (tier standard, a secret file, a secret in its environment, two terminals
 /// running), and B, the attacker, at the tier under test, with network "none", allowed_commands [bash, cat] and a
-/// restricted path outside both roots. Attacks are commands run in B's terminals.
+/// restricted path outside both roots. Attacks are commands run in B's terminals. The daemon runs as root or as an
+/// unprivileged user (<see cref="LabUser"/>), who then owns the temp home, A, B and everything the lab writes there.
 /// </summary>
 public sealed class IsolationLab : IAsyncDisposable
 {
@@ -26,12 +28,14 @@ public sealed class IsolationLab : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private int _connections;
     private int _datagrams;
+    private System.Diagnostics.Process? _relay;
 
-    private IsolationLab(string tier, string sandbox, bool allowlist)
+    private IsolationLab(string tier, string sandbox, bool allowlist, LabUser user)
     {
         Tier = tier;
         Sandbox = sandbox;
         Allowlist = allowlist;
+        User = user;
         _listener.Start(); // B's allow-list names its port
         Mark = Guid.NewGuid().ToString("N")[..12];
         FileSecret = "A-FILE-SECRET-" + Mark;
@@ -47,11 +51,15 @@ public sealed class IsolationLab : IAsyncDisposable
         B = Home.Project("B", (".orchflow/workspace.json", BConfig()));
         Directory.CreateDirectory(Path.Combine(B, "attacks"));
         Directory.CreateDirectory(Path.Combine(B, "work"));
+        Directory.CreateDirectory(Path.Combine(Home.Root, "userhome")); // the daemon's HOME (Orchflow.StartInfo), made before it is handed over
     }
 
     public TempHome Home { get; } = new();
 
     public string Tier { get; }
+
+    /// <summary>Who runs the daemon, and so every workspace process.</summary>
+    public LabUser User { get; }
 
     /// <summary>The sandbox the daemon may use: "bubblewrap" (as installed), "landlock" (bubblewrap made unavailable) or "none" (both).</summary>
     public string Sandbox { get; }
@@ -122,9 +130,10 @@ public sealed class IsolationLab : IAsyncDisposable
         return Json(config);
     }
 
-    public static async Task<IsolationLab> StartAsync(string tier, string sandbox, bool allowlist = false)
+    /// <param name="user">Who runs the daemon; root (this process) when null.</param>
+    public static async Task<IsolationLab> StartAsync(string tier, string sandbox, bool allowlist = false, LabUser? user = null)
     {
-        var lab = new IsolationLab(tier, sandbox, allowlist);
+        var lab = new IsolationLab(tier, sandbox, allowlist, user ?? LabUser.Root);
         try
         {
             await lab.InitAsync();
@@ -148,13 +157,34 @@ public sealed class IsolationLab : IAsyncDisposable
             "none" => new Dictionary<string, string> { [Security.HostProbe.BubblewrapVariable] = "/nonexistent/bwrap", [Security.HostProbe.LandlockVariable] = "off" },
             _ => throw new ArgumentOutOfRangeException(nameof(Sandbox), Sandbox, "bubblewrap, landlock or none"),
         };
-        var started = await Orchflow.RunWithAsync(Home, null, env, "daemon", "start");
+        User.Own(Home.Root);
+        var started = await Orchflow.RunAsAsync(User, Home, null, env, "daemon", "start");
         Assert.True(started.ExitCode == 0, started.Stderr);
-        Client = await DaemonClient.ConnectAsync(Home.Paths, autoStart: false, "isolation-lab", rpc =>
+        void Register(JsonRpc rpc)
         {
             var handler = new Action<JsonElement>(OnTerminalChanged);
             rpc.AddLocalRpcMethod(handler.Method, handler.Target, new JsonRpcMethodAttribute(Methods.TerminalChanged) { UseSingleObjectParameterDeserialization = true });
-        });
+        }
+
+        if (User.IsRoot)
+        {
+            Client = await DaemonClient.ConnectAsync(Home.Paths, autoStart: false, "isolation-lab", Register);
+        }
+        else
+        {
+            // The daemon's user connects, as that user's own clients do; this process reads and writes through the relay.
+            _relay = User.StartRelay(Home.Paths.SocketPath);
+            var relayErrors = _relay.StandardError.ReadToEndAsync();
+            try
+            {
+                Client = await DaemonClient.ConnectAsync(FullDuplexStream.Splice(_relay.StandardOutput.BaseStream, _relay.StandardInput.BaseStream), "isolation-lab", Register);
+            }
+            catch (RemoteFailure e)
+            {
+                throw new InvalidOperationException($"No connection through {User}'s relay: {e.Message} {(_relay.HasExited ? await relayErrors : "")}", e);
+            }
+        }
+
         await Client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceCreate, new WorkspaceCreateParams { Path = A });
         WorkspaceB = await Client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceCreate, new WorkspaceCreateParams { Path = B });
         await Client.InvokeAsync<SecretInfo>(Methods.SecretSet, new SecretSetParams { WorkspaceId = "a", Name = "A_DAEMON_SECRET", Value = DaemonSecret });
@@ -246,8 +276,12 @@ public sealed class IsolationLab : IAsyncDisposable
             "");
         var path = Path.Combine(B, "attacks", name + ".sh");
         File.WriteAllText(path, prelude + body.ReplaceLineEndings("\n") + "\n");
+        User.Own(path);
         return path;
     }
+
+    /// <summary>Gives what the test wrote into the lab (a restored file) to the daemon's user, like the rest of the lab.</summary>
+    public void Own(string path) => User.Own(path);
 
     private void OnTerminalChanged(JsonElement payload)
     {
@@ -305,7 +339,18 @@ public sealed class IsolationLab : IAsyncDisposable
             await Client.DisposeAsync();
         }
 
-        await Orchflow.StopDaemonAsync(Home);
+        if (_relay is not null)
+        {
+            // Its standard input is closed with the client: it ends by itself.
+            if (!_relay.WaitForExit(TimeSpan.FromSeconds(5)))
+            {
+                _relay.Kill();
+            }
+
+            _relay.Dispose();
+        }
+
+        await Orchflow.RunAsAsync(User, Home, null, null, "daemon", "stop");
         Home.Dispose();
         _stop.Dispose();
     }
