@@ -351,19 +351,15 @@ public sealed partial class IsolationEscapeTests(ITestOutputHelper output)
                 }
             }),
         new("proc-environ", "processes", """
-            for e in /proc/[0-9]*/environ; do
-              if tr '\0' '\n' < "$e" 2>/dev/null | grep -q "^A_TOKEN=$ENV_SECRET"; then escaped "read A's environment in $e"; fi
-            done
-            blocked "no readable environment holds A's token"
+            e=$(grep -lz "^A_TOKEN=$ENV_SECRET" /proc/[0-9]*/environ 2>/dev/null | head -1)
+            [ -n "$e" ] && escaped "read A's environment in $e" || blocked "no readable environment holds A's token"
             """),
         new("secret-in-own-env", "secrets", """
             env | grep -q -e "$DAEMON_SECRET" -e "$ENV_SECRET" && escaped "A's secret is in B's own environment" || blocked "B's environment holds no secret of A"
             """),
         new("secret-in-environ", "processes", """
-            for e in /proc/[0-9]*/environ; do
-              tr '\0' '\n' < "$e" 2>/dev/null | grep -q "$DAEMON_SECRET" && escaped "read A's daemon secret in $e"
-            done
-            blocked "no readable environment holds A's daemon secret"
+            e=$(grep -lz -e "$DAEMON_SECRET" /proc/[0-9]*/environ 2>/dev/null | head -1)
+            [ -n "$e" ] && escaped "read A's daemon secret in $e" || blocked "no readable environment holds A's daemon secret"
             """),
         new("secret-in-files", "filesystem", """
             hit=$(grep -rls --exclude-dir=attacks -e "$DAEMON_SECRET" "$DATA" "$(dirname "$B")" 2>/dev/null | head -1)
@@ -402,18 +398,12 @@ public sealed partial class IsolationEscapeTests(ITestOutputHelper output)
             """,
             HostEvidence: async lab =>
             {
-                // The echoer prints what it reads: the injected line shows there only if it reached A's input.
-                for (int i = 0; i < 40; i++)
-                {
-                    if ((await lab.ReadAsync(lab.Echoer.Id)).Contains($"got:INJECTED-{lab.Mark}", StringComparison.Ordinal))
-                    {
-                        return true;
-                    }
-
-                    await Task.Delay(50);
-                }
-
-                return false;
+                // The echoer prints each line it reads, in order: the injected line shows there only if it reached A's
+                // input, and it would have been read before a line typed into A after the attack ended.
+                var after = "AFTER-" + Guid.NewGuid().ToString("N");
+                await lab.TypeAsync(lab.Echoer.Id, after + "\r");
+                var text = await lab.WaitForTextAsync(lab.Echoer.Id, "got:" + after);
+                return text.Contains($"got:INJECTED-{lab.Mark}", StringComparison.Ordinal);
             }),
         new("signal", "processes", """
             out=$(kill -0 "$SLEEPER_PID" 2>&1) && escaped "kill -0 $SLEEPER_PID succeeded" || blocked "$out"
@@ -491,7 +481,6 @@ public sealed partial class IsolationEscapeTests(ITestOutputHelper output)
             }
 
             int connectionsBefore = lab.Connections;
-            int datagramsBefore = lab.Datagrams;
             var script = lab.WriteScript(attack.Name, attack.Script!.Replace("$HOST_MNT", HostMountNamespace(), StringComparison.Ordinal));
             var terminal = await lab.CreateAsync("b", $"bash {script}", lab.Work);
             if (attack.WhenReady is not null)
@@ -518,9 +507,8 @@ public sealed partial class IsolationEscapeTests(ITestOutputHelper output)
             }
             else if (attack.Name == "network-udp")
             {
-                // Likewise the host's socket: a datagram sent on a loopback of the sandbox's own never arrives. One sent
-                // on the host's is queued in the host's socket before the sender's write returns.
-                bool reached = await DatagramArrivedAsync(lab, datagramsBefore, escaped);
+                // Likewise the host's socket: a datagram sent on a loopback of the sandbox's own never arrives there.
+                bool reached = await lab.DatagramReceivedAsync(lab.Mark);
                 evidence = reached ? evidence : $"the host's socket received no datagram ({evidence})";
                 escaped = reached;
             }
@@ -538,17 +526,6 @@ public sealed partial class IsolationEscapeTests(ITestOutputHelper output)
         {
             attack.Cleanup?.Invoke(lab);
         }
-    }
-
-    private static async Task<bool> DatagramArrivedAsync(IsolationLab lab, int before, bool sent)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(sent ? 2 : 0.5);
-        while (lab.Datagrams == before && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
-
-        return lab.Datagrams > before;
     }
 
     /// <summary>Asks the daemon to launch a --cmd terminal in B; escaping is being allowed to start.</summary>
@@ -637,11 +614,15 @@ public sealed partial class IsolationEscapeTests(ITestOutputHelper output)
             """);
         var t = await lab.CreateAsync("b", $"bash {script}");
         await lab.WaitForTextAsync(t.Id, "READY");
-        Assert.NotEmpty(Find(marker)); // it did start
-        await lab.KillAsync(t.Id);
+        var started = Find(marker);
+        Assert.NotEmpty(started); // it did start
 
-        // Killing is synchronous; a namespace's processes die with its init at once. Allow the kernel a moment to reap.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(3);
+        // Killing is synchronous (the session, and the workspace's control group where there is one), and a namespace's
+        // processes die with its init. Allow the kernel a moment to deliver the kill, and longer to tear a namespace
+        // down: a process in the test's own PID namespace has nothing left that could still end it.
+        bool ownNamespace = started.All(pid => new FileInfo($"/proc/{pid}/ns/pid").LinkTarget == new FileInfo("/proc/self/ns/pid").LinkTarget);
+        await lab.KillAsync(t.Id);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(ownNamespace ? 0.5 : 3);
         while (Find(marker).Count > 0 && DateTime.UtcNow < deadline)
         {
             await Task.Delay(50);

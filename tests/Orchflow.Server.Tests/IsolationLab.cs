@@ -26,8 +26,9 @@ public sealed class IsolationLab : IAsyncDisposable
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly UdpClient _udp = new(new IPEndPoint(IPAddress.Loopback, 0));
     private readonly CancellationTokenSource _stop = new();
+    private readonly List<string> _payloads = [];
+    private readonly SemaphoreSlim _received = new(0);
     private int _connections;
-    private int _datagrams;
     private System.Diagnostics.Process? _relay;
 
     private IsolationLab(string tier, string sandbox, bool allowlist, LabUser user)
@@ -101,8 +102,40 @@ public sealed class IsolationLab : IAsyncDisposable
     /// <summary>The port of the test's UDP socket on the host's 127.0.0.1.</summary>
     public int UdpPort => ((IPEndPoint)_udp.Client.LocalEndPoint!).Port;
 
-    /// <summary>Datagrams received by the test's UDP socket, counting one still queued in it (the kernel's figure, no wait for the receiving loop).</summary>
-    public int Datagrams => Volatile.Read(ref _datagrams) + (_udp.Available > 0 ? 1 : 0);
+    /// <summary>
+    /// Whether the test's UDP socket has received a datagram containing <paramref name="text"/>, decided without a
+    /// waiting period: a datagram sent to the host's socket is queued in it before its sender's write returns, so once a
+    /// marker the test sends afterwards has been received, everything sent before it has been too.
+    /// </summary>
+    public async Task<bool> DatagramReceivedAsync(string text)
+    {
+        var marker = "AFTER-" + Guid.NewGuid().ToString("N");
+        using (var sender = new UdpClient())
+        {
+            await sender.SendAsync(System.Text.Encoding.UTF8.GetBytes(marker), new IPEndPoint(IPAddress.Loopback, UdpPort));
+        }
+
+        using var cts = new CancellationTokenSource(Deadline);
+        while (true)
+        {
+            lock (_payloads)
+            {
+                if (_payloads.Contains(marker))
+                {
+                    return _payloads.Any(p => p.Contains(text, StringComparison.Ordinal));
+                }
+            }
+
+            try
+            {
+                await _received.WaitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"The test's own datagram to 127.0.0.1:{UdpPort} did not arrive within {Deadline.TotalSeconds} s.");
+            }
+        }
+    }
 
     public string BConfigPath => Path.Combine(B, ".orchflow", "workspace.json");
 
@@ -318,8 +351,13 @@ public sealed class IsolationLab : IAsyncDisposable
         {
             while (!_stop.IsCancellationRequested)
             {
-                await _udp.ReceiveAsync(_stop.Token);
-                Interlocked.Increment(ref _datagrams);
+                var datagram = await _udp.ReceiveAsync(_stop.Token);
+                lock (_payloads)
+                {
+                    _payloads.Add(System.Text.Encoding.UTF8.GetString(datagram.Buffer));
+                }
+
+                _received.Release();
             }
         }
         catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
