@@ -39,9 +39,13 @@ public static class Orchflow
     public static async Task<CliRun> RunInAsync(TempHome home, string? cwd, params string[] args) => await RunWithAsync(home, cwd, null, args);
 
     /// <summary>Runs the CLI with extra environment variables (a daemon it starts inherits them).</summary>
-    public static async Task<CliRun> RunWithAsync(TempHome home, string? cwd, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    public static Task<CliRun> RunWithAsync(TempHome home, string? cwd, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        RunAsAsync(LabUser.Root, home, cwd, environment, args);
+
+    /// <summary>Runs the CLI as <paramref name="user"/> (root: this process's own environment; else a clean one, see <see cref="LabUser.Confine"/>).</summary>
+    public static async Task<CliRun> RunAsAsync(LabUser user, TempHome home, string? cwd, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var psi = StartInfo(home, args, cwd);
+        var psi = user.Confine(StartInfo(home, args, cwd));
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             psi.Environment[key] = value;

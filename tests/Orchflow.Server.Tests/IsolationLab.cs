@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Nerdbank.Streams;
 using Orchflow.Protocol;
 using Orchflow.Server.Cli;
 using StreamJsonRpc;
@@ -12,7 +13,8 @@ namespace Orchflow.Server.Tests;
 /// The ground for the escape attempts: a real daemon (started by the real CLI, over its real socket) serving two
 /// workspaces in temp dirs: A, the victim (tier standard, a secret file, a secret in its environment, two terminals
 /// running), and B, the attacker, at the tier under test, with network "none", allowed_commands [bash, cat] and a
-/// restricted path outside both roots. Attacks are commands run in B's terminals.
+/// restricted path outside both roots. Attacks are commands run in B's terminals. The daemon runs as root or as an
+/// unprivileged user (<see cref="LabUser"/>), who then owns the temp home, A, B and everything the lab writes there.
 /// </summary>
 public sealed class IsolationLab : IAsyncDisposable
 {
@@ -24,14 +26,17 @@ public sealed class IsolationLab : IAsyncDisposable
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly UdpClient _udp = new(new IPEndPoint(IPAddress.Loopback, 0));
     private readonly CancellationTokenSource _stop = new();
+    private readonly List<string> _payloads = [];
+    private readonly SemaphoreSlim _received = new(0);
     private int _connections;
-    private int _datagrams;
+    private System.Diagnostics.Process? _relay;
 
-    private IsolationLab(string tier, string sandbox, bool allowlist)
+    private IsolationLab(string tier, string sandbox, bool allowlist, LabUser user)
     {
         Tier = tier;
         Sandbox = sandbox;
         Allowlist = allowlist;
+        User = user;
         _listener.Start(); // B's allow-list names its port
         Mark = Guid.NewGuid().ToString("N")[..12];
         FileSecret = "A-FILE-SECRET-" + Mark;
@@ -47,11 +52,15 @@ public sealed class IsolationLab : IAsyncDisposable
         B = Home.Project("B", (".orchflow/workspace.json", BConfig()));
         Directory.CreateDirectory(Path.Combine(B, "attacks"));
         Directory.CreateDirectory(Path.Combine(B, "work"));
+        Directory.CreateDirectory(Path.Combine(Home.Root, "userhome")); // the daemon's HOME (Orchflow.StartInfo), made before it is handed over
     }
 
     public TempHome Home { get; } = new();
 
     public string Tier { get; }
+
+    /// <summary>Who runs the daemon, and so every workspace process.</summary>
+    public LabUser User { get; }
 
     /// <summary>The sandbox the daemon may use: "bubblewrap" (as installed), "landlock" (bubblewrap made unavailable) or "none" (both).</summary>
     public string Sandbox { get; }
@@ -93,8 +102,40 @@ public sealed class IsolationLab : IAsyncDisposable
     /// <summary>The port of the test's UDP socket on the host's 127.0.0.1.</summary>
     public int UdpPort => ((IPEndPoint)_udp.Client.LocalEndPoint!).Port;
 
-    /// <summary>Datagrams received by the test's UDP socket, counting one still queued in it (the kernel's figure, no wait for the receiving loop).</summary>
-    public int Datagrams => Volatile.Read(ref _datagrams) + (_udp.Available > 0 ? 1 : 0);
+    /// <summary>
+    /// Whether the test's UDP socket has received a datagram containing <paramref name="text"/>, decided without a
+    /// waiting period: a datagram sent to the host's socket is queued in it before its sender's write returns, so once a
+    /// marker the test sends afterwards has been received, everything sent before it has been too.
+    /// </summary>
+    public async Task<bool> DatagramReceivedAsync(string text)
+    {
+        var marker = "AFTER-" + Guid.NewGuid().ToString("N");
+        using (var sender = new UdpClient())
+        {
+            await sender.SendAsync(System.Text.Encoding.UTF8.GetBytes(marker), new IPEndPoint(IPAddress.Loopback, UdpPort));
+        }
+
+        using var cts = new CancellationTokenSource(Deadline);
+        while (true)
+        {
+            lock (_payloads)
+            {
+                if (_payloads.Contains(marker))
+                {
+                    return _payloads.Any(p => p.Contains(text, StringComparison.Ordinal));
+                }
+            }
+
+            try
+            {
+                await _received.WaitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"The test's own datagram to 127.0.0.1:{UdpPort} did not arrive within {Deadline.TotalSeconds} s.");
+            }
+        }
+    }
 
     public string BConfigPath => Path.Combine(B, ".orchflow", "workspace.json");
 
@@ -122,9 +163,10 @@ public sealed class IsolationLab : IAsyncDisposable
         return Json(config);
     }
 
-    public static async Task<IsolationLab> StartAsync(string tier, string sandbox, bool allowlist = false)
+    /// <param name="user">Who runs the daemon; root (this process) when null.</param>
+    public static async Task<IsolationLab> StartAsync(string tier, string sandbox, bool allowlist = false, LabUser? user = null)
     {
-        var lab = new IsolationLab(tier, sandbox, allowlist);
+        var lab = new IsolationLab(tier, sandbox, allowlist, user ?? LabUser.Root);
         try
         {
             await lab.InitAsync();
@@ -148,13 +190,34 @@ public sealed class IsolationLab : IAsyncDisposable
             "none" => new Dictionary<string, string> { [Security.HostProbe.BubblewrapVariable] = "/nonexistent/bwrap", [Security.HostProbe.LandlockVariable] = "off" },
             _ => throw new ArgumentOutOfRangeException(nameof(Sandbox), Sandbox, "bubblewrap, landlock or none"),
         };
-        var started = await Orchflow.RunWithAsync(Home, null, env, "daemon", "start");
+        User.Own(Home.Root);
+        var started = await Orchflow.RunAsAsync(User, Home, null, env, "daemon", "start");
         Assert.True(started.ExitCode == 0, started.Stderr);
-        Client = await DaemonClient.ConnectAsync(Home.Paths, autoStart: false, "isolation-lab", rpc =>
+        void Register(JsonRpc rpc)
         {
             var handler = new Action<JsonElement>(OnTerminalChanged);
             rpc.AddLocalRpcMethod(handler.Method, handler.Target, new JsonRpcMethodAttribute(Methods.TerminalChanged) { UseSingleObjectParameterDeserialization = true });
-        });
+        }
+
+        if (User.IsRoot)
+        {
+            Client = await DaemonClient.ConnectAsync(Home.Paths, autoStart: false, "isolation-lab", Register);
+        }
+        else
+        {
+            // The daemon's user connects, as that user's own clients do; this process reads and writes through the relay.
+            _relay = User.StartRelay(Home.Paths.SocketPath);
+            var relayErrors = _relay.StandardError.ReadToEndAsync();
+            try
+            {
+                Client = await DaemonClient.ConnectAsync(FullDuplexStream.Splice(_relay.StandardOutput.BaseStream, _relay.StandardInput.BaseStream), "isolation-lab", Register);
+            }
+            catch (RemoteFailure e)
+            {
+                throw new InvalidOperationException($"No connection through {User}'s relay: {e.Message} {(_relay.HasExited ? await relayErrors : "")}", e);
+            }
+        }
+
         await Client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceCreate, new WorkspaceCreateParams { Path = A });
         WorkspaceB = await Client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceCreate, new WorkspaceCreateParams { Path = B });
         await Client.InvokeAsync<SecretInfo>(Methods.SecretSet, new SecretSetParams { WorkspaceId = "a", Name = "A_DAEMON_SECRET", Value = DaemonSecret });
@@ -246,8 +309,12 @@ public sealed class IsolationLab : IAsyncDisposable
             "");
         var path = Path.Combine(B, "attacks", name + ".sh");
         File.WriteAllText(path, prelude + body.ReplaceLineEndings("\n") + "\n");
+        User.Own(path);
         return path;
     }
+
+    /// <summary>Gives what the test wrote into the lab (a restored file) to the daemon's user, like the rest of the lab.</summary>
+    public void Own(string path) => User.Own(path);
 
     private void OnTerminalChanged(JsonElement payload)
     {
@@ -284,8 +351,13 @@ public sealed class IsolationLab : IAsyncDisposable
         {
             while (!_stop.IsCancellationRequested)
             {
-                await _udp.ReceiveAsync(_stop.Token);
-                Interlocked.Increment(ref _datagrams);
+                var datagram = await _udp.ReceiveAsync(_stop.Token);
+                lock (_payloads)
+                {
+                    _payloads.Add(System.Text.Encoding.UTF8.GetString(datagram.Buffer));
+                }
+
+                _received.Release();
             }
         }
         catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
@@ -305,7 +377,18 @@ public sealed class IsolationLab : IAsyncDisposable
             await Client.DisposeAsync();
         }
 
-        await Orchflow.StopDaemonAsync(Home);
+        if (_relay is not null)
+        {
+            // Its standard input is closed with the client: it ends by itself.
+            if (!_relay.WaitForExit(TimeSpan.FromSeconds(5)))
+            {
+                _relay.Kill();
+            }
+
+            _relay.Dispose();
+        }
+
+        await Orchflow.RunAsAsync(User, Home, null, null, "daemon", "stop");
         Home.Dispose();
         _stop.Dispose();
     }

@@ -144,6 +144,22 @@ public sealed class IsolationPolicyTests
         Assert.Contains("applies at tier strict", report.Features.Single(f => f.Name == "network").Detail, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Enhanced_says_that_files_processes_and_terminals_are_kept_only_at_strict(bool landlock)
+    {
+        // The escape suite's attacks on these succeed at enhanced: the report must say so, with or without a sandbox.
+        var report = IsolationPlanner.Report(Policy(SecurityTier.Enhanced, restricted: ["/secret"]), landlock ? Landlock(7) : FakeBackend(true));
+        Assert.Equal(SecurityTier.Enhanced, report.EnforcedTier);
+        foreach (var name in new[] { "filesystem", "processes", "terminals", "network" })
+        {
+            var f = report.Features.Single(f => f.Name == name);
+            Assert.False(f.Enforced, name);
+            Assert.Contains("applies at tier strict", f.Detail, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void Bubblewrap_arguments_keep_job_control_drop_capabilities_and_hide_after_binding()
     {

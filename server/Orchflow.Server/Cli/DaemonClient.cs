@@ -53,7 +53,15 @@ public sealed class DaemonClient : IAsyncDisposable
             socket = (await EnsureDaemonAsync(paths, cancellationToken).ConfigureAwait(false)).Socket;
         }
 
-        var stream = new NetworkStream(socket, ownsSocket: true);
+        return await ConnectAsync(new NetworkStream(socket, ownsSocket: true), clientName, register, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Speaks to the daemon over a stream already joined to its socket: a relay run by another process (the escape suite
+    /// reaches an unprivileged user's daemon through one that user runs, as that user's own clients would connect).
+    /// </summary>
+    public static async Task<DaemonClient> ConnectAsync(Stream stream, string clientName, Action<JsonRpc>? register = null, CancellationToken cancellationToken = default)
+    {
         var rpc = OrchflowClientRpc.Create(stream);
         register?.Invoke(rpc);
         rpc.StartListening();
@@ -66,7 +74,7 @@ public sealed class DaemonClient : IAsyncDisposable
         return new DaemonClient(rpc, init);
     }
 
-    /// <summary>Handles a notification of the daemon; call it from the <c>register</c> callback of <see cref="ConnectAsync"/>.</summary>
+    /// <summary>Handles a notification of the daemon; call it from the <c>register</c> callback of <c>ConnectAsync</c>.</summary>
     public static void On<T>(JsonRpc rpc, string method, Action<T> handler) =>
         rpc.AddLocalRpcMethod(handler.Method, handler.Target, new JsonRpcMethodAttribute(method) { UseSingleObjectParameterDeserialization = true });
 

@@ -108,9 +108,21 @@ public static class IsolationPlanner
                 reasons.Add("The rest of the file system, your home directory included, is readable (not writable).");
             }
         }
-        else if (policy.Network != NetworkPolicy.Full)
+        else
         {
-            features.Add(new() { Name = "network", Enforced = false, Detail = $"{Lower(policy.Network)} requested: NOT enforced, the network policy applies at tier strict" });
+            if (requested == SecurityTier.Enhanced)
+            {
+                // The sandbox of an enhanced workspace (if any) hides restricted paths and keeps .orchflow/ read-only,
+                // nothing more; standard says the same in its "No operating-system sandbox" reason.
+                features.Add(new() { Name = "filesystem", Enforced = false, Detail = "NOT enforced, hiding files applies at tier strict: the workspace's processes can read and write other workspaces' files and Orchflow's data, stored secrets included" });
+                features.Add(new() { Name = "processes", Enforced = false, Detail = "NOT enforced, process isolation applies at tier strict: a process that leaves its terminal's session can outlive the terminal, and other workspaces' processes can stay visible in /proc" });
+                features.Add(new() { Name = "terminals", Enforced = false, Detail = "NOT enforced, a private /dev applies at tier strict: the workspace's processes can open other workspaces' /dev/pts/N" });
+            }
+
+            if (policy.Network != NetworkPolicy.Full)
+            {
+                features.Add(new() { Name = "network", Enforced = false, Detail = $"{Lower(policy.Network)} requested: NOT enforced, the network policy applies at tier strict" });
+            }
         }
 
         features.Add(DaemonPromise(requested, sandbox, backend, why));
