@@ -89,6 +89,8 @@ export interface AgentInfo {
   processes?: number | null;
   needsInputSince?: string | null;
   lastLine?: string | null;
+  question?: string | null;
+  choices?: AgentChoice[] | null;
   message?: string | null;
   doneAt?: string | null;
   runs: number;
@@ -101,6 +103,11 @@ export interface AgentInfo {
 export interface AgentWorktree {
   path: string;
   branch: string;
+}
+
+export interface AgentChoice {
+  label: string;
+  keys: string;
 }
 
 export interface AgentEvent {
@@ -648,6 +655,7 @@ export interface TerminalAckParams {
 export interface TerminalAttachResult {
   terminal: TerminalInfo;
   scrollback: string;
+  fromScreen?: boolean;
   seq: number;
 }
 
@@ -691,6 +699,7 @@ export interface TerminalOutputNotification {
 export interface TerminalReadParams {
   id: string;
   tail?: number | null;
+  screen?: boolean;
 }
 
 export interface TerminalReadResult {
