@@ -107,4 +107,53 @@ public sealed class ScreenRpcTests : IDisposable
         var e = await Assert.ThrowsAnyAsync<Exception>(() => c.CallAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = t.Id, Screen = true, Tail = 0 }));
         Assert.Contains("--tail must be at least 1", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task An_agent_whose_tui_draws_a_dialog_above_a_footer_needs_input_with_its_question_and_choices_and_the_keys_answer_it()
+    {
+        var server = new InMemoryServer(_home);
+        await using var _ = server;
+        var c = await server.ConnectAsync();
+        var ws = await c.CallAsync<WorkspaceInfo>(Methods.WorkspaceCreate, new WorkspaceCreateParams { Path = _home.Project("tui-agent") });
+
+        // Works behind a spinner for a while, then asks in a box with a footer below, and reads one key unbuffered.
+        const string task = """
+            printf '\033[?25l'
+            for s in 0 1 2 3 4 5; do printf '\033[2J\033[H\342\234\273 Thinking\342\200\246 (%ss \302\267 esc to interrupt)\r\n\r\n> \r\n  ? for shortcuts' "$s"; sleep 0.2; done
+            printf '\033[2J\033[H\342\225\255\342\224\200\342\225\256\r\n\342\224\202 Bash command\r\n\342\224\202   echo hi\r\n\342\224\202 Do you want to proceed?\r\n\342\224\202 \342\235\257 1. Yes\r\n\342\224\202   2. Yes, and always for echo\r\n\342\224\202   3. No\r\n\342\225\260\342\224\200\342\225\257\r\n  Esc to cancel \302\267 Tab to amend\r\n'
+            stty -icanon -echo; k=$(dd bs=1 count=1 2>/dev/null); printf '\033[2J\033[Hchosen %s\r\n' "$k"
+            """;
+        var a = await c.CallAsync<AgentInfo>(Methods.AgentSpawn, new AgentSpawnParams { WorkspaceId = ws.Id, Type = "command", Task = task });
+
+        var sw = Stopwatch.StartNew();
+        var seen = new HashSet<AgentState>();
+        var info = a;
+        while (info.State != AgentState.NeedsInput)
+        {
+            Assert.True(sw.Elapsed < Deadline, $"{a.Id} never needed input; it is {info.State}, last line '{info.LastLine}'");
+            await Task.Delay(20);
+            info = await c.CallAsync<AgentInfo>(Methods.AgentShow, new AgentRef { Id = a.Id });
+            var screen = (await c.CallAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = a.TerminalId!, Screen = true })).Text;
+
+            // Never waiting while the spinner is drawn.
+            Assert.False(info.State == AgentState.NeedsInput && screen.Contains("esc to interrupt", StringComparison.Ordinal), $"needs input while working:\n{screen}");
+        }
+
+        Assert.Equal("Do you want to proceed?", info.Question);
+        Assert.Equal(["Yes", "Yes, and always for echo", "No"], info.Choices!.Select(ch => ch.Label));
+        Assert.Equal(["1", "2", "3"], info.Choices!.Select(ch => ch.Keys));
+
+        var answered = await c.CallAsync<AgentInfo>(Methods.AgentSend, new AgentSendParams { Id = a.Id, Text = info.Choices![0].Keys });
+        Assert.Equal(AgentState.Running, answered.State);
+        Assert.Null(answered.Question);
+        Assert.Null(answered.Choices);
+        while ((await c.CallAsync<AgentInfo>(Methods.AgentShow, new AgentRef { Id = a.Id })).State != AgentState.Succeeded)
+        {
+            Assert.True(sw.Elapsed < Deadline * 2, $"{a.Id} did not finish after its answer");
+            await Task.Delay(20);
+        }
+
+        var log = await c.CallAsync<AgentLogsResult>(Methods.AgentLogs, new AgentLogsParams { Id = a.Id });
+        Assert.Contains("chosen 1", log.Text, StringComparison.Ordinal);
+    }
 }

@@ -244,4 +244,27 @@ public sealed class TerminalScreenTests
         Assert.True(Screen(20, 3, "\u001b[?25lframe").CursorAddressed);
         Assert.True(Screen(20, 3, "\u001b[5;1Hx").CursorAddressed);
     }
+
+    [Fact]
+    public void Under_a_flood_the_feed_skips_old_output_and_shows_the_newest_screen()
+    {
+        var feed = new ScreenFeed(20, 3);
+        var line = new string('x', 999) + "\r\n";
+        long appended = 0;
+        for (int i = 0; i < 400; i++)
+        {
+            feed.Append(line);
+            appended += line.Length;
+        }
+
+        // The tail of a cut sequence must not print: the feed resumes at the next escape.
+        const string last = "\u001b[2J\u001b[Hlatest\r\nscreen";
+        feed.Append(last);
+        appended += last.Length;
+        var snap = feed.Snapshot();
+        Assert.Equal(["latest", "screen", ""], snap.Lines.Select(l => l.Text));
+        Assert.True(feed.SkippedChars > 0, "nothing was skipped");
+        Assert.True(feed.ParsedChars <= 3 * ScreenFeed.PendingChars + last.Length, $"parsed {feed.ParsedChars} characters of {appended}");
+        Assert.Equal(appended, feed.SkippedChars + feed.ParsedChars);
+    }
 }

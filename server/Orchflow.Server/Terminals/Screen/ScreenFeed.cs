@@ -50,7 +50,7 @@ public sealed class ScreenFeed
         {
             if (text.Length >= PendingChars)
             {
-                _skippedChars += _pending.Length + text.Length - PendingChars;
+                Interlocked.Add(ref _skippedChars, _pending.Length + text.Length - PendingChars);
                 _pending.Clear().Append(text, text.Length - PendingChars, PendingChars);
                 _skipped = true;
             }
@@ -60,7 +60,7 @@ public sealed class ScreenFeed
                 if (_pending.Length > PendingChars * 2)
                 {
                     int drop = _pending.Length - PendingChars;
-                    _skippedChars += drop;
+                    Interlocked.Add(ref _skippedChars, drop);
                     _pending.Remove(0, drop);
                     _skipped = true;
                 }
@@ -164,6 +164,7 @@ public sealed class ScreenFeed
         }
 
         Interlocked.Add(ref _parsedChars, work.Length - start);
+        Interlocked.Add(ref _skippedChars, start);
         work.Clear();
         if (work.Capacity > PendingChars * 2)
         {
