@@ -13,6 +13,26 @@ using System.Text;
 using Orchflow.Server.Agents;
 using Orchflow.Server.Terminals.Screen;
 
+if (args is ["dump", var file, ..])
+{
+    // Shows what the screen model and reader make of a recorded stream: dump FILE [BYTES] [COLUMNS ROWS].
+    var data = File.ReadAllBytes(file);
+    int upTo = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : data.Length;
+    var screen = new TerminalScreen(args.Length > 4 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 80, args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 24);
+    screen.Feed(Encoding.UTF8.GetString(data, 0, upTo));
+    var snap = screen.Snapshot();
+    Console.WriteLine(string.Join('\n', snap.Lines.Select((l, i) => $"{i,2}{(l.Highlighted ? '*' : ' ')}|{l.Text}")));
+    var v = ScreenReader.Read(snap);
+    Console.WriteLine($"cursor {snap.CursorRow},{snap.CursorColumn} alt={snap.AlternateScreen} drawn={snap.CursorAddressed} working={v.Working} pattern={v.Pattern} prompt={v.PromptLine}");
+    Console.WriteLine($"question: {v.Question}");
+    foreach (var c in v.Choices ?? [])
+    {
+        Console.WriteLine($"  choice {c.Label} keys={c.Keys.Replace("\u001b", "ESC", StringComparison.Ordinal).Replace("\r", "CR", StringComparison.Ordinal)}");
+    }
+
+    return;
+}
+
 double gib = args.Length > 0 ? double.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 1;
 long total = (long)(gib * 1024 * 1024 * 1024);
 var dir = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../tests/Orchflow.Server.Tests/Fixtures/screens"));

@@ -156,6 +156,78 @@ public sealed class ScreenDetectionTests
         }
     }
 
+    /// <summary>A stream recorded from a real CLI (Fixtures/screens/screens.json, written by tests/agents/record-screens.mjs).</summary>
+    public sealed record Recorded(string File, string Vendor, string Version, string? Dialog, long? DrawnAt, string? Question, IReadOnlyList<string> Choices, IReadOnlyList<Span> Working);
+
+    public sealed record Span(long Start, long End);
+
+    private sealed record RecordedLabels(IReadOnlyList<Recorded> Screens);
+
+    private static List<Recorded> LoadRecorded()
+    {
+        var path = Path.Combine(Dir, "screens.json");
+        return File.Exists(path)
+            ? [.. (JsonSerializer.Deserialize<RecordedLabels>(File.ReadAllText(path), new JsonSerializerOptions { PropertyNameCaseInsensitive = true })?.Screens ?? [])]
+            : [];
+    }
+
+    public static TheoryData<string> RecordedFiles()
+    {
+        var data = new TheoryData<string>();
+        foreach (var r in LoadRecorded())
+        {
+            data.Add(r.File);
+        }
+
+        return data;
+    }
+
+    /// <summary>A recording's temporary folder names are random; they are not what is compared.</summary>
+    private static string Normalize(string label) =>
+        System.Text.RegularExpressions.Regex.Replace(System.Text.RegularExpressions.Regex.Replace(label, @"^\d\.\s+", ""), @"of-screens-[a-z]+-[A-Za-z0-9]{6}", "of-screens-…");
+
+    [Theory]
+    [MemberData(nameof(RecordedFiles))]
+    public void A_real_clis_dialog_is_reported_from_the_bytes_drawn_and_its_working_spinner_never(string file)
+    {
+        var rec = LoadRecorded().Single(r => r.File == file);
+        var bytes = File.ReadAllBytes(Path.Combine(Dir, file));
+        var replay = new Replay(new Fixture(file, rec.Vendor, 80, 24, [])).Start();
+        var random = new Random(file.Length);
+        for (int at = 0; at < bytes.Length;)
+        {
+            int n = Math.Min(bytes.Length - at, random.Next(1, 700));
+            replay.Write(bytes.AsSpan(at, n));
+            at += n;
+
+            // The spinner redraws about every tick: a tick passes between reads while the model works.
+            if (rec.Working.Any(w => at > w.Start && at <= w.End))
+            {
+                replay.Time.Advance(Tick);
+                var w = replay.Detector.Evaluate();
+                Assert.False(w.NeedsInput, $"{file} ({rec.Vendor} {rec.Version}): reported waiting ({w.Reason}) at byte {at}, while its model works:\n{replay.Screen.Snapshot().Text}");
+            }
+            else
+            {
+                replay.Time.Advance(TimeSpan.FromMilliseconds(1));
+            }
+        }
+
+        replay.Time.Advance(Tick);
+        var r = replay.Detector.Evaluate();
+        if (rec.DrawnAt is null)
+        {
+            Assert.Null(r.Question);
+            return;
+        }
+
+        Assert.Equal(bytes.Length, rec.DrawnAt);
+        Assert.True(r.NeedsInput, $"{file} ({rec.Vendor} {rec.Version}): its {rec.Dialog} dialog was not reported within one tick; the screen shows:\n{replay.Screen.Snapshot().Text}");
+        Assert.Equal(rec.Question, r.Question);
+        Assert.Equal(rec.Choices.Select(Normalize), (r.Choices ?? []).Select(c => Normalize(c.Label)));
+        Assert.All(r.Choices ?? [], c => Assert.False(string.IsNullOrEmpty(c.Keys)));
+    }
+
     [Fact]
     public void The_fixtures_cover_every_vendor_and_dialog()
     {

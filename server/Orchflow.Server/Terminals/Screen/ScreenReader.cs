@@ -35,7 +35,8 @@ public static partial class ScreenReader
     /// <summary>Vendor question rules: the vendor, the dialog, and a pattern matched against one visible line.</summary>
     public static readonly IReadOnlyList<(string Vendor, string Dialog, Regex Pattern)> Questions =
     [
-        ("claude", "trust", new Regex(@"(?i)\bDo you trust the files in this folder\?", RegexOptions.CultureInvariant)),
+        ("claude", "trust", new Regex(@"(?i)\bIs this a project you created or one you trust\?", RegexOptions.CultureInvariant)),
+        ("claude/gemini", "trust", new Regex(@"(?i)\bDo you trust the files in this folder\?", RegexOptions.CultureInvariant)),
         ("claude", "approval", new Regex(@"(?i)\bDo you want to (proceed|allow|run|make this edit|create|overwrite|delete)\b.*\?", RegexOptions.CultureInvariant)),
         ("claude", "plan", new Regex(@"(?i)\bWould you like to proceed\?", RegexOptions.CultureInvariant)),
         ("codex", "trust", new Regex(@"(?i)\bDo you trust the contents of this directory\?", RegexOptions.CultureInvariant)),
@@ -89,7 +90,8 @@ public static partial class ScreenReader
             }
         }
 
-        var menu = FindMenu(screen, lines);
+        var indent = Indents(screen);
+        var menu = FindMenu(screen, lines, indent);
         string? question = null, pattern = null;
         int questionRow = -1;
 
@@ -103,9 +105,10 @@ public static partial class ScreenReader
 
             foreach (var (vendor, dialog, regex) in Questions)
             {
-                if (regex.IsMatch(lines[i]))
+                if (regex.Match(lines[i]) is { Success: true } match)
                 {
-                    question = lines[i];
+                    int mark = lines[i].IndexOf('?', match.Index);
+                    question = mark >= 0 ? Sentence(lines, indent, i, mark) : lines[i];
                     pattern = $"{vendor} {dialog}";
                     questionRow = i;
                     break;
@@ -116,7 +119,7 @@ public static partial class ScreenReader
         if (menu is { } m && (question is null || questionRow >= m.FirstRow))
         {
             // The menu's own question: the nearest line above it that asks, else the paragraph just above it.
-            var (above, row) = QuestionAbove(lines, m.FirstRow);
+            var (above, row) = QuestionAbove(lines, indent, m.FirstRow);
             if (above is not null)
             {
                 (question, questionRow, pattern) = (above, row, "menu");
@@ -189,8 +192,11 @@ public static partial class ScreenReader
 
     private sealed record Menu(int FirstRow, int LastRow, IReadOnlyList<AgentChoice> Choices);
 
-    /// <summary>The bottom-most live menu: numbered items 1, 2, 3 ... in a run, or marker-selected unnumbered items.</summary>
-    private static Menu? FindMenu(ScreenSnapshot screen, string[] lines)
+    /// <summary>
+    /// The bottom-most live menu: numbered items 1, 2, 3 ... in a run, or marker-selected unnumbered items. A label the
+    /// program wrapped onto lines of its own (indented deeper than the items) is joined back.
+    /// </summary>
+    private static Menu? FindMenu(ScreenSnapshot screen, string[] lines, int[] indent)
     {
         for (int end = lines.Length - 1; end >= 0; end--)
         {
@@ -200,9 +206,11 @@ public static partial class ScreenReader
                 continue;
             }
 
-            // Walk up to item 1 of this run (blank lines between items are allowed, other text is not).
+            // Walk up to item 1 of this run: blank lines between items are allowed, and deeper-indented continuation lines.
             var rows = new List<int> { end };
-            int expected = int.Parse(item.Groups["n"].ValueSpan, provider: System.Globalization.CultureInfo.InvariantCulture) - 1;
+            var continued = new Dictionary<int, List<string>>();
+            var pending = new List<string>();
+            int expected = Number(item) - 1;
             for (int i = end - 1; i >= 0 && expected >= 1; i--)
             {
                 if (lines[i].Length == 0)
@@ -213,21 +221,23 @@ public static partial class ScreenReader
                 var up = Item().Match(lines[i]);
                 if (!up.Success)
                 {
-                    // A long label wraps onto a line of its own.
-                    if (i == rows[0] - 1 && screen.Lines[i].Wrapped)
+                    if (pending.Count < 3 && indent[i] > indent[rows[0]])
                     {
+                        pending.Insert(0, lines[i]);
                         continue;
                     }
 
                     break;
                 }
 
-                if (int.Parse(up.Groups["n"].ValueSpan, provider: System.Globalization.CultureInfo.InvariantCulture) != expected)
+                if (Number(up) != expected)
                 {
                     break;
                 }
 
                 rows.Insert(0, i);
+                continued[i] = pending;
+                pending = [];
                 expected--;
             }
 
@@ -237,6 +247,14 @@ public static partial class ScreenReader
                 continue;
             }
 
+            // The last item's own continuation lines follow it.
+            var tail = new List<string>();
+            for (int j = end + 1; j < lines.Length && tail.Count < 3 && lines[j].Length > 0 && !Item().IsMatch(lines[j]) && indent[j] > indent[end]; j++)
+            {
+                tail.Add(lines[j]);
+            }
+
+            continued[end] = tail;
             int selected = -1;
             var choices = new List<AgentChoice>(rows.Count);
             for (int k = 0; k < rows.Count; k++)
@@ -247,7 +265,8 @@ public static partial class ScreenReader
                     selected = selected == -1 ? k : -2;
                 }
 
-                choices.Add(new AgentChoice { Label = m.Groups["label"].Value.Trim(), Keys = m.Groups["n"].Value });
+                var label = string.Join(' ', continued.GetValueOrDefault(rows[k], []).Prepend(m.Groups["label"].Value.Trim()));
+                choices.Add(new AgentChoice { Label = label, Keys = m.Groups["n"].Value });
             }
 
             if (selected >= 0)
@@ -260,6 +279,31 @@ public static partial class ScreenReader
 
         return UnnumberedMenu(screen, lines);
     }
+
+    /// <summary>Where each line's text starts: after its leading blanks, or after the blanks that follow a box's left border.</summary>
+    private static int[] Indents(ScreenSnapshot screen)
+    {
+        var indent = new int[screen.Lines.Count];
+        for (int i = 0; i < indent.Length; i++)
+        {
+            var text = screen.Lines[i].Text;
+            int lead = text.Length - text.AsSpan().TrimStart().Length;
+            var afterBorder = text.AsSpan(lead);
+            if (afterBorder.Length > 0 && afterBorder[0] is '│' or '┃' or '║' or '|')
+            {
+                afterBorder = afterBorder[1..];
+                indent[i] = afterBorder.Length - afterBorder.TrimStart().Length;
+            }
+            else
+            {
+                indent[i] = lead;
+            }
+        }
+
+        return indent;
+    }
+
+    private static int Number(Match item) => item.Groups["n"].ValueSpan[0] - '0';
 
     /// <summary>A marker (❯ or ›) before one of several lines aligned under each other: picked with arrows and Enter.</summary>
     private static Menu? UnnumberedMenu(ScreenSnapshot screen, string[] lines)
@@ -314,13 +358,14 @@ public static partial class ScreenReader
     private static bool Aligned(string raw, int column) =>
         raw.Length > column && raw[column] != ' ' && raw.AsSpan(0, column).Trim(" │┃║|".AsSpan()).IsEmpty;
 
-    private static (string? Question, int Row) QuestionAbove(string[] lines, int firstRow)
+    private static (string? Question, int Row) QuestionAbove(string[] lines, int[] indent, int firstRow)
     {
         for (int i = firstRow - 1; i >= Math.Max(0, firstRow - 15); i--)
         {
-            if (lines[i].EndsWith('?') && lines[i].Any(char.IsLetter))
+            int mark = lines[i].LastIndexOf('?');
+            if (mark > 0 && lines[i].Any(char.IsLetter))
             {
-                return (lines[i], i);
+                return (Sentence(lines, indent, i, mark), i);
             }
         }
 
@@ -342,6 +387,33 @@ public static partial class ScreenReader
         }
 
         return paragraph.Count == 0 ? (null, -1) : (string.Join(' ', paragraph), firstRow - 1);
+    }
+
+    /// <summary>
+    /// The sentence that ends at the question mark at <paramref name="mark"/> of line <paramref name="row"/>: its
+    /// paragraph's lines above (same indentation, no blank between) are joined (TUIs wrap text themselves), and what precedes the sentence ("Quick safety
+    /// check: Is this ...?") is cut at the last sentence end, or at a colon followed by a capital.
+    /// </summary>
+    private static string Sentence(string[] lines, int[] indent, int row, int mark)
+    {
+        int start = row;
+        while (start > 0 && row - start < 4 && lines[start - 1].Length > 0 && indent[start - 1] == indent[row] && !Item().IsMatch(lines[start - 1]))
+        {
+            start--;
+        }
+
+        var text = string.Join(' ', lines[start..row].Append(lines[row][..(mark + 1)]));
+        int cut = -1;
+        for (int k = text.Length - 2; k > 0; k--)
+        {
+            if (text[k] == ' ' && (text[k - 1] is '.' or '!' or '?' || (text[k - 1] == ':' && k + 1 < text.Length && char.IsUpper(text[k + 1]))))
+            {
+                cut = k + 1;
+                break;
+            }
+        }
+
+        return cut > 0 ? text[cut..] : text;
     }
 
     private static string? LastContent(string[] lines, int cursorRow)
