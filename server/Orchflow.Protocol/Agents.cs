@@ -34,6 +34,16 @@ public enum AgentState
     Interrupted,
 }
 
+/// <summary>One choice of a menu an agent's screen shows while it needs input (e.g. "Yes, and don't ask again").</summary>
+public sealed record AgentChoice
+{
+    /// <summary>The choice as drawn, without its number or selection marker.</summary>
+    public required string Label { get; init; }
+
+    /// <summary>What to type to pick it: its digit, or arrow keys from the selected item then Enter.</summary>
+    public required string Keys { get; init; }
+}
+
 /// <summary>The git worktree an agent works in, on its own branch, outside the workspace root.</summary>
 public sealed record AgentWorktree
 {
@@ -93,6 +103,12 @@ public sealed record AgentInfo
 
     /// <summary>The last non-empty line it printed, as plain text.</summary>
     public string? LastLine { get; init; }
+
+    /// <summary>While it needs input: the question its screen shows (a trust dialog, a tool approval ...), when one was recognised.</summary>
+    public string? Question { get; init; }
+
+    /// <summary>While it needs input and its screen shows a menu: the choices, in order, each with the keys that pick it.</summary>
+    public IReadOnlyList<AgentChoice>? Choices { get; init; }
 
     /// <summary>What the user should know: why it failed to start, who stopped it, that a done pattern matched.</summary>
     public string? Message { get; init; }

@@ -121,8 +121,17 @@ public sealed record TerminalAttachResult
 {
     public required TerminalInfo Terminal { get; init; }
 
-    /// <summary>The scrollback as text (escape sequences kept), replayed before any live output.</summary>
+    /// <summary>
+    /// What to replay before any live output: the scrollback as text (escape sequences kept), or, when
+    /// <see cref="FromScreen"/>, escape sequences that draw the terminal's current screen.
+    /// </summary>
     public required string Scrollback { get; init; }
+
+    /// <summary>
+    /// <see cref="Scrollback"/> draws the current screen: the program is on the alternate screen, or it draws with the
+    /// cursor and its raw tail no longer starts at its first byte, so replaying that tail would show a torn screen.
+    /// </summary>
+    public bool FromScreen { get; init; }
 
     /// <summary>The sequence number of the last character of <see cref="Scrollback"/>: output notifications continue from here.</summary>
     public required long Seq { get; init; }
@@ -141,11 +150,14 @@ public sealed record TerminalReadParams
 
     /// <summary>Only the last N lines.</summary>
     public int? Tail { get; init; }
+
+    /// <summary>What is visible now (the screen model: cursor movements, erases and the alternate screen applied) instead of the scrollback.</summary>
+    public bool Screen { get; init; }
 }
 
 public sealed record TerminalReadResult
 {
-    /// <summary>The scrollback as plain text: escape sequences removed, carriage returns resolved.</summary>
+    /// <summary>The scrollback as plain text (escape sequences removed, carriage returns resolved), or the visible screen's lines.</summary>
     public required string Text { get; init; }
 }
 

@@ -91,6 +91,8 @@ export interface AgentInfo {
   processes?: number | null;
   needsInputSince?: string | null;
   lastLine?: string | null;
+  question?: string | null;
+  choices?: AgentChoice[] | null;
   message?: string | null;
   doneAt?: string | null;
   runs: number;
@@ -103,6 +105,11 @@ export interface AgentInfo {
 export interface AgentWorktree {
   path: string;
   branch: string;
+}
+
+export interface AgentChoice {
+  label: string;
+  keys: string;
 }
 
 export interface AgentEvent {
@@ -669,6 +676,7 @@ export interface TerminalAckParams {
 export interface TerminalAttachResult {
   terminal: TerminalInfo;
   scrollback: string;
+  fromScreen?: boolean;
   seq: number;
 }
 
@@ -712,6 +720,7 @@ export interface TerminalOutputNotification {
 export interface TerminalReadParams {
   id: string;
   tail?: number | null;
+  screen?: boolean;
 }
 
 export interface TerminalReadResult {

@@ -50,6 +50,14 @@ internal sealed class Agent
 
     public string? LastLine { get; set; }
 
+    /// <summary>While it needs input: the question its screen shows, and the menu under it.</summary>
+    public string? Question { get; set; }
+
+    public IReadOnlyList<AgentChoice>? Choices { get; set; }
+
+    /// <summary>Its needs-input came from its screen, so it also ends when the question leaves the screen.</summary>
+    public bool WaitingOnScreen { get; set; }
+
     public string? Message { get; set; }
 
     public DateTimeOffset? DoneAt { get; set; }

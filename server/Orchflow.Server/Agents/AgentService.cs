@@ -288,6 +288,8 @@ public sealed class AgentService : IAsyncDisposable
                         agent.NeedsInputSince = _time.GetUtcNow();
                     }
 
+                    agent.WaitingOnScreen = false;
+
                     agent.Message = text is null ? "Waits for input (reported by the agent)." : $"Asks: {text}";
                     AddEvent(agent, AgentEventKind.NeedsInput, $"{id} needs input (it says so)" + (text is null ? "" : $": {text}"), by: by);
                     break;
@@ -656,6 +658,7 @@ public sealed class AgentService : IAsyncDisposable
                     new AgentLaunch(agent.Id, setup?.Argv ?? argv, agent.Cwd, type.Env, run) { Variables = setup?.Variables, SandboxReadOnly = setup?.SandboxReadOnly ?? [] });
                 agent.TerminalId = terminal.Id;
                 run.TerminalCreatedAt = terminal.CreatedAt;
+                run.Detector.AttachScreen(_terminals.Get(terminal.Id).Screen);
             }
             catch
             {
@@ -841,6 +844,13 @@ public sealed class AgentService : IAsyncDisposable
                     AddEvent(agent, AgentEventKind.InputGiven, $"{agent.Id} got input in its terminal");
                     changed = true;
                 }
+                else if (r.Resumed && agent.State == AgentState.NeedsInput && agent.WaitingOnScreen)
+                {
+                    // The question it waited on left its screen: it moved on.
+                    agent.State = AgentState.Running;
+                    agent.NeedsInputSince = null;
+                    changed = true;
+                }
 
                 bool lineChanged = r.LastLine is not null && r.LastLine != agent.LastLine;
                 if (lineChanged)
@@ -858,7 +868,7 @@ public sealed class AgentService : IAsyncDisposable
 
                 if (r.NeedsInput && agent.State is AgentState.Running or AgentState.Starting)
                 {
-                    if (run.TaskPending && RunningTerminal(agent.TerminalId) is { } terminal)
+                    if (run.TaskPending && r.Question is null && RunningTerminal(agent.TerminalId) is { } terminal)
                     {
                         // A CLI without a task argument: its first prompt receives the task, as if typed.
                         run.TaskPending = false;
@@ -870,7 +880,10 @@ public sealed class AgentService : IAsyncDisposable
                     {
                         agent.State = AgentState.NeedsInput;
                         agent.NeedsInputSince = _time.GetUtcNow();
-                        AddEvent(agent, AgentEventKind.NeedsInput, $"{agent.Id} needs input: {Short(r.LastLine ?? "")}");
+                        agent.Question = r.Question;
+                        agent.Choices = r.Choices;
+                        agent.WaitingOnScreen = r.Question is not null;
+                        AddEvent(agent, AgentEventKind.NeedsInput, $"{agent.Id} needs input: {Short(r.Question ?? r.LastLine ?? "")}");
                     }
 
                     changed = true;
@@ -1120,6 +1133,8 @@ public sealed class AgentService : IAsyncDisposable
         Cwd = a.Cwd,
         NeedsInputSince = a.State == AgentState.NeedsInput ? a.NeedsInputSince : null,
         LastLine = a.LastLine,
+        Question = a.State == AgentState.NeedsInput ? a.Question : null,
+        Choices = a.State == AgentState.NeedsInput ? a.Choices : null,
         Message = a.Message,
         DoneAt = a.DoneAt,
         Runs = a.Runs,

@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Orchflow.Protocol;
 using Orchflow.Server.Terminals;
+using Orchflow.Server.Terminals.Screen;
 
 namespace Orchflow.Server.Agents;
 
@@ -10,7 +12,10 @@ namespace Orchflow.Server.Agents;
 /// <param name="NeedsInput">Newly found waiting for input (reported once per output position).</param>
 /// <param name="Reason">Why: "matched pattern ..." or "quiet at a prompt".</param>
 /// <param name="DoneLine">A line of the new output that matched a done pattern.</param>
-public readonly record struct DetectorResult(bool HasOutput, string? LastLine, bool NeedsInput, string? Reason, string? DoneLine);
+/// <param name="Question">With <paramref name="NeedsInput"/>: the question its screen shows, when one was recognised.</param>
+/// <param name="Choices">With <paramref name="Question"/>: the menu under it.</param>
+/// <param name="Resumed">The question it was reported waiting on has gone from its screen (it was answered in a way that is not input through Orchflow, or it moved on).</param>
+public readonly record struct DetectorResult(bool HasOutput, string? LastLine, bool NeedsInput, string? Reason, string? DoneLine, string? Question = null, IReadOnlyList<AgentChoice>? Choices = null, bool Resumed = false);
 
 /// <summary>
 /// Decides from an agent's output whether it waits for input, in two ways:
@@ -29,6 +34,15 @@ public readonly record struct DetectorResult(bool HasOutput, string? LastLine, b
 /// is not reported again. It re-arms once a new non-empty line follows a line break, or after
 /// <see cref="RearmChars"/> characters of output (a full-screen UI redraws without line breaks).
 /// Waiting is cleared only by input, never by more output: a UI that animates while it waits would otherwise flicker.
+/// </para>
+/// <para>
+/// A program that draws a screen (it moves the cursor up or to absolute positions, or uses the alternate screen) is
+/// judged on its screen instead, once <see cref="AttachScreen"/> has given the terminal's <see cref="ScreenFeed"/>:
+/// <see cref="ScreenReader"/> finds a question anywhere on it, with its menu, past footers and status lines, and a
+/// working indicator (spinner, "esc to interrupt", an elapsed counter) means it is not waiting. A question is reported
+/// once the screen has settled (<see cref="SettlePeriod"/> without output, or <see cref="SettleLimit"/> of the same
+/// question), once per question; the same question again after input only when the program redrew it and went quiet.
+/// Such a wait ends by input or when the question leaves the screen. Line-oriented programs keep the line rules.
 /// </para>
 /// </remarks>
 public sealed partial class NeedsInputDetector
@@ -51,6 +65,15 @@ public sealed partial class NeedsInputDetector
     /// <summary>Longest last line kept for display.</summary>
     public const int MaxLastLineChars = 240;
 
+    /// <summary>Output pause after which a question on the screen is taken as drawn (its menu complete).</summary>
+    public static readonly TimeSpan SettlePeriod = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>A question that stays on a screen that keeps changing (an animation elsewhere) counts after this long.</summary>
+    public static readonly TimeSpan SettleLimit = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>For a screen-drawing program, the type's needs-input patterns are tried on this many non-empty lines from the bottom (its live area).</summary>
+    public const int ScreenPatternLines = 8;
+
     private readonly object _gate = new();
     private readonly object _evaluating = new();
     private readonly IReadOnlyList<Regex> _needsInput;
@@ -70,6 +93,13 @@ public sealed partial class NeedsInputDetector
     private long _flaggedTotal = -1;
     private long _lastOutputAt;
     private bool _armed = true;
+    private ScreenFeed? _screen;
+    private string? _screenFlaggedKey;
+    private string? _screenCandidateKey;
+    private long _screenCandidateSince;
+    private bool _screenWaiting;
+    private bool _screenAnswered;
+    private long _totalAtInput;
 
     public NeedsInputDetector(IReadOnlyList<Regex> needsInputPatterns, IReadOnlyList<Regex> donePatterns, TimeProvider? time = null)
     {
@@ -77,6 +107,9 @@ public sealed partial class NeedsInputDetector
         _done = donePatterns;
         _time = time ?? TimeProvider.System;
     }
+
+    /// <summary>The screen of the terminal this detector watches: from now on a screen-drawing program is judged on it.</summary>
+    public void AttachScreen(ScreenFeed screen) => Volatile.Write(ref _screen, screen);
 
     /// <summary>Takes a chunk of output. Cheap: called under the terminal's lock.</summary>
     public void Append(string text)
@@ -108,6 +141,9 @@ public sealed partial class NeedsInputDetector
             _inputEpoch++;
             _sinceInput.Clear();
             _flaggedTotal = -1;
+            _screenAnswered = true;
+            _screenWaiting = false;
+            _totalAtInput = _total;
         }
     }
 
@@ -164,7 +200,25 @@ public sealed partial class NeedsInputDetector
                 pattern = _lastLine is { } line ? FirstMatch(line, _needsInput) : null;
             }
 
+            ScreenVerdict? verdict = null;
+            string? screenPattern = null;
+            if (Volatile.Read(ref _screen) is { } screen && total > 0)
+            {
+                var snap = screen.Snapshot();
+                if (snap.CursorAddressed)
+                {
+                    verdict = ScreenReader.Read(snap);
+                    if (verdict.Question is null && !verdict.Working)
+                    {
+                        screenPattern = FirstMatchNearBottom(snap, _needsInput);
+                    }
+                }
+            }
+
             string? reason = null;
+            string? question = null;
+            IReadOnlyList<AgentChoice>? choices = null;
+            bool resumed = false;
             lock (_gate)
             {
                 // Input that arrived while the text was examined disarms again and wins.
@@ -174,7 +228,16 @@ public sealed partial class NeedsInputDetector
                     _sinceInput.Clear();
                 }
 
-                if (_armed && _inputEpoch == epoch && _flaggedTotal != total && _lastLine is { } last)
+                if (verdict is not null)
+                {
+                    reason = DecideOnScreen(verdict, screenPattern, total, lastOutputAt, epoch, out resumed);
+                    if (reason is not null)
+                    {
+                        question = verdict.Question;
+                        choices = verdict.Choices;
+                    }
+                }
+                else if (_armed && _inputEpoch == epoch && _flaggedTotal != total && _lastLine is { } last)
                 {
                     if (pattern is not null)
                     {
@@ -192,9 +255,93 @@ public sealed partial class NeedsInputDetector
                 }
             }
 
-            var display = _lastLine is { Length: > MaxLastLineChars } l ? "…" + l[^(MaxLastLineChars - 1)..] : _lastLine;
-            return new DetectorResult(total > 0, display, reason is not null, reason, doneLine);
+            var shown = verdict is { Summary: { } summary } ? summary : _lastLine;
+            var display = shown is { Length: > MaxLastLineChars } l ? "…" + l[^(MaxLastLineChars - 1)..] : shown;
+            return new DetectorResult(total > 0, display, reason is not null, reason, doneLine, question, choices, resumed);
         }
+    }
+
+    /// <summary>The verdict on a screen-drawing program (under <c>_gate</c>); the reason when it is newly found waiting.</summary>
+    private string? DecideOnScreen(ScreenVerdict verdict, string? typePattern, long total, long lastOutputAt, long epoch, out bool resumed)
+    {
+        resumed = false;
+        var quietFor = _time.GetElapsedTime(lastOutputAt);
+        if (verdict.Key is not { } key)
+        {
+            _screenCandidateKey = null;
+            _screenFlaggedKey = null;
+            if (_screenWaiting && (verdict.Working || quietFor >= SettlePeriod))
+            {
+                _screenWaiting = false;
+                resumed = true;
+            }
+
+            if (verdict.Working || !_armed || _inputEpoch != epoch || _flaggedTotal == total)
+            {
+                return null;
+            }
+
+            string? reason = typePattern is not null ? $"matched {typePattern}"
+                : verdict.PromptLine is not null && quietFor >= QuietPeriod ? "quiet at a prompt"
+                : null;
+            if (reason is not null)
+            {
+                _flaggedTotal = total;
+            }
+
+            return reason;
+        }
+
+        if (key != _screenCandidateKey)
+        {
+            _screenCandidateKey = key;
+            _screenCandidateSince = _time.GetTimestamp();
+        }
+
+        bool settled = quietFor >= SettlePeriod || _time.GetElapsedTime(_screenCandidateSince) >= SettleLimit;
+        if (!settled || _inputEpoch != epoch)
+        {
+            return null;
+        }
+
+        bool fresh = key != _screenFlaggedKey;
+        bool again = !fresh && _screenAnswered && !_screenWaiting && total > _totalAtInput && quietFor >= QuietPeriod;
+        if (!fresh && !again)
+        {
+            return null;
+        }
+
+        _screenFlaggedKey = key;
+        _screenWaiting = true;
+        _screenAnswered = false;
+        _flaggedTotal = total;
+        return $"screen shows {verdict.Pattern}: {verdict.Question}";
+    }
+
+    private static string? FirstMatchNearBottom(ScreenSnapshot screen, IReadOnlyList<Regex> patterns)
+    {
+        if (patterns.Count == 0)
+        {
+            return null;
+        }
+
+        int seen = 0;
+        for (int i = screen.Lines.Count - 1; i >= 0 && seen < ScreenPatternLines; i--)
+        {
+            var line = ScreenReader.Content(screen.Lines[i].Text);
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            seen++;
+            if (FirstMatch(line, patterns) is { } pattern)
+            {
+                return pattern;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>A line a program leaves the cursor on when it waits for an answer.</summary>

@@ -33,7 +33,8 @@ public static class CliApp
                           [--cmd "COMMAND LINE"] [--cwd DIR] [--json]
           terminal list [--workspace ID] [--json]
           terminal send TERMINAL TEXT [--json]        type TEXT; \r is Enter, also \n \t \e (Esc) \xHH (\x03 Ctrl-C) \\
-          terminal read TERMINAL [--tail N] [--json]  its scrollback as plain text
+          terminal read TERMINAL [--tail N] [--screen] [--json]
+                                      its scrollback as plain text; --screen: what is visible now
           terminal kill TERMINAL [--json]             end its process tree and remove it
           terminal attach TERMINAL    interactive; Ctrl-B d detaches, Ctrl-B Ctrl-B types Ctrl-B. With stdin not a
                                       terminal: types stdin, then detaches once output is quiet for 0.5 s (5 s at most)

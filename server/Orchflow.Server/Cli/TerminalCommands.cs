@@ -101,7 +101,7 @@ internal static class TerminalCommands
             {
                 bool json = cmd.Flag("json");
                 var id = cmd.RequirePositional(2, IdHint);
-                var p = new TerminalReadParams { Id = id, Tail = ParseTail(cmd.Option("tail")) };
+                var p = new TerminalReadParams { Id = id, Tail = ParseTail(cmd.Option("tail")), Screen = cmd.Flag("screen") };
                 cmd.EnsureNoUnknown(maxPositionals: 3);
                 await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
                 var result = await client.InvokeAsync<TerminalReadResult>(Methods.TerminalRead, p).ConfigureAwait(false);

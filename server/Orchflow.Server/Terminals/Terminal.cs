@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Orchflow.Protocol;
 using Orchflow.Pty;
 using Orchflow.Server.Rpc;
+using Orchflow.Server.Terminals.Screen;
 
 namespace Orchflow.Server.Terminals;
 
@@ -35,7 +36,11 @@ public sealed class Terminal : IPtyOutputSink
         Info = info;
         _scrollback = new Scrollback(scrollbackChars);
         _onExit = onExit;
+        Screen = new ScreenFeed(info.Columns, info.Rows);
     }
+
+    /// <summary>What is visible now: a screen model fed with the same output, parsed off the reader thread.</summary>
+    public ScreenFeed Screen { get; }
 
     public string Id => Info.Id;
 
@@ -150,6 +155,7 @@ public sealed class Terminal : IPtyOutputSink
     {
         Observer?.OnOutput(text);
         _scrollback.Append(text);
+        Screen.Append(text);
         _seq += text.Length;
         foreach (var a in _attachments.Values)
         {
@@ -173,7 +179,11 @@ public sealed class Terminal : IPtyOutputSink
             }
 
             Info = Info with { AttachedClients = _attachments.Count };
-            return new TerminalAttachResult { Terminal = Info, Scrollback = _scrollback.Snapshot(), Seq = _seq };
+
+            // Under the lock, so the screen is exactly the output up to _seq (the pending part is parsed here, bounded).
+            var (screen, alternate, addressed) = Screen.Render();
+            bool fromScreen = alternate || (addressed && _scrollback.Length >= _scrollback.Capacity);
+            return new TerminalAttachResult { Terminal = Info, Scrollback = fromScreen ? screen : _scrollback.Snapshot(), FromScreen = fromScreen, Seq = _seq };
         }
     }
 

@@ -81,6 +81,6 @@ public sealed class TerminalHandlers(ClientSession session, TerminalService term
     public TerminalReadResult Read(TerminalReadParams p)
     {
         session.EnsureInitialized();
-        return new TerminalReadResult { Text = terminals.Read(p.Id, p.Tail) };
+        return new TerminalReadResult { Text = terminals.Read(p.Id, p.Tail, p.Screen) };
     }
 }

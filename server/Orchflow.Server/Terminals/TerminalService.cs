@@ -239,6 +239,8 @@ public sealed class TerminalService : IDisposable
             t.Process?.Resize((ushort)c, (ushort)r);
         }
 
+        t.Screen.Resize(c, r);
+
         t.Update(i => i with { Columns = c, Rows = r });
         return t.Info;
     }
@@ -316,14 +318,30 @@ public sealed class TerminalService : IDisposable
         }
     }
 
-    public string Read(string id, int? tail)
+    public string Read(string id, int? tail, bool screen = false)
     {
         if (tail is < 1)
         {
             throw new OrchflowException(ErrorCodes.InvalidArgument, "--tail must be at least 1.");
         }
 
-        return PlainText.From(Get(id).ScrollbackText(), tail);
+        if (!screen)
+        {
+            return PlainText.From(Get(id).ScrollbackText(), tail);
+        }
+
+        var text = Get(id).Screen.Snapshot().Text;
+        if (tail is { } n)
+        {
+            var lines = text.Split('\n');
+            int count = lines.Length - 1;
+            if (n < count)
+            {
+                text = string.Join('\n', lines[(count - n)..]);
+            }
+        }
+
+        return text;
     }
 
     /// <summary>A client went away: its attachments end (the terminals go on).</summary>
