@@ -119,6 +119,15 @@ public sealed class ProtocolRobustnessTests : IDisposable
         long grew = StatusKiB(pid, "VmHWM") - before;
         Assert.True(grew * 1024 < body.Length / 2, $"the daemon's peak RSS grew by {grew} KiB for a refused body of {body.Length / 1024} KiB");
 
+        // Orchflow's own client writes a request's id before its params, so its request gets the error, not a lost connection.
+        await using (var big = await DaemonClient.ConnectAsync(d.Home.Paths, autoStart: false, "big"))
+        {
+            var refused = await Assert.ThrowsAsync<RemoteFailure>(() => big.InvokeAsync<MemoryImportResult>(Methods.MemoryImport,
+                new MemoryImportParams { WorkspaceId = "default", Lines = new string('x', 17 * 1024 * 1024) }));
+            Assert.True(refused.Code == ErrorCodes.LimitReached, refused.Message);
+            Assert.Contains("max_message_size", refused.Hint, StringComparison.Ordinal);
+        }
+
         // The daemon goes on serving, and says why it closed the connection.
         Assert.NotEmpty((await good.InvokeAsync<WorkspaceListResult>(Methods.WorkspaceList, new WorkspaceListParams())).Workspaces);
         Assert.Contains($"closed: a message of {body.Length} bytes (Content-Length) is over the limit of {Defaults.MaxMessageSizeBytes}", File.ReadAllText(d.Home.Paths.LogFile), StringComparison.Ordinal);

@@ -22,9 +22,9 @@ public sealed record WireLimits(long MaxMessageBytes, TimeSpan FrameTimeout, str
 /// StreamJsonRpc buffers a whole body before parsing it, whatever its Content-Length says (a 50 MB body cost the daemon
 /// about 200 MB), and waits for the rest of a message forever. So each message's headers are looked at first:
 /// <list type="bullet">
-/// <item>A Content-Length above <see cref="WireLimits.MaxMessageBytes"/>: the body is never read. When the request's id is
-/// within the body's first <see cref="IdPrefixBytes"/> bytes (clients write it before the params), the request gets an
-/// error naming the limit; the connection is closed either way, and the log says why.</item>
+/// <item>A Content-Length above <see cref="WireLimits.MaxMessageBytes"/>: the body is never held (it is dropped as it
+/// arrives). When the request's id is within the body's first <see cref="IdPrefixBytes"/> bytes (clients write it before
+/// the params), the request gets an error naming the limit; the connection is closed either way, and the log says why.</item>
 /// <item>A message started must arrive whole within <see cref="WireLimits.FrameTimeout"/>, from its first header byte to
 /// its last body byte; between messages a client may stay quiet as long as it likes (an idle VS Code window).</item>
 /// <item>Headers are at most <see cref="MaxHeaderBytes"/> before their blank line.</item>
@@ -117,24 +117,20 @@ internal sealed class FramedMessageHandler : HeaderDelimitedMessageHandler
         }
     }
 
-    /// <summary>Answers a message over the limit (when its id can be found) and ends the connection, without reading its body.</summary>
+    /// <summary>
+    /// Answers a message over the limit (when its id can be found), reads the rest of its body only to drop it, and ends
+    /// the connection. The body goes through the reader's small buffers and is never held: the daemon's memory does not
+    /// grow with it, and the client's write completes, so it reads the answer instead of a broken pipe. The deadline of
+    /// the message bounds how long that may take.
+    /// </summary>
     private async ValueTask<JsonRpcMessage?> RefuseAsync(FrameHeader header, long length, WireLimits limits, CancellationToken deadline)
     {
-        RequestId id = default;
-        try
-        {
-            var prefix = await In.ReadAtLeastAsync(header.Length + (int)Math.Min(length, IdPrefixBytes), deadline).ConfigureAwait(false);
-            id = RequestIdIn(prefix.Buffer.Slice(Math.Min(header.Length, prefix.Buffer.Length)));
-            In.AdvanceTo(prefix.Buffer.Start, prefix.Buffer.End);
-        }
-        catch (OperationCanceledException)
-        {
-            // The id never came: the log line below is all there is.
-        }
+        var prefix = await In.ReadAtLeastAsync(header.Length + (int)Math.Min(length, IdPrefixBytes), deadline).ConfigureAwait(false);
+        var id = RequestIdIn(prefix.Buffer.Slice(Math.Min(header.Length, prefix.Buffer.Length)));
+        In.AdvanceTo(prefix.Buffer.Start);
 
         var where = limits.ConfigFile is null ? "[daemon] max_message_size" : $"[daemon] max_message_size in {limits.ConfigFile}";
-        var message = $"A message of {ByteSize.Format(length)} is larger than the {ByteSize.Format(limits.MaxMessageBytes)} this daemon accepts ({where}); the connection is closed.";
-        _log.Warn($"{_who()}: closed: a message of {length} bytes (Content-Length) is over the limit of {limits.MaxMessageBytes} ({where}); its body was not read"
+        _log.Warn($"{_who()}: closed: a message of {length} bytes (Content-Length) is over the limit of {limits.MaxMessageBytes} ({where}); its body is dropped as it arrives, never held"
             + (id.IsEmpty ? "; no request id in its first bytes, so nothing was answered" : $"; request {id} was answered with an error"));
         if (!id.IsEmpty)
         {
@@ -143,17 +139,30 @@ internal sealed class FramedMessageHandler : HeaderDelimitedMessageHandler
             error.Error = new JsonRpcError.ErrorDetail
             {
                 Code = (JsonRpcErrorCode)ErrorCodes.LimitReached,
-                Message = message,
+                Message = $"A message of {ByteSize.Format(length)} is larger than the {ByteSize.Format(limits.MaxMessageBytes)} this daemon accepts ({where}); the connection is closed.",
                 Data = new ErrorData { Kind = ErrorCodes.Name(ErrorCodes.LimitReached), Hint = $"Send less in one message, or raise {where}." },
             };
             try
             {
-                using var timeout = new CancellationTokenSource(ErrorWriteTimeout);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(deadline);
+                timeout.CancelAfter(ErrorWriteTimeout);
                 await WriteAsync(error, timeout.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
             {
                 _log.Debug($"{_who()}: the refusal could not be sent: {e.Message}");
+            }
+        }
+
+        for (long remaining = header.Length + length; remaining > 0;)
+        {
+            var result = await In.ReadAsync(deadline).ConfigureAwait(false);
+            long take = Math.Min(remaining, result.Buffer.Length);
+            In.AdvanceTo(result.Buffer.GetPosition(take));
+            remaining -= take;
+            if (result.IsCompleted && take == result.Buffer.Length)
+            {
+                break;
             }
         }
 
