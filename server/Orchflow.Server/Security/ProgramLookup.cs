@@ -23,6 +23,10 @@ public class ProgramLookup
     private readonly string _cwd;
     private readonly string[] _places;
 
+    /// <summary>One launch checks the same PATH directories for every command of its line: each is judged once.</summary>
+    private readonly Dictionary<string, string?> _writable = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string?> _files = new(StringComparer.Ordinal);
+
     /// <param name="workspacePath">PATH in the environment the launch gets.</param>
     /// <param name="cwd">The launch's directory (absolute).</param>
     /// <param name="workspacePlaces">Directories the workspace's processes can write.</param>
@@ -92,26 +96,45 @@ public class ProgramLookup
     /// <summary>The canonical executable regular file <paramref name="path"/> (absolute, or relative to the launch's directory) is, or null.</summary>
     public virtual string? File(string path)
     {
+        if (_files.TryGetValue(path, out var known))
+        {
+            return known;
+        }
+
+        string? file = null;
         try
         {
             var full = Path.GetFullPath(path, _cwd);
             const UnixFileMode AnyExecute = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
-            if (!System.IO.File.Exists(full) || (System.IO.File.GetUnixFileMode(full) & AnyExecute) == 0)
+            if (System.IO.File.Exists(full) && (System.IO.File.GetUnixFileMode(full) & AnyExecute) != 0)
             {
-                return null;
+                file = Native.TryRealPath(full) ?? full;
             }
-
-            return Native.TryRealPath(full) ?? full;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
-            return null;
         }
+
+        _files[path] = file;
+        return file;
     }
 
     /// <summary>Why the workspace can write <paramref name="path"/> (or a directory on the way to it), or null when it cannot.</summary>
-    public virtual string? Writable(string path) =>
-        Path.IsPathRooted(path) ? WritableReason(path, _places) : $"{Show(path)} is relative to the directory the command runs in, which the workspace can write";
+    public virtual string? Writable(string path)
+    {
+        if (!Path.IsPathRooted(path))
+        {
+            return $"{Show(path)} is relative to the directory the command runs in, which the workspace can write";
+        }
+
+        if (!_writable.TryGetValue(path, out var why))
+        {
+            why = WritableReason(path, _places);
+            _writable[path] = why;
+        }
+
+        return why;
+    }
 
     /// <summary>
     /// Why <paramref name="path"/>, or a directory on the way to it, can be written by whoever can write
@@ -128,7 +151,8 @@ public class ProgramLookup
 
         var lexical = Path.GetFullPath(path);
         var roots = untrusted.Select(r => Native.TryRealPath(r) ?? r).ToList();
-        foreach (var candidate in new[] { lexical, Resolved(lexical) }.Distinct(StringComparer.Ordinal))
+        var resolved = Resolved(lexical);
+        foreach (var candidate in lexical == resolved ? [lexical] : new[] { lexical, resolved })
         {
             foreach (var root in roots)
             {
@@ -142,7 +166,8 @@ public class ProgramLookup
             {
                 try
                 {
-                    if (Path.Exists(d) && (System.IO.File.GetUnixFileMode(d) & UnixFileMode.OtherWrite) != 0)
+                    // Throws for a path that does not exist (yet): only existing directories can be written into.
+                    if ((System.IO.File.GetUnixFileMode(d) & UnixFileMode.OtherWrite) != 0)
                     {
                         return $"{d} can be written by every user";
                     }
