@@ -62,9 +62,29 @@ public sealed class BubblewrapBackend : IIsolationBackend
     /// <summary>The filter bwrap is started through, or null when it was not built (then the report says what that costs).</summary>
     public string? KernelFilter { get; }
 
-    /// <summary>The filter program built next to the daemon, when it is there.</summary>
-    public static string? BuiltKernelFilter() =>
-        Path.Combine(AppContext.BaseDirectory, HostProbe.LandlockLauncherName) is var path && File.Exists(path) ? path : null;
+    /// <summary>The filter program built next to the daemon, when it is there and a trial of it ran (once per process).</summary>
+    public static string? BuiltKernelFilter() => BuiltFilter.Value;
+
+    private static readonly Lazy<string?> BuiltFilter = new(() =>
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, HostProbe.LandlockLauncherName);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        // A kernel without seccomp filters would fail every launch; then the filter counts as not built, and the report says so.
+        var trueProgram = new[] { "/bin/true", "/usr/bin/true" }.FirstOrDefault(File.Exists) ?? "/bin/sh";
+        try
+        {
+            var trial = Processes.ProcessFactory.RunAsync(path, ["--filter-only", "--no-clone3", "--no-keyring", "--", trueProgram], "/", TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+            return trial.ExitCode == 0 ? path : null;
+        }
+        catch (Exception e) when (e is TimeoutException or System.ComponentModel.Win32Exception or IOException or InvalidOperationException)
+        {
+            return null;
+        }
+    });
 
     public IsolationMechanism Mechanism => IsolationMechanism.Bubblewrap;
 

@@ -80,7 +80,8 @@ public interface IIsolationBackend
     /// <summary>
     /// How this backend keeps one promise of a sandboxed tier, in words, and whether it keeps it whole:
     /// <c>restricted_paths</c> and <c>policy_file</c> (enhanced and strict; restricted_paths only when some are
-    /// configured), <c>filesystem</c>, <c>processes</c>, <c>terminals</c> and <c>network</c> (strict).
+    /// configured), <c>kernel_interfaces</c> and <c>control_groups</c> (enhanced and strict), <c>filesystem</c>,
+    /// <c>processes</c>, <c>terminals</c>, <c>network</c>, <c>ipc</c> and <c>unix_sockets</c> (strict).
     /// </summary>
     IsolationFeature Promise(string name, SecurityPolicy policy);
 }
