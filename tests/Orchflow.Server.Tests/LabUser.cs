@@ -235,10 +235,14 @@ public sealed record LabUser(string Name, uint Uid, uint Gid)
             : $"bubblewrap cannot make a sandbox as uid {uid} (it needs unprivileged user namespaces; user.max_user_namespaces is {ReadSysctl("/proc/sys/user/max_user_namespaces")}): {error.Trim()}";
     }
 
-    /// <summary>The daemon's own Landlock trial for root; for the user, the same launcher run as that user.</summary>
+    /// <summary>
+    /// The daemon's own Landlock trial (a root daemon inherits this process's environment, so ORCHFLOW_LANDLOCK=off turns
+    /// the fallback off for it); for the user, the same launcher run as that user.
+    /// </summary>
     private static string? LandlockProblem(string user)
     {
-        var host = HostProbe.For(null, Path.Combine(AppContext.BaseDirectory, HostProbe.LandlockLauncherName));
+        bool off = user == RootLabel && string.Equals(Environment.GetEnvironmentVariable(HostProbe.LandlockVariable), "off", StringComparison.OrdinalIgnoreCase);
+        var host = HostProbe.For(null, off ? null : Path.Combine(AppContext.BaseDirectory, HostProbe.LandlockLauncherName));
         if (!host.LandlockAvailable)
         {
             return $"the Landlock fallback cannot run here: {host.LandlockProblem}";
