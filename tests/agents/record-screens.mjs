@@ -138,7 +138,7 @@ async function record(vendor) {
     let last = -1;
     let quietSince = Date.now();
     let answered = 0;
-    const deadline = Date.now() + 150_000;
+    const deadline = Date.now() + 120_000;
     let lastDialogAt = 0;
     while (Date.now() < deadline && answered < 8) {
       await sleep(200);
@@ -177,6 +177,16 @@ async function record(vendor) {
       // Claude's trust dialog has "No, exit" first: the recording takes "Yes" below it.
       world.run(['terminal', 'send', a.terminalId, vendor === 'claude' && kind === 'trust' ? '\\e[B\\r' : '\\r']);
       answered++;
+    }
+    if (!labels.some((l) => l.dialog === null) && logPath && existsSync(logPath)) {
+      const bytes = readFileSync(logPath);
+      writeFileSync(path.join(outDir, `${vendor}-session.bin`), bytes);
+      labels.push({
+        file: `${vendor}-session.bin`, vendor, version: installedVersion(vendor), dialog: null, drawnAt: null, question: null, choices: [],
+        working: working.filter(([s, e]) => e > s && e <= bytes.length).map(([start, end]) => ({ start, end })),
+        note: 'The whole recorded run, ending without a question on screen.',
+      });
+      console.log(`${vendor}: model requests: ${JSON.stringify(standin.requests.map((r) => r.decision ? `${r.decision.kind}:${r.decision.name ?? r.decision.reason}` : r.path))}`);
     }
   } finally {
     await world.close();
