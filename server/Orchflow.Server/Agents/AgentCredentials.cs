@@ -9,13 +9,15 @@ namespace Orchflow.Server.Agents;
 /// </summary>
 public static class AgentCredentials
 {
+    /// <param name="Files">Files of a login, relative to HOME; with "FILE|TEXT", the file counts only when it contains TEXT
+    /// (Claude writes ~/.claude.json on its first start, logged in or not; its login adds oauthAccount).</param>
     private sealed record Vendor(string[] Variables, string[] Files, string Login, string KeyVariable);
 
     private static readonly Dictionary<string, Vendor> Vendors = new(StringComparer.Ordinal)
     {
         ["claude"] = new(
             ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_FOUNDRY"],
-            [".claude/.credentials.json", ".claude/settings.json", ".claude.json"],
+            [".claude/.credentials.json", ".claude/settings.json|apiKeyHelper", ".claude.json|oauthAccount", ".claude.json|primaryApiKey"],
             "run `claude` once in a terminal and log in",
             "ANTHROPIC_API_KEY"),
         ["codex"] = new(
@@ -25,7 +27,7 @@ public static class AgentCredentials
             "OPENAI_API_KEY"),
         ["gemini"] = new(
             ["GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_GCA", "GOOGLE_APPLICATION_CREDENTIALS", "GEMINI_CLI_USE_COMPUTE_ADC"],
-            [".gemini/oauth_creds.json", ".gemini/.env", ".gemini/settings.json"],
+            [".gemini/oauth_creds.json", ".gemini/.env", ".gemini/settings.json|compute-default-credentials", ".gemini/settings.json|vertex-ai"],
             "run `gemini` once in a terminal and sign in",
             "GEMINI_API_KEY"),
     };
@@ -48,14 +50,28 @@ public static class AgentCredentials
             return null;
         }
 
-        if (environment.TryGetValue("HOME", out var home) && home.Length > 0 && v.Files.Any(f => File.Exists(Path.Combine(home, f))))
+        if (environment.TryGetValue("HOME", out var home) && home.Length > 0 && v.Files.Any(f => HasLogin(home, f)))
         {
             return null;
         }
 
         var config = workspaceConfig ?? "the workspace's .orchflow/workspace.json";
-        return $"The {vendor} CLI has no credentials here: none of {string.Join(", ", v.Variables)} is in its environment and there is no login of its own in {(home is { Length: > 0 } ? home : "$HOME")} ({string.Join(", ", v.Files.Select(f => "~/" + f))}). "
+        return $"The {vendor} CLI has no credentials here: none of {string.Join(", ", v.Variables)} is in its environment and there is no login of its own in {(home is { Length: > 0 } ? home : "$HOME")} ({string.Join(", ", v.Files.Select(f => "~/" + f.Split('|')[0]).Distinct())}). "
             + $"To give it your key, export {v.KeyVariable} where the Orchflow daemon starts and add \"{v.KeyVariable}\" to agents.env_passthrough in {config}, "
             + $"or store it as a workspace secret; or {v.Login}.";
+    }
+
+    private static bool HasLogin(string home, string entry)
+    {
+        var parts = entry.Split('|', 2);
+        var file = Path.Combine(home, parts[0]);
+        try
+        {
+            return File.Exists(file) && (parts.Length == 1 || File.ReadAllText(file).Contains(parts[1], StringComparison.Ordinal));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 }
