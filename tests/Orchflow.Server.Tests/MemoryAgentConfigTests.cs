@@ -31,7 +31,14 @@ public sealed class MemoryAgentConfigTests : IAsyncLifetime
 
         _server = new InMemoryServer(_home);
         _c = await _server.ConnectAsync();
-        var config = new JsonObject { ["workspace"] = new JsonObject { ["shared_env"] = new JsonObject { ["PATH"] = $"{bin}:/usr/bin:/bin" } } };
+        var config = new JsonObject { ["workspace"] = new JsonObject { ["shared_env"] = new JsonObject
+        {
+            ["PATH"] = $"{bin}:/usr/bin:/bin",
+            // A batch run is refused without credentials; these stand-in keys let the stand-in CLIs start.
+            ["ANTHROPIC_API_KEY"] = "test-key",
+            ["OPENAI_API_KEY"] = "test-key",
+            ["GEMINI_API_KEY"] = "test-key",
+        } } };
         _ws = await _c.CallAsync<WorkspaceInfo>(Methods.WorkspaceCreate, new WorkspaceCreateParams { Path = _home.Project("agents", (".orchflow/workspace.json", config.ToJsonString())), Id = "agents" });
     }
 
