@@ -222,3 +222,6 @@ Figures are seen by a Node client speaking the protocol over the daemon's socket
 
 ${table}
 ${notes.length ? `\n${notes.join('\n')}\n` : ''}`);
+
+// The real agent CLIs against their vendors' stand-in APIs (bench/real-agents.mjs, its own section); BENCH_REAL_RUNS=0 skips it.
+if (process.env.BENCH_REAL_RUNS !== '0') await import('./real-agents.mjs');

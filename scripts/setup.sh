@@ -122,6 +122,18 @@ else
   log setup "npm: node_modules up to date"
 fi
 
+# 4b. The real agent CLIs of the `agents` test tier, pinned in tests/agents/package.json and kept out of the
+# extension's bundle: npm ci there when its node_modules is missing or older than its lock (node tests/agents/update-pins.mjs moves the pins).
+agents_stamp=tests/agents/node_modules/.package-lock.json
+if [[ ! -f "$agents_stamp" || tests/agents/package-lock.json -nt "$agents_stamp" || tests/agents/package.json -nt "$agents_stamp" ]]; then
+  t=$(now_s)
+  (cd tests/agents && npm_clean npm ci --no-audit --no-fund --loglevel=error) >&2 || die setup "npm ci in tests/agents failed"
+  touch "$agents_stamp"
+  log setup "agents: installed the pinned agent CLIs in $(elapsed "$t") s"
+else
+  log setup "agents: tests/agents/node_modules up to date"
+fi
+
 # 5. NuGet packages for the .NET solution.
 t=$(now_s)
 restore_log="$ORCHFLOW_CACHE/logs/dotnet-restore.log"

@@ -11,6 +11,8 @@
 #   dotnet     build the solution (warnings are errors when CI=true), then its unit, in-memory RPC and e2e tests
 #   extension  the extension's unit tests
 #   mcp        `orchflow mcp` driven by the official MCP TypeScript SDK (@modelcontextprotocol/sdk): node --test tests/mcp/
+#   agents     the real agent CLIs (Claude Code, Codex CLI, Gemini CLI, pinned in tests/agents/package.json) run by the
+#              daemon against local stand-ins of their vendors' APIs: node --test tests/agents/
 #   package    build the .vsix (out/orchflow.vsix)
 #   vscode     the extension inside a real VS Code (code-server + headless Chromium): node --test tests/vscode/
 #
@@ -20,7 +22,7 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ORCHFLOW_ROOT"
 
-all_tiers=(contract static dotnet extension mcp package vscode)
+all_tiers=(contract static dotnet extension mcp agents package vscode)
 requested="${ORCHFLOW_TEST_TIERS:-all}"
 declare -A want=()
 IFS=',' read -r -a names <<<"$requested"
@@ -29,7 +31,7 @@ for n in "${names[@]}"; do
   case "$n" in
     all) for t in "${all_tiers[@]}"; do want[$t]=1; done ;;
     unit) want[dotnet]=1; want[extension]=1 ;;
-    contract|static|dotnet|extension|mcp|package|vscode) want[$n]=1 ;;
+    contract|static|dotnet|extension|mcp|agents|package|vscode) want[$n]=1 ;;
     "") ;;
     *) echo "test: unknown tier '$n' in ORCHFLOW_TEST_TIERS (known: ${all_tiers[*]}, unit, all)" >&2; exit 2 ;;
   esac
@@ -178,6 +180,16 @@ if [[ -n "${want[mcp]:-}" ]]; then
     step mcp "node --test tests/mcp/" 10m log node --test --test-concurrency=1 --test-reporter=spec tests/mcp/
   else
     not_run mcp "node --test tests/mcp/" "the server did not build"
+  fi
+fi
+
+if [[ -n "${want[agents]:-}" ]]; then
+  # The pinned CLIs are installed by scripts/setup.sh (tests/agents/node_modules); each test names the CLI version it ran.
+  # One file, its tests one at a time: each starts a daemon and a real CLI, and the machine has 2 cores.
+  if step agents build-server 15m none bash scripts/build-server.sh; then
+    step agents "node --test tests/agents/" 60m log node --test --test-concurrency=1 --test-reporter=spec tests/agents/
+  else
+    not_run agents "node --test tests/agents/" "the server did not build"
   fi
 fi
 

@@ -44,6 +44,16 @@ public sealed record AgentChoice
     public required string Keys { get; init; }
 }
 
+/// <summary>How an agent CLI runs: in its interactive terminal UI, or non-interactively on one task until it exits.</summary>
+public enum AgentMode
+{
+    /// <summary>The CLI's terminal UI, with the task as its first prompt; it stays open for more turns and questions.</summary>
+    Interactive,
+
+    /// <summary>The CLI's non-interactive mode (<c>claude -p</c>, <c>codex exec</c>, <c>gemini -p</c>): works on the task, prints the result and exits.</summary>
+    Batch,
+}
+
 /// <summary>The git worktree an agent works in, on its own branch, outside the workspace root.</summary>
 public sealed record AgentWorktree
 {
@@ -67,6 +77,9 @@ public sealed record AgentInfo
 
     /// <summary>A short name given at spawn, for people (lists, its terminal's title); null when none was given.</summary>
     public string? Name { get; init; }
+
+    /// <summary>Interactive terminal UI, or the type's batch (non-interactive) command.</summary>
+    public AgentMode Mode { get; init; }
 
     public required string Task { get; init; }
     public required AgentState State { get; init; }
@@ -134,6 +147,9 @@ public sealed record AgentSpawnParams
 
     /// <summary>An agent type name: claude, codex, gemini, aider, command, or one from the config files.</summary>
     public required string Type { get; init; }
+
+    /// <summary>Interactive (the default) or batch, the type's non-interactive command; refused for a type that has none.</summary>
+    public AgentMode? Mode { get; init; }
 
     /// <summary>The task, passed to the CLI as one argument (never through a shell); for type command, the command line itself.</summary>
     public required string Task { get; init; }

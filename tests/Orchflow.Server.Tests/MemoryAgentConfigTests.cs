@@ -25,13 +25,20 @@ public sealed class MemoryAgentConfigTests : IAsyncLifetime
         foreach (var name in new[] { "claude", "codex", "gemini", "aider" })
         {
             var script = Path.Combine(bin, name);
-            await File.WriteAllTextAsync(script, "#!/bin/sh\n{ for a in \"$@\"; do printf '%s\\n' \"$a\"; done; printf 'GEMINI_SETTINGS=%s\\n' \"$GEMINI_CLI_SYSTEM_SETTINGS_PATH\"; } > \"$PWD/$(basename \"$0\").args.tmp\"\nmv \"$PWD/$(basename \"$0\").args.tmp\" \"$PWD/$(basename \"$0\").args\"\nexec sleep 600\n");
+            await File.WriteAllTextAsync(script, "#!/bin/sh\n{ for a in \"$@\"; do printf '%s\\n' \"$a\"; done; printf 'GEMINI_HOME=%s\\n' \"$GEMINI_CLI_HOME\"; } > \"$PWD/$(basename \"$0\").args.tmp\"\nmv \"$PWD/$(basename \"$0\").args.tmp\" \"$PWD/$(basename \"$0\").args\"\nexec sleep 600\n");
             File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
         _server = new InMemoryServer(_home);
         _c = await _server.ConnectAsync();
-        var config = new JsonObject { ["workspace"] = new JsonObject { ["shared_env"] = new JsonObject { ["PATH"] = $"{bin}:/usr/bin:/bin" } } };
+        var config = new JsonObject { ["workspace"] = new JsonObject { ["shared_env"] = new JsonObject
+        {
+            ["PATH"] = $"{bin}:/usr/bin:/bin",
+            // A batch run is refused without credentials; these stand-in keys let the stand-in CLIs start.
+            ["ANTHROPIC_API_KEY"] = "test-key",
+            ["OPENAI_API_KEY"] = "test-key",
+            ["GEMINI_API_KEY"] = "test-key",
+        } } };
         _ws = await _c.CallAsync<WorkspaceInfo>(Methods.WorkspaceCreate, new WorkspaceCreateParams { Path = _home.Project("agents", (".orchflow/workspace.json", config.ToJsonString())), Id = "agents" });
     }
 
@@ -42,9 +49,10 @@ public sealed class MemoryAgentConfigTests : IAsyncLifetime
     }
 
     /// <summary>Spawns the type and returns the argv (after the program) and the environment line its stand-in recorded.</summary>
-    private async Task<(AgentInfo Agent, List<string> Args, string GeminiSettings, string Dir)> RunAsync(string type)
+    private async Task<(AgentInfo Agent, List<string> Args, string GeminiHome, string Dir)> RunAsync(string type, AgentMode? mode = null)
     {
-        var agent = await _c.CallAsync<AgentInfo>(Methods.AgentSpawn, new AgentSpawnParams { WorkspaceId = _ws.Id, Type = type, Task = "fix the parser" });
+        File.Delete(Path.Combine(_ws.RootPath, type + ".args"));
+        var agent = await _c.CallAsync<AgentInfo>(Methods.AgentSpawn, new AgentSpawnParams { WorkspaceId = _ws.Id, Type = type, Task = "fix the parser", Mode = mode });
         var file = Path.Combine(_ws.RootPath, type + ".args");
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (!File.Exists(file))
@@ -54,7 +62,7 @@ public sealed class MemoryAgentConfigTests : IAsyncLifetime
         }
 
         var lines = (await File.ReadAllTextAsync(file)).TrimEnd('\n').Split('\n').ToList();
-        var settings = lines[^1]["GEMINI_SETTINGS=".Length..];
+        var settings = lines[^1]["GEMINI_HOME=".Length..];
         lines.RemoveAt(lines.Count - 1);
         return (agent, lines, settings, McpAgentSetup.DirectoryFor(_home.Paths.DataDirectory, _ws.Id, agent.Id));
     }
@@ -66,7 +74,8 @@ public sealed class MemoryAgentConfigTests : IAsyncLifetime
     public async Task Claude_gets_an_mcp_config_file_that_starts_orchflow_mcp_with_its_token_file()
     {
         var (agent, args, _, dir) = await RunAsync("claude");
-        Assert.Equal(["--mcp-config", Path.Combine(dir, "mcp.json"), "fix the parser"], args);
+        // --mcp-config and --allowedTools take several values: the task comes after "--", never read as a config file.
+        Assert.Equal(["--mcp-config", Path.Combine(dir, "mcp.json"), "--allowedTools", "mcp__orchflow", "--", "fix the parser"], args);
         var server = Server(args[1]);
         var serverArgs = server.GetProperty("args").EnumerateArray().Select(a => a.GetString()!).ToList();
         Assert.Equal(McpLaunch.Self().File, server.GetProperty("command").GetString());
@@ -77,11 +86,27 @@ public sealed class MemoryAgentConfigTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Batch_mode_runs_each_vendors_non_interactive_command_with_the_same_mcp_setup()
+    {
+        var (_, claude, _, dir) = await RunAsync("claude", AgentMode.Batch);
+        Assert.Equal(["--mcp-config", Path.Combine(dir, "mcp.json"), "--allowedTools", "mcp__orchflow", "-p", "--", "fix the parser"], claude);
+        var (_, codex, _, _) = await RunAsync("codex", AgentMode.Batch);
+        Assert.Equal(["exec", "--skip-git-repo-check", "--", "fix the parser"], codex.Skip(8));
+        var (_, gemini, home, _) = await RunAsync("gemini", AgentMode.Batch);
+        Assert.Equal(["-p", "fix the parser"], gemini);
+        Assert.NotEqual("", home);
+        var e = await _c.FailAsync(Methods.AgentSpawn, new AgentSpawnParams { WorkspaceId = _ws.Id, Type = "aider", Task = "x", Mode = AgentMode.Batch });
+        Assert.Contains("has no batch mode", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Codex_gets_config_overrides_whose_toml_names_the_same_server()
     {
         var (_, args, _, dir) = await RunAsync("codex");
-        Assert.Equal(5, args.Count);
-        Assert.Equal(("-c", "-c", "fix the parser"), (args[0], args[2], args[4]));
+        Assert.Equal(10, args.Count);
+        Assert.Equal(("-c", "-c", "-c", "-c", "--", "fix the parser"), (args[0], args[2], args[4], args[6], args[8], args[9]));
+        // Its tools need no approval (codex exec refuses calls that do), and Codex waits for it before the first turn.
+        Assert.Equal(("mcp_servers.orchflow.default_tools_approval_mode=\"approve\"", "mcp_servers.orchflow.required=true"), (args[5], args[7]));
         var expected = Server(Path.Combine(dir, "mcp.json"));
         var toml = Tomlyn.TomlSerializer.Deserialize<Tomlyn.Model.TomlTable>(args[1].Replace("mcp_servers.orchflow.command=", "command = ", StringComparison.Ordinal) + "\n"
             + args[3].Replace("mcp_servers.orchflow.args=", "args = ", StringComparison.Ordinal), (Tomlyn.TomlSerializerOptions?)null)!;
@@ -90,12 +115,16 @@ public sealed class MemoryAgentConfigTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Gemini_gets_a_system_settings_file_with_the_server_and_aider_nothing()
+    public async Task Gemini_gets_a_home_of_its_own_whose_settings_add_the_trusted_server_and_aider_nothing()
     {
-        var (_, args, settings, dir) = await RunAsync("gemini");
+        var (_, args, home, dir) = await RunAsync("gemini");
         Assert.Equal(["-i", "fix the parser"], args);
-        Assert.Equal(Path.Combine(dir, "gemini-settings.json"), settings);
-        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(Server(Path.Combine(dir, "mcp.json")).GetRawText()), JsonNode.Parse(Server(settings).GetRawText())));
+        Assert.Equal(Path.Combine(dir, "gemini-home"), home);
+        var settings = Path.Combine(home, ".gemini", "settings.json");
+        var server = JsonNode.Parse(Server(settings).GetRawText())!.AsObject();
+        Assert.True(server["trust"]!.GetValue<bool>());
+        server.Remove("trust");
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(Server(Path.Combine(dir, "mcp.json")).GetRawText()), server));
 
         var (_, aiderArgs, aiderSettings, _) = await RunAsync("aider");
         Assert.Empty(aiderArgs);

@@ -88,7 +88,9 @@ test('cannot reach another workspace by any argument', async () => {
   assert.notEqual(own.structuredContent.entry.value, 'B-secret');
   for (const key of ['beta-only', 'beta:beta-only', '../beta/beta-only', 'beta/beta-only']) {
     const r = await call(client, 'memory_get', { key });
-    assert.equal(r.structuredContent.entry, undefined, `${key} must not be found`);
+    assert.equal(r.isError, true, `${key} must not be found`);
+    assert.equal(r.structuredContent, undefined);
+    assert.match(text(r), /^Not found: this workspace's memory has no entry/);
   }
   const all = await call(client, 'memory_search', { text: 'B-secret', limit: 10000 });
   assert.deepEqual(all.structuredContent.entries, []);
@@ -99,6 +101,47 @@ test('cannot reach another workspace by any argument', async () => {
   const smuggledStore = await call(client, 'memory_store', { key: 'x', value: 'y', workspaceId: 'beta' });
   assert.equal(smuggledStore.isError, true);
   assert.doesNotMatch(cli(h, ['memory', 'list', '--workspace', 'beta']), /\bx\b/);
+});
+
+test('every property of every tool schema has a type (MCP Inspector --strict)', async () => {
+  const { tools } = await client.listTools();
+  for (const t of tools) {
+    assert.equal(t.inputSchema.type, 'object', t.name);
+    for (const [name, prop] of Object.entries(t.inputSchema.properties ?? {})) {
+      assert.ok(prop.type, `${t.name}.${name} has no type`);
+    }
+  }
+  const store = tools.find((t) => t.name === 'memory_store').inputSchema.properties;
+  assert.equal(store.value.type, 'string');
+  assert.equal(store.as_json.type, 'boolean');
+});
+
+test('memory_store stores JSON text as JSON with as_json, and refuses invalid JSON text', async () => {
+  const stored = await call(client, 'memory_store', { key: 'notes/json', value: '{"port": 8080}', as_json: true });
+  assert.equal(stored.isError, undefined, text(stored));
+  assert.equal(stored.structuredContent.entry.kind, 'json');
+  const bad = await call(client, 'memory_store', { key: 'notes/json', value: '{port', as_json: true });
+  assert.equal(bad.isError, true);
+  assert.match(text(bad), /must be valid JSON text/);
+});
+
+test('accepts the arguments clients add on their own (Gemini\'s wait_for_previous), and only those', async () => {
+  const info = await call(client, 'workspace_info', { wait_for_previous: true });
+  assert.equal(info.isError, undefined, text(info));
+  const stored = await call(client, 'memory_store', { key: 'notes/wait', value: 'x', wait_for_previous: false });
+  assert.equal(stored.isError, undefined, text(stored));
+  const other = await call(client, 'workspace_info', { wait_for_next: true });
+  assert.equal(other.isError, true);
+  assert.match(text(other), /workspace_info has no argument 'wait_for_next'/);
+});
+
+test('result texts are readable JSON, without \\u escapes', async () => {
+  await call(client, 'memory_store', { key: 'notes/quote', value: 'say "hi" & <b>bye</b> é' });
+  const got = await call(client, 'memory_get', { key: 'notes/quote' });
+  const body = text(got);
+  assert.doesNotMatch(body, /\\u[0-9a-fA-F]{4}/);
+  assert.match(body, /say \\"hi\\" & <b>bye<\/b> é/);
+  assert.equal(JSON.parse(body).entry.value, 'say "hi" & <b>bye</b> é');
 });
 
 test('workspace_info shows the own workspace and its agents only', async () => {

@@ -4,6 +4,8 @@
 
 export type AgentChangeKind = 'created' | 'updated' | 'removed';
 
+export type AgentMode = 'interactive' | 'batch';
+
 export type AgentState =
   'queued' | 'starting' | 'running' | 'needsInput' | 'paused' | 'succeeded' | 'failed' | 'stopped' | 'interrupted';
 
@@ -78,6 +80,7 @@ export interface AgentInfo {
   workspaceId: string;
   type: string;
   name?: string | null;
+  mode?: AgentMode;
   task: string;
   state: AgentState;
   queuePosition?: number | null;
@@ -178,6 +181,7 @@ export interface AgentSendParams {
 export interface AgentSpawnParams {
   workspaceId?: string | null;
   type: string;
+  mode?: AgentMode;
   task: string;
   worktree?: boolean;
   name?: string | null;

@@ -5,6 +5,7 @@ namespace Orchflow.Config;
 /// enums as C# enums). Nullable members are the ones whose absence matters: the daemon derives them (id, name,
 /// root, project type) or falls back to the global config (limits, model memory).
 /// </summary>
+/// <param name="EnvPassthrough">agents.env_passthrough: variables of the user's environment its agents get; null or empty for none.</param>
 public sealed record WorkspaceFileConfig(
     string? Id,
     string? Name,
@@ -16,7 +17,8 @@ public sealed record WorkspaceFileConfig(
     SecurityConfig Security,
     IReadOnlyDictionary<string, string> SharedEnv,
     MemoryConfig Memory,
-    IReadOnlyDictionary<string, AgentTypeConfig> AgentTypes);
+    IReadOnlyDictionary<string, AgentTypeConfig> AgentTypes,
+    IReadOnlyList<string>? EnvPassthrough = null);
 
 /// <summary>The terminal and memory namespace of a workspace.</summary>
 /// <param name="Prefix">Prefix for terminal and session names; null means the workspace id.</param>

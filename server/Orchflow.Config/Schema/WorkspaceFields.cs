@@ -174,9 +174,20 @@ internal static class WorkspaceFields
         "The workspace's shared agent memory: one segment of its own (a LiteDB file under Orchflow's data directory), which its agents reach through Orchflow's MCP server and people through `orchflow memory`. Its byte capacity is models.memory_size.",
         CapacityEntries, WhenFull, Persistence, DefaultTtl);
 
+    public static readonly StringListField EnvPassthrough = new("env_passthrough",
+        "Variables of the user's own environment (the daemon's) that agents of this workspace get, e.g. [\"ANTHROPIC_API_KEY\"]. "
+        + "A vendor's variables (ANTHROPIC_* and CLAUDE_*, OPENAI_* and CODEX_*, GEMINI_* and GOOGLE_*) reach only that vendor's agents; "
+        + "other names reach every agent of the workspace. Terminals and other workspaces never get them.",
+        new StringField("", "") { Rules = Rules.EnvKey })
+    { MaxItems = 100 };
+
+    /// <summary>The workspace's agents block: the agent types, and what of the user's environment its agents get.</summary>
+    public static readonly ObjectField Agents = new("agents", "Agent CLIs orchflow can start, and what of the user's environment they get in this workspace.",
+        AgentFields.Types, EnvPassthrough);
+
     public static readonly ObjectField Workspace = new("workspace",
         "Settings of this workspace. Every key is optional.",
-        Id, Name, RootPath, Type, Namespace, Resources, Models, Security, SharedEnv, Memory, AgentFields.Agents)
+        Id, Name, RootPath, Type, Namespace, Resources, Models, Security, SharedEnv, Memory, Agents)
     { Required = true };
 
     public static readonly ObjectField Document = new("",
@@ -212,6 +223,7 @@ internal static class WorkspaceFields
                 security.GetRefOrNull(SecretsFile)),
             SharedEnv: ws.Get(SharedEnv),
             Memory: new MemoryConfig(memory.Get(CapacityEntries), memory.Get(WhenFull), memory.Get(Persistence), memory.GetValueOrNull(DefaultTtl)),
-            AgentTypes: AgentFields.Build(ws.Get(AgentFields.Agents)));
+            AgentTypes: AgentFields.Build(ws.Get(Agents)),
+            EnvPassthrough: ws.Get(Agents).Get(EnvPassthrough));
     }
 }

@@ -20,6 +20,9 @@ internal sealed class Agent
 
     public required string Task { get; init; }
 
+    /// <summary>Interactive or batch: which command of its type runs it.</summary>
+    public AgentMode Mode { get; init; }
+
     public required string LogPath { get; init; }
 
     public required DateTimeOffset CreatedAt { get; init; }

@@ -1,3 +1,5 @@
+using Orchflow.Protocol;
+
 namespace Orchflow.Server.Agents;
 
 /// <summary>
@@ -13,7 +15,14 @@ public interface IAgentRunHooks
     void Ended(string agentId);
 }
 
-public sealed record AgentRunContext(string WorkspaceId, string AgentId, AgentType Type, IReadOnlyList<string> Argv);
+public sealed record AgentRunContext(string WorkspaceId, string AgentId, AgentType Type, IReadOnlyList<string> Argv)
+{
+    /// <summary>Interactive or batch: the MCP setup differs (a batch run cannot wait at a prompt for a tool approval).</summary>
+    public AgentMode Mode { get; init; }
+
+    /// <summary>Where the agent runs (the workspace root or its worktree), for a vendor's per-folder settings.</summary>
+    public string? Cwd { get; init; }
+}
 
 public sealed record AgentRunSetup(IReadOnlyList<string> Argv, IReadOnlyDictionary<string, string> Variables)
 {

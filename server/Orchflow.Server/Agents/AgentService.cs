@@ -142,6 +142,9 @@ public sealed class AgentService : IAsyncDisposable
 
     public AgentInfo Show(string id) => View(Get(id));
 
+    /// <summary>A run that ends this soon after its start failed to start, as far as the user is concerned.</summary>
+    private static readonly TimeSpan QuickExit = TimeSpan.FromSeconds(10);
+
     public async Task<AgentInfo> SpawnAsync(AgentSpawnParams p, string? by, CancellationToken cancellationToken = default)
     {
         ThrowIfStopping();
@@ -164,7 +167,15 @@ public sealed class AgentService : IAsyncDisposable
 
         // Checked now so that a missing CLI is an error of this request, not an agent that fails later.
         var type = ResolveType(ws, p.Type);
-        _ = Prepare(ws, type, p.Task, ws.RootPath);
+        var mode = p.Mode ?? AgentMode.Interactive;
+        var (checkedArgv, _) = Prepare(ws, type, mode, p.Task, ws.RootPath);
+        if (AgentTypes.Resolve(checkedArgv[0], SearchPath(ws, type), ws.RootPath) is { } cli)
+        {
+            await AgentVersions.CheckAsync(type, cli, cancellationToken).ConfigureAwait(false);
+        }
+
+        var noCredentials = CheckCredentials(ws, type, mode, checkedArgv[0]);
+
 
         int floor = _agents.Keys.Select(id => ParseNumber(id, ws.Namespace)).DefaultIfEmpty(0).Max();
         var id = $"{ws.Namespace}-a{_store.NextNumber(ws.Namespace, floor).ToString(CultureInfo.InvariantCulture)}";
@@ -188,6 +199,7 @@ public sealed class AgentService : IAsyncDisposable
                 Type = type.Name,
                 Name = name,
                 Task = p.Task,
+                Mode = mode,
                 LogPath = AgentLog.PathFor(_paths.DataDirectory, ws.Id, id),
                 CreatedAt = _time.GetUtcNow(),
                 Cwd = worktree?.Cwd ?? ws.RootPath,
@@ -197,7 +209,8 @@ public sealed class AgentService : IAsyncDisposable
                 QueueOrder = ++_queueSeq,
             };
             _agents[id] = agent;
-            AddEvent(agent, AgentEventKind.Spawned, $"{id} ({type.Name}) spawned" + (worktree is null ? "" : $" on branch {worktree.Branch}") + $": {Short(p.Task)}", by: by);
+            AddEvent(agent, AgentEventKind.Spawned, $"{id} ({type.Name}{(mode == AgentMode.Batch ? ", batch" : "")}) spawned" + (worktree is null ? "" : $" on branch {worktree.Branch}") + $": {Short(p.Task)}"
+                + (noCredentials is null ? "" : $". Log in in its terminal: {noCredentials}"), by: by);
             Publish(agent, AgentChangeKind.Created);
             _log.Info($"Agent {id} ({type.Name}) spawned in {ws.Id}" + (worktree is null ? "" : $", worktree {worktree.Path}"));
             Schedule(ws.Id);
@@ -641,8 +654,8 @@ public sealed class AgentService : IAsyncDisposable
                     agent.Worktree is null ? "Check the workspace root." : $"Its worktree was deleted; remove the agent and spawn a new one (branch {agent.Worktree.Branch} is kept).");
             }
 
-            var (argv, taskInArgv) = Prepare(ws, type, agent.Task, agent.Cwd);
-            var setup = RunHooks?.Prepare(new AgentRunContext(ws.Id, agent.Id, type, argv));
+            var (argv, taskInArgv) = Prepare(ws, type, agent.Mode, agent.Task, agent.Cwd);
+            var setup = RunHooks?.Prepare(new AgentRunContext(ws.Id, agent.Id, type, argv) { Mode = agent.Mode, Cwd = agent.Cwd });
             var run = new AgentRun(
                 new NeedsInputDetector(AgentTypes.Compile(type.NeedsInputPatterns), AgentTypes.Compile(type.DonePatterns), _time),
                 new AgentLog(agent.LogPath, $"\r\n[orchflow] run {agent.Runs} of {agent.Id} ({type.Name}) started {agent.StartedAt:u} in {agent.Cwd}\r\n"),
@@ -655,7 +668,7 @@ public sealed class AgentService : IAsyncDisposable
                 var terminal = _terminals.Create(
                     new TerminalCreateParams { WorkspaceId = ws.Id, Name = $"{agent.Name ?? type.DisplayName} · {agent.Id}", Purpose = TerminalPurpose.Agent },
                     attachTo: null,
-                    new AgentLaunch(agent.Id, setup?.Argv ?? argv, agent.Cwd, type.Env, run) { Variables = setup?.Variables, SandboxReadOnly = setup?.SandboxReadOnly ?? [] });
+                    new AgentLaunch(agent.Id, setup?.Argv ?? argv, agent.Cwd, AgentEnv(ws, type, argv[0]), run) { Variables = setup?.Variables, SandboxReadOnly = setup?.SandboxReadOnly ?? [] });
                 agent.TerminalId = terminal.Id;
                 run.TerminalCreatedAt = terminal.CreatedAt;
                 run.Detector.AttachScreen(_terminals.Get(terminal.Id).Screen);
@@ -668,7 +681,9 @@ public sealed class AgentService : IAsyncDisposable
                 throw;
             }
 
-            AddEvent(agent, AgentEventKind.Started, $"{agent.Id} started" + (agent.Runs > 1 ? $" (run {agent.Runs})" : "") + (agent.Worktree is { } w ? $" in worktree {w.Branch}" : ""));
+            var passed = Passthrough(ws, type, argv[0]).Keys.Order(StringComparer.Ordinal).ToList();
+            AddEvent(agent, AgentEventKind.Started, $"{agent.Id} started" + (agent.Runs > 1 ? $" (run {agent.Runs})" : "") + (agent.Worktree is { } w ? $" in worktree {w.Branch}" : "")
+                + (passed.Count > 0 ? $"; passed from the user's environment (agents.env_passthrough): {string.Join(", ", passed)}" : ""));
             Publish(agent);
             return true;
         }
@@ -681,9 +696,9 @@ public sealed class AgentService : IAsyncDisposable
     }
 
     /// <summary>The argv of a run, once the program is known to be installed on the workspace terminal's PATH.</summary>
-    private (IReadOnlyList<string> Argv, bool TaskInArgv) Prepare(WorkspaceInfo ws, AgentType type, string task, string cwd)
+    private (IReadOnlyList<string> Argv, bool TaskInArgv) Prepare(WorkspaceInfo ws, AgentType type, AgentMode mode, string task, string cwd)
     {
-        var (argv, taskInArgv) = AgentTypes.BuildArgv(type, task, ShellOrDefault());
+        var (argv, taskInArgv) = AgentTypes.BuildArgv(type, mode, task, ShellOrDefault());
         if (AgentTypes.Resolve(argv[0], SearchPath(ws, type), cwd) is null)
         {
             throw new OrchflowException(ErrorCodes.NotFound, AgentTypes.NotInstalledMessage(type, argv[0]),
@@ -710,6 +725,19 @@ public sealed class AgentService : IAsyncDisposable
         {
             Schedule(agent.WorkspaceId);
         }
+    }
+
+    /// <summary>
+    /// Why a run failed, in the CLI's own words when it said any: an agent CLI that exits at once (no credentials, an
+    /// untrusted folder, a flag it does not know) prints the reason as its last line, which would otherwise be lost.
+    /// </summary>
+    private string FailureMessage(Agent agent, string how)
+    {
+        var last = agent.Run?.Detector.Evaluate(final: true).LastLine ?? agent.LastLine;
+        bool atOnce = agent.StartedAt is { } started && _time.GetUtcNow() - started < QuickExit;
+        return $"The process ended{(atOnce ? " right after it started" : "")}: {how}."
+            + (string.IsNullOrWhiteSpace(last) ? "" : $" Its last output: {last}")
+            + $" The whole output: `orchflow agent logs {agent.Id}`.";
     }
 
     /// <summary>Ends the live parts of the current run: a last look at its output, and its log closed.</summary>
@@ -799,7 +827,7 @@ public sealed class AgentService : IAsyncDisposable
             else
             {
                 var how = t.ExitCode is { } code ? $"exit {code}" : t.Signal is { } sig ? $"killed by signal {sig}" : "ended, status unknown";
-                Finish(agent, AgentState.Failed, $"The process ended: {how}.", AgentEventKind.Failed, $"{agent.Id} ({agent.Type}) failed: {how}", null, t.ExitCode);
+                Finish(agent, AgentState.Failed, FailureMessage(agent, how), AgentEventKind.Failed, $"{agent.Id} ({agent.Type}) failed: {how}", null, t.ExitCode);
             }
         }
     }
@@ -1124,6 +1152,7 @@ public sealed class AgentService : IAsyncDisposable
         Type = a.Type,
         Name = a.Name,
         Task = a.Task,
+        Mode = a.Mode,
         State = a.State,
         QueuePosition = a.State == AgentState.Queued ? a.QueuePosition : null,
         TerminalId = a.TerminalId,
@@ -1151,6 +1180,7 @@ public sealed class AgentService : IAsyncDisposable
         Type = a.Type,
         Name = a.Name,
         Task = a.Task,
+        Mode = a.Mode == AgentMode.Batch ? "batch" : "interactive",
         State = Wire(a.State),
         TerminalId = a.TerminalId,
         ExitCode = a.ExitCode,
@@ -1184,6 +1214,7 @@ public sealed class AgentService : IAsyncDisposable
                 Type = r.Type,
                 Name = r.Name,
                 Task = r.Task,
+                Mode = string.Equals(r.Mode, "batch", StringComparison.Ordinal) ? AgentMode.Batch : AgentMode.Interactive,
                 LogPath = r.LogPath,
                 CreatedAt = Utc(r.CreatedAt),
                 Cwd = r.Cwd,
@@ -1240,6 +1271,49 @@ public sealed class AgentService : IAsyncDisposable
             ? type
             : throw new OrchflowException(ErrorCodes.NotFound, $"No agent type '{name}' in workspace '{ws.Id}'.",
                 $"Known types: {string.Join(", ", types.Keys.Order(StringComparer.Ordinal))}. Define others under agents.types in orchflow.toml or the workspace's .orchflow/workspace.json.");
+    }
+
+    /// <summary>The variables of the user's environment this agent gets through its workspace's agents.env_passthrough.</summary>
+    private Dictionary<string, string> Passthrough(WorkspaceInfo ws, AgentType type, string program)
+    {
+        var names = _workspaces.WithWorkspace(ws.Id, w => w.Config?.EnvPassthrough) ?? [];
+        return names.Count == 0
+            ? new Dictionary<string, string>(StringComparer.Ordinal)
+            : TerminalEnvironment.Passthrough(names, [type.Name, Path.GetFileName(program)], Environment.GetEnvironmentVariable);
+    }
+
+    /// <summary>An agent's own variables: the passed-through ones of the user's environment, then its type's env (which the config sets explicitly, so it wins).</summary>
+    private Dictionary<string, string> AgentEnv(WorkspaceInfo ws, AgentType type, string program)
+    {
+        var env = Passthrough(ws, type, program);
+        foreach (var (key, value) in type.Env)
+        {
+            env[key] = value;
+        }
+
+        return env;
+    }
+
+    /// <summary>
+    /// Before a spawn: a vendor CLI with no credentials at all. A batch run cannot log in, so it is refused with what to
+    /// do; an interactive one can log in in its own terminal, so the spawn goes on and its first event says what is missing.
+    /// </summary>
+    private string? CheckCredentials(WorkspaceInfo ws, AgentType type, AgentMode mode, string program)
+    {
+        if (!type.BuiltIn)
+        {
+            return null;
+        }
+
+        var env = _terminals.EnvironmentFor(ws, "agent-credentials", null, AgentEnv(ws, type, program));
+        var configPath = _workspaces.WithWorkspace(ws.Id, w => w.ConfigPath);
+        var missing = AgentCredentials.Missing(Path.GetFileName(program) == type.Name ? type.Name : "", env, configPath);
+        if (missing is not null && mode == AgentMode.Batch)
+        {
+            throw new OrchflowException(ErrorCodes.InvalidArgument, missing, "A batch run cannot ask for a login; give the CLI its credentials first, or spawn it interactively and log in in its terminal.");
+        }
+
+        return missing;
     }
 
     private string? SearchPath(WorkspaceInfo ws, AgentType type) =>

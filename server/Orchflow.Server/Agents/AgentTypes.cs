@@ -23,6 +23,12 @@ public sealed record AgentType(
 {
     /// <summary>Where this definition came from, for messages ("orchflow.toml", a workspace.json path).</summary>
     public string? SourceFile { get; init; }
+
+    /// <summary>The command template of <see cref="AgentMode.Batch"/> (the CLI's non-interactive mode); null when the type has none.</summary>
+    public string? BatchCommand { get; init; }
+
+    /// <summary>The oldest CLI version that accepts the flags and settings Orchflow passes to a built-in type; checked with <c>--version</c> at spawn.</summary>
+    public Version? MinimumVersion { get; init; }
 }
 
 /// <summary>The built-in agent types, the merge with the config files, and the safe argv of a command template.</summary>
@@ -46,21 +52,28 @@ public static class AgentTypes
     private static readonly string[] YesNo = [@"(?i)[\[(](y/n|yes/no)[\])]\s*$"];
 
     /// <summary>
-    /// The agent CLIs Orchflow knows. Each starts interactively with the task as its first prompt; Aider has no such
-    /// argument (<c>--message</c> exits after one reply), so its template has no <c>{task}</c> and the task is typed at its first prompt.
+    /// The agent CLIs Orchflow knows. Each starts interactively with the task as its first prompt, after <c>--</c> so
+    /// that no task is read as an option or as another value of a variadic option (Claude's <c>--mcp-config</c> takes
+    /// several); in batch mode each runs its non-interactive command. Aider has no such argument (<c>--message</c> exits
+    /// after one reply), so its template has no <c>{task}</c> and the task is typed at its first prompt; it is not on npm.
+    /// The minimum versions are the releases the <c>agents</c> test tier has run end to end (tests/agents/package.json):
+    /// older ones are refused with the version to install, unless the type's command is replaced in the config.
     /// </summary>
     public static IReadOnlyList<AgentType> BuiltIns { get; } =
     [
-        new("claude", "Claude Code", "claude {task}", AgentTypeSource.BuiltIn, true, Empty, "Anthropic's coding agent, in its interactive terminal UI.",
+        new AgentType("claude", "Claude Code", "claude -- {task}", AgentTypeSource.BuiltIn, true, Empty, "Anthropic's coding agent, in its interactive terminal UI.",
             [.. YesNo, @"(?i)do you want to (proceed|make this edit|create|run|allow)", @"❯\s*1\.\s*Yes"], [],
-            "npm install -g @anthropic-ai/claude-code"),
-        new("codex", "Codex CLI", "codex {task}", AgentTypeSource.BuiltIn, true, Empty, "OpenAI's coding agent, in its interactive terminal UI.",
+            "npm install -g @anthropic-ai/claude-code")
+        { BatchCommand = "claude -p -- {task}", MinimumVersion = new Version(2, 1, 337) },
+        new AgentType("codex", "Codex CLI", "codex -- {task}", AgentTypeSource.BuiltIn, true, Empty, "OpenAI's coding agent, in its interactive terminal UI.",
             [.. YesNo, @"(?i)allow (command|codex)", @"(?i)approve"], [],
-            "npm install -g @openai/codex"),
-        new("gemini", "Gemini CLI", "gemini -i {task}", AgentTypeSource.BuiltIn, true, Empty, "Google's coding agent, interactive after the first prompt.",
+            "npm install -g @openai/codex")
+        { BatchCommand = "codex exec --skip-git-repo-check -- {task}", MinimumVersion = new Version(0, 171, 0) },
+        new AgentType("gemini", "Gemini CLI", "gemini -i {task}", AgentTypeSource.BuiltIn, true, Empty, "Google's coding agent, interactive after the first prompt.",
             [.. YesNo, @"(?i)allow execution", @"(?i)apply this change\?", @"(?i)waiting for user confirmation"], [],
-            "npm install -g @google/gemini-cli"),
-        new("aider", "Aider", "aider", AgentTypeSource.BuiltIn, true, Empty, "AI pair programming in the terminal; the task is typed at its first prompt.",
+            "npm install -g @google/gemini-cli")
+        { BatchCommand = "gemini -p {task}", MinimumVersion = new Version(0, 61, 0) },
+        new("aider", "Aider", "aider", AgentTypeSource.BuiltIn, true, Empty, "AI pair programming in the terminal; the task is typed at its first prompt. Not on npm: install it with Python.",
             [.. YesNo, @"\(Y\)es/\(N\)o.*:\s*$"], [],
             "python -m pip install aider-install && aider-install"),
         new(CommandType, "Command", "{shell} -c {task}", AgentTypeSource.BuiltIn, true, Empty, "Any command line, run by the workspace's shell; the task is the command.",
@@ -108,7 +121,13 @@ public static class AgentTypes
                 c.NeedsInputPatterns.Count > 0 ? c.NeedsInputPatterns : below?.NeedsInputPatterns ?? [],
                 c.DonePatterns.Count > 0 ? c.DonePatterns : below?.DonePatterns ?? [],
                 below?.InstallCommand)
-            { SourceFile = file };
+            {
+                SourceFile = file,
+                // The batch command and the version floor belong to the built-in command line: a replaced command
+                // (another binary, other flags) keeps them only when it is the same command.
+                BatchCommand = below is not null && below.Command == c.Command ? below.BatchCommand : null,
+                MinimumVersion = below is not null && below.Command == c.Command ? below.MinimumVersion : null,
+            };
         }
     }
 
@@ -192,9 +211,19 @@ public static class AgentTypes
     /// each word, so the task always stays inside the one word that named it, whatever quotes or metacharacters it holds.
     /// </summary>
     /// <returns>The argv, and whether the task went into it (false: type it at the first prompt).</returns>
-    public static (IReadOnlyList<string> Argv, bool TaskInArgv) BuildArgv(AgentType type, string task, string shell)
+    public static (IReadOnlyList<string> Argv, bool TaskInArgv) BuildArgv(AgentType type, string task, string shell) =>
+        BuildArgv(type, AgentMode.Interactive, task, shell);
+
+    /// <summary>The argv of an agent in <paramref name="mode"/>: the type's command, or its batch command.</summary>
+    public static (IReadOnlyList<string> Argv, bool TaskInArgv) BuildArgv(AgentType type, AgentMode mode, string task, string shell)
     {
-        var words = SplitTemplate(type.Command);
+        var template = mode == AgentMode.Batch
+            ? type.BatchCommand ?? throw new OrchflowException(ErrorCodes.InvalidArgument, $"Agent type '{type.Name}' has no batch mode.",
+                type.BuiltIn && type.BatchCommand is null && BuiltIns.Any(b => b.Name == type.Name && b.BatchCommand is not null)
+                    ? $"Its command was replaced in {type.SourceFile ?? "the config"}; spawn it without --mode batch, or put the non-interactive flags in that command."
+                    : "Spawn it without --mode batch (interactive), or use claude, codex or gemini, which have one.")
+            : type.Command;
+        var words = SplitTemplate(template);
         if (words.Count == 0)
         {
             throw new OrchflowException(ErrorCodes.InvalidConfig, $"The command of agent type '{type.Name}' is empty.", ConfigureHint(type));

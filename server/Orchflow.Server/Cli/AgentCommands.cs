@@ -53,6 +53,12 @@ internal static class AgentCommands
         var type = cmd.Option("type")
             ?? throw new CliException("Missing --type TYPE: claude, codex, gemini, aider, command, or a type from your config (see `orchflow agent types`).");
         var name = cmd.Option("name");
+        var mode = cmd.Option("mode") switch
+        {
+            null or "interactive" => AgentMode.Interactive,
+            "batch" => AgentMode.Batch,
+            var other => throw new CliException($"--mode must be interactive (the CLI's terminal UI, the default) or batch (its non-interactive mode: claude -p, codex exec, gemini -p), not '{other}'."),
+        };
         bool worktree = cmd.Flag("worktree");
         var task = cmd.RequirePositional(2, "TASK: what the agent should do, in quotes (for --type command, the command line)");
         if (cmd.Positionals.Count > 3)
@@ -67,6 +73,7 @@ internal static class AgentCommands
             WorkspaceId = workspace,
             Type = type,
             Task = task,
+            Mode = mode == AgentMode.Batch ? mode : null,
             Worktree = worktree,
             Name = name,
         }).ConfigureAwait(false);
@@ -147,7 +154,7 @@ internal static class AgentCommands
             ("id", a.Id),
             ("name", a.Name ?? "-"),
             ("workspace", a.WorkspaceId),
-            ("type", a.Type),
+            ("type", a.Mode == AgentMode.Batch ? $"{a.Type} (batch)" : a.Type),
             ("state", State(a)),
         };
         if (a.Message is { } message)

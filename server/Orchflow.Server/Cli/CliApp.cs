@@ -39,9 +39,10 @@ public static class CliApp
           terminal attach TERMINAL    interactive; Ctrl-B d detaches, Ctrl-B Ctrl-B types Ctrl-B. With stdin not a
                                       terminal: types stdin, then detaches once output is quiet for 0.5 s (5 s at most)
         Agents
-          agent spawn --workspace ID --type TYPE [--worktree] [--name NAME] "TASK" [--json]
+          agent spawn --workspace ID --type TYPE [--mode interactive|batch] [--worktree] [--name NAME] "TASK" [--json]
                                       TYPE: claude, codex, gemini, aider, command (TASK is a command line) or a
-                                      configured type; --worktree works in a new git worktree on branch orchflow/AGENT
+                                      configured type; --worktree works in a new git worktree on branch orchflow/AGENT;
+                                      --mode batch runs the CLI non-interactively (claude -p, codex exec, gemini -p)
           agent list [--workspace ID] [--json]      state, task, CPU and memory (— until measured)
           agent show AGENT [--json]                 every field and its recent events
           agent logs AGENT [--tail N] [--follow] [--json]
@@ -85,7 +86,7 @@ public static class CliApp
         agent id (see `orchflow agent list`). ORCHFLOW_HOME moves all of Orchflow's files.
         """;
 
-    private static readonly HashSet<string> ValueOptions = new(StringComparer.Ordinal) { "name", "id", "namespace", "out", "repo-url", "workspace", "purpose", "cmd", "cwd", "tail", "type", "until", "timeout", "limit", "tags", "ttl", "prefix", "text", "after", "token-file", "socket" };
+    private static readonly HashSet<string> ValueOptions = new(StringComparer.Ordinal) { "name", "id", "namespace", "out", "repo-url", "workspace", "purpose", "cmd", "cwd", "tail", "type", "until", "timeout", "limit", "tags", "ttl", "prefix", "text", "after", "token-file", "socket", "mode" };
 
 #pragma warning disable RS0030 // The CLI's entry point is the one place that reads the caller's directory, to make its relative paths absolute.
     public static async Task<int> RunAsync(string[] args) => await RunAsync(args, Output.Console(), OrchflowPaths.FromEnvironment(), Environment.CurrentDirectory).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelContextProtocol.Protocol;
@@ -21,7 +22,11 @@ internal static class McpCommand
     public const string TokenVariable = "ORCHFLOW_MCP_TOKEN";
     public const string SocketVariable = "ORCHFLOW_MCP_SOCKET";
 
-    private static readonly JsonSerializerOptions Pretty = new(ProtocolJson.Indented);
+    /// <summary>
+    /// Result texts are read by models: indented JSON with quotes, ampersands and non-ASCII text as themselves, not
+    /// <c>\u0022</c> escapes (the default encoder escapes them for HTML, which a tool result never is).
+    /// </summary>
+    private static readonly JsonSerializerOptions Pretty = new(ProtocolJson.Indented) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static async Task<int> RunAsync(CommandLine cmd, Output output, OrchflowPaths paths)
     {
@@ -95,7 +100,7 @@ internal static class McpCommand
             object result = call.Name switch
             {
                 McpTools.MemoryStore => await bridge.InvokeAsync<MemorySetResult>(Methods.McpMemoryStore, McpTools.StoreParams(args, bridge.Token, client), ct).ConfigureAwait(false),
-                McpTools.MemoryGet => await bridge.InvokeAsync<MemoryGetResult>(Methods.McpMemoryGet, new McpMemoryKeyParams { Token = bridge.Token, Client = client, Key = args.RequireString("key") }, ct).ConfigureAwait(false),
+                McpTools.MemoryGet => await GetAsync(bridge, client, args.RequireString("key"), ct).ConfigureAwait(false),
                 McpTools.MemorySearch => await bridge.InvokeAsync<MemorySearchResult>(Methods.McpMemorySearch, McpTools.SearchParams(args, bridge.Token, client), ct).ConfigureAwait(false),
                 McpTools.MemoryDelete => await bridge.InvokeAsync<MemoryDeleteResult>(Methods.McpMemoryDelete, new McpMemoryKeyParams { Token = bridge.Token, Client = client, Key = args.RequireString("key") }, ct).ConfigureAwait(false),
                 McpTools.WorkspaceInfo => McpTools.Summarize(await bridge.InvokeAsync<McpWorkspaceResult>(Methods.McpWorkspace, new McpWorkspaceParams { Token = bridge.Token, Client = client }, ct).ConfigureAwait(false)),
@@ -113,6 +118,15 @@ internal static class McpCommand
         {
             return new CallToolResult { IsError = true, Content = [new TextContentBlock { Text = e.Message }] };
         }
+    }
+
+    /// <summary>memory_get: the entry, or a tool error that says the key is not there (an empty result reads as success to a model).</summary>
+    private static async Task<MemoryGetResult> GetAsync(DaemonBridge bridge, string? client, string key, CancellationToken ct)
+    {
+        var result = await bridge.InvokeAsync<MemoryGetResult>(Methods.McpMemoryGet, new McpMemoryKeyParams { Token = bridge.Token, Client = client, Key = key }, ct).ConfigureAwait(false);
+        return result.Entry is null
+            ? throw new McpToolException($"Not found: this workspace's memory has no entry '{key}' (it was never stored, was deleted, or expired). memory_search lists the keys there are.")
+            : result;
     }
 
     /// <summary>The one connection to the daemon's MCP socket, opened on first use and again after it is lost.</summary>
@@ -230,7 +244,9 @@ internal static class McpTools
             new JsonObject
             {
                 ["key"] = Prop("string", "The key, e.g. \"decisions/db\" (printable, at most 512 bytes)."),
-                ["value"] = new JsonObject { ["description"] = "The value: text, or any JSON value (stored as JSON)." },
+                // One type: Gemini CLI validates arguments with Ajv in strict mode, which rejects a union of types.
+                ["value"] = Prop("string", "The value, as text. With as_json it is JSON text (an object, array, number...) and is stored as that JSON value."),
+                ["as_json"] = new JsonObject { ["type"] = "boolean", ["description"] = "Store value as JSON: it must then be valid JSON text. False when absent." },
                 ["tags"] = new JsonObject { ["type"] = "array", ["items"] = new JsonObject { ["type"] = "string" }, ["description"] = "Tags to find it by." },
                 ["ttl_seconds"] = new JsonObject { ["type"] = "integer", ["minimum"] = 0, ["description"] = "Seconds until it expires; 0 for never; the workspace's default when absent." },
             },
@@ -270,12 +286,24 @@ internal static class McpTools
 
     private static JsonObject Prop(string type, string description) => new() { ["type"] = type, ["description"] = description };
 
+    /// <summary>
+    /// Arguments that MCP clients add to every call on their own, which carry nothing for the tool: accepted and dropped,
+    /// by exact name. Gemini CLI adds <c>wait_for_previous</c> (whether to run the call after the previous one).
+    /// Every other undeclared argument is still refused.
+    /// </summary>
+    public static readonly IReadOnlySet<string> ClientAddedArguments = new HashSet<string>(StringComparer.Ordinal) { "wait_for_previous" };
+
     /// <summary>The call's arguments, refusing any the tool does not declare: there is no argument that names a workspace.</summary>
     public static ToolArguments Arguments(CallToolRequestParams call)
     {
         var tool = All.FirstOrDefault(t => t.Name == call.Name) ?? throw new McpToolException($"There is no tool '{call.Name}'. The tools are: {string.Join(", ", All.Select(t => t.Name))}.");
         var declared = tool.InputSchema.GetProperty("properties").EnumerateObject().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
         var args = call.Arguments is null ? new Dictionary<string, JsonElement>() : new Dictionary<string, JsonElement>(call.Arguments);
+        foreach (var name in ClientAddedArguments)
+        {
+            args.Remove(name);
+        }
+
         foreach (var name in args.Keys)
         {
             if (!declared.Contains(name))
@@ -291,13 +319,28 @@ internal static class McpTools
     public static McpMemoryStoreParams StoreParams(ToolArguments args, string token, string? client)
     {
         var value = args.Get("value") ?? throw new McpToolException("memory_store needs a value.");
-        bool isText = value.ValueKind == JsonValueKind.String;
+        bool asJson = args.Bool("as_json") ?? false;
+        // A client that sends a JSON value itself (not as text) is understood as meaning as_json.
+        bool isText = value.ValueKind == JsonValueKind.String && !asJson;
+        string stored = value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
+        if (!isText)
+        {
+            try
+            {
+                using var _ = JsonDocument.Parse(stored);
+            }
+            catch (JsonException e)
+            {
+                throw new McpToolException($"memory_store: with as_json, value must be valid JSON text ({e.Message}). Leave as_json out to store it as text.");
+            }
+        }
+
         return new McpMemoryStoreParams
         {
             Token = token,
             Client = client,
             Key = args.RequireString("key"),
-            Value = isText ? value.GetString()! : value.GetRawText(),
+            Value = stored,
             Kind = isText ? MemoryValueKind.Text : MemoryValueKind.Json,
             Tags = args.StringList("tags"),
             TtlSeconds = args.Long("ttl_seconds"),
@@ -350,6 +393,14 @@ internal sealed class ToolArguments(string tool, IReadOnlyDictionary<string, Jso
         null => null,
         { ValueKind: JsonValueKind.String } v => v.GetString(),
         _ => throw new McpToolException($"{tool}: '{name}' must be a string."),
+    };
+
+    public bool? Bool(string name) => Get(name) switch
+    {
+        null => null,
+        { ValueKind: JsonValueKind.True } => true,
+        { ValueKind: JsonValueKind.False } => false,
+        _ => throw new McpToolException($"{tool}: '{name}' must be true or false."),
     };
 
     public long? Long(string name) => Get(name) switch

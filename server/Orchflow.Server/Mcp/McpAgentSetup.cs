@@ -83,27 +83,37 @@ public sealed class McpAgentSetup(AgentTokens tokens, string dataDirectory, stri
 
             var argv = context.Argv;
             var program = Path.GetFileName(argv[0]);
+            var sandboxPaths = new List<string> { dir };
             if (context.Type.BuiltIn && program == context.Type.Name)
             {
                 switch (context.Type.Name)
                 {
                     case "claude":
-                        argv = [argv[0], "--mcp-config", configFile, .. argv.Skip(1)];
+                        argv = ClaudeArgv(argv, configFile);
+                        // Claude Code connects MCP servers in the background unless told to wait: the first turn
+                        // would go to the model without Orchflow's tools.
+                        variables["MCP_CONNECTION_NONBLOCKING"] = "false";
                         break;
                     case "codex":
-                        argv = [argv[0], "-c", $"mcp_servers.{ServerName}.command={Toml(launch.File)}", "-c", $"mcp_servers.{ServerName}.args=[{string.Join(", ", args.Select(Toml))}]", .. argv.Skip(1)];
+                        argv = [argv[0], .. CodexArgs(launch.File, args), .. argv.Skip(1)];
                         break;
                     case "gemini":
-                        var settings = Path.Combine(dir, "gemini-settings.json");
-                        WritePrivate(settings, config.ToJsonString());
-                        variables["GEMINI_CLI_SYSTEM_SETTINGS_PATH"] = settings;
+                        var home = GeminiHome.Build(dir, UserHome(), server);
+                        variables[GeminiHome.HomeVariable] = home.Home;
+                        variables[GeminiHome.TrustedFoldersVariable] = home.TrustedFoldersFile;
+                        sandboxPaths.AddRange(home.LinkedPaths);
                         break;
                 }
             }
 
             // A strict sandbox hides Orchflow's data and run directories; the agent still reaches its own MCP
             // directory and the MCP socket (whose calls its token limits to its workspace), and nothing else there.
-            return new AgentRunSetup(argv, variables) { SandboxReadOnly = mcpSocket is null ? [dir] : [dir, mcpSocket] };
+            if (mcpSocket is not null)
+            {
+                sandboxPaths.Add(mcpSocket);
+            }
+
+            return new AgentRunSetup(argv, variables) { SandboxReadOnly = sandboxPaths };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -133,6 +143,40 @@ public sealed class McpAgentSetup(AgentTokens tokens, string dataDirectory, stri
             }
         }
     }
+
+    /// <summary>
+    /// Claude Code's argv: <c>--mcp-config FILE</c> and <c>--allowedTools mcp__orchflow</c> (Orchflow's tools act only on
+    /// the agent's own workspace, so they need no approval, which a batch run could not give). Both options take several
+    /// values, so when the next word is not an option a <c>--</c> ends them: the task is never read as a config file.
+    /// </summary>
+    internal static IReadOnlyList<string> ClaudeArgv(IReadOnlyList<string> argv, string configFile)
+    {
+        var rest = argv.Skip(1).ToList();
+        var result = new List<string> { argv[0], "--mcp-config", configFile, "--allowedTools", $"mcp__{ServerName}" };
+        if (rest.Count > 0 && !rest[0].StartsWith('-'))
+        {
+            result.Add("--");
+        }
+
+        result.AddRange(rest);
+        return result;
+    }
+
+    /// <summary>
+    /// Codex's <c>-c</c> overrides: the server; its tools approved without a prompt (they act only on the agent's own
+    /// workspace, and <c>codex exec</c> refuses any call that needs approval); and <c>required</c>, which makes Codex wait
+    /// for the server before the first turn and fail at start, with the reason, when it cannot start.
+    /// </summary>
+    internal static IReadOnlyList<string> CodexArgs(string command, IReadOnlyList<string> args) =>
+    [
+        "-c", $"mcp_servers.{ServerName}.command={Toml(command)}",
+        "-c", $"mcp_servers.{ServerName}.args=[{string.Join(", ", args.Select(Toml))}]",
+        "-c", $"mcp_servers.{ServerName}.default_tools_approval_mode=\"approve\"",
+        "-c", $"mcp_servers.{ServerName}.required=true",
+    ];
+
+    private static string UserHome() =>
+        Environment.GetEnvironmentVariable("HOME") is { Length: > 0 } home ? home : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
 
     private static void WritePrivate(string path, string content)
     {

@@ -16,6 +16,9 @@ public sealed class AgentRecord
 
     public string Task { get; set; } = "";
 
+    /// <summary>"interactive" or "batch"; absent in records of older daemons, which were interactive.</summary>
+    public string? Mode { get; set; }
+
     /// <summary>The wire name of the state ("running", "needsInput", ...).</summary>
     public string State { get; set; } = "queued";
 
