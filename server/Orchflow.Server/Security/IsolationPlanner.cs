@@ -114,7 +114,7 @@ public static class IsolationPlanner
             {
                 // The sandbox of an enhanced workspace (if any) hides restricted paths and keeps .orchflow/ read-only,
                 // nothing more; standard says the same in its "No operating-system sandbox" reason.
-                features.Add(new() { Name = "filesystem", Enforced = false, Detail = "NOT enforced: hiding files applies at tier strict; the workspace's processes can read and write other workspaces' files and Orchflow's data, stored secrets included" });
+                features.Add(new() { Name = "filesystem", Enforced = false, Detail = "NOT enforced: hiding files applies at tier strict; the workspace's processes can read and write other workspaces' files (Orchflow's own directories are hidden: see daemon)" });
                 features.Add(new() { Name = "processes", Enforced = false, Detail = "NOT enforced: process isolation applies at tier strict; a process that leaves its terminal's session can outlive the terminal, and other workspaces' processes can stay visible in /proc" });
                 features.Add(new() { Name = "terminals", Enforced = false, Detail = "NOT enforced: a private /dev applies at tier strict; the workspace's processes can open other workspaces' /dev/pts/N" });
             }
