@@ -42,7 +42,70 @@ public sealed partial class IsolationEscapeTests
                     File.Delete(probe);
                 }
             }),
+
+        // Last: where B can rewrite its own policy file, its PATH holds B's directory until the restored file is read again.
+        new("git-shadow-on-path", "daemon_tools", Custom: GitShadowAsync, Cleanup: lab => File.WriteAllText(lab.BConfigPath, lab.BConfig())),
     ];
+
+    /// <summary>
+    /// B puts a program named git in a directory of its own and in its root, and (where its policy file is writable)
+    /// puts that directory first on its workspace's PATH through shared_env; then the daemon redetects B and makes an
+    /// agent worktree, each of which runs git.
+    /// </summary>
+    private static async Task<Outcome> GitShadowAsync(IsolationLab lab)
+    {
+        var marker = ToolMarker(lab, "git-shadow");
+        var dir = Path.Combine(lab.Work, "bin-git");
+        var config = System.Text.Json.Nodes.JsonNode.Parse(lab.BConfig())!;
+        config["workspace"]!["shared_env"] = new System.Text.Json.Nodes.JsonObject { ["PATH"] = $"{dir}:{Environment.GetEnvironmentVariable("PATH")}" };
+        try
+        {
+            HostGit(lab.B, "init", "-q", "-b", "main");
+            HostGit(lab.B, "add", "-A");
+            HostGit(lab.B, "commit", "-q", "-m", "the person's project");
+            var planted = await RunInBAsync(lab, "git-shadow", $$"""
+                mkdir -p '{{dir}}' && printf '#!/bin/sh\n{ echo "ran as: $0 $*"; echo "mnt: $(readlink /proc/self/ns/mnt)"; } >> %s\nexec /usr/bin/git "$@"\n' '{{marker}}' > '{{dir}}/git' && chmod +x '{{dir}}/git' || { echo NOT-PLANTED; exit 0; }
+                cp '{{dir}}/git' "$B/git" 2>/dev/null
+                cat > "$B/.orchflow/workspace.json" 2>/dev/null <<'JSON' && echo "PATH-SET" || echo "PATH-NOT-SET"
+                {{config.ToJsonString()}}
+                JSON
+                echo PLANTED
+                """);
+            if (planted.Contains("NOT-PLANTED", StringComparison.Ordinal))
+            {
+                return new Outcome(false, $"B could not write {dir}/git: {planted.Trim()}");
+            }
+
+            var pathSet = planted.Contains("PATH-SET", StringComparison.Ordinal);
+            var ws = await lab.Client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceUpdate, new WorkspaceUpdateParams { Id = "b", Redetect = true });
+            string spawned;
+            try
+            {
+                var agent = await lab.Client.InvokeAsync<AgentInfo>(Methods.AgentSpawn, new AgentSpawnParams { WorkspaceId = "b", Type = "command", Task = "true", Worktree = true });
+                await lab.Client.InvokeAsync<AgentRemoveResult>(Methods.AgentRemove, new AgentRef { Id = agent.Id });
+                spawned = $"a worktree agent was spawned at {agent.Worktree!.Path}";
+            }
+            catch (RemoteFailure e)
+            {
+                spawned = $"spawn --worktree refused: {e.Message}";
+            }
+
+            var what = $"B's PATH {(pathSet ? "starts with" : "could not be given")} {dir}; redetect saw branch {ws.Metadata.Vcs?.Branch ?? "none"}; {spawned}";
+            if (!File.Exists(marker))
+            {
+                return new Outcome(false, $"{what}; B's git never ran");
+            }
+
+            var ran = File.ReadAllText(marker);
+            bool outside = ran.Contains("mnt: " + HostMountNamespace(), StringComparison.Ordinal);
+            return new Outcome(outside, $"{what}; B's git ran {(outside ? "outside B's sandbox" : "inside a sandbox")}: {ran.ReplaceLineEndings(" | ").Trim()}");
+        }
+        finally
+        {
+            DeleteTree(Path.Combine(lab.B, ".git"));
+            File.Delete(Path.Combine(lab.B, "git"));
+        }
+    }
 
     /// <summary>What B's planted programs write: where they ran (mount namespace) and as what.</summary>
     private static string ToolMarker(IsolationLab lab, string name) => Path.Combine(lab.Work, $"marker-{name}-{lab.Mark}");

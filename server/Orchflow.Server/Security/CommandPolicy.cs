@@ -842,43 +842,85 @@ public static class CommandPolicy
 
         public static readonly Grammar Env = new("uCS", "iv0", "", new Dictionary<string, bool?>
         {
-            ["ignore-environment"] = false, ["null"] = false, ["unset"] = true, ["chdir"] = true, ["split-string"] = true,
-            ["debug"] = false, ["help"] = false, ["version"] = false, ["default-signal"] = null, ["ignore-signal"] = null,
-            ["block-signal"] = null, ["list-signal-handling"] = false,
+            ["ignore-environment"] = false,
+            ["null"] = false,
+            ["unset"] = true,
+            ["chdir"] = true,
+            ["split-string"] = true,
+            ["debug"] = false,
+            ["help"] = false,
+            ["version"] = false,
+            ["default-signal"] = null,
+            ["ignore-signal"] = null,
+            ["block-signal"] = null,
+            ["list-signal-handling"] = false,
         });
 
         public static readonly Grammar Nice = new("n", "", "", new Dictionary<string, bool?> { ["adjustment"] = true, ["help"] = false, ["version"] = false });
 
         public static readonly Grammar Timeout = new("ks", "fpv", "", new Dictionary<string, bool?>
         {
-            ["foreground"] = false, ["kill-after"] = true, ["preserve-status"] = false, ["signal"] = true, ["verbose"] = false,
-            ["help"] = false, ["version"] = false,
+            ["foreground"] = false,
+            ["kill-after"] = true,
+            ["preserve-status"] = false,
+            ["signal"] = true,
+            ["verbose"] = false,
+            ["help"] = false,
+            ["version"] = false,
         });
 
         public static readonly Grammar Xargs = new("aEILnPsd", "0oprtx", "eil", new Dictionary<string, bool?>
         {
-            ["arg-file"] = true, ["delimiter"] = true, ["eof"] = null, ["replace"] = null, ["max-lines"] = null, ["max-args"] = true,
-            ["max-procs"] = true, ["max-chars"] = true, ["process-slot-var"] = true, ["null"] = false, ["open-tty"] = false,
-            ["interactive"] = false, ["no-run-if-empty"] = false, ["verbose"] = false, ["exit"] = false, ["show-limits"] = false,
-            ["help"] = false, ["version"] = false,
+            ["arg-file"] = true,
+            ["delimiter"] = true,
+            ["eof"] = null,
+            ["replace"] = null,
+            ["max-lines"] = null,
+            ["max-args"] = true,
+            ["max-procs"] = true,
+            ["max-chars"] = true,
+            ["process-slot-var"] = true,
+            ["null"] = false,
+            ["open-tty"] = false,
+            ["interactive"] = false,
+            ["no-run-if-empty"] = false,
+            ["verbose"] = false,
+            ["exit"] = false,
+            ["show-limits"] = false,
+            ["help"] = false,
+            ["version"] = false,
         });
 
         private static readonly Grammar Nohup = new("", "", "", new Dictionary<string, bool?> { ["help"] = false, ["version"] = false });
 
         private static readonly Grammar Setsid = new("", "cfwhV", "", new Dictionary<string, bool?>
         {
-            ["ctty"] = false, ["fork"] = false, ["wait"] = false, ["help"] = false, ["version"] = false,
+            ["ctty"] = false,
+            ["fork"] = false,
+            ["wait"] = false,
+            ["help"] = false,
+            ["version"] = false,
         });
 
         private static readonly Grammar Stdbuf = new("ioe", "", "", new Dictionary<string, bool?>
         {
-            ["input"] = true, ["output"] = true, ["error"] = true, ["help"] = false, ["version"] = false,
+            ["input"] = true,
+            ["output"] = true,
+            ["error"] = true,
+            ["help"] = false,
+            ["version"] = false,
         });
 
         private static readonly Grammar Ionice = new("cnpPu", "thV", "", new Dictionary<string, bool?>
         {
-            ["class"] = true, ["classdata"] = true, ["pid"] = true, ["pgid"] = true, ["uid"] = true, ["ignore"] = false,
-            ["help"] = false, ["version"] = false,
+            ["class"] = true,
+            ["classdata"] = true,
+            ["pid"] = true,
+            ["pgid"] = true,
+            ["uid"] = true,
+            ["ignore"] = false,
+            ["help"] = false,
+            ["version"] = false,
         });
 
         public static Grammar For(string wrapper) => wrapper switch

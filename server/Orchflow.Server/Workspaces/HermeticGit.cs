@@ -112,7 +112,8 @@ public static class HermeticGit
             await File.WriteAllTextAsync(Path.Combine(gitDir, "HEAD"), head + "\n", cancellationToken).ConfigureAwait(false);
 
             // A split index keeps its shared part next to the repository's index, where git looks for it in GIT_DIR.
-            foreach (var shared in Directory.EnumerateFiles(Path.GetDirectoryName(indexFile)!, "sharedindex.*"))
+            var indexDir = Path.GetDirectoryName(indexFile)!;
+            foreach (var shared in Directory.Exists(indexDir) ? Directory.EnumerateFiles(indexDir, "sharedindex.*") : [])
             {
                 File.CreateSymbolicLink(Path.Combine(gitDir, Path.GetFileName(shared)), shared);
             }
