@@ -116,6 +116,53 @@ public sealed partial class IsolationEscapeTests
         await client.InvokeAsync<TerminalInfo>(Methods.TerminalKill, new TerminalRef { Id = terminal.Id });
     }
 
+    /// <summary>
+    /// A daemon that carries no_new_privs itself (started from a service with NoNewPrivileges, say) cannot tell Landlock's
+    /// sandboxes from anyone else at its socket. The report says so, with the tier that follows, and it is true: a process
+    /// of B is served.
+    /// </summary>
+    [LandlockFact]
+    public async Task Under_Landlock_a_daemon_that_carries_no_new_privs_itself_reports_its_socket_open_to_sandboxes()
+    {
+        await using var d = new DaemonHome();
+        var psi = Orchflow.StartInfo(d.Home, ["daemon", "start"]);
+        psi.ArgumentList.Insert(0, psi.FileName);
+        psi.ArgumentList.Insert(0, "--no-new-privs");
+        psi.FileName = "setpriv";
+        psi.Environment[Security.HostProbe.BubblewrapVariable] = "/nonexistent/bwrap";
+        using (var start = System.Diagnostics.Process.Start(psi)!)
+        {
+            using var cts = new CancellationTokenSource(IsolationLab.Deadline);
+            await start.WaitForExitAsync(cts.Token);
+            Assert.True(start.ExitCode == 0, await start.StandardError.ReadToEndAsync());
+        }
+
+        var b = d.Home.Project("B", (".orchflow/workspace.json", """{"workspace":{"id":"b","security":{"tier":"enhanced"}}}"""), ("work/.keep", ""));
+        await using var client = await Cli.DaemonClient.ConnectAsync(d.Home.Paths, autoStart: false, "marked-daemon-test");
+        var ws = await client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceCreate, new WorkspaceCreateParams { Path = b });
+        var promise = ws.Isolation.Features.Single(f => f.Name == "daemon");
+        Assert.False(promise.Enforced, promise.Detail);
+        Assert.StartsWith("NOT enforced, the daemon itself runs with no_new_privs", promise.Detail, StringComparison.Ordinal);
+        Assert.Equal(SecurityTier.Standard, ws.Isolation.EnforcedTier);
+
+        var terminal = await client.InvokeAsync<TerminalInfo>(Methods.TerminalCreate, new TerminalCreateParams
+        {
+            WorkspaceId = "b",
+            Cwd = Path.Combine(b, "work"),
+            Command = $"{InitializeScript} '{d.Home.Paths.SocketPath}'; echo END-OF-CHECK; sleep 100000",
+        });
+        var deadline = DateTime.UtcNow + IsolationLab.Deadline;
+        string text;
+        while (!(text = (await client.InvokeAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = terminal.Id })).Text).Contains("END-OF-CHECK", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, text);
+            await Task.Delay(50);
+        }
+
+        Assert.Contains("\"result\"", text, StringComparison.Ordinal);
+        await client.InvokeAsync<TerminalInfo>(Methods.TerminalKill, new TerminalRef { Id = terminal.Id });
+    }
+
     /// <summary>Sends initialize on the socket named by its argument and prints the answer.</summary>
     private const string InitializeScript = """perl -MIO::Socket::UNIX -e 'my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "connect: $!\n"; my $b = q({"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}); print $s "Content-Length: " . length($b) . "\r\n\r\n" . $b; $s->flush; my $r = ""; while (sysread($s, my $c, 65536)) { $r .= $c; last if $r =~ /\r\n\r\n\{.*\}\s*$/s } print "$r\n"'""";
 
