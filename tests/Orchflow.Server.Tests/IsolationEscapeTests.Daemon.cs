@@ -163,6 +163,26 @@ public sealed partial class IsolationEscapeTests
         await client.InvokeAsync<TerminalInfo>(Methods.TerminalKill, new TerminalRef { Id = terminal.Id });
     }
 
+    [Theory]
+    [InlineData(true, false, "pid:[1]", "pid:[1]", null)]
+    [InlineData(true, true, "pid:[1]", "pid:[1]", "carries no_new_privs")]
+    [InlineData(true, false, "pid:[2]", "pid:[1]", "its PID namespace pid:[2] is not the daemon's pid:[1]")]
+    [InlineData(true, false, null, "pid:[1]", "cannot be read")]
+    [InlineData(false, false, "pid:[1]", "pid:[1]", "ended before it could be checked")]
+    [InlineData(true, null, "pid:[1]", "pid:[1]", "ended before it could be checked")]
+    public void A_peer_is_judged_by_its_marks(bool stillThere, bool? noNewPrivs, string? pidNamespace, string daemonPidNamespace, string? refusal)
+    {
+        var judged = Security.SandboxedPeers.Judge(42, stillThere, noNewPrivs, pidNamespace, daemonPidNamespace);
+        if (refusal is null)
+        {
+            Assert.Null(judged);
+        }
+        else
+        {
+            Assert.Contains(refusal, judged, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>Sends initialize on the socket named by its argument and prints the answer.</summary>
     private const string InitializeScript = """perl -MIO::Socket::UNIX -e 'my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "connect: $!\n"; my $b = q({"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}); print $s "Content-Length: " . length($b) . "\r\n\r\n" . $b; $s->flush; my $r = ""; while (sysread($s, my $c, 65536)) { $r .= $c; last if $r =~ /\r\n\r\n\{.*\}\s*$/s } print "$r\n"'""";
 
