@@ -22,6 +22,8 @@ public sealed partial class IsolationEscapeTests
         new("mcp-stolen-token", "daemon", Custom: lab => McpTokenAsync(lab, stolen: true)),
         new("daemon-files", "daemon", Custom: DaemonFilesAsync),
         new("daemon-proc", "daemon", Custom: DaemonProcAsync),
+        new("socket-hijack", "daemon", Custom: SocketHijackAsync),
+        new("pid-file", "daemon", Custom: PidFileAsync),
     ];
 
     /// <summary>
@@ -114,6 +116,73 @@ public sealed partial class IsolationEscapeTests
         }
 
         await client.InvokeAsync<TerminalInfo>(Methods.TerminalKill, new TerminalRef { Id = terminal.Id });
+    }
+
+    /// <summary>
+    /// A daemon that carries no_new_privs itself (started from a service with NoNewPrivileges, say) cannot tell Landlock's
+    /// sandboxes from anyone else at its socket. The report says so, with the tier that follows, and it is true: a process
+    /// of B is served.
+    /// </summary>
+    [LandlockFact]
+    public async Task Under_Landlock_a_daemon_that_carries_no_new_privs_itself_reports_its_socket_open_to_sandboxes()
+    {
+        await using var d = new DaemonHome();
+        var psi = Orchflow.StartInfo(d.Home, ["daemon", "start"]);
+        psi.ArgumentList.Insert(0, psi.FileName);
+        psi.ArgumentList.Insert(0, "--no-new-privs");
+        psi.FileName = "setpriv";
+        psi.Environment[Security.HostProbe.BubblewrapVariable] = "/nonexistent/bwrap";
+        using (var start = System.Diagnostics.Process.Start(psi)!)
+        {
+            using var cts = new CancellationTokenSource(IsolationLab.Deadline);
+            await start.WaitForExitAsync(cts.Token);
+            Assert.True(start.ExitCode == 0, await start.StandardError.ReadToEndAsync());
+        }
+
+        var b = d.Home.Project("B", (".orchflow/workspace.json", """{"workspace":{"id":"b","security":{"tier":"enhanced"}}}"""), ("work/.keep", ""));
+        await using var client = await Cli.DaemonClient.ConnectAsync(d.Home.Paths, autoStart: false, "marked-daemon-test");
+        var ws = await client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceCreate, new WorkspaceCreateParams { Path = b });
+        var promise = ws.Isolation.Features.Single(f => f.Name == "daemon");
+        Assert.False(promise.Enforced, promise.Detail);
+        Assert.StartsWith("NOT enforced, the daemon itself runs with no_new_privs", promise.Detail, StringComparison.Ordinal);
+        Assert.Equal(SecurityTier.Standard, ws.Isolation.EnforcedTier);
+
+        var terminal = await client.InvokeAsync<TerminalInfo>(Methods.TerminalCreate, new TerminalCreateParams
+        {
+            WorkspaceId = "b",
+            Cwd = Path.Combine(b, "work"),
+            Command = $"{InitializeScript} '{d.Home.Paths.SocketPath}'; echo END-OF-CHECK; sleep 100000",
+        });
+        var deadline = DateTime.UtcNow + IsolationLab.Deadline;
+        string text;
+        while (!(text = (await client.InvokeAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = terminal.Id })).Text).Contains("END-OF-CHECK", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, text);
+            await Task.Delay(50);
+        }
+
+        Assert.Contains("\"result\"", text, StringComparison.Ordinal);
+        await client.InvokeAsync<TerminalInfo>(Methods.TerminalKill, new TerminalRef { Id = terminal.Id });
+    }
+
+    [Theory]
+    [InlineData(true, false, "pid:[1]", "pid:[1]", null)]
+    [InlineData(true, true, "pid:[1]", "pid:[1]", "carries no_new_privs")]
+    [InlineData(true, false, "pid:[2]", "pid:[1]", "its PID namespace pid:[2] is not the daemon's pid:[1]")]
+    [InlineData(true, false, null, "pid:[1]", "cannot be read")]
+    [InlineData(false, false, "pid:[1]", "pid:[1]", "ended before it could be checked")]
+    [InlineData(true, null, "pid:[1]", "pid:[1]", "ended before it could be checked")]
+    public void A_peer_is_judged_by_its_marks(bool stillThere, bool? noNewPrivs, string? pidNamespace, string daemonPidNamespace, string? refusal)
+    {
+        var judged = Security.SandboxedPeers.Judge(42, stillThere, noNewPrivs, pidNamespace, daemonPidNamespace);
+        if (refusal is null)
+        {
+            Assert.Null(judged);
+        }
+        else
+        {
+            Assert.Contains(refusal, judged, StringComparison.Ordinal);
+        }
     }
 
     /// <summary>Sends initialize on the socket named by its argument and prints the answer.</summary>
@@ -299,6 +368,71 @@ public sealed partial class IsolationEscapeTests
           index($buf, $ARGV[1]) >= 0 or die "read $n bytes without the environment\n"; print "read $n bytes of its stack\n"' $P "$HOMEVAR" 2>&1) && hits="$hits mem: $m;" || why="$why mem: $m;"
         [ -n "$hits" ] && escaped "$hits" || blocked "$why"
         """));
+
+    /// <summary>
+    /// Orchflow's socket moved aside and another bound in its place: the next VS Code window or CLI call would talk to B
+    /// (and hand it, say, the value of <c>orchflow secret set</c>). Judged on the host: does a new client still reach the
+    /// daemon at the socket's path. The daemon's socket is put back afterwards.
+    /// </summary>
+    private static async Task<Outcome> SocketHijackAsync(IsolationLab lab)
+    {
+        var socket = lab.Home.Paths.SocketPath;
+        var aside = $"{socket}.aside-{lab.Mark}";
+        return await RunAsync(lab, new Attack("socket-hijack", "daemon", $$$"""
+            aside='{{{aside}}}'
+            out=$(mv "$SOCK" "$aside" 2>&1) || blocked "$out"
+            perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Local => $ARGV[0], Listen => 1) or die "bind: $!\n"' "$SOCK" 2>/dev/null \
+              && escaped "moved Orchflow's socket aside to $aside and bound $SOCK in its place: the next client talks to B" \
+              || escaped "moved Orchflow's socket aside to $aside: no new client reaches the daemon"
+            """,
+            HostEvidence: async _ => !await DaemonAnswersAtAsync(socket),
+            Cleanup: _ =>
+            {
+                if (File.Exists(aside))
+                {
+                    File.Delete(socket);
+                    File.Move(aside, socket);
+                }
+            }));
+    }
+
+    /// <summary>The daemon's pid file rewritten, so that <c>orchflow daemon stop</c> would signal another process. Judged by the file; put back afterwards.</summary>
+    private static async Task<Outcome> PidFileAsync(IsolationLab lab)
+    {
+        var pidFile = lab.Home.Paths.PidFile;
+        var real = File.ReadAllText(pidFile);
+        return await RunAsync(lab, new Attack("pid-file", "daemon", $$$"""
+            out=$( { echo 1 > '{{{pidFile}}}'; } 2>&1 ) && escaped "rewrote {{{pidFile}}}: orchflow daemon stop would now signal pid 1" || blocked "$out"
+            """,
+            HostEvidence: _ => Task.FromResult(File.ReadAllText(pidFile) != real),
+            Cleanup: _ => File.WriteAllText(pidFile, real)));
+    }
+
+    /// <summary>Whether a new client at <paramref name="socketPath"/> reaches Orchflow's daemon (it answers initialize as "orchflow").</summary>
+    private static async Task<bool> DaemonAnswersAtAsync(string socketPath)
+    {
+        try
+        {
+            using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(socketPath), cts.Token);
+            var body = """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}""";
+            await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes($"Content-Length: {body.Length}\r\n\r\n{body}"), cts.Token);
+            var answer = new System.Text.StringBuilder();
+            var buffer = new byte[65536];
+            int n;
+            while (!answer.ToString().Contains("\"serverInfo\"", StringComparison.Ordinal) && (n = await socket.ReceiveAsync(buffer, cts.Token)) > 0)
+            {
+                answer.Append(System.Text.Encoding.UTF8.GetString(buffer, 0, n));
+            }
+
+            return answer.ToString().Contains("\"name\":\"orchflow\"", StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Runs an attack script as an agent of B (command type), which the daemon gives what agents get: its MCP directory and socket, its token.</summary>
     private static async Task<Outcome> RunAsAgentAsync(IsolationLab lab, Attack attack)

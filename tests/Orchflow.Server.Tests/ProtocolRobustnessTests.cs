@@ -166,6 +166,19 @@ public sealed class ProtocolRobustnessTests : IDisposable
         Assert.DoesNotContain(log.Split('\n'), l => l.Contains(" INFO ", StringComparison.Ordinal) && (l.EndsWith(" connected", StringComparison.Ordinal) || l.Contains(" disconnected: ", StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public async Task Headers_that_never_end_close_the_connection_without_waiting_for_the_deadline()
+    {
+        await using var server = new InMemoryServer(_home);
+        var good = await server.ConnectAsync();
+        var (a, b) = Nerdbank.Streams.FullDuplexStream.CreatePair();
+        var session = server.Server.Attach(a, a, "memory");
+        await b.WriteAsync(Encoding.ASCII.GetBytes("X-Padding: " + new string('p', Rpc.FramedMessageHandler.MaxHeaderBytes) + "\r\n"));
+        await b.FlushAsync();
+        await session.Completion.WaitAsync(TimeSpan.FromSeconds(20)); // the deadline is 30 s: this one is not it
+        await good.CallAsync<WorkspaceListResult>(Methods.WorkspaceList, new WorkspaceListParams());
+    }
+
     [Theory]
     [InlineData("max_message_size = \"lots\"", 20, "'lots' is not a size")]
     [InlineData("max_message_size = \"1KB\"", 20, "1 KiB is below the minimum of 64 KiB")]

@@ -186,7 +186,17 @@ public static class IsolationPlanner
             };
         }
 
-        return backend!.Mechanism == IsolationMechanism.Landlock
+        if (backend!.Mechanism == IsolationMechanism.Landlock && SandboxedPeers.DaemonMarked)
+        {
+            return new()
+            {
+                Name = Name,
+                Enforced = false,
+                Detail = $"NOT enforced, the daemon itself runs with no_new_privs, so its socket cannot tell the processes of a Landlock sandbox (which carry the same mark, and no PID namespace of their own) from yours, and Landlock does not stop them connecting: they can start terminals in other workspaces through it; start the daemon without no_new_privs (for example outside a service with NoNewPrivileges) to keep it; enforced: Orchflow's own directories cannot be opened or listed, the daemon's /proc entries cannot be read, {Diagnostics}",
+            };
+        }
+
+        return backend.Mechanism == IsolationMechanism.Landlock
             ? new()
             {
                 Name = Name,
