@@ -28,6 +28,7 @@ public sealed class CommandPolicyTests : IDisposable
             }
         }
 
+        File.SetUnixFileMode(_open, (UnixFileMode)0x1FF); // 0777, no sticky bit: every user may replace what is in it
         File.CreateSymbolicLink(Path.Combine(_root, "cat"), "/usr/bin/cat"); // named cat, the real one, in the root
         File.CreateSymbolicLink(Path.Combine(_root, "bin", "perl-as-cat"), "/usr/bin/perl");
         Directory.CreateDirectory(Path.Combine(_root, "links"));
@@ -61,6 +62,26 @@ public sealed class CommandPolicyTests : IDisposable
         {
             Assert.True(refusal is not null, $"`{line}` was allowed");
             Assert.Contains(refusalFragment.Replace("$W", _root, StringComparison.Ordinal).Replace("$O", _open, StringComparison.Ordinal), refusal, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void A_sticky_directory_every_user_may_write_is_passed_safely_only_through_an_entry_of_ours()
+    {
+        // As /tmp: mode 1777. Others may add entries there but not rename or remove ours, so a checkout under /tmp is
+        // not taken for a place every user can write; the sticky directory itself, or a name nobody owns yet, is.
+        var sticky = Path.Combine(Path.GetTempPath(), "of-sticky-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(Path.Combine(sticky, "ours", "bin"));
+        File.SetUnixFileMode(sticky, (UnixFileMode)0x3FF);
+        try
+        {
+            Assert.Null(ProgramLookup.WritableReason(Path.Combine(sticky, "ours", "bin"), []));
+            Assert.Equal($"{sticky} can be written by every user", ProgramLookup.WritableReason(sticky, []));
+            Assert.Equal($"{sticky} can be written by every user", ProgramLookup.WritableReason(Path.Combine(sticky, "missing", "bin"), []));
+        }
+        finally
+        {
+            Directory.Delete(sticky, recursive: true);
         }
     }
 

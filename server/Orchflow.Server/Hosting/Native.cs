@@ -62,10 +62,14 @@ internal static partial class Native
         public fixed byte Bytes[256];
     }
 
-    public static unsafe uint GetOwnerUid(string path)
+    [LibraryImport("libc", EntryPoint = "lstat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int LStat(string path, out StatBuffer buffer);
+
+    /// <summary>The owner of <paramref name="path"/>; with <paramref name="followLinks"/> false, of a symlink itself.</summary>
+    public static unsafe uint GetOwnerUid(string path, bool followLinks = true)
     {
         StatBuffer buffer;
-        if (Stat(path, out buffer) != 0)
+        if ((followLinks ? Stat(path, out buffer) : LStat(path, out buffer)) != 0)
         {
             throw new IOException($"Cannot stat {path}: errno {Marshal.GetLastPInvokeError()}.");
         }

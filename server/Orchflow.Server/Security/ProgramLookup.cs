@@ -162,12 +162,14 @@ public class ProgramLookup
                 }
             }
 
-            for (var d = candidate; d is not null; d = Path.GetDirectoryName(d))
+            string? child = null;
+            for (var d = candidate; d is not null; child = d, d = Path.GetDirectoryName(d))
             {
                 try
                 {
                     // Throws for a path that does not exist (yet): only existing directories can be written into.
-                    if ((System.IO.File.GetUnixFileMode(d) & UnixFileMode.OtherWrite) != 0)
+                    var mode = System.IO.File.GetUnixFileMode(d);
+                    if ((mode & UnixFileMode.OtherWrite) != 0 && !KeptBySticky(mode, child))
                     {
                         return $"{d} can be written by every user";
                     }
@@ -179,6 +181,30 @@ public class ProgramLookup
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// True when a directory every user may write cannot be used against the entry <paramref name="child"/> that the path
+    /// goes through: the directory has the sticky bit (as /tmp has), so others may add entries but not rename or remove
+    /// one they do not own, and that entry (a symlink itself, not its target) belongs to root or to the daemon's user.
+    /// The directory that is the path's own end is never kept so: anyone could add a program to it.
+    /// </summary>
+    private static bool KeptBySticky(UnixFileMode mode, string? child)
+    {
+        if (child is null || (mode & UnixFileMode.StickyBit) == 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            uint owner = Native.GetOwnerUid(child, followLinks: false);
+            return owner == 0 || owner == Native.GetUid();
+        }
+        catch (IOException)
+        {
+            return false; // not there yet: whoever creates it first owns it
+        }
     }
 
     /// <summary>The path with its symlinks resolved, as far as it exists; the rest appended as written.</summary>
