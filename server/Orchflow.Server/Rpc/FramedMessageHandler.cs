@@ -173,7 +173,14 @@ internal sealed class FramedMessageHandler : HeaderDelimitedMessageHandler
         {
             // A client library that sees the connection end while it is still taking in the answer reports a lost
             // connection instead (StreamJsonRpc did, about every other time): the answer gets a moment first.
-            await Task.Delay(AnswerGrace, deadline).ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(AnswerGrace, deadline).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The message's deadline or the connection's end came first: close now.
+            }
         }
 
         return null;
