@@ -124,7 +124,7 @@ public sealed class ProtocolRobustnessTests : IDisposable
         {
             var refused = await Assert.ThrowsAsync<RemoteFailure>(() => big.InvokeAsync<MemoryImportResult>(Methods.MemoryImport,
                 new MemoryImportParams { WorkspaceId = "default", Lines = new string('x', 17 * 1024 * 1024) }));
-            Assert.True(refused.Code == ErrorCodes.LimitReached, refused.Message);
+            Assert.True(refused.Code == ErrorCodes.LimitReached, $"{refused.Message}\n{File.ReadAllText(d.Home.Paths.LogFile)}");
             Assert.Contains("max_message_size", refused.Hint, StringComparison.Ordinal);
         }
 

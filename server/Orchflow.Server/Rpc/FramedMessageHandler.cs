@@ -42,6 +42,9 @@ internal sealed class FramedMessageHandler : HeaderDelimitedMessageHandler
     /// <summary>How long the refusal may take to write: a client that reads nothing must not hold the connection open.</summary>
     private static readonly TimeSpan ErrorWriteTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long the connection stays open after the refusal is answered and the body dropped (the same grace as <see cref="Hosting.StdioHost.ExitFlushDelay"/>'s reason).</summary>
+    private static readonly TimeSpan AnswerGrace = TimeSpan.FromSeconds(1);
+
     private static readonly byte[] HeaderEnd = "\r\n\r\n"u8.ToArray();
 
     private readonly Func<WireLimits> _limits;
@@ -163,6 +166,20 @@ internal sealed class FramedMessageHandler : HeaderDelimitedMessageHandler
             if (result.IsCompleted && take == result.Buffer.Length)
             {
                 break;
+            }
+        }
+
+        if (!id.IsEmpty)
+        {
+            // A client library that sees the connection end while it is still taking in the answer reports a lost
+            // connection instead (StreamJsonRpc did, about every other time): the answer gets a moment first.
+            try
+            {
+                await Task.Delay(AnswerGrace, deadline).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The message's deadline or the connection's end came first: close now.
             }
         }
 
