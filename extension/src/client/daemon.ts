@@ -89,7 +89,9 @@ export function ensureDaemon(serverPath: string, env: NodeJS.ProcessEnv = proces
     execFile(
       serverPath,
       ['daemon', 'ensure', '--json'],
-      { env, timeout: EnsureTimeoutMs, maxBuffer: 1024 * 1024, windowsHide: true },
+      // DOTNET_EnableDiagnostics=0: every Orchflow process runs with the .NET diagnostics endpoints closed, and one
+      // started without it re-executes itself to close them, which would cost this call a second runtime start.
+      { env: { ...env, DOTNET_EnableDiagnostics: '0' }, timeout: EnsureTimeoutMs, maxBuffer: 1024 * 1024, windowsHide: true },
       (error, stdout, stderr) => {
         if (error) {
           reject(new Error(describeEnsureFailure(serverPath, error, stderr)));
