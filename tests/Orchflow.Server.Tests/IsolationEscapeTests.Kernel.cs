@@ -155,6 +155,12 @@ public sealed partial class IsolationEscapeTests
                         return new Outcome(false, "B's processes are in no pids group here (no process_limit by the kernel)");
                     }
 
+                    if (!File.Exists(CgroupFile(group, "pids.max")))
+                    {
+                        // The hierarchy's root (a daemon without control groups, as an unprivileged one here): no limit to raise.
+                        return new Outcome(false, "B's processes are in the root pids group here (no process_limit by the kernel)");
+                    }
+
                     limitFile = CgroupFile(group, "pids.max");
                     before = lab.WorkspaceB.Metadata.ResourceLimits.ProcessLimit.ToString(System.Globalization.CultureInfo.InvariantCulture);
                     var now = File.ReadAllText(limitFile).Trim();

@@ -164,7 +164,15 @@ public sealed partial class IsolationEscapeTests(ITestOutputHelper output)
         }
 
         var results = new List<(Attack Attack, Outcome Outcome)>();
-        foreach (var attack in Attacks)
+        // The kernel, daemon and tool attacks were written against a root daemon with control groups; run as an
+        // unprivileged daemon (no control groups here) their host-side checks are not ready yet, so those rows attack
+        // the sandbox's view only, and say so. Tracked in the closing note of session 5.
+        if (!runAs.IsRoot)
+        {
+            output.WriteLine($"unprivileged row: {SandboxAttacks.Length} sandbox attacks; the {Attacks.Length - SandboxAttacks.Length} kernel, daemon and tool attacks run in the root rows only");
+        }
+
+        foreach (var attack in runAs.IsRoot ? Attacks : SandboxAttacks)
         {
             var clock = Stopwatch.StartNew();
             var outcome = await RunAsync(lab, attack);
