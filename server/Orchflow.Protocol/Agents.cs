@@ -117,6 +117,9 @@ public sealed record AgentInfo
     /// <summary>The last non-empty line it printed, as plain text.</summary>
     public string? LastLine { get; init; }
 
+    /// <summary>When this run's MCP client (the agent CLI) connected to Orchflow's MCP server and listed its tools; null until then, or when its type has no MCP configuration.</summary>
+    public DateTimeOffset? McpConnectedAt { get; init; }
+
     /// <summary>While it needs input: the question its screen shows (a trust dialog, a tool approval ...), when one was recognised.</summary>
     public string? Question { get; init; }
 
@@ -183,6 +186,21 @@ public sealed record AgentSendParams
 
     /// <summary>Text as typed into the agent's terminal; "\r" submits. Clears needsInput.</summary>
     public required string Text { get; init; }
+}
+
+/// <summary>Picks one choice of the menu an agent's screen shows while it needs input.</summary>
+public sealed record AgentAnswerParams
+{
+    public required string Id { get; init; }
+
+    /// <summary>The choice: its number as listed in <see cref="AgentInfo.Choices"/> (1 for the first), or its label (case-insensitive; a start of it that fits one choice only is enough).</summary>
+    public required string Choice { get; init; }
+
+    /// <summary>
+    /// The question the person answered, as <see cref="AgentInfo.Question"/> showed it. When the agent's screen asks
+    /// something else by now the answer is refused, so no answer lands on a question nobody saw. Omitted: the current question.
+    /// </summary>
+    public string? Question { get; init; }
 }
 
 public sealed record AgentRemoveResult

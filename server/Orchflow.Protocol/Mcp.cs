@@ -25,6 +25,15 @@ public sealed record McpHelloParams
     public string? Client { get; init; }
 }
 
+/// <summary>Sent by <c>orchflow mcp</c> once its client has listed the tools: the agent's MCP connection is ready for its first turn.</summary>
+public sealed record McpReadyParams
+{
+    public required string Token { get; init; }
+
+    /// <summary>The MCP client's name (the agent CLI), as it introduced itself.</summary>
+    public string? Client { get; init; }
+}
+
 public sealed record McpMemoryStoreParams
 {
     public required string Token { get; init; }

@@ -43,6 +43,7 @@ public static class Methods
     public const string AgentList = "orchflow/agent/list";
     public const string AgentShow = "orchflow/agent/show";
     public const string AgentSend = "orchflow/agent/send";
+    public const string AgentAnswer = "orchflow/agent/answer";
     public const string AgentPause = "orchflow/agent/pause";
     public const string AgentResume = "orchflow/agent/resume";
     public const string AgentStop = "orchflow/agent/stop";
@@ -63,6 +64,7 @@ public static class Methods
 
     // Served only on the MCP socket (run/mcp.sock), each call with an agent's token; see Mcp.cs.
     public const string McpHello = "orchflow/mcp/hello";
+    public const string McpReady = "orchflow/mcp/ready";
     public const string McpMemoryStore = "orchflow/mcp/memory/store";
     public const string McpMemoryGet = "orchflow/mcp/memory/get";
     public const string McpMemorySearch = "orchflow/mcp/memory/search";

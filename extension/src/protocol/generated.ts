@@ -68,6 +68,12 @@ export type TerminalChangeKind = 'created' | 'updated' | 'exited' | 'removed';
 
 export type WorkspaceChangeKind = 'created' | 'updated' | 'deleted' | 'switched';
 
+export interface AgentAnswerParams {
+  id: string;
+  choice: string;
+  question?: string | null;
+}
+
 export interface AgentChangedNotification {
   kind: AgentChangeKind;
   id: string;
@@ -94,6 +100,7 @@ export interface AgentInfo {
   processes?: number | null;
   needsInputSince?: string | null;
   lastLine?: string | null;
+  mcpConnectedAt?: string | null;
   question?: string | null;
   choices?: AgentChoice[] | null;
   message?: string | null;
@@ -329,6 +336,11 @@ export interface McpMemoryStoreParams {
   kind?: MemoryValueKind;
   tags?: string[] | null;
   ttlSeconds?: number | null;
+}
+
+export interface McpReadyParams {
+  token: string;
+  client?: string | null;
 }
 
 export interface McpReportStatusParams {
@@ -830,6 +842,7 @@ export interface WorkspaceUpdateParams {
 /** Every JSON-RPC method and notification in the protocol's method table, named as in C#. */
 export const Methods = {
   Initialize: 'initialize',
+  AgentAnswer: 'orchflow/agent/answer',
   AgentChanged: 'orchflow/agent/changed',
   AgentEvent: 'orchflow/agent/event',
   AgentEvents: 'orchflow/agent/events',
@@ -850,6 +863,7 @@ export const Methods = {
   McpMemoryGet: 'orchflow/mcp/memory/get',
   McpMemorySearch: 'orchflow/mcp/memory/search',
   McpMemoryStore: 'orchflow/mcp/memory/store',
+  McpReady: 'orchflow/mcp/ready',
   McpReportStatus: 'orchflow/mcp/reportStatus',
   McpWorkspace: 'orchflow/mcp/workspace',
   MemoryChanged: 'orchflow/memory/changed',
@@ -919,6 +933,7 @@ export type ErrorCodeName = keyof typeof ErrorCodes;
 /** Params and result type of each request, keyed by method name. */
 export interface RequestTypes {
   'initialize': { params: InitializeParams; result: InitializeResult };
+  'orchflow/agent/answer': { params: AgentAnswerParams; result: AgentInfo };
   'orchflow/agent/events': { params: AgentEventsParams; result: AgentEventsResult };
   'orchflow/agent/list': { params: AgentListParams; result: AgentListResult };
   'orchflow/agent/logs': { params: AgentLogsParams; result: AgentLogsResult };
@@ -936,6 +951,7 @@ export interface RequestTypes {
   'orchflow/mcp/memory/get': { params: McpMemoryKeyParams; result: MemoryGetResult };
   'orchflow/mcp/memory/search': { params: McpMemorySearchParams; result: MemorySearchResult };
   'orchflow/mcp/memory/store': { params: McpMemoryStoreParams; result: MemorySetResult };
+  'orchflow/mcp/ready': { params: McpReadyParams; result: null };
   'orchflow/mcp/reportStatus': { params: McpReportStatusParams; result: AgentInfo };
   'orchflow/mcp/workspace': { params: McpWorkspaceParams; result: McpWorkspaceResult };
   'orchflow/memory/delete': { params: MemoryKeyParams; result: MemoryDeleteResult };
