@@ -17,7 +17,7 @@ if [[ ! -f bench/node_modules/.package-lock.json || bench/package-lock.json -nt 
     echo "bench: no Node headers under $node_prefix/include/node; node-pty is not built and not measured" >&2
   fi
 fi
-for b in bench/foundation.mjs bench/terminals.mjs bench/agents.mjs bench/memory.mjs bench/isolation.mjs ${BENCH_EXTRA:-}; do
+for b in bench/foundation.mjs bench/terminals.mjs bench/agents.mjs bench/dialogs.mjs bench/memory.mjs bench/isolation.mjs ${BENCH_EXTRA:-}; do
   echo "== $b"
   node "$b"
 done

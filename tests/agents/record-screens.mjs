@@ -8,6 +8,7 @@
 // Labels go to screens.json: file, vendor, dialog kind, the byte offset where the dialog is fully drawn, the question
 // and the choices as shown, and the segments during which only the working spinner was drawn. The question and
 // choices are read from the bytes with a rough escape stripper, so check a new recording by eye before committing it.
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { makeWorld, repo, installedVersion, sleep } from './harness.mjs';
@@ -61,8 +62,9 @@ export function roughText(buf) {
 function classify(vendor, text) {
   if (/trust/i.test(text) && /(folder|directory|files)/i.test(text)) return 'trust';
   if (/proceed\?/i.test(text)) return 'proceed';
+  // Approval before edit: a command's approval may quote its reason ("Create an empty file in the project?").
+  if (/(allow execution|run this command|would you like to run|allow .*command)/i.test(text)) return 'tool-approval';
   if (/(make this edit|create .*\?|apply this change|edit confirmation|overwrite)/i.test(text)) return 'edit';
-  if (/(allow execution|run this command|would you like to run|approve|allow .*command)/i.test(text)) return 'tool-approval';
   if (/^\s*[❯›>●]?\s*1[.)]\s+\S/m.test(text)) return 'menu';
   return null;
 }
@@ -89,7 +91,7 @@ function choices(text) {
   const out = [];
   const numbered = /^(?:[❯›>●]\s*)?1[.)]\s/.test(lines[start]);
   for (const l of lines.slice(start)) {
-    if (/(Enter|Esc|Tab) to |^Press /i.test(l)) break;
+    if (/\b(enter|esc|tab) (to|continue|back)\b|^press /i.test(l)) break;
     const option = l.replace(/^[❯›>●]\s*/, '');
     // A numbered option that wraps continues on lines without a number.
     if (numbered && out.length && !/^\d[.)]\s/.test(option)) out[out.length - 1] += ` ${option}`;
@@ -130,12 +132,14 @@ async function record(vendor) {
     mkdirSync(path.join(world.home, '.claude'), { recursive: true });
     writeFileSync(path.join(world.home, '.claude', 'settings.json'), JSON.stringify({ permissions: { defaultMode: 'default' } }));
   }
+  // Codex CLI asks its trust question only in a folder under version control, where people run it.
+  if (vendor === 'codex') execFileSync('git', ['init', '-q', world.project]);
   world.run(['daemon', 'stop']);
   world.run(['daemon', 'start']);
   try {
     const a = world.json(['agent', 'spawn', '--workspace', 'demo', '--type', vendor, 'Create a file and a note, then report done.']);
     logPath = a.logPath;
-    let last = -1;
+    let last = null;
     let quietSince = Date.now();
     let answered = 0;
     const deadline = Date.now() + 120_000;
@@ -143,7 +147,10 @@ async function record(vendor) {
     while (Date.now() < deadline && answered < 8) {
       await sleep(200);
       const now = size();
-      if (now !== last) { last = now; quietSince = Date.now(); continue; }
+      // Quiet is judged on what the screen shows, digits aside: Codex CLI redraws a running clock every second, so its
+      // byte stream never goes quiet while a dialog waits.
+      const shown = world.run(['terminal', 'read', a.terminalId, '--screen'], { check: false }).stdout.replace(/\d+/g, '#');
+      if (shown !== last) { last = shown; quietSince = Date.now(); continue; }
       if (Date.now() - quietSince < QUIET_MS || pending > 0 || now === lastDialogAt) continue;
       const bytes = readFileSync(logPath);
       const tail = bytes.subarray(Math.max(lastDialogAt, bytes.length - 6000));
