@@ -10,6 +10,7 @@
 // Run: node bench/dialogs.mjs (after scripts/build-server.sh and scripts/setup.sh); `npm run bench` runs it.
 // Environment: BENCH_DIALOG_RUNS (replays of each recorded dialog, default 5), BENCH_LIVE_RUNS (live runs per CLI, default 3).
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import rpc from 'vscode-jsonrpc/node.js';
@@ -130,6 +131,8 @@ if (missing) {
     const notes = [];
     for (let i = 0; i < LIVE_RUNS; i++) {
       const w = await makeWorld({ types: [type], label: `bench-live-${type}` });
+      // A folder under version control, where people run these CLIs (Codex asks for trust only there).
+      execFileSync('git', ['init', '-q', w.project]);
       const c = await connect(w);
       try {
         const seen = watchStates(c.conn);
