@@ -41,7 +41,7 @@ public sealed class McpHandlers(ClientSession session, AgentTokens tokens, Memor
     public MemorySearchResult Search(McpMemorySearchParams p)
     {
         var (grant, _) = Authorize(p.Token);
-        return memory.Search(grant.WorkspaceId, new MemoryQuery(p.Prefix, p.Tags ?? [], p.Text, p.Limit ?? MemorySegment.DefaultResults));
+        return memory.Search(grant.WorkspaceId, new MemoryQuery(p.Prefix, p.Tags ?? [], p.Text, p.Limit ?? MemoryRules.DefaultResults));
     }
 
     [JsonRpcMethod(Methods.McpMemoryDelete, UseSingleObjectParameterDeserialization = true)]

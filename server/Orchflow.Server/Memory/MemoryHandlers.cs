@@ -36,7 +36,7 @@ public sealed class MemoryHandlers(ClientSession session, MemoryService memory)
     public MemorySearchResult Search(MemorySearchParams p)
     {
         session.EnsureInitialized();
-        return memory.Search(memory.Resolve(p.WorkspaceId), new MemoryQuery(p.Prefix, p.Tags ?? [], p.Text, p.Limit ?? MemorySegment.DefaultResults));
+        return memory.Search(memory.Resolve(p.WorkspaceId), new MemoryQuery(p.Prefix, p.Tags ?? [], p.Text, p.Limit ?? MemoryRules.DefaultResults));
     }
 
     [JsonRpcMethod(Methods.MemoryList, UseSingleObjectParameterDeserialization = true)]
