@@ -2,6 +2,7 @@ using System.Globalization;
 using System.IO.Enumeration;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using Orchflow.Pty.Linux;
 
 namespace Orchflow.Pty;
 
@@ -107,6 +108,33 @@ public static partial class ProcessTree
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The whole of a terminal's session <paramref name="sid"/>: the processes in it and those below its leader (one
+    /// that left the session with setsid is still below it).
+    /// </summary>
+    public static HashSet<int> SessionTree(int sid) => InSession(sid).Union(Descendants(sid)).ToHashSet();
+
+    /// <summary>
+    /// Sends <paramref name="signal"/> to the session's process group, then to each process of its
+    /// <see cref="SessionTree"/>; two rounds, so that a process forked while the first ran gets it too. Returns the
+    /// processes signalled.
+    /// </summary>
+    public static IReadOnlySet<int> Signal(int sid, int signal)
+    {
+        var signalled = new HashSet<int>();
+        for (int round = 0; round < 2; round++)
+        {
+            _ = LibC.kill(-sid, signal);
+            foreach (var pid in SessionTree(sid))
+            {
+                _ = LibC.kill(pid, signal);
+                signalled.Add(pid);
+            }
+        }
+
+        return signalled;
     }
 
     internal static List<int> DescendantsOf(int pid, IReadOnlyList<ProcStat> snapshot)

@@ -272,7 +272,7 @@ public sealed class CommandPolicyTests : IDisposable
     [InlineData("\"a\\_b\"", new[] { "a b" })]
     public void Env_split_strings_are_split_as_env_splits_them(string text, string[] expected)
     {
-        var (words, problem) = CommandPolicy.SplitString(text);
+        var (words, problem) = ShellCommandLine.SplitString(text);
         Assert.Null(problem);
         Assert.Equal(expected, words);
     }

@@ -84,7 +84,7 @@ public sealed class MemorySegmentTests : IDisposable
     public void Keys_are_opaque_and_ordinal()
     {
         using var s = Open();
-        string[] crafted = ["A", "a", "../B", "B:key", "*", "%", "b/../../etc/passwd", "ws-b:secret", "ümlaut ✓", new string('k', MemorySegment.MaxKeyBytes)];
+        string[] crafted = ["A", "a", "../B", "B:key", "*", "%", "b/../../etc/passwd", "ws-b:secret", "ümlaut ✓", new string('k', MemoryRules.MaxKeyBytes)];
         foreach (var key in crafted)
         {
             Set(s, key, "v-" + key);
@@ -121,9 +121,9 @@ public sealed class MemorySegmentTests : IDisposable
     public void Too_long_keys_values_and_bad_json_are_refused()
     {
         using var s = Open();
-        Code(ErrorCodes.InvalidArgument, () => Set(s, new string('k', MemorySegment.MaxKeyBytes + 1), "v"), "at most 512 bytes");
+        Code(ErrorCodes.InvalidArgument, () => Set(s, new string('k', MemoryRules.MaxKeyBytes + 1), "v"), "at most 512 bytes");
         Code(ErrorCodes.InvalidArgument, () => Set(s, "é".PadLeft(300, 'é'), "v"), "bytes");
-        Code(ErrorCodes.InvalidArgument, () => Set(s, "big", new string('x', MemorySegment.MaxValueBytes + 1)), "per entry");
+        Code(ErrorCodes.InvalidArgument, () => Set(s, "big", new string('x', MemoryRules.MaxValueBytes + 1)), "per entry");
         Code(ErrorCodes.InvalidArgument, () => Set(s, "j", "{not json", kind: MemoryValueKind.Json), "not valid JSON");
         Code(ErrorCodes.InvalidArgument, () => Set(s, "t", "v", tags: ["a,b"]), "commas");
         Code(ErrorCodes.InvalidArgument, () => Set(s, "t", "v", ttl: -1), "time to live");
@@ -285,7 +285,7 @@ public sealed class MemorySegmentTests : IDisposable
         Set(target, "a", "to be replaced");
         Set(target, "other", "stays");
         var parsed = MemoryJsonLines.Parse(lines, User, _time.GetUtcNow(), "test");
-        var (imported, replaced, evicted, aside) = target.Import(parsed.Select(MemorySegment.ToRecord).ToList(), replace: false, Roomy);
+        var (imported, replaced, evicted, aside) = target.Import(parsed.Select(MemoryMapping.ToRecord).ToList(), replace: false, Roomy);
         Assert.Equal((2, 1, 0, (string?)null), (imported, replaced, evicted.Count, aside));
         Assert.Equal(["a", "b", "other"], Keys(target));
         Assert.Equal(MemoryJsonLines.Format(source.Export()), MemoryJsonLines.Format(target.Export().Where(e => e.Key != "other")));
@@ -317,7 +317,7 @@ public sealed class MemorySegmentTests : IDisposable
         Set(s, "old1", "v", refuse);
         _time.Advance(TimeSpan.FromSeconds(1));
         Set(s, "old2", "v", refuse);
-        var records = MemoryJsonLines.Parse("{\"key\":\"n1\",\"value\":\"v\"}\n{\"key\":\"n2\",\"value\":\"v\"}", User, _time.GetUtcNow(), "x").Select(MemorySegment.ToRecord).ToList();
+        var records = MemoryJsonLines.Parse("{\"key\":\"n1\",\"value\":\"v\"}\n{\"key\":\"n2\",\"value\":\"v\"}", User, _time.GetUtcNow(), "x").Select(MemoryMapping.ToRecord).ToList();
         Assert.Equal(ErrorCodes.LimitReached, Assert.Throws<OrchflowException>(() => s.Import(records, false, refuse)).Code);
         Assert.Equal(["old1", "old2"], Keys(s));
 
@@ -384,7 +384,7 @@ public sealed class MemorySegmentTests : IDisposable
         // Nothing was written to the damaged file.
         Assert.Equal(damagedBytes, File.ReadAllBytes(file));
 
-        var records = MemoryJsonLines.Parse("{\"key\":\"restored\",\"value\":\"v\"}", User, _time.GetUtcNow(), "x").Select(MemorySegment.ToRecord).ToList();
+        var records = MemoryJsonLines.Parse("{\"key\":\"restored\",\"value\":\"v\"}", User, _time.GetUtcNow(), "x").Select(MemoryMapping.ToRecord).ToList();
         var (imported, _, _, aside) = segment.Import(records, replace: true, Roomy);
         Assert.Equal(1, imported);
         Assert.NotNull(aside);

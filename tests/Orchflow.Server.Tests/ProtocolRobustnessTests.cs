@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net.Sockets;
+using System.Reflection;
 using System.Text;
 using Orchflow.Config;
 using Orchflow.Protocol;
@@ -76,6 +77,60 @@ public sealed class ProtocolRobustnessTests : IDisposable
         await client.CallAsync<object?>(Methods.Shutdown, null);
         var ex = await client.FailAsync(Methods.WorkspaceList, new WorkspaceListParams());
         Assert.Equal(ErrorCodes.ShuttingDown, ex.ErrorCode);
+    }
+
+    [Fact]
+    public async Task Every_method_a_handler_serves_is_refused_before_initialize()
+    {
+        // Initialization is checked once, in the dispatch: a handler added later is covered without doing anything.
+        // Only the lifecycle and terminal/ack (which answers nothing) may come first.
+        string[] firstAllowed = [Methods.Initialize, Methods.Initialized, Methods.Exit, Methods.TerminalAck];
+        var served = typeof(Rpc.OrchflowServer).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods().Select(m => (Handler: t, Name: m.GetCustomAttribute<JsonRpcMethodAttribute>()?.Name)))
+            .Where(h => h.Name is not null)
+            .ToList();
+        Assert.Equal(firstAllowed.Order(), served.Select(h => h.Name!).Where(Rpc.ClientSession.IsUnchecked).Order());
+
+        await using var server = new InMemoryServer(_home);
+        var main = await server.ConnectAsync(initialize: false);
+        var (a, b) = Nerdbank.Streams.FullDuplexStream.CreatePair();
+        server.Server.Attach(a, a, "mcp", mcpOnly: true);
+        using var mcp = new TestClient(b);
+        var refused = new List<string>();
+        foreach (var (handler, name) in served.Where(h => !firstAllowed.Contains(h.Name)))
+        {
+            // The params the method table gives it, with every required member set, so that they bind.
+            var method = ProtocolSchema.MethodTable.SingleOrDefault(m => m.Name == name);
+            Assert.True(method is not null || name == Methods.Shutdown, $"{name} is served but not in the method table");
+            var client = handler == typeof(Mcp.McpHandlers) ? mcp : main;
+            var failure = await client.FailAsync(name!, method is null ? null : Minimal(method.Params));
+            Assert.True(failure.ErrorCode == ErrorCodes.NotInitialized, $"{name} before initialize: {failure.ErrorCode} {failure.Message}");
+            refused.Add(name!);
+        }
+
+        // Every request of the table that a handler serves was tried.
+        var requests = ProtocolSchema.MethodTable.Where(m => !m.IsNotification && m.Name != Methods.Initialize).Select(m => m.Name);
+        Assert.Empty(requests.Intersect(served.Select(h => h.Name!)).Except(refused));
+        Assert.Contains(Methods.WorkspaceList, refused);
+        Assert.Contains(Methods.McpHello, refused);
+    }
+
+    /// <summary>An instance of a params type whose required members are set to the simplest value of their type.</summary>
+    private static object Minimal(Type type)
+    {
+        var value = Activator.CreateInstance(type)!;
+        foreach (var property in type.GetProperties().Where(p => p.IsDefined(typeof(System.Runtime.CompilerServices.RequiredMemberAttribute), inherit: false)))
+        {
+            var t = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            property.SetValue(value, t == typeof(string) ? "x"
+                : t == typeof(bool) ? false
+                : t.IsEnum ? Enum.GetValues(t).GetValue(0)
+                : t.IsPrimitive ? Convert.ChangeType(1, t, CultureInfo.InvariantCulture)
+                : t.IsGenericType && t.GetGenericTypeDefinition() is var g && (g == typeof(IReadOnlyList<>) || g == typeof(List<>)) ? Activator.CreateInstance(typeof(List<>).MakeGenericType(t.GetGenericArguments()))
+                : Minimal(t));
+        }
+
+        return value;
     }
 
     [Fact]

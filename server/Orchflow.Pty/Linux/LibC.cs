@@ -35,7 +35,6 @@ internal static unsafe partial class LibC
     public const int SIGHUP = 1;
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
-    public const int SIGCONT = 18;
 
     public const short POLLIN = 0x1;
     public const short POLLOUT = 0x4;

@@ -443,10 +443,10 @@ internal sealed class LinuxPtyProcess : IPtyProcess
         }
 
         // A stopped process (Ctrl+Z) only acts on SIGTERM once continued.
-        SignalGroupQuietly(LibC.SIGCONT);
+        SignalGroupQuietly(Signals.SIGCONT);
         foreach (var pid in targets.Keys)
         {
-            _ = LibC.kill(pid, LibC.SIGCONT);
+            _ = LibC.kill(pid, Signals.SIGCONT);
         }
 
         WaitUntilEnded(targets, KillGracePeriod);

@@ -13,91 +13,78 @@ public sealed class AgentHandlers(ClientSession session, AgentService agents)
     [JsonRpcMethod(Methods.AgentSpawn, UseSingleObjectParameterDeserialization = true)]
     public Task<AgentInfo> SpawnAsync(AgentSpawnParams p, CancellationToken cancellationToken)
     {
-        session.EnsureInitialized();
         return agents.SpawnAsync(p, By, cancellationToken);
     }
 
     [JsonRpcMethod(Methods.AgentList, UseSingleObjectParameterDeserialization = true)]
     public AgentListResult List(AgentListParams? p = null)
     {
-        session.EnsureInitialized();
         return new AgentListResult { Agents = agents.List(p?.WorkspaceId) };
     }
 
     [JsonRpcMethod(Methods.AgentShow, UseSingleObjectParameterDeserialization = true)]
     public AgentInfo Show(AgentRef p)
     {
-        session.EnsureInitialized();
         return agents.Show(p.Id);
     }
 
     [JsonRpcMethod(Methods.AgentSend, UseSingleObjectParameterDeserialization = true)]
     public AgentInfo Send(AgentSendParams p)
     {
-        session.EnsureInitialized();
         return agents.Send(p.Id, p.Text, By);
     }
 
     [JsonRpcMethod(Methods.AgentPause, UseSingleObjectParameterDeserialization = true)]
     public AgentInfo Pause(AgentRef p)
     {
-        session.EnsureInitialized();
         return agents.Pause(p.Id, By);
     }
 
     [JsonRpcMethod(Methods.AgentResume, UseSingleObjectParameterDeserialization = true)]
     public AgentInfo Resume(AgentRef p)
     {
-        session.EnsureInitialized();
         return agents.Resume(p.Id, By);
     }
 
     [JsonRpcMethod(Methods.AgentStop, UseSingleObjectParameterDeserialization = true)]
     public AgentInfo Stop(AgentRef p)
     {
-        session.EnsureInitialized();
         return agents.Stop(p.Id, By);
     }
 
     [JsonRpcMethod(Methods.AgentRestart, UseSingleObjectParameterDeserialization = true)]
     public AgentInfo Restart(AgentRef p)
     {
-        session.EnsureInitialized();
         return agents.Restart(p.Id, By);
     }
 
     [JsonRpcMethod(Methods.AgentRemove, UseSingleObjectParameterDeserialization = true)]
     public async Task<AgentRemoveResult> RemoveAsync(AgentRef p)
     {
-        session.EnsureInitialized();
         return new AgentRemoveResult { Id = await agents.RemoveAsync(p.Id, By).ConfigureAwait(false) };
     }
 
     [JsonRpcMethod(Methods.AgentLogs, UseSingleObjectParameterDeserialization = true)]
     public Task<AgentLogsResult> LogsAsync(AgentLogsParams p)
     {
-        session.EnsureInitialized();
         return agents.LogsAsync(p.Id, p.Tail);
     }
 
     [JsonRpcMethod(Methods.AgentEvents, UseSingleObjectParameterDeserialization = true)]
     public AgentEventsResult Events(AgentEventsParams? p = null)
     {
-        session.EnsureInitialized();
         return new AgentEventsResult { Events = agents.Events(p?.WorkspaceId, p?.Limit) };
     }
 
     [JsonRpcMethod(Methods.AgentTypes, UseSingleObjectParameterDeserialization = true)]
     public AgentTypesResult Types(AgentTypesParams? p = null)
     {
-        session.EnsureInitialized();
         return new AgentTypesResult { Types = agents.Types(p?.WorkspaceId) };
     }
 
     [JsonRpcMethod(Methods.WorkspaceResources, UseSingleObjectParameterDeserialization = true)]
     public ResourceSnapshot Resources(WorkspaceResourcesParams? p = null)
     {
-        session.EnsureInitialized();
         return agents.Resources();
     }
 }

@@ -60,9 +60,6 @@ public sealed class AgentService : IAsyncDisposable
     /// <summary>An agent's name titles its terminal tab and a column of lists: short and on one line.</summary>
     public const int MaxNameChars = 80;
 
-    private const int SIGCONT = 18;
-    private const int SIGSTOP = 19;
-
     private readonly object _gate = new();
     private readonly ConcurrentDictionary<string, Agent> _agents = new(StringComparer.Ordinal);
     private readonly WorkspaceService _workspaces;
@@ -338,7 +335,7 @@ public sealed class AgentService : IAsyncDisposable
                 throw NotAllowed(agent, "be paused", null);
             }
 
-            SignalSession(agent, SIGSTOP);
+            SignalSession(agent, Signals.SIGSTOP);
             agent.StateBeforePause = agent.State;
             agent.State = AgentState.Paused;
             AddEvent(agent, AgentEventKind.Paused, $"{id} paused by {by ?? "a client"}", by: by);
@@ -358,7 +355,7 @@ public sealed class AgentService : IAsyncDisposable
                 throw NotAllowed(agent, "be resumed", null);
             }
 
-            SignalSession(agent, SIGCONT);
+            SignalSession(agent, Signals.SIGCONT);
             agent.State = agent.StateBeforePause;
             AddEvent(agent, AgentEventKind.Resumed, $"{id} resumed by {by ?? "a client"}", by: by);
             Publish(agent);
@@ -1337,17 +1334,10 @@ public sealed class AgentService : IAsyncDisposable
         var pid = agent.TerminalId is { } tid ? _terminals.Get(tid).Info.Pid : null;
         if (pid is not { } sid)
         {
-            throw NotAllowed(agent, signal == SIGSTOP ? "be paused" : "be resumed", "Its process has already ended.");
+            throw NotAllowed(agent, signal == Signals.SIGSTOP ? "be paused" : "be resumed", "Its process has already ended.");
         }
 
-        for (int round = 0; round < 2; round++)
-        {
-            _ = Native.Kill(-sid, signal);
-            foreach (var p in ProcessTree.InSession(sid).Union(ProcessTree.Descendants(sid)))
-            {
-                _ = Native.Kill(p, signal);
-            }
-        }
+        ProcessTree.Signal(sid, signal);
     }
 
     private Terminal? RunningTerminal(string? terminalId)

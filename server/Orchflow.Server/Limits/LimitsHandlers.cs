@@ -12,14 +12,12 @@ public sealed class LimitsHandlers(ClientSession session, ResourceGovernor limit
     [JsonRpcMethod(Methods.WorkspaceSuspend, UseSingleObjectParameterDeserialization = true)]
     public WorkspaceSuspendResult Suspend(WorkspaceRef p)
     {
-        session.EnsureInitialized();
         return limits.Suspend(p.Id, By);
     }
 
     [JsonRpcMethod(Methods.WorkspaceResume, UseSingleObjectParameterDeserialization = true)]
     public WorkspaceSuspendResult Resume(WorkspaceRef p)
     {
-        session.EnsureInitialized();
         return limits.Resume(p.Id, By);
     }
 }

@@ -35,9 +35,6 @@ public sealed class ResourceGovernor : IAsyncDisposable
     /// <summary>The fair strategy's weight for an active workspace (switched to, or with agents running) against an idle one.</summary>
     public const int ActiveWeightFactor = 2;
 
-    private const int SIGSTOP = 19;
-    private const int SIGCONT = 18;
-
     private readonly object _gate = new();
     private readonly WorkspaceService _workspaces;
     private readonly GlobalSettings _settings;
@@ -210,7 +207,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
             }
             else
             {
-                processes = SignalWorkspace(ws.Id, SIGSTOP);
+                processes = SignalWorkspace(ws.Id, Signals.SIGSTOP);
                 mechanism = "SIGSTOP";
             }
 
@@ -242,7 +239,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
             }
             else
             {
-                processes = SignalWorkspace(ws.Id, SIGCONT);
+                processes = SignalWorkspace(ws.Id, Signals.SIGCONT);
             }
 
             _states.GetValueOrDefault(ws.Id)?.Touch(_time.GetUtcNow());
@@ -303,7 +300,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
 
         var killed = Cgroups.KillWhere(workspaceId, frozen =>
         {
-            var tree = ProcessTree.InSession(sessionId).Union(ProcessTree.Descendants(sessionId)).ToHashSet();
+            var tree = ProcessTree.SessionTree(sessionId);
             return frozen.Where(tree.Contains);
         });
         if (killed > 0)
@@ -587,25 +584,15 @@ public sealed class ResourceGovernor : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops or continues every process of the workspace's terminals (sessions and descendants, twice to catch forks). Returns how many.</summary>
+    /// <summary>Stops or continues every process of the workspace's running terminals (<see cref="ProcessTree.Signal"/>). Returns how many.</summary>
     private int SignalWorkspace(string workspaceId, int signal)
     {
         var pids = new HashSet<int>();
-        for (int round = 0; round < 2; round++)
+        foreach (var t in Terminals?.List(workspaceId) ?? [])
         {
-            foreach (var t in Terminals?.List(workspaceId) ?? [])
+            if (t.Status == TerminalStatus.Running && t.Pid is { } sid)
             {
-                if (t.Status != TerminalStatus.Running || t.Pid is not { } sid)
-                {
-                    continue;
-                }
-
-                _ = Native.Kill(-sid, signal);
-                foreach (var p in ProcessTree.InSession(sid).Union(ProcessTree.Descendants(sid)))
-                {
-                    _ = Native.Kill(p, signal);
-                    pids.Add(p);
-                }
+                pids.UnionWith(ProcessTree.Signal(sid, signal));
             }
         }
 

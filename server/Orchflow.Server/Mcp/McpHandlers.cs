@@ -1,7 +1,6 @@
 using Orchflow.Protocol;
 using Orchflow.Server.Agents;
 using Orchflow.Server.Memory;
-using Orchflow.Server.Rpc;
 using Orchflow.Server.Workspaces;
 using StreamJsonRpc;
 
@@ -13,7 +12,7 @@ namespace Orchflow.Server.Mcp;
 /// alone (no param names a workspace, and unknown params are ignored by the binder), so an agent reaches its own
 /// workspace's memory and nothing else. The token is checked again on every call: a revoked one is refused at once.
 /// </summary>
-public sealed class McpHandlers(ClientSession session, AgentTokens tokens, MemoryService memory, AgentService agents, WorkspaceService workspaces)
+public sealed class McpHandlers(AgentTokens tokens, MemoryService memory, AgentService agents, WorkspaceService workspaces)
 {
     [JsonRpcMethod(Methods.McpHello, UseSingleObjectParameterDeserialization = true)]
     public McpIdentity Hello(McpHelloParams p)
@@ -41,7 +40,7 @@ public sealed class McpHandlers(ClientSession session, AgentTokens tokens, Memor
     public MemorySearchResult Search(McpMemorySearchParams p)
     {
         var (grant, _) = Authorize(p.Token);
-        return memory.Search(grant.WorkspaceId, new MemoryQuery(p.Prefix, p.Tags ?? [], p.Text, p.Limit ?? MemorySegment.DefaultResults));
+        return memory.Search(grant.WorkspaceId, new MemoryQuery(p.Prefix, p.Tags ?? [], p.Text, p.Limit ?? MemoryRules.DefaultResults));
     }
 
     [JsonRpcMethod(Methods.McpMemoryDelete, UseSingleObjectParameterDeserialization = true)]
@@ -73,7 +72,6 @@ public sealed class McpHandlers(ClientSession session, AgentTokens tokens, Memor
     /// <summary>The token's grant, while its agent still exists in its workspace and is active; otherwise the token is revoked and the call refused.</summary>
     private (TokenGrant Grant, AgentInfo Agent) Authorize(string? token)
     {
-        session.EnsureInitialized();
         var grant = tokens.Validate(token) ?? throw Refused();
         AgentInfo agent;
         try

@@ -13,7 +13,6 @@ public sealed class MemoryHandlers(ClientSession session, MemoryService memory)
     [JsonRpcMethod(Methods.MemorySet, UseSingleObjectParameterDeserialization = true)]
     public MemorySetResult Set(MemorySetParams p)
     {
-        session.EnsureInitialized();
         var ws = memory.Resolve(p.WorkspaceId);
         return memory.Set(ws, new MemoryWrite(p.Key, p.Value, p.Kind ?? MemoryValueKind.Text, p.Tags ?? [], p.TtlSeconds), Writer(ws, p.TerminalId));
     }
@@ -21,42 +20,36 @@ public sealed class MemoryHandlers(ClientSession session, MemoryService memory)
     [JsonRpcMethod(Methods.MemoryGet, UseSingleObjectParameterDeserialization = true)]
     public MemoryGetResult Get(MemoryKeyParams p)
     {
-        session.EnsureInitialized();
         return new MemoryGetResult { Entry = memory.Get(memory.Resolve(p.WorkspaceId), p.Key) };
     }
 
     [JsonRpcMethod(Methods.MemoryDelete, UseSingleObjectParameterDeserialization = true)]
     public MemoryDeleteResult Delete(MemoryKeyParams p)
     {
-        session.EnsureInitialized();
         return new MemoryDeleteResult { Deleted = memory.Delete(memory.Resolve(p.WorkspaceId), p.Key) };
     }
 
     [JsonRpcMethod(Methods.MemorySearch, UseSingleObjectParameterDeserialization = true)]
     public MemorySearchResult Search(MemorySearchParams p)
     {
-        session.EnsureInitialized();
-        return memory.Search(memory.Resolve(p.WorkspaceId), new MemoryQuery(p.Prefix, p.Tags ?? [], p.Text, p.Limit ?? MemorySegment.DefaultResults));
+        return memory.Search(memory.Resolve(p.WorkspaceId), new MemoryQuery(p.Prefix, p.Tags ?? [], p.Text, p.Limit ?? MemoryRules.DefaultResults));
     }
 
     [JsonRpcMethod(Methods.MemoryList, UseSingleObjectParameterDeserialization = true)]
     public MemoryListResult List(MemoryListParams p)
     {
-        session.EnsureInitialized();
         return memory.List(memory.Resolve(p.WorkspaceId), p.After, p.Limit);
     }
 
     [JsonRpcMethod(Methods.MemoryStats, UseSingleObjectParameterDeserialization = true)]
     public MemoryStatsResult Stats(MemoryStatsParams? p = null)
     {
-        session.EnsureInitialized();
         return new MemoryStatsResult { Segments = memory.Stats(p?.WorkspaceId is { } ws ? memory.Resolve(ws) : null) };
     }
 
     [JsonRpcMethod(Methods.MemoryExport, UseSingleObjectParameterDeserialization = true)]
     public async Task<MemoryExportResult> ExportAsync(MemoryExportParams p, CancellationToken cancellationToken)
     {
-        session.EnsureInitialized();
         var ws = memory.Resolve(p.WorkspaceId);
         var entries = memory.Export(ws);
         var text = MemoryJsonLines.Format(entries);
@@ -85,7 +78,6 @@ public sealed class MemoryHandlers(ClientSession session, MemoryService memory)
     [JsonRpcMethod(Methods.MemoryImport, UseSingleObjectParameterDeserialization = true)]
     public async Task<MemoryImportResult> ImportAsync(MemoryImportParams p, CancellationToken cancellationToken)
     {
-        session.EnsureInitialized();
         var ws = memory.Resolve(p.WorkspaceId);
         string text, source;
         if (p.Path is not null && p.Lines is not null)

@@ -78,7 +78,7 @@ public static class MemoryJsonLines
         var key = o.TryGetProperty("key", out var k) && k.ValueKind == JsonValueKind.String
             ? k.GetString()!
             : throw new FormatException("\"key\" is missing or not a string");
-        MemorySegment.ValidateKey(key);
+        MemoryRules.ValidateKey(key);
 
         MemoryValueKind? kind = null;
         if (o.TryGetProperty("kind", out var kk))

@@ -130,7 +130,7 @@ public sealed class MemoryService : IAsyncDisposable
 
         try
         {
-            return segment.Stats(limits, MemorySegment.RecoveryHint(workspaceId, segment.File));
+            return segment.Stats(limits, MemoryFile.RecoveryHint(workspaceId, segment.File));
         }
         catch (ObjectDisposedException)
         {
@@ -143,7 +143,7 @@ public sealed class MemoryService : IAsyncDisposable
     public MemoryImportResult Import(string workspaceId, IReadOnlyList<MemoryEntry> entries, bool replace)
     {
         long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var records = entries.Select(MemorySegment.ToRecord).ToList();
+        var records = entries.Select(MemoryMapping.ToRecord).ToList();
         var live = records.Where(r => r.ExpiresAt > now).ToList();
         var segment = Segment(workspaceId);
         try
@@ -235,7 +235,7 @@ public sealed class MemoryService : IAsyncDisposable
             _segments[workspaceId] = segment;
             if (segment.State == MemorySegmentState.Damaged)
             {
-                _log.Error($"Memory of workspace {workspaceId} is damaged and is not served: {segment.Problem}. {MemorySegment.RecoveryHint(workspaceId, file)}");
+                _log.Error($"Memory of workspace {workspaceId} is damaged and is not served: {segment.Problem}. {MemoryFile.RecoveryHint(workspaceId, file)}");
                 MarkDirty(workspaceId);
             }
             else if (file is null && File.Exists(FileFor(workspaceId)))

@@ -48,9 +48,25 @@ public sealed class ClientSession
     /// <summary>Raised when the client sent <c>exit</c>.</summary>
     internal event Action<ClientSession>? ExitRequested;
 
-    /// <summary>LSP: requests before initialize fail with ServerNotInitialized (-32002).</summary>
-    public void EnsureInitialized()
+    /// <summary>
+    /// The methods a connection may call before <c>initialize</c> and after <c>shutdown</c>: the lifecycle's own, and
+    /// terminal/ack, a notification that only acknowledges output already sent (a client that is closing keeps
+    /// acknowledging, or the terminal's output would stall for every other client).
+    /// </summary>
+    public static bool IsUnchecked(string method) => method is Methods.Initialize or Methods.Initialized or Methods.Exit or Methods.TerminalAck;
+
+    /// <summary>
+    /// LSP: a call before initialize fails with ServerNotInitialized (-32002), and after shutdown with ShuttingDown.
+    /// Checked once, for every method but the <see cref="IsUnchecked"/> ones, where calls are dispatched
+    /// (<see cref="OrchflowJsonRpc"/>), so no handler can forget it.
+    /// </summary>
+    internal void Admit(string method)
     {
+        if (IsUnchecked(method))
+        {
+            return;
+        }
+
         if (!Initialized)
         {
             throw new OrchflowException(ErrorCodes.NotInitialized, "The client must send 'initialize' first.", "Start every connection with the LSP initialize request.");

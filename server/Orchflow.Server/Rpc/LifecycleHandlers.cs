@@ -42,7 +42,6 @@ public sealed class LifecycleHandlers(ClientSession session, OrchflowServer serv
     [JsonRpcMethod(Methods.Shutdown)]
     public object? Shutdown()
     {
-        session.EnsureInitialized();
         session.ShutdownRequested = true;
         return null;
     }
@@ -53,7 +52,6 @@ public sealed class LifecycleHandlers(ClientSession session, OrchflowServer serv
     [JsonRpcMethod(Methods.Status, UseSingleObjectParameterDeserialization = true)]
     public StatusResult Status(StatusParams? p = null)
     {
-        session.EnsureInitialized();
         session.EnsureFullAccess();
         return server.GetStatus(session);
     }

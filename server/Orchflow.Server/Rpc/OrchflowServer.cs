@@ -122,7 +122,7 @@ public sealed class OrchflowServer : IAsyncDisposable
     public ClientSession Attach(Stream sending, Stream receiving, string transport, Action<ClientSession>? onExit = null, bool mcpOnly = false, string? refusal = null)
     {
         var session = new ClientSession(this, transport) { McpOnly = mcpOnly || refusal is not null, Refusal = refusal, Peer = (receiving as System.Net.Sockets.NetworkStream)?.Socket };
-        var rpc = OrchflowJsonRpc.Create(sending, receiving, Log, () => WireLimits, session.ToString);
+        var rpc = OrchflowJsonRpc.Create(sending, receiving, Log, () => WireLimits, session.ToString, session.Admit);
         session.Rpc = rpc;
 
         // Every capability's handlers, one line each.
@@ -133,7 +133,7 @@ public sealed class OrchflowServer : IAsyncDisposable
         }
         else if (mcpOnly)
         {
-            rpc.AddLocalRpcTarget(new McpHandlers(session, Tokens, Memory, Agents, Workspaces));
+            rpc.AddLocalRpcTarget(new McpHandlers(Tokens, Memory, Agents, Workspaces));
         }
         else
         {
@@ -141,7 +141,7 @@ public sealed class OrchflowServer : IAsyncDisposable
             rpc.AddLocalRpcTarget(new TerminalHandlers(session, Terminals));
             rpc.AddLocalRpcTarget(new AgentHandlers(session, Agents));
             rpc.AddLocalRpcTarget(new MemoryHandlers(session, Memory));
-            rpc.AddLocalRpcTarget(new SecurityHandlers(session, Isolation));
+            rpc.AddLocalRpcTarget(new SecurityHandlers(Isolation));
             rpc.AddLocalRpcTarget(new LimitsHandlers(session, Limits));
         }
 

@@ -21,7 +21,9 @@ public class ProgramLookup
 {
     private readonly string? _workspacePath;
     private readonly string _cwd;
-    private readonly string[] _places;
+
+    /// <summary>The places the workspace can write, their symlinks resolved once for the launch.</summary>
+    private readonly List<string> _places;
 
     /// <summary>One launch checks the same PATH directories for every command of its line: each is judged once.</summary>
     private readonly Dictionary<string, string?> _writable = new(StringComparer.Ordinal);
@@ -34,7 +36,7 @@ public class ProgramLookup
     {
         _workspacePath = workspacePath;
         _cwd = cwd;
-        _places = [.. workspacePlaces];
+        _places = RealPlaces(workspacePlaces);
     }
 
     /// <summary>For <see cref="CommandPolicy"/>'s own resolver-based adapter.</summary>
@@ -129,7 +131,7 @@ public class ProgramLookup
 
         if (!_writable.TryGetValue(path, out var why))
         {
-            why = WritableReason(path, _places);
+            why = WritableReasonAmong(path, _places);
             _writable[path] = why;
         }
 
@@ -142,15 +144,15 @@ public class ProgramLookup
     /// symlinks resolved (the deepest part that exists); a relative path is always writable (it follows the current
     /// directory).
     /// </summary>
-    public static string? WritableReason(string path, IEnumerable<string> untrusted)
-    {
-        if (!Path.IsPathRooted(path))
-        {
-            return $"{Show(path)} is relative to the current directory";
-        }
+    public static string? WritableReason(string path, IEnumerable<string> untrusted) =>
+        !Path.IsPathRooted(path) ? $"{Show(path)} is relative to the current directory" : WritableReasonAmong(path, RealPlaces(untrusted));
 
+    private static List<string> RealPlaces(IEnumerable<string> untrusted) => untrusted.Select(r => Native.TryRealPath(r) ?? r).ToList();
+
+    /// <summary><see cref="WritableReason"/> for an absolute <paramref name="path"/>, with the untrusted places' symlinks already resolved.</summary>
+    private static string? WritableReasonAmong(string path, List<string> roots)
+    {
         var lexical = Path.GetFullPath(path);
-        var roots = untrusted.Select(r => Native.TryRealPath(r) ?? r).ToList();
         var resolved = Resolved(lexical);
         foreach (var candidate in lexical == resolved ? [lexical] : new[] { lexical, resolved })
         {

@@ -10,63 +10,54 @@ public sealed class TerminalHandlers(ClientSession session, TerminalService term
     [JsonRpcMethod(Methods.TerminalCreate, UseSingleObjectParameterDeserialization = true)]
     public TerminalInfo Create(TerminalCreateParams p)
     {
-        session.EnsureInitialized();
         return terminals.Create(p, p.Attach ? session : null);
     }
 
     [JsonRpcMethod(Methods.TerminalList, UseSingleObjectParameterDeserialization = true)]
     public TerminalListResult List(TerminalListParams? p = null)
     {
-        session.EnsureInitialized();
         return new TerminalListResult { Terminals = terminals.List(p?.WorkspaceId) };
     }
 
     [JsonRpcMethod(Methods.TerminalShow, UseSingleObjectParameterDeserialization = true)]
     public TerminalInfo Show(TerminalRef p)
     {
-        session.EnsureInitialized();
         return terminals.Get(p.Id).Info;
     }
 
     [JsonRpcMethod(Methods.TerminalInput, UseSingleObjectParameterDeserialization = true)]
     public void Input(TerminalInputParams p)
     {
-        session.EnsureInitialized();
         terminals.Input(p.Id, p.Data);
     }
 
     [JsonRpcMethod(Methods.TerminalResize, UseSingleObjectParameterDeserialization = true)]
     public TerminalInfo Resize(TerminalResizeParams p)
     {
-        session.EnsureInitialized();
         return terminals.Resize(p.Id, p.Columns, p.Rows);
     }
 
     [JsonRpcMethod(Methods.TerminalRename, UseSingleObjectParameterDeserialization = true)]
     public TerminalInfo Rename(TerminalRenameParams p)
     {
-        session.EnsureInitialized();
         return terminals.Rename(p.Id, p.Name);
     }
 
     [JsonRpcMethod(Methods.TerminalKill, UseSingleObjectParameterDeserialization = true)]
     public TerminalInfo Kill(TerminalRef p)
     {
-        session.EnsureInitialized();
         return terminals.Kill(p.Id);
     }
 
     [JsonRpcMethod(Methods.TerminalAttach, UseSingleObjectParameterDeserialization = true)]
     public TerminalAttachResult Attach(TerminalRef p)
     {
-        session.EnsureInitialized();
         return terminals.Attach(p.Id, session);
     }
 
     [JsonRpcMethod(Methods.TerminalDetach, UseSingleObjectParameterDeserialization = true)]
     public void Detach(TerminalRef p)
     {
-        session.EnsureInitialized();
         terminals.Detach(p.Id, session);
     }
 
@@ -80,7 +71,6 @@ public sealed class TerminalHandlers(ClientSession session, TerminalService term
     [JsonRpcMethod(Methods.TerminalRead, UseSingleObjectParameterDeserialization = true)]
     public TerminalReadResult Read(TerminalReadParams p)
     {
-        session.EnsureInitialized();
         return new TerminalReadResult { Text = terminals.Read(p.Id, p.Tail, p.Screen) };
     }
 }

@@ -11,28 +11,24 @@ public sealed class WorkspaceHandlers(ClientSession session, WorkspaceService wo
     [JsonRpcMethod(Methods.WorkspaceList, UseSingleObjectParameterDeserialization = true)]
     public WorkspaceListResult List(WorkspaceListParams? p = null)
     {
-        session.EnsureInitialized();
         return new WorkspaceListResult { Workspaces = workspaces.List(), ActiveWorkspaceId = session.ActiveWorkspaceId };
     }
 
     [JsonRpcMethod(Methods.WorkspaceCreate, UseSingleObjectParameterDeserialization = true)]
     public Task<WorkspaceInfo> CreateAsync(WorkspaceCreateParams p, CancellationToken cancellationToken)
     {
-        session.EnsureInitialized();
         return workspaces.CreateAsync(p, cancellationToken);
     }
 
     [JsonRpcMethod(Methods.WorkspaceShow, UseSingleObjectParameterDeserialization = true)]
     public WorkspaceInfo Show(WorkspaceRef p)
     {
-        session.EnsureInitialized();
         return workspaces.Show(p.Id);
     }
 
     [JsonRpcMethod(Methods.WorkspaceUpdate, UseSingleObjectParameterDeserialization = true)]
     public async Task<WorkspaceInfo> UpdateAsync(WorkspaceUpdateParams p, CancellationToken cancellationToken)
     {
-        session.EnsureInitialized();
         if (p.AcceptRoot)
         {
             var adopted = workspaces.AcceptRoot(p.Id, PersonCheck.Require(session, "adopt a replaced workspace root"));
@@ -49,7 +45,6 @@ public sealed class WorkspaceHandlers(ClientSession session, WorkspaceService wo
     [JsonRpcMethod(Methods.WorkspaceConfirmPolicy, UseSingleObjectParameterDeserialization = true)]
     public WorkspaceInfo ConfirmPolicy(WorkspacePolicyDecision p)
     {
-        session.EnsureInitialized();
         var by = PersonCheck.Require(session, p.Reject ? "answer a workspace's policy change" : "confirm a workspace's weaker policy");
         return workspaces.DecidePolicy(p.Id, p.Fingerprint, p.Reject, by);
     }
@@ -57,7 +52,6 @@ public sealed class WorkspaceHandlers(ClientSession session, WorkspaceService wo
     [JsonRpcMethod(Methods.WorkspaceSwitch, UseSingleObjectParameterDeserialization = true)]
     public async Task<WorkspaceInfo> SwitchAsync(WorkspaceRef p)
     {
-        session.EnsureInitialized();
         var info = workspaces.Touch(p.Id);
         session.ActiveWorkspaceId = info.Id;
         await session.NotifyAsync(Methods.WorkspaceChanged, new WorkspaceChangedNotification { Kind = WorkspaceChangeKind.Switched, Id = info.Id, Workspace = info }).ConfigureAwait(false);
@@ -67,7 +61,6 @@ public sealed class WorkspaceHandlers(ClientSession session, WorkspaceService wo
     [JsonRpcMethod(Methods.WorkspaceDelete, UseSingleObjectParameterDeserialization = true)]
     public WorkspaceDeleteResult Delete(WorkspaceRef p)
     {
-        session.EnsureInitialized();
         var id = workspaces.Delete(p.Id);
         if (session.ActiveWorkspaceId == id)
         {
@@ -80,14 +73,12 @@ public sealed class WorkspaceHandlers(ClientSession session, WorkspaceService wo
     [JsonRpcMethod(Methods.WorkspaceResolve, UseSingleObjectParameterDeserialization = true)]
     public WorkspaceResolveResult Resolve(WorkspaceResolveParams p)
     {
-        session.EnsureInitialized();
         return new WorkspaceResolveResult { Workspace = workspaces.Resolve(p.Path) };
     }
 
     [JsonRpcMethod(Methods.WorkspaceReloadConfig, UseSingleObjectParameterDeserialization = true)]
     public WorkspaceInfo ReloadConfig(WorkspaceRef p)
     {
-        session.EnsureInitialized();
         return workspaces.ReloadConfig(p.Id);
     }
 }
