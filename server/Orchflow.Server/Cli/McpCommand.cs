@@ -64,19 +64,22 @@ internal static class McpCommand
                 + "Use report_status when you need the user's answer (needs_input) or have finished your task (done).",
             Handlers = new McpServerHandlers
             {
-                ListToolsHandler = (request, ct) =>
-                {
-                    if (bridge.TakeReady())
-                    {
-                        // In the background: the list is answered at once, whatever the daemon does.
-                        _ = SignalReadyAsync(bridge, request.Server.ClientInfo?.Name, output.Error);
-                    }
-
-                    return ValueTask.FromResult(new ListToolsResult { Tools = McpTools.All });
-                },
+                ListToolsHandler = (request, ct) => ValueTask.FromResult(new ListToolsResult { Tools = McpTools.All }),
                 CallToolHandler = (request, ct) => CallAsync(bridge, request.Server.ClientInfo?.Name, request.Params, ct),
             },
         };
+
+        // The first tools/list answer, once it is written to the client: only then may a task waiting at the CLI's prompt
+        // be typed (signalled from the handler, the daemon typed it before the CLI had the tools, under load). In the
+        // background, so the server goes on at once whatever the daemon does.
+        options.Filters.Message.OutgoingFilters.Add(next => async (context, ct) =>
+        {
+            await next(context, ct).ConfigureAwait(false);
+            if (context.JsonRpcMessage is JsonRpcResponse { Result: JsonObject result } && result.ContainsKey("tools") && bridge.TakeReady())
+            {
+                _ = SignalReadyAsync(bridge, context.Server.ClientInfo?.Name, output.Error);
+            }
+        });
 
         // stdout is the protocol stream from here on; diagnostics go to stderr.
         var transport = new StdioServerTransport(options);
