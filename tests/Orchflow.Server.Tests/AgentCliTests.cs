@@ -199,6 +199,7 @@ public sealed class AgentCliTests
         Assert.Matches(@"(?m)^last line:\s+Proceed\? \[y/n\]$", show.Stdout);
         Assert.Matches(@"(?m)^started:\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$", show.Stdout);
         Assert.Matches(@"(?m)^ended:\s+-$", show.Stdout);
+        Assert.Matches(@"(?m)^mcp connected: -$", show.Stdout);
         Assert.Matches(@"(?m)^log:\s+/.*\.log$", show.Stdout);
         Assert.Contains("recent events:", show.Stdout, StringComparison.Ordinal);
         Assert.Contains($"{id} needs input: Proceed? [y/n]", show.Stdout, StringComparison.Ordinal);

@@ -173,6 +173,7 @@ internal static class AgentCommands
             ("created", Time(a.CreatedAt)),
             ("started", a.StartedAt is { } started ? Time(started) : "-"),
             ("ended", a.EndedAt is { } ended ? Time(ended) : "-"),
+            ("mcp connected", a.McpConnectedAt is { } connected ? Time(connected) : "-"),
         ]);
         if (a.NeedsInputSince is { } since)
         {
