@@ -34,6 +34,12 @@ public sealed class AgentHandlers(ClientSession session, AgentService agents)
         return agents.Send(p.Id, p.Text, By);
     }
 
+    [JsonRpcMethod(Methods.AgentAnswer, UseSingleObjectParameterDeserialization = true)]
+    public AgentInfo Answer(AgentAnswerParams p)
+    {
+        return agents.Answer(p.Id, p.Choice, p.Question, By);
+    }
+
     [JsonRpcMethod(Methods.AgentPause, UseSingleObjectParameterDeserialization = true)]
     public AgentInfo Pause(AgentRef p)
     {

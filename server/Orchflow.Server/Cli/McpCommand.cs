@@ -69,6 +69,18 @@ internal static class McpCommand
             },
         };
 
+        // The first tools/list answer, once it is written to the client: only then may a task waiting at the CLI's prompt
+        // be typed (signalled from the handler, the daemon typed it before the CLI had the tools, under load). In the
+        // background, so the server goes on at once whatever the daemon does.
+        options.Filters.Message.OutgoingFilters.Add(next => async (context, ct) =>
+        {
+            await next(context, ct).ConfigureAwait(false);
+            if (context.JsonRpcMessage is JsonRpcResponse { Result: JsonObject result } && result.ContainsKey("tools") && bridge.TakeReady())
+            {
+                _ = SignalReadyAsync(bridge, context.Server.ClientInfo?.Name, output.Error);
+            }
+        });
+
         // stdout is the protocol stream from here on; diagnostics go to stderr.
         var transport = new StdioServerTransport(options);
         await using var server = McpServer.Create(transport, options);
@@ -85,6 +97,23 @@ internal static class McpCommand
 
         await server.RunAsync(CancellationToken.None).ConfigureAwait(false);
         return 0;
+    }
+
+    /// <summary>
+    /// Tells the daemon that the agent's CLI has Orchflow's tools now (<c>orchflow/mcp/ready</c>), which is what a task
+    /// held at the CLI's first prompt waits for. A failure costs only that signal: it is written to stderr, and the
+    /// server goes on serving.
+    /// </summary>
+    private static async Task SignalReadyAsync(DaemonBridge bridge, string? client, TextWriter error)
+    {
+        try
+        {
+            await bridge.InvokeAsync<object?>(Methods.McpReady, new McpReadyParams { Token = bridge.Token, Client = client }, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            await error.WriteLineAsync($"orchflow mcp: could not tell Orchflow that the tools were listed: {e.Message}").ConfigureAwait(false);
+        }
     }
 
     private static async ValueTask<CallToolResult> CallAsync(DaemonBridge bridge, string? client, CallToolRequestParams? call, CancellationToken ct)
@@ -134,8 +163,12 @@ internal static class McpCommand
     {
         private readonly SemaphoreSlim _gate = new(1, 1);
         private JsonRpc? _rpc;
+        private int _readyTaken;
 
         public string Token { get; } = token;
+
+        /// <summary>True the first time only: the client's first tools/list is the one that says it is connected.</summary>
+        public bool TakeReady() => Interlocked.Exchange(ref _readyTaken, 1) == 0;
 
         public Task<McpIdentity> HelloAsync(CancellationToken ct) =>
             InvokeAsync<McpIdentity>(Methods.McpHello, new McpHelloParams { Token = Token }, ct);
