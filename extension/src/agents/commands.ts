@@ -350,7 +350,8 @@ async function sendAgentInput(ctx: AgentCommandContext, arg: unknown): Promise<v
   if (!agent) {
     return;
   }
-  const question = ctx.agents.get(agent.id)?.lastLine ?? agent.lastLine;
+  const current = ctx.agents.get(agent.id) ?? agent;
+  const question = current.question ?? current.lastLine;
   const text = await vscode.window.showInputBox({
     title: `Send input to ${agent.id} (${truncateTask(agent.task, 40)})`,
     prompt: question ? `It says: ${question}` : 'Typed into its terminal, then Enter.',
