@@ -79,6 +79,11 @@ test('the description: type · state, then figures only while the agent has a pr
   // No process, no figures: never a zero that was not measured.
   assert.equal(agentDescription(agent({ state: 'queued', queuePosition: 1 }), { cpuPercent: 5, memoryBytes: MiB }), 'claude · queued #1');
   assert.equal(agentDescription(agent({ state: 'failed', exitCode: 1 })), 'claude · failed (exit 1)');
+  // Reported done and still running (an interactive CLI back at its prompt): says so; once ended, its state says it all.
+  const done = { doneAt: '2025-01-01T00:03:00Z', message: 'Reports done: all tools called.' };
+  assert.equal(agentDescription(agent({ state: 'running', ...done }), { cpuPercent: 0, memoryBytes: 120 * MiB, processes: 2 }), 'claude · running · done · CPU 0% · 120 MiB');
+  assert.equal(agentDescription(agent({ state: 'succeeded', exitCode: 0, ...done })), 'claude · succeeded');
+  assert.match(agentTooltip(agent({ state: 'running', ...done }), 'Shop API'), /Reported its task done at 2025-01-01 00:03:00 UTC\n\nReports done: all tools called\\\./);
 });
 
 test('each state has its icon; needs input and failed stand out by colour', () => {

@@ -93,10 +93,14 @@ export function figuresText(figures: AgentFigures | undefined): string | undefin
   return figures ? `${formatCpu(figures.cpuPercent)} · ${formatMemory(figures.memoryBytes)}` : undefined;
 }
 
-/** `type · state · CPU 3% · 120 MiB`: the row's description. */
+/**
+ * `type · state · CPU 3% · 120 MiB`: the row's description. An agent that reported its task done and still runs (an
+ * interactive CLI waits at its prompt afterwards) says `done` after its state.
+ */
 export function agentDescription(agent: AgentInfo, sample?: AgentFigures): string {
   const figures = figuresText(figuresOf(agent, sample));
-  return [agent.type, stateText(agent), figures].filter((p): p is string => p !== undefined).join(' · ');
+  const done = agent.doneAt && isLive(agent.state) ? 'done' : undefined;
+  return [agent.type, stateText(agent), done, figures].filter((p): p is string => p !== undefined).join(' · ');
 }
 
 export function agentIcon(agent: Pick<AgentInfo, 'state'>): IconView {
@@ -188,6 +192,7 @@ export function agentTooltip(agent: AgentInfo, workspaceName: string, sample?: A
     agent.state === 'needsInput' && agent.needsInputSince ? `Waiting for input since ${formatTime(agent.needsInputSince)}` : undefined,
     agent.state === 'needsInput' && agent.question ? `Asks: ${escapeMarkdown(agent.question)}${choicesLine(agent)}` : undefined,
     agent.lastLine ? `Last line: ${codeSpan(agent.lastLine)}` : undefined,
+    agent.doneAt ? `Reported its task done at ${formatTime(agent.doneAt)}` : undefined,
     agent.message ? escapeMarkdown(agent.message) : undefined,
     timesLine(agent),
     agent.exitCode != null ? `Exit code ${agent.exitCode}` : agent.signal != null ? `Ended by signal ${agent.signal}` : undefined,
