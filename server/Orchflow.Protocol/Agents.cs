@@ -246,6 +246,9 @@ public enum AgentEventKind
     Restarted,
     Interrupted,
     Removed,
+
+    /// <summary>Its CLI connected to Orchflow's MCP server and listed the tools (once per run).</summary>
+    McpConnected,
 }
 
 /// <summary>One line of a workspace's recent activity (the dashboard's "Recent").</summary>

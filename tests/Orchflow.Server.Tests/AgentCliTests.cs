@@ -368,7 +368,7 @@ public sealed class AgentCliTests
         var types = await Ok(d.Home, "agent", "types", "--workspace", ws);
         var lines = types.Stdout.Split('\n');
         Assert.Matches(@"^NAME\s+SOURCE\s+INSTALLED\s+COMMAND$", lines[0]);
-        Assert.Matches(@"^claude\s+built-in\s+no\s+claude -- \{task\}$", lines.Single(l => l.StartsWith("claude ", StringComparison.Ordinal)));
+        Assert.Matches(@"^claude\s+built-in\s+no\s+claude$", lines.Single(l => l.StartsWith("claude ", StringComparison.Ordinal)));
         Assert.Matches(@"^fake\s+workspace\s+yes: /bin/bash\s+/bin/bash '.*fake-agent\.sh' \{task\}$", lines.Single(l => l.StartsWith("fake ", StringComparison.Ordinal)));
         Assert.Contains("claude: Claude Code (`claude`) is not installed: install it with `npm install -g @anthropic-ai/claude-code`", types.Stdout, StringComparison.Ordinal);
         var typesJson = await Ok(d.Home, "agent", "types", "--workspace", ws, "--json");

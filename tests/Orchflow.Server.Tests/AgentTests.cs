@@ -644,7 +644,7 @@ public sealed class AgentTests : IDisposable
         Assert.False(claudeType.Installed);
         Assert.True(claudeType.BuiltIn);
         Assert.Equal(AgentTypeSource.BuiltIn, claudeType.Source);
-        Assert.Equal("claude -- {task}", claudeType.Command);
+        Assert.Equal("claude", claudeType.Command);
         Assert.Contains("npm install -g @anthropic-ai/claude-code", claudeType.InstallHint, StringComparison.Ordinal);
         Assert.Equal("gemini -i {task}", types.Single(t => t.Name == "gemini").Command);
         var commandType = types.Single(t => t.Name == "command");

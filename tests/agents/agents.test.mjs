@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import {
-  makeWorld, trustProject, waitAgent, installedVersion, missingPrerequisite, unprivilegedUser, sleep, cliBin,
+  makeWorld, trustProject, waitAgent, installedVersion, missingPrerequisite, unprivilegedUser, cliBin,
 } from './harness.mjs';
 import { SCRIPT, transcript } from './standins.mjs';
 
@@ -35,19 +35,19 @@ function context(w, type, mode, info) {
     + `model requests: ${JSON.stringify(transcript(w.standins[type]), null, 1)}`;
 }
 
-/** Answers a vendor's trust dialog through Orchflow, as the person would (Claude's "Yes" is the second option). */
+/**
+ * Answers a vendor's trust dialog through Orchflow, as a person would: waits until `agent show` says it needs input
+ * with a menu, picks the choice whose label says yes or trust, and answers it for the question it read.
+ * @returns the question that was answered, or null when none came within 60 s
+ */
 async function answerTrust(w, type, agent) {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const text = w.run(['terminal', 'read', agent.terminalId]).stdout;
-    if (/trust/i.test(text) && /(folder|directory)/i.test(text)) {
-      await sleep(500);
-      w.run(['terminal', 'send', agent.terminalId, type === 'claude' ? '\\e[B\\r' : '\\r']);
-      return true;
-    }
-    await sleep(250);
-  }
-  return false;
+  const info = await waitAgent(w, agent.id, (a) => (a.state === 'needsInput' && a.choices?.length > 0) || FINAL.includes(a.state), 60_000);
+  if (info.state !== 'needsInput' || !info.choices?.length) return null;
+  const n = info.choices.findIndex((c) => /\b(yes|trust)\b/i.test(c.label) && !/\b(no|don't|do not)\b/i.test(c.label)) + 1;
+  assert.ok(n > 0, `${type} ${installedVersion(type)}: no choice says yes or trust: ${JSON.stringify(info.choices)}`);
+  const answered = w.json(['agent', 'answer', agent.id, String(n), '--question', info.question]);
+  assert.notEqual(answered.state, 'needsInput', `${type}: still waits after the answer`);
+  return info.question;
 }
 
 async function scenario(w, type, mode, { trusted = true } = {}) {
@@ -55,12 +55,17 @@ async function scenario(w, type, mode, { trusted = true } = {}) {
   const standin = w.standins[type];
   const spawned = w.json(['agent', 'spawn', '--workspace', 'demo', '--type', type, ...(mode === 'batch' ? ['--mode', 'batch'] : []), TASK]);
   if (!trusted && mode === 'interactive') {
-    assert.ok(await answerTrust(w, type, spawned), `${type} ${installedVersion(type)}: no trust question within 60 s in an untrusted folder`);
+    const question = await answerTrust(w, type, spawned);
+    assert.ok(question, `${type} ${installedVersion(type)}: no trust question with choices within 60 s in an untrusted folder`);
+    assert.match(question, /trust|folder/i, `${type}: the question answered was not the trust question`);
   }
   let info = await waitAgent(w, spawned.id, (a) => a.doneAt || FINAL.includes(a.state), 240_000);
   const ctx = context(w, type, mode, info);
   assert.ok(info.doneAt, `Orchflow does not show done. ${ctx}`);
   assert.match(info.message ?? '', /Scripted run finished/, ctx);
+
+  // `orchflow mcp` told the daemon when the CLI listed the tools (what Claude's typed first turn waits for).
+  assert.ok(info.mcpConnectedAt, `Orchflow did not see the CLI connect to its MCP server. ${ctx}`);
 
   const main = standin.requests.filter((r) => r.decision && !r.side);
   assert.ok(main.length > 0, `the CLI made no model request. ${ctx}`);
@@ -95,22 +100,19 @@ async function scenario(w, type, mode, { trusted = true } = {}) {
   return { info, standin };
 }
 
-// Claude Code in its interactive UI sends the first turn before its MCP servers have connected: measured with
-// 2.1.337, whose first two requests carried no Orchflow tool, with MCP_CONNECTION_NONBLOCKING=false (which Orchflow
-// sets, and which makes `claude -p` wait) and with CLAUDE_CODE_MCP_STARTUP_WAIT_MS=30000. The README says so.
-const CLAUDE_TUI_FIRST_TURN = 'Claude Code 2.1.337 sends its interactive first turn before MCP servers connect (no setting found that waits); see the README';
-const knownLimit = (type, mode) => (type === 'claude' && mode === 'interactive' ? CLAUDE_TUI_FIRST_TURN : false);
-
+// Claude Code's TUI sends a task given in its argv before its MCP servers have connected (2.1.337, even with
+// MCP_CONNECTION_NONBLOCKING=false and CLAUDE_CODE_MCP_STARTUP_WAIT_MS=30000), so Orchflow starts it without the task
+// and types the task at its first prompt once `orchflow mcp` reports that Claude listed the tools.
 for (const type of ['claude', 'codex', 'gemini']) {
   for (const mode of ['batch', 'interactive']) {
-    test(`${type} ${mode}: MCP connected before the first turn, every tool once plus a bad call, done`, { skip: missing ?? knownLimit(type, mode), timeout: 420_000 }, async (t) => {
+    test(`${type} ${mode}: MCP connected before the first turn, every tool once plus a bad call, done`, { skip: missing ?? false, timeout: 420_000 }, async (t) => {
       const w = await world(t, { types: [type], label: `${type}-${mode}` });
       await scenario(w, type, mode);
     });
   }
 }
 
-test('claude interactive in an untrusted folder: its trust question is answered through Orchflow, then the run goes on', { skip: missing ?? CLAUDE_TUI_FIRST_TURN, timeout: 420_000 }, async (t) => {
+test('claude interactive in an untrusted folder: its trust question is answered through Orchflow, then the run goes on', { skip: missing ?? false, timeout: 420_000 }, async (t) => {
   const w = await world(t, { types: ['claude'], label: 'claude-untrusted' });
   await scenario(w, 'claude', 'interactive', { trusted: false });
 });

@@ -115,12 +115,15 @@ export async function anthropicStandin({ steps = SCRIPT, delayMs = 0, onRequest 
     const blocks = messages.flatMap((m) => (Array.isArray(m.content) ? m.content : []));
     const searchIds = new Set(blocks.filter((b) => b.type === 'tool_use' && b.name === 'ToolSearch').map((b) => b.id));
     const results = blocks.filter((b) => b.type === 'tool_result' && !searchIds.has(b.tool_use_id));
-    let d = decide([...tools, ...deferred], results.length, steps);
+    // Claude Code's side requests (the session's title, on a small model) offer no tool at all, where every turn of the
+    // agent offers its own tools at least: answered plainly, and never taken for a turn without Orchflow's tools.
+    const side = (json?.tools ?? []).length === 0;
+    let d = side ? { kind: 'text', text: 'Stand-in session', reason: 'side' } : decide([...tools, ...deferred], results.length, steps);
     if (d.kind === 'call' && deferred.includes(d.name) && searchIds.size === 0 && tools.includes('ToolSearch')) {
       d = { kind: 'call', name: 'ToolSearch', args: { query: `select:${deferred.join(',')}`, max_results: deferred.length }, step: 'tool-search' };
     }
     rec.record({
-      method: req.method, path: url.pathname, kind: 'messages', model: json?.model, stream: !!json?.stream, tools, deferred,
+      method: req.method, path: url.pathname, kind: 'messages', model: json?.model, stream: !!json?.stream, tools, deferred, side,
       toolResults: results.map((r) => ({ isError: !!r.is_error, text: textOf(r.content) })), decision: d,
       withoutOrchflowTools: d.reason === 'no-orchflow-tools',
     });

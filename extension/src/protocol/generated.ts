@@ -23,7 +23,8 @@ export type AgentEventKind =
   | 'resumed'
   | 'restarted'
   | 'interrupted'
-  | 'removed';
+  | 'removed'
+  | 'mcpConnected';
 
 export type AgentTypeSource = 'builtIn' | 'global' | 'workspace';
 

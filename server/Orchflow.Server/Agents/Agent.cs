@@ -71,6 +71,9 @@ internal sealed class Agent
 
     public DateTimeOffset? EndedAt { get; set; }
 
+    /// <summary>When this run's MCP client listed Orchflow's tools (<see cref="AgentService.McpReady"/>); null before, and again at each start.</summary>
+    public DateTimeOffset? McpConnectedAt { get; set; }
+
     /// <summary>
     /// A stop, restart or remove is ending its process tree outside the lock: the terminal's exit that follows is
     /// theirs to report, and the agent keeps its slot until the tree is gone.
@@ -107,6 +110,12 @@ internal sealed class AgentRun(NeedsInputDetector detector, AgentLog log, bool t
 
     /// <summary>The task still has to be typed at the first prompt (a type whose template has no {task}). Under the service lock.</summary>
     public bool TaskPending { get; set; } = typeTaskAtFirstPrompt;
+
+    /// <summary>Its CLI was started with Orchflow's MCP server configured: the task waits at the first prompt until the CLI has connected. Set at start.</summary>
+    public bool WaitsForMcp { get; init; }
+
+    /// <summary>When it was first seen idle at its prompt with the task still pending; cleared when a question comes up instead. Under the service lock.</summary>
+    public DateTimeOffset? AtPromptSince { get; set; }
 
     public long LastLinePublishedAt { get; set; }
 

@@ -38,6 +38,13 @@ public sealed class AgentHandlers(ClientSession session, AgentService agents)
         return agents.Send(p.Id, p.Text, By);
     }
 
+    [JsonRpcMethod(Methods.AgentAnswer, UseSingleObjectParameterDeserialization = true)]
+    public AgentInfo Answer(AgentAnswerParams p)
+    {
+        session.EnsureInitialized();
+        return agents.Answer(p.Id, p.Choice, p.Question, By);
+    }
+
     [JsonRpcMethod(Methods.AgentPause, UseSingleObjectParameterDeserialization = true)]
     public AgentInfo Pause(AgentRef p)
     {

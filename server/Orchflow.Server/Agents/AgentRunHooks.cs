@@ -28,4 +28,7 @@ public sealed record AgentRunSetup(IReadOnlyList<string> Argv, IReadOnlyDictiona
 {
     /// <summary>Paths of Orchflow's own the run must reach even inside a strict sandbox (its MCP directory and socket), read-only.</summary>
     public IReadOnlyList<string> SandboxReadOnly { get; init; } = [];
+
+    /// <summary>The CLI itself was configured to start Orchflow's MCP server (not only given the variables), so it will connect and say so.</summary>
+    public bool McpClientConfigured { get; init; }
 }

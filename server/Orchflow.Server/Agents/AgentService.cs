@@ -60,6 +60,21 @@ public sealed class AgentService : IAsyncDisposable
     /// <summary>An agent's name titles its terminal tab and a column of lists: short and on one line.</summary>
     public const int MaxNameChars = 80;
 
+    /// <summary>
+    /// How long a task typed at a CLI's first prompt waits there for the CLI to connect to Orchflow's MCP server: a turn
+    /// sent before then has none of Orchflow's tools (Claude Code's TUI sends it at once, connected or not). After it the
+    /// task is typed anyway, and the agent's message says why its first turn has no Orchflow tools. Counted from the
+    /// moment the prompt was first seen, so a person's time at an earlier dialog (a folder trust question) is not taken
+    /// from it. Claude Code connected about 2 to 4 s after its start here.
+    /// </summary>
+    public static readonly TimeSpan McpConnectGrace = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Between typing a task and the Enter that submits it. A TUI that sees text and "\r" in one read takes them as a
+    /// paste and does not submit (Claude Code 2.1.337 with a task of 1,500 characters); a separate Enter is a key press.
+    /// </summary>
+    public static readonly TimeSpan SubmitPause = TimeSpan.FromMilliseconds(50);
+
     private const int SIGCONT = 18;
     private const int SIGSTOP = 19;
 
@@ -231,8 +246,57 @@ public sealed class AgentService : IAsyncDisposable
             throw new OrchflowException(ErrorCodes.InvalidArgument, "The text is empty.", "Send the answer as typed, with \"\\r\" to submit it.");
         }
 
+        return GiveInput(id, by, _ => new Input(text, wasWaiting =>
+            $"{id} got input from {by ?? "a client"}" + (wasWaiting ? "" : " (it was not waiting)") + $": {Short(text.TrimEnd('\r', '\n'))}"));
+    }
+
+    /// <summary>
+    /// Picks a choice of the menu the agent's screen shows (<see cref="AgentChoices.Resolve"/>) by typing its keys, as
+    /// <see cref="Send"/> types text. Refused, with what to do instead, when the agent does not wait, when its screen
+    /// shows no menu, and when <paramref name="question"/> is given but the screen asks something else by now: an answer
+    /// never lands on a question nobody saw.
+    /// </summary>
+    public AgentInfo Answer(string id, string choice, string? question, string? by) =>
+        GiveInput(id, by, agent =>
+        {
+            if (agent.State != AgentState.NeedsInput)
+            {
+                throw new OrchflowException(ErrorCodes.NotAllowed, $"Agent '{id}' is {Wire(agent.State)}; nothing to answer.",
+                    $"Answer when it needs input: `orchflow agent wait {id} --until needs-input` waits for that.");
+            }
+
+            if (agent.Choices is not { Count: > 0 } choices)
+            {
+                throw new OrchflowException(ErrorCodes.NotAllowed,
+                    $"Agent '{id}' needs input, but its screen shows no menu to pick from" + (agent.Question is { } q ? $" (it asks \"{q}\")." : $" (its last line: \"{agent.LastLine}\")."),
+                    $"Type the answer instead: `orchflow agent send {id} 'text\\r'`.");
+            }
+
+            var asked = agent.Question ?? "";
+            if (question is not null && AgentChoices.Normalize(question) != AgentChoices.Normalize(asked))
+            {
+                throw new OrchflowException(ErrorCodes.NotAllowed,
+                    $"The question changed: it now asks \"{asked}\" ({AgentChoices.List(choices)}), not \"{AgentChoices.Normalize(question)}\".",
+                    $"Read it with `orchflow agent show {id}` and answer that question, or leave it.");
+            }
+
+            var (_, picked) = AgentChoices.Resolve(choices, choice, id);
+            return new Input(picked.Keys, _ => $"{id} answered \"{picked.Label}\" to \"{asked}\" (by {by ?? "a client"})");
+        });
+
+    /// <summary>What <see cref="GiveInput"/> types, and the event line it records (given whether the agent was waiting).</summary>
+    private sealed record Input(string Text, Func<bool, string> EventLine);
+
+    /// <summary>
+    /// The one path of a person's input to an agent (send and answer): checked and recorded under the lock, then written
+    /// to its PTY outside it. <paramref name="prepare"/> runs under the lock, after the agent is known to take input, and
+    /// may refuse.
+    /// </summary>
+    private AgentInfo GiveInput(string id, string? by, Func<Agent, Input> prepare)
+    {
         Terminal terminal;
         AgentInfo view;
+        Input input;
         lock (_gate)
         {
             var agent = Get(id);
@@ -247,6 +311,8 @@ public sealed class AgentService : IAsyncDisposable
                 throw NotAllowed(agent, "receive input", null);
             }
 
+            input = prepare(agent);
+
             // Recorded before the write, under the lock: an agent that answers at once and exits must still show the
             // input before its end (its exit is handled under this lock too, after the write), and the echo of the
             // answer already counts as output after the input.
@@ -258,7 +324,7 @@ public sealed class AgentService : IAsyncDisposable
                 agent.NeedsInputSince = null;
             }
 
-            AddEvent(agent, AgentEventKind.InputGiven, $"{id} got input from {by ?? "a client"}" + (wasWaiting ? "" : " (it was not waiting)") + $": {Short(text.TrimEnd('\r', '\n'))}", by: by);
+            AddEvent(agent, AgentEventKind.InputGiven, input.EventLine(wasWaiting), by: by);
             Publish(agent);
             view = View(agent);
         }
@@ -267,7 +333,7 @@ public sealed class AgentService : IAsyncDisposable
         // second time as typed in the terminal; a full input buffer may block here, outside the lock.
         try
         {
-            (terminal.Process ?? throw new ObjectDisposedException(nameof(terminal))).Write(Encoding.UTF8.GetBytes(text));
+            WritePty(terminal, input.Text);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
@@ -275,6 +341,33 @@ public sealed class AgentService : IAsyncDisposable
         }
 
         return view;
+    }
+
+    private static void WritePty(Terminal terminal, string text) =>
+        (terminal.Process ?? throw new ObjectDisposedException(nameof(terminal))).Write(Encoding.UTF8.GetBytes(text));
+
+    /// <summary>
+    /// The agent's MCP client (its CLI) has listed Orchflow's tools: recorded once per run, with an event, and a task
+    /// held at the CLI's first prompt for this (see <see cref="McpConnectGrace"/>) is typed on the next detection pass.
+    /// </summary>
+    public void McpReady(string id, string? client)
+    {
+        lock (_gate)
+        {
+            var agent = Get(id);
+            if (agent.Run is null || agent.McpConnectedAt is not null)
+            {
+                return;
+            }
+
+            var now = _time.GetUtcNow();
+            agent.McpConnectedAt = now;
+            var after = agent.StartedAt is { } started ? $" ({(now - started).TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s after its start)" : "";
+            AddEvent(agent, AgentEventKind.McpConnected, $"{id}: {client ?? "its MCP client"} connected to Orchflow's MCP server{after}", by: client);
+            Publish(agent);
+        }
+
+        WakeDetector();
     }
 
     /// <summary>
@@ -299,6 +392,10 @@ public sealed class AgentService : IAsyncDisposable
                     {
                         agent.State = AgentState.NeedsInput;
                         agent.NeedsInputSince = _time.GetUtcNow();
+
+                        // Its question is in the message; a menu an earlier screen showed is not this one.
+                        agent.Question = null;
+                        agent.Choices = null;
                     }
 
                     agent.WaitingOnScreen = false;
@@ -644,6 +741,7 @@ public sealed class AgentService : IAsyncDisposable
         agent.NeedsInputSince = null;
         agent.LastLine = null;
         agent.Message = null;
+        agent.McpConnectedAt = null;
         try
         {
             var ws = _workspaces.Show(agent.WorkspaceId);
@@ -660,7 +758,8 @@ public sealed class AgentService : IAsyncDisposable
                 new NeedsInputDetector(AgentTypes.Compile(type.NeedsInputPatterns), AgentTypes.Compile(type.DonePatterns), _time),
                 new AgentLog(agent.LogPath, $"\r\n[orchflow] run {agent.Runs} of {agent.Id} ({type.Name}) started {agent.StartedAt:u} in {agent.Cwd}\r\n"),
                 typeTaskAtFirstPrompt: !taskInArgv,
-                WakeDetector);
+                WakeDetector)
+            { WaitsForMcp = setup?.McpClientConfigured ?? false };
             agent.Run = run;
             agent.State = AgentState.Starting;
             try
@@ -896,24 +995,52 @@ public sealed class AgentService : IAsyncDisposable
 
                 if (r.NeedsInput && agent.State is AgentState.Running or AgentState.Starting)
                 {
-                    if (run.TaskPending && r.Question is null && RunningTerminal(agent.TerminalId) is { } terminal)
+                    if (run.TaskPending && r.Question is null)
                     {
-                        // A CLI without a task argument: its first prompt receives the task, as if typed.
-                        run.TaskPending = false;
-                        run.Detector.InputGiven();
-                        (typing ??= []).Add((terminal, agent.Task + "\r"));
-                        agent.Message = "The task was typed at its first prompt.";
+                        // A CLI without a task argument: its first prompt receives the task, as if typed (below).
+                        if (run.AtPromptSince is null)
+                        {
+                            run.AtPromptSince = _time.GetUtcNow();
+                            agent.State = AgentState.Running;
+                            if (run.WaitsForMcp && agent.McpConnectedAt is null)
+                            {
+                                agent.Message = "At its first prompt: the task is typed once its CLI has connected to Orchflow's MCP server.";
+                            }
+
+                            changed = true;
+                        }
                     }
                     else
                     {
+                        run.AtPromptSince = null;
                         agent.State = AgentState.NeedsInput;
                         agent.NeedsInputSince = _time.GetUtcNow();
                         agent.Question = r.Question;
                         agent.Choices = r.Choices;
                         agent.WaitingOnScreen = r.Question is not null;
                         AddEvent(agent, AgentEventKind.NeedsInput, $"{agent.Id} needs input: {Short(r.Question ?? r.LastLine ?? "")}");
+                        changed = true;
                     }
+                }
+                else if (r.NeedsInput && agent.State == AgentState.NeedsInput && r.Question is not null && agent.WaitingOnScreen
+                    && (r.Question != agent.Question || !SameLabels(r.Choices, agent.Choices)))
+                {
+                    // One dialog replaced another without a pause: what it asks is the new one, so an answer meant for
+                    // the old one is refused rather than typed into this one.
+                    agent.NeedsInputSince = _time.GetUtcNow();
+                    agent.Question = r.Question;
+                    agent.Choices = r.Choices;
+                    AddEvent(agent, AgentEventKind.NeedsInput, $"{agent.Id} needs input: {Short(r.Question)}");
+                    changed = true;
+                }
 
+                if (run.TaskPending && run.AtPromptSince is { } atPrompt && agent.State == AgentState.Running
+                    && TaskTypedMessage(agent, run, atPrompt) is { } typedMessage && RunningTerminal(agent.TerminalId) is { } terminal)
+                {
+                    run.TaskPending = false;
+                    run.Detector.InputGiven();
+                    (typing ??= []).Add((terminal, agent.Task));
+                    agent.Message = typedMessage;
                     changed = true;
                 }
 
@@ -927,15 +1054,50 @@ public sealed class AgentService : IAsyncDisposable
 
         foreach (var (terminal, text) in typing ?? [])
         {
-            try
-            {
-                (terminal.Process ?? throw new ObjectDisposedException(nameof(terminal))).Write(Encoding.UTF8.GetBytes(text));
-            }
-            catch (Exception e) when (e is IOException or ObjectDisposedException)
-            {
-            }
+            Track(TypeTaskAsync(terminal, text));
         }
     }
+
+    /// <summary>
+    /// The agent's message when a task held at the CLI's first prompt is typed now: at once for a CLI without Orchflow's
+    /// MCP server, once it has connected, or after <see cref="McpConnectGrace"/> without it (said so). Null while it waits.
+    /// </summary>
+    private string? TaskTypedMessage(Agent agent, AgentRun run, DateTimeOffset atPrompt)
+    {
+        if (!run.WaitsForMcp || agent.McpConnectedAt is not null)
+        {
+            return "The task was typed at its first prompt.";
+        }
+
+        if (_time.GetUtcNow() - atPrompt >= McpConnectGrace)
+        {
+            return $"Orchflow's MCP server had not connected within {McpConnectGrace.TotalSeconds:0} s, so the task was typed at its first prompt without it: the first turn has no Orchflow tools.";
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Types a task as a person pastes it and presses Enter: the text (bracketed when the program asked for bracketed
+    /// paste, as a terminal does, so a line break inside it does not submit), then Enter as a key of its own after
+    /// <see cref="SubmitPause"/>.
+    /// </summary>
+    private async Task TypeTaskAsync(Terminal terminal, string task)
+    {
+        try
+        {
+            WritePty(terminal, terminal.Screen.Snapshot().BracketedPaste ? $"\u001b[200~{task.Replace("\u001b[201~", "", StringComparison.Ordinal)}\u001b[201~" : task);
+            await Task.Delay(SubmitPause, _time, _stopping.Token).ConfigureAwait(false);
+            WritePty(terminal, "\r");
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The run ended meanwhile: its end is reported by its terminal.
+        }
+    }
+
+    private static bool SameLabels(IReadOnlyList<AgentChoice>? a, IReadOnlyList<AgentChoice>? b) =>
+        (a ?? []).Select(c => c.Label).SequenceEqual((b ?? []).Select(c => c.Label), StringComparer.Ordinal);
 
     private void SampleTick()
     {
@@ -1170,6 +1332,7 @@ public sealed class AgentService : IAsyncDisposable
         CreatedAt = a.CreatedAt,
         StartedAt = a.StartedAt,
         EndedAt = a.EndedAt,
+        McpConnectedAt = a.McpConnectedAt,
         LogPath = a.LogPath,
     };
 

@@ -52,16 +52,19 @@ public static class AgentTypes
     private static readonly string[] YesNo = [@"(?i)[\[(](y/n|yes/no)[\])]\s*$"];
 
     /// <summary>
-    /// The agent CLIs Orchflow knows. Each starts interactively with the task as its first prompt, after <c>--</c> so
-    /// that no task is read as an option or as another value of a variadic option (Claude's <c>--mcp-config</c> takes
-    /// several); in batch mode each runs its non-interactive command. Aider has no such argument (<c>--message</c> exits
-    /// after one reply), so its template has no <c>{task}</c> and the task is typed at its first prompt; it is not on npm.
+    /// The agent CLIs Orchflow knows. Codex and Gemini start interactively with the task as their first prompt, Codex's
+    /// after <c>--</c> so that no task is read as an option; in batch mode each runs its non-interactive command, the
+    /// task after <c>--</c> where the CLI has variadic options (Claude's <c>--mcp-config</c> takes several). Claude
+    /// Code's TUI sends a task given in argv before its MCP servers have connected (2.1.337, whatever its settings), so
+    /// its interactive template has no <c>{task}</c>: the task is typed at its first prompt once it has connected to
+    /// Orchflow's MCP server (<see cref="AgentService.McpConnectGrace"/>). Aider has no such argument (<c>--message</c>
+    /// exits after one reply), so its task is typed at its first prompt too; it is not on npm.
     /// The minimum versions are the releases the <c>agents</c> test tier has run end to end (tests/agents/package.json):
     /// older ones are refused with the version to install, unless the type's command is replaced in the config.
     /// </summary>
     public static IReadOnlyList<AgentType> BuiltIns { get; } =
     [
-        new AgentType("claude", "Claude Code", "claude -- {task}", AgentTypeSource.BuiltIn, true, Empty, "Anthropic's coding agent, in its interactive terminal UI.",
+        new AgentType("claude", "Claude Code", "claude", AgentTypeSource.BuiltIn, true, Empty, "Anthropic's coding agent, in its interactive terminal UI; the task is typed at its first prompt once it has connected to Orchflow's MCP server.",
             [.. YesNo, @"(?i)do you want to (proceed|make this edit|create|run|allow)", @"❯\s*1\.\s*Yes"], [],
             "npm install -g @anthropic-ai/claude-code")
         { BatchCommand = "claude -p -- {task}", MinimumVersion = new Version(2, 1, 337) },

@@ -23,7 +23,7 @@ internal static class AgentCommands
     /// <summary>Characters of the task in the <c>agent list</c> table; <c>agent show</c> has all of it.</summary>
     internal const int TaskColumnChars = 40;
 
-    private const string Verbs = "spawn, list, show, logs, send, pause, resume, stop, restart, rm, wait, types or events";
+    private const string Verbs = "spawn, list, show, logs, send, answer, pause, resume, stop, restart, rm, wait, types or events";
     private const string IdHint = "agent ID (see `orchflow agent list`)";
 
     public static async Task<int> RunAsync(CommandLine cmd, Output output, OrchflowPaths paths)
@@ -36,6 +36,7 @@ internal static class AgentCommands
             "show" => await ShowAsync(cmd, output, paths).ConfigureAwait(false),
             "logs" or "log" => await LogsAsync(cmd, output, paths).ConfigureAwait(false),
             "send" => await SendAsync(cmd, output, paths).ConfigureAwait(false),
+            "answer" => await AnswerAsync(cmd, output, paths).ConfigureAwait(false),
             "pause" or "resume" or "stop" or "restart" => await ControlAsync(verb, cmd, output, paths).ConfigureAwait(false),
             "rm" or "remove" => await RemoveAsync(cmd, output, paths).ConfigureAwait(false),
             "wait" => await WaitAsync(cmd, output, paths).ConfigureAwait(false),
@@ -196,6 +197,7 @@ internal static class AgentCommands
             output.Line($"{k + ":",-15}{v}");
         }
 
+        PrintQuestion(a, output);
         var mine = events.Events.Where(e => e.AgentId == a.Id).Take(ShowEvents).Reverse().ToList();
         output.Line(mine.Count == 0 ? "recent events: none" : "recent events:");
         foreach (var e in mine)
@@ -256,6 +258,61 @@ internal static class AgentCommands
         }
 
         return 0;
+    }
+
+    private static async Task<int> AnswerAsync(CommandLine cmd, Output output, OrchflowPaths paths)
+    {
+        bool json = cmd.Flag("json");
+        var question = cmd.Option("question");
+        var id = cmd.RequirePositional(2, IdHint);
+        var choice = cmd.RequirePositional(3, "CHOICE: the number of a choice as `orchflow agent show` lists it, or the start of its label");
+        if (cmd.Positionals.Count > 4)
+        {
+            throw new CliException($"CHOICE must be one argument: put a label in quotes, e.g. orchflow agent answer {id} \"{string.Join(' ', cmd.Positionals.Skip(3))}\".");
+        }
+
+        cmd.EnsureNoUnknown(maxPositionals: 4);
+        if (question is not null && string.IsNullOrWhiteSpace(question))
+        {
+            throw new CliException("--question is empty: give the question as `orchflow agent show` printed it, or leave the option out.");
+        }
+
+        await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+        var a = await client.InvokeAsync<AgentInfo>(Methods.AgentAnswer, new AgentAnswerParams { Id = id, Choice = choice, Question = question }).ConfigureAwait(false);
+        if (json)
+        {
+            output.Json(a);
+        }
+        else
+        {
+            output.Line($"Answered agent '{a.Id}' with '{choice}'; it is {State(a)}.");
+        }
+
+        return 0;
+    }
+
+    /// <summary>While it needs input: the question its screen shows and the menu under it, numbered as `agent answer` takes them.</summary>
+    internal static void PrintQuestion(AgentInfo a, Output output)
+    {
+        if (a.State != AgentState.NeedsInput || a.Question is null)
+        {
+            return;
+        }
+
+        output.Line($"{"question:",-15}{a.Question}");
+        if (a.Choices is not { Count: > 0 } choices)
+        {
+            output.Line($"{"",-15}(no menu: type the answer with `orchflow agent send {a.Id} 'text\\r'`)");
+            return;
+        }
+
+        output.Line("choices:");
+        for (int i = 0; i < choices.Count; i++)
+        {
+            output.Line($"  {(i + 1).ToString(CultureInfo.InvariantCulture)}. {choices[i].Label}");
+        }
+
+        output.Line($"answer with:   orchflow agent answer {a.Id} N");
     }
 
     private static async Task<int> ControlAsync(string verb, CommandLine cmd, Output output, OrchflowPaths paths)
@@ -356,6 +413,7 @@ internal static class AgentCommands
                 else
                 {
                     output.Line($"{a.Id} needs input: {a.LastLine}");
+                    PrintQuestion(a, output);
                 }
 
                 return 0;

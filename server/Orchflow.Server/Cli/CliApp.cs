@@ -44,10 +44,14 @@ public static class CliApp
                                       configured type; --worktree works in a new git worktree on branch orchflow/AGENT;
                                       --mode batch runs the CLI non-interactively (claude -p, codex exec, gemini -p)
           agent list [--workspace ID] [--json]      state, task, CPU and memory (— until measured)
-          agent show AGENT [--json]                 every field and its recent events
+          agent show AGENT [--json]                 every field and its recent events; while it needs input, the
+                                      question its screen shows and its numbered choices
           agent logs AGENT [--tail N] [--follow] [--json]
                                       its log as plain text; --follow prints new output until it ends (Ctrl-C stops)
           agent send AGENT TEXT [--json]            type TEXT into it, escapes as in terminal send ('y\r' answers y)
+          agent answer AGENT CHOICE [--question TEXT] [--json]
+                                      pick a choice of the menu it shows: its number as listed, or the start of its
+                                      label; with --question, refused if the screen asks something else by now
           agent pause|resume|stop|restart AGENT [--json]
           agent rm AGENT [--json]                   stop it if it runs, delete its log and worktree
           agent wait AGENT --until needs-input|done [--timeout S] [--json]
@@ -86,7 +90,7 @@ public static class CliApp
         agent id (see `orchflow agent list`). ORCHFLOW_HOME moves all of Orchflow's files.
         """;
 
-    private static readonly HashSet<string> ValueOptions = new(StringComparer.Ordinal) { "name", "id", "namespace", "out", "repo-url", "workspace", "purpose", "cmd", "cwd", "tail", "type", "until", "timeout", "limit", "tags", "ttl", "prefix", "text", "after", "token-file", "socket", "mode" };
+    private static readonly HashSet<string> ValueOptions = new(StringComparer.Ordinal) { "name", "id", "namespace", "out", "repo-url", "workspace", "purpose", "cmd", "cwd", "tail", "type", "until", "timeout", "limit", "tags", "ttl", "prefix", "text", "after", "token-file", "socket", "mode", "question" };
 
 #pragma warning disable RS0030 // The CLI's entry point is the one place that reads the caller's directory, to make its relative paths absolute.
     public static async Task<int> RunAsync(string[] args) => await RunAsync(args, Output.Console(), OrchflowPaths.FromEnvironment(), Environment.CurrentDirectory).ConfigureAwait(false);

@@ -64,7 +64,16 @@ internal static class McpCommand
                 + "Use report_status when you need the user's answer (needs_input) or have finished your task (done).",
             Handlers = new McpServerHandlers
             {
-                ListToolsHandler = (request, ct) => ValueTask.FromResult(new ListToolsResult { Tools = McpTools.All }),
+                ListToolsHandler = (request, ct) =>
+                {
+                    if (bridge.TakeReady())
+                    {
+                        // In the background: the list is answered at once, whatever the daemon does.
+                        _ = SignalReadyAsync(bridge, request.Server.ClientInfo?.Name, output.Error);
+                    }
+
+                    return ValueTask.FromResult(new ListToolsResult { Tools = McpTools.All });
+                },
                 CallToolHandler = (request, ct) => CallAsync(bridge, request.Server.ClientInfo?.Name, request.Params, ct),
             },
         };
@@ -85,6 +94,23 @@ internal static class McpCommand
 
         await server.RunAsync(CancellationToken.None).ConfigureAwait(false);
         return 0;
+    }
+
+    /// <summary>
+    /// Tells the daemon that the agent's CLI has Orchflow's tools now (<c>orchflow/mcp/ready</c>), which is what a task
+    /// held at the CLI's first prompt waits for. A failure costs only that signal: it is written to stderr, and the
+    /// server goes on serving.
+    /// </summary>
+    private static async Task SignalReadyAsync(DaemonBridge bridge, string? client, TextWriter error)
+    {
+        try
+        {
+            await bridge.InvokeAsync<object?>(Methods.McpReady, new McpReadyParams { Token = bridge.Token, Client = client }, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            await error.WriteLineAsync($"orchflow mcp: could not tell Orchflow that the tools were listed: {e.Message}").ConfigureAwait(false);
+        }
     }
 
     private static async ValueTask<CallToolResult> CallAsync(DaemonBridge bridge, string? client, CallToolRequestParams? call, CancellationToken ct)
@@ -134,8 +160,12 @@ internal static class McpCommand
     {
         private readonly SemaphoreSlim _gate = new(1, 1);
         private JsonRpc? _rpc;
+        private int _readyTaken;
 
         public string Token { get; } = token;
+
+        /// <summary>True the first time only: the client's first tools/list is the one that says it is connected.</summary>
+        public bool TakeReady() => Interlocked.Exchange(ref _readyTaken, 1) == 0;
 
         public Task<McpIdentity> HelloAsync(CancellationToken ct) =>
             InvokeAsync<McpIdentity>(Methods.McpHello, new McpHelloParams { Token = Token }, ct);

@@ -84,14 +84,16 @@ public sealed class McpAgentSetup(AgentTokens tokens, string dataDirectory, stri
             var argv = context.Argv;
             var program = Path.GetFileName(argv[0]);
             var sandboxPaths = new List<string> { dir };
-            if (context.Type.BuiltIn && program == context.Type.Name)
+            bool configured = context.Type.BuiltIn && program == context.Type.Name && context.Type.Name is "claude" or "codex" or "gemini";
+            if (configured)
             {
                 switch (context.Type.Name)
                 {
                     case "claude":
                         argv = ClaudeArgv(argv, configFile);
-                        // Claude Code connects MCP servers in the background unless told to wait: the first turn
-                        // would go to the model without Orchflow's tools.
+                        // Claude Code connects MCP servers in the background unless told to wait; this makes `claude -p`
+                        // wait. Its TUI sends a first turn given in argv before they connect all the same (2.1.337), so
+                        // the interactive type takes no task argument: AgentService types it once the server connected.
                         variables["MCP_CONNECTION_NONBLOCKING"] = "false";
                         break;
                     case "codex":
@@ -113,7 +115,7 @@ public sealed class McpAgentSetup(AgentTokens tokens, string dataDirectory, stri
                 sandboxPaths.Add(mcpSocket);
             }
 
-            return new AgentRunSetup(argv, variables) { SandboxReadOnly = sandboxPaths };
+            return new AgentRunSetup(argv, variables) { SandboxReadOnly = sandboxPaths, McpClientConfigured = configured };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

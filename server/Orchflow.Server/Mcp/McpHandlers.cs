@@ -22,6 +22,14 @@ public sealed class McpHandlers(ClientSession session, AgentTokens tokens, Memor
         return new McpIdentity { WorkspaceId = grant.WorkspaceId, WorkspaceName = workspaces.Show(grant.WorkspaceId).Name, AgentId = grant.AgentId, TerminalId = agent.TerminalId };
     }
 
+    /// <summary>Its CLI has listed the tools: the agent's MCP connection is ready (recorded once per run).</summary>
+    [JsonRpcMethod(Methods.McpReady, UseSingleObjectParameterDeserialization = true)]
+    public void Ready(McpReadyParams p)
+    {
+        var (grant, _) = Authorize(p.Token);
+        agents.McpReady(grant.AgentId, Client(p.Client));
+    }
+
     [JsonRpcMethod(Methods.McpMemoryStore, UseSingleObjectParameterDeserialization = true)]
     public MemorySetResult Store(McpMemoryStoreParams p)
     {
