@@ -17,6 +17,7 @@ public sealed class AgentCliTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
     private static readonly string FakeAgent = Path.Combine(AppContext.BaseDirectory, "Fixtures", "fake-agent.sh");
+    private static readonly string MenuAgent = Path.Combine(AppContext.BaseDirectory, "Fixtures", "menu-agent.sh");
 
     // ---- In-process: streaming plain text, formatting, usage ----
 
@@ -137,6 +138,10 @@ public sealed class AgentCliTests
     [InlineData("--timeout needs a number of seconds", "agent", "wait", "w-a1", "--until", "done", "--timeout", "soon")]
     [InlineData("leave out --json", "agent", "logs", "w-a1", "--follow", "--json")]
     [InlineData("--tail needs a number", "agent", "logs", "w-a1", "--tail", "0")]
+    [InlineData("Missing agent ID", "agent", "answer")]
+    [InlineData("Missing CHOICE", "agent", "answer", "w-a1")]
+    [InlineData("CHOICE must be one argument", "agent", "answer", "w-a1", "yes", "and", "always")]
+    [InlineData("--question is empty", "agent", "answer", "w-a1", "1", "--question", " ")]
     [InlineData("Missing --workspace ID", "agent", "events")]
     [InlineData("--limit needs a number", "agent", "events", "--workspace", "w", "--limit", "none")]
     [InlineData("Unexpected argument 'extra'", "agent", "stop", "w-a1", "extra")]
@@ -146,7 +151,7 @@ public sealed class AgentCliTests
     [Fact]
     public void Usage_documents_the_agent_commands()
     {
-        foreach (var line in new[] { "agent spawn --workspace ID --type TYPE", "agent list", "agent show", "agent logs AGENT [--tail N] [--follow]", "agent send", "agent pause|resume|stop|restart", "agent rm", "agent wait AGENT --until needs-input|done [--timeout S]", "agent types", "agent events --workspace ID" })
+        foreach (var line in new[] { "agent spawn --workspace ID --type TYPE", "agent list", "agent show", "agent logs AGENT [--tail N] [--follow]", "agent send", "agent answer AGENT CHOICE [--question TEXT] [--json]", "agent pause|resume|stop|restart", "agent rm", "agent wait AGENT --until needs-input|done [--timeout S]", "agent types", "agent events --workspace ID" })
         {
             Assert.Contains(line, CliApp.Usage, StringComparison.Ordinal);
         }
@@ -220,6 +225,51 @@ public sealed class AgentCliTests
         Assert.Equal(["succeeded", "inputGiven"], ej.RootElement.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("kind").GetString()));
 
         Assert.Equal("add a greeting\n", File.ReadAllText(Path.Combine(d.Home.Projects, "cli-agents", "agent-output.txt")));
+    }
+
+    [Fact]
+    public async Task Show_prints_the_question_and_its_numbered_choices_and_answer_picks_one()
+    {
+        await using var d = new DaemonHome();
+        var ws = await CreateWorkspaceAsync(d.Home, "cli-answer");
+        var id = await SpawnAsync(d.Home, ws, "menu", "pick one");
+
+        const string Menu = "question:      Do you want to proceed?\nchoices:\n  1. Yes\n  2. Yes, and don't ask again for echo\n  3. No\n";
+        var waiting = await Ok(d.Home, "agent", "wait", id, "--until", "needs-input", "--timeout", "30");
+        Assert.Equal($"{id} needs input: Do you want to proceed?\n{Menu}answer with:   orchflow agent answer {id} N\n", waiting.Stdout);
+        var show = await Ok(d.Home, "agent", "show", id);
+        Assert.Matches(@"(?m)^state:\s+needs-input$", show.Stdout);
+        Assert.Contains(Menu + $"answer with:   orchflow agent answer {id} N\n", show.Stdout, StringComparison.Ordinal);
+        using (var shown = JsonDocument.Parse((await Ok(d.Home, "agent", "show", id, "--json")).Stdout))
+        {
+            Assert.Equal("Do you want to proceed?", shown.RootElement.GetProperty("question").GetString());
+            Assert.Equal(["1", "2", "3"], shown.RootElement.GetProperty("choices").EnumerateArray().Select(c => c.GetProperty("keys").GetString()));
+        }
+
+        var none = await Orchflow.RunAsync(d.Home, "agent", "answer", id, "maybe");
+        Assert.Equal((1, ""), (none.ExitCode, none.Stdout));
+        Assert.StartsWith("orchflow: No choice matches 'maybe': the choices are 1. Yes, 2. Yes, and don't ask again for echo, 3. No.", none.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"orchflow agent answer {id} 1", none.Stderr, StringComparison.Ordinal);
+        var other = await Orchflow.RunAsync(d.Home, "agent", "answer", id, "3", "--question", "Do you want to delete everything?");
+        Assert.Equal(1, other.ExitCode);
+        Assert.StartsWith("orchflow: The question changed: it now asks \"Do you want to proceed?\"", other.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(d.Home.Projects, "cli-answer", "answer.txt")));
+
+        var answered = await Ok(d.Home, "agent", "answer", id, "no", "--question", "Do you want to proceed?");
+        Assert.Equal($"Answered agent '{id}' with 'no'; it is running.\n", answered.Stdout);
+        Assert.Equal($"{id} succeeded (exit 0)", (await Ok(d.Home, "agent", "wait", id, "--until", "done", "--timeout", "30")).Stdout.Trim());
+        Assert.Equal("chosen 3: No\n", File.ReadAllText(Path.Combine(d.Home.Projects, "cli-answer", "answer.txt")));
+        Assert.Contains($"{id} answered \"No\" to \"Do you want to proceed?\" (by orchflow-cli)", (await Ok(d.Home, "agent", "events", "--workspace", ws)).Stdout, StringComparison.Ordinal);
+
+        // --json prints the agent as the other commands do; an agent that ended takes no answer.
+        var json = await Orchflow.RunAsync(d.Home, "agent", "answer", id, "1", "--json");
+        Assert.Equal(1, json.ExitCode);
+        Assert.Contains($"Agent '{id}' is succeeded and cannot receive input.", json.Stderr, StringComparison.Ordinal);
+        var second = await SpawnAsync(d.Home, ws, "menu", "pick again");
+        await Ok(d.Home, "agent", "wait", second, "--until", "needs-input", "--timeout", "30");
+        using var answeredJson = JsonDocument.Parse((await Ok(d.Home, "agent", "answer", second, "1", "--json")).Stdout);
+        Assert.Equal(second, answeredJson.RootElement.GetProperty("id").GetString());
+        Assert.Equal("running", answeredJson.RootElement.GetProperty("state").GetString());
     }
 
     [Fact]
@@ -337,6 +387,7 @@ public sealed class AgentCliTests
         {
             new[] { "agent", "show", "nope-a9" },
             new[] { "agent", "send", "nope-a9", @"y\r" },
+            new[] { "agent", "answer", "nope-a9", "1" },
             new[] { "agent", "wait", "nope-a9", "--until", "done" },
             new[] { "agent", "logs", "nope-a9", "--follow" },
             new[] { "agent", "pause", "nope-a9" },
@@ -467,6 +518,7 @@ public sealed class AgentCliTests
                     ["fake"] = Fake(),
                     ["fake-quiet"] = Fake(new JsonObject { ["FAKE_ASK"] = "" }),
                     ["fake-working"] = Fake(new JsonObject { ["FAKE_WORK"] = "1" }),
+                    ["menu"] = new JsonObject { ["command"] = $"/bin/bash '{MenuAgent}' {{task}}" },
                 },
             },
         };

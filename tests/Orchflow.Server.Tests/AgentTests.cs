@@ -517,6 +517,107 @@ public sealed class AgentTests : IDisposable
     }
 
     [Fact]
+    public async Task A_task_is_typed_as_a_bracketed_paste_when_the_program_asked_for_one()
+    {
+        // Asks for bracketed paste, prompts, and records the line it read (its terminal turns the Enter into the line's end).
+        var paste = new JsonObject { ["fake-paste"] = new JsonObject { ["command"] = $"{Bash} -c 'printf \"\\033[?2004h> \"; IFS= read -r t; printf %s \"$t\" | od -An -tx1 | tr -d \" \\n\" > typed.hex'" } };
+        var (server, c, ws) = await Start("paste", Config(extraTypes: paste));
+        await using var _ = server;
+        var a = await Spawn(c, ws.Id, "fake-paste", "do it");
+        await WaitForState(c, a.Id, AgentState.Succeeded);
+        var expected = Convert.ToHexString(System.Text.Encoding.UTF8.GetBytes("\u001b[200~do it\u001b[201~")).ToLowerInvariant();
+        Assert.Equal(expected, File.ReadAllText(Path.Combine(ws.RootPath, "typed.hex")));
+    }
+
+    /// <summary>
+    /// A workspace whose PATH has a stand-in named claude: it answers --version, records its argv, and runs the fake
+    /// agent without arguments, which reads its task at a "> " prompt and then asks "Proceed? [y/n]".
+    /// </summary>
+    private async Task<(InMemoryServer Server, TestClient Client, WorkspaceInfo Ws)> StartWithClaude(string project, TimeProvider? time = null)
+    {
+        var bin = Path.Combine(_home.Root, "claude-bin");
+        Directory.CreateDirectory(bin);
+        var claude = Path.Combine(bin, "claude");
+        File.WriteAllText(claude, $"#!/bin/sh\n[ \"$1\" = --version ] && {{ echo '2.1.337 (Claude Code)'; exit 0; }}\nprintf '%s\\n' \"$@\" > claude.args\nexec {Bash} '{FakeAgent}'\n");
+        File.SetUnixFileMode(claude, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var env = new JsonObject { ["PATH"] = $"{bin}:/usr/bin:/bin", ["ANTHROPIC_API_KEY"] = "test-key" };
+        return await Start(project, Config(sharedEnv: env), new InMemoryServer(_home, time: time));
+    }
+
+    /// <summary>A connection on the MCP socket with the agent's token, as <c>orchflow mcp</c> makes one.</summary>
+    private static async Task<(TestClient Mcp, string Token)> ConnectMcp(InMemoryServer server, TempHome home, WorkspaceInfo ws, string agentId)
+    {
+        var (a, b) = FullDuplexStream.CreatePair();
+        server.Server.Attach(a, a, "mcp", mcpOnly: true);
+        var mcp = new TestClient(b);
+        await mcp.InitializeAsync();
+        var token = await File.ReadAllTextAsync(Path.Combine(Mcp.McpAgentSetup.DirectoryFor(home.Paths.DataDirectory, ws.Id, agentId), "token"));
+        return (mcp, token);
+    }
+
+    private const string AtPromptMessage = "At its first prompt: the task is typed once its CLI has connected to Orchflow's MCP server.";
+
+    [Fact]
+    public async Task Claudes_task_waits_at_its_first_prompt_until_its_cli_has_listed_orchflows_tools()
+    {
+        var (server, c, ws) = await StartWithClaude("claude-waits");
+        await using var _ = server;
+        var a = await Spawn(c, ws.Id, "claude", "typed once connected");
+        Assert.Null(a.McpConnectedAt);
+        await WaitFor(c, a.Id, x => x.Message == AtPromptMessage, "waiting at its prompt for MCP");
+        Assert.DoesNotContain("typed once connected", File.ReadAllText(Path.Combine(ws.RootPath, "claude.args")), StringComparison.Ordinal);
+
+        // Several detection passes later it still waits: nothing was typed.
+        await Task.Delay(AgentService.DetectInterval * 5);
+        var log = (await c.CallAsync<AgentLogsResult>(Methods.AgentLogs, new AgentLogsParams { Id = a.Id })).Text;
+        Assert.DoesNotContain("working on", log, StringComparison.Ordinal);
+        Assert.Equal(AgentState.Running, (await Show(c, a.Id)).State);
+
+        var (mcp, token) = await ConnectMcp(server, _home, ws, a.Id);
+        using (mcp)
+        {
+            await mcp.CallAsync<object?>(Methods.McpReady, new McpReadyParams { Token = token, Client = "claude-code" });
+            var asked = await WaitForState(c, a.Id, AgentState.NeedsInput);
+            Assert.NotNull(asked.McpConnectedAt);
+            Assert.Contains("fake-agent: working on: typed once connected", (await c.CallAsync<AgentLogsResult>(Methods.AgentLogs, new AgentLogsParams { Id = a.Id })).Text, StringComparison.Ordinal);
+            Assert.Equal("The task was typed at its first prompt.", asked.Message);
+
+            // Once per run: a second list of the tools records nothing more.
+            await mcp.CallAsync<object?>(Methods.McpReady, new McpReadyParams { Token = token, Client = "claude-code" });
+            var connected = Assert.Single(await Events(c, ws.Id, a.Id), e => e.Kind == AgentEventKind.McpConnected);
+            Assert.Matches($@"^{a.Id}: claude-code connected to Orchflow's MCP server \(\d+\.\d s after its start\)$", connected.Message);
+            Assert.Equal("claude-code", connected.By);
+            Assert.Equal(asked.McpConnectedAt, (await Show(c, a.Id)).McpConnectedAt);
+
+            var forged = await mcp.FailAsync(Methods.McpReady, new McpReadyParams { Token = "ofmcp_forged", Client = "claude-code" });
+            Assert.Equal(ErrorCodes.Unauthorized, forged.ErrorCode);
+        }
+
+        // A restart is a new run: not connected, and its task waits again.
+        var restarted = await Act(c, Methods.AgentRestart, a.Id);
+        Assert.Null(restarted.McpConnectedAt);
+        await WaitFor(c, a.Id, x => x.Message == AtPromptMessage && x.Runs == 2, "waiting at its prompt again");
+        await Act(c, Methods.AgentStop, a.Id);
+    }
+
+    [Fact]
+    public async Task Claudes_task_is_typed_without_orchflows_tools_when_its_cli_has_not_connected_within_the_grace_and_says_so()
+    {
+        var time = new ShiftedTime();
+        var (server, c, ws) = await StartWithClaude("claude-grace", time);
+        await using var _ = server;
+        var a = await Spawn(c, ws.Id, "claude", "typed after the grace");
+        await WaitFor(c, a.Id, x => x.Message == AtPromptMessage, "waiting at its prompt for MCP");
+
+        time.Advance(AgentService.McpConnectGrace);
+        var asked = await WaitForState(c, a.Id, AgentState.NeedsInput);
+        Assert.Equal("Orchflow's MCP server had not connected within 30 s, so the task was typed at its first prompt without it: the first turn has no Orchflow tools.", asked.Message);
+        Assert.Null(asked.McpConnectedAt);
+        Assert.Contains("fake-agent: working on: typed after the grace", (await c.CallAsync<AgentLogsResult>(Methods.AgentLogs, new AgentLogsParams { Id = a.Id })).Text, StringComparison.Ordinal);
+        await Act(c, Methods.AgentStop, a.Id);
+    }
+
+    [Fact]
     public async Task A_task_with_shell_metacharacters_reaches_a_custom_type_as_one_argument()
     {
         var (server, c, ws) = await Start();
@@ -925,6 +1026,16 @@ public sealed class AgentTests : IDisposable
         }
 
         public void Dispose() => Rpc.Dispose();
+    }
+
+    /// <summary>A wall clock that a test moves ahead while timers and timestamps stay real, so the daemon's loops keep running.</summary>
+    private sealed class ShiftedTime : TimeProvider
+    {
+        private long _offset;
+
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + TimeSpan.FromTicks(Interlocked.Read(ref _offset));
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _offset, by.Ticks);
     }
 
     /// <summary>A clock the detector tests move by hand.</summary>

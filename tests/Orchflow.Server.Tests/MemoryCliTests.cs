@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Orchflow.Protocol;
+using Orchflow.Server.Mcp;
 
 namespace Orchflow.Server.Tests;
 
@@ -120,6 +121,69 @@ public sealed class MemoryCliTests
 
         p.StandardInput.Close();
         await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Contains("not valid", await stderr, StringComparison.Ordinal);
+        var said = await stderr;
+        Assert.Contains("not valid", said, StringComparison.Ordinal);
+
+        // Its tools/list was answered although telling the daemon failed; the failure is on stderr only.
+        Assert.Contains("orchflow mcp: could not tell Orchflow that the tools were listed: The MCP token is not valid", said, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Mcp_tells_the_daemon_once_when_its_client_first_lists_the_tools()
+    {
+        await using var d = new DaemonHome();
+        Assert.Equal(0, (await Orchflow.RunAsync(d.Home, "workspace", "create", d.Home.Project("ready"), "--id", "ready")).ExitCode);
+        var agent = Json<AgentInfo>(await Orchflow.RunAsync(d.Home, "agent", "spawn", "--workspace", "ready", "--type", "command", "exec sleep 600", "--json"));
+        Assert.Null(agent.McpConnectedAt);
+
+        // Started from the MCP configuration Orchflow wrote for the agent, exactly as an agent CLI starts it.
+        using var config = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(McpAgentSetup.DirectoryFor(d.Home.Paths.DataDirectory, "ready", agent.Id), "mcp.json")));
+        var server = config.RootElement.GetProperty("mcpServers").GetProperty("orchflow");
+        var psi = new ProcessStartInfo(server.GetProperty("command").GetString()!) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in server.GetProperty("args").EnumerateArray())
+        {
+            psi.ArgumentList.Add(arg.GetString()!);
+        }
+
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+
+        async Task<JsonElement> Call(int id, string method, object? @params)
+        {
+            await p.StandardInput.WriteLineAsync(JsonSerializer.Serialize(new { jsonrpc = "2.0", id, method, @params }));
+            await p.StandardInput.FlushAsync();
+            var response = await p.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.NotNull(response);
+            return JsonDocument.Parse(response).RootElement;
+        }
+
+        async Task<AgentInfo> Show() => Json<AgentInfo>(await Orchflow.RunAsync(d.Home, "agent", "show", agent.Id, "--json"));
+
+        await Call(1, "initialize", new { protocolVersion = "2025-06-18", capabilities = new { }, clientInfo = new { name = "raw-test", version = "1" } });
+        await p.StandardInput.WriteLineAsync("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
+        Assert.Null((await Show()).McpConnectedAt);
+
+        var tools = await Call(2, "tools/list", new { });
+        Assert.Equal(6, tools.GetProperty("result").GetProperty("tools").GetArrayLength());
+        var sw = Stopwatch.StartNew();
+        var shown = await Show();
+        while (shown.McpConnectedAt is null)
+        {
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(30), $"the daemon never recorded the connection; orchflow mcp said: {(p.HasExited ? await stderr : "(still running)")}");
+            await Task.Delay(50);
+            shown = await Show();
+        }
+
+        Assert.True(shown.McpConnectedAt >= shown.StartedAt);
+        await Call(3, "tools/list", new { });
+        var events = Json<AgentEventsResult>(await Orchflow.RunAsync(d.Home, "agent", "events", "--workspace", "ready", "--json")).Events;
+        var connected = Assert.Single(events, e => e.AgentId == agent.Id && e.Kind == AgentEventKind.McpConnected);
+        Assert.StartsWith($"{agent.Id}: raw-test connected to Orchflow's MCP server (", connected.Message, StringComparison.Ordinal);
+        Assert.Equal("raw-test", connected.By);
+        Assert.Equal(shown.McpConnectedAt, (await Show()).McpConnectedAt);
+
+        p.StandardInput.Close();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.DoesNotContain("could not tell Orchflow", await stderr, StringComparison.Ordinal);
     }
 }

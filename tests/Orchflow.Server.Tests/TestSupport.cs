@@ -69,12 +69,12 @@ public sealed class InMemoryServer : IAsyncDisposable
 {
     private readonly List<TestClient> _clients = [];
 
-    public InMemoryServer(TempHome home, Database? database = null)
+    public InMemoryServer(TempHome home, Database? database = null, TimeProvider? time = null)
     {
         Home = home;
         home.Paths.EnsureDirectories();
         Database = database ?? Database.InMemory();
-        Server = new OrchflowServer(home.Paths, Database, Log.Null, socketPath: null, defaultWorkspaceRoot: Path.Combine(home.Root, "userhome"));
+        Server = new OrchflowServer(home.Paths, Database, Log.Null, socketPath: null, time, defaultWorkspaceRoot: Path.Combine(home.Root, "userhome"));
     }
 
     public TempHome Home { get; }

@@ -55,6 +55,21 @@ test('lists the tools', async () => {
   assert.equal(client.getServerVersion().name, 'orchflow');
 });
 
+test('the client\'s first list of the tools tells the daemon that the agent is connected', async () => {
+  let shown = await daemon.conn.sendRequest('orchflow/agent/show', { id: agent.id });
+  for (const deadline = Date.now() + 30_000; !shown.mcpConnectedAt && Date.now() < deadline;) {
+    await new Promise((r) => setTimeout(r, 50));
+    shown = await daemon.conn.sendRequest('orchflow/agent/show', { id: agent.id });
+  }
+  assert.ok(shown.mcpConnectedAt, 'the daemon did not record the MCP connection');
+  await client.listTools();
+  const { events } = await daemon.conn.sendRequest('orchflow/agent/events', { workspaceId: 'alpha' });
+  const connected = events.filter((e) => e.agentId === agent.id && e.kind === 'mcpConnected');
+  assert.equal(connected.length, 1, JSON.stringify(connected));
+  assert.equal(connected[0].by, 'mcp-sdk-test');
+  assert.match(connected[0].message, new RegExp(`^${agent.id}: mcp-sdk-test connected to Orchflow's MCP server \\(\\d+\\.\\d s after its start\\)$`));
+});
+
 test('stores, gets, searches and deletes in the agent\'s own workspace', async () => {
   const stored = await call(client, 'memory_store', { key: 'decisions/db', value: { engine: 'postgres' }, tags: ['decision'] });
   assert.equal(stored.isError, undefined, text(stored));
