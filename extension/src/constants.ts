@@ -27,6 +27,7 @@ export const Commands = {
   DelegateTasksInEditor: 'orchflow.delegateTasksInEditor',
   ShowAgentTerminal: 'orchflow.showAgentTerminal',
   SendAgentInput: 'orchflow.sendAgentInput',
+  AnswerAgent: 'orchflow.answerAgent',
   PauseAgent: 'orchflow.pauseAgent',
   ResumeAgent: 'orchflow.resumeAgent',
   StopAgent: 'orchflow.stopAgent',
@@ -96,6 +97,8 @@ export const ContextKeys = {
   ConnectionState: 'orchflow.connectionState',
   /** True when at least one folder of the window maps to an Orchflow workspace. */
   AnyFolderMapped: 'orchflow.anyFolderMapped',
+  /** True while at least one agent waits on a menu its screen shows (Answer Agent... has something to answer). */
+  AnyAgentAnswerable: 'orchflow.anyAgentAnswerable',
 } as const;
 
 /**
@@ -127,13 +130,15 @@ export const TreeItemContext = {
   Agents: 'orchflow.agents',
   /**
    * An agent row: the base, its state (`queued`, `needsInput`, ...), then the actions it allows: `live` (Stop),
-   * `pausable`, `resumable`, `sendable` (Send Input), `ended` (Restart, Remove) and `hasTerminal` (Show Terminal).
+   * `pausable`, `resumable`, `sendable` (Send Input), `answerable` (Answer Agent: it waits on a menu), `ended`
+   * (Restart, Remove) and `hasTerminal` (Show Terminal).
    */
   Agent: 'orchflow.agent',
   TagLive: 'live',
   TagPausable: 'pausable',
   TagResumable: 'resumable',
   TagSendable: 'sendable',
+  TagAnswerable: 'answerable',
   TagHasTerminal: 'hasTerminal',
   /** The "Memory" row under a workspace; tagged `empty` when it holds no entry, `damaged` when its file cannot be read. */
   Memory: 'orchflow.memory',

@@ -2,6 +2,7 @@
 // the isolation commands, audit log documents and workspace notices, wires them together in one readable list, and
 // registers every disposable with the extension context.
 import * as vscode from 'vscode';
+import { AnswerableContextKey } from './agents/answerContext';
 import { registerAgentCommands } from './agents/commands';
 import { DelegateEditorSupport } from './agents/delegateEditor';
 import { AgentLogProvider } from './agents/logDocuments';
@@ -57,7 +58,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const agents = new AgentStore();
   const agentLogs = new AgentLogProvider(orchflow);
   const workspaceName = (id: string): string => terminalManager.workspaceName(id);
-  const notifier = new AgentNotifier(agents, workspaceName, logger);
+  const notifier = new AgentNotifier(orchflow, agents, workspaceName, logger);
   const agentSync = new AgentSync(orchflow, agents, logger, (agent, kind) => notifier.alert(agent, kind), (id) => agentLogs.agentChanged(id));
   const memory = new MemoryStore();
   const memorySync = new MemorySync(orchflow, memory, logger);
@@ -84,6 +85,7 @@ export function activate(context: vscode.ExtensionContext): void {
     agentLogs,
     vscode.workspace.registerTextDocumentContentProvider(AgentLogScheme, agentLogs),
     new AgentStatusBar(agents, workspaceName),
+    new AnswerableContextKey(agents),
     new DelegateEditorSupport(store),
     { dispose: () => memory.dispose() },
     memorySync,

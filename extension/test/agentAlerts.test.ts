@@ -58,3 +58,38 @@ test('the notify setting', () => {
     assert.equal(notifies(s, 'succeeded'), failed, `${String(value)} succeeded`);
   }
 });
+
+test('a new question while the agent still needs input is a new alert; the same one, or none recognised, is not', () => {
+  const t = new AlertTracker();
+  const since = '2025-01-01T00:00:05Z';
+  const asks = (question: string | null) => ({ ...asking(since), question });
+  assert.equal(t.observe(agent({ id: 'a', state: 'running' })), undefined);
+  assert.equal(t.observe(asks('Is this a project you created or one you trust?')), 'needsInput');
+  // Reported again with the same question (a redraw, a figure): nothing.
+  assert.equal(t.observe({ ...asks('Is this a project you created or one you trust?'), lastLine: '❯ 2. Yes' }), undefined);
+  // The screen is being redrawn and shows no recognised question for a moment: nothing new.
+  assert.equal(t.observe(asks(null)), undefined);
+  // A second dialog after the first was answered, without a report of it running in between: announced.
+  assert.equal(t.observe(asks('Do you want to proceed?')), 'needsInput');
+  assert.equal(t.observe(asks('Do you want to proceed?')), undefined);
+  // The same question in a later wait (it ran, then asked again): announced.
+  assert.equal(t.observe(agent({ id: 'a', state: 'running' })), undefined);
+  assert.equal(t.observe({ ...asking('2025-01-01T00:02:00Z'), question: 'Do you want to proceed?' }), 'needsInput');
+});
+
+test('a wait first seen without a recognised question is announced once, and again when its question is recognised', () => {
+  const t = new AlertTracker();
+  const since = '2025-01-01T00:00:05Z';
+  assert.equal(t.observe(asking(since)), 'needsInput');
+  assert.equal(t.observe(asking(since)), undefined);
+  assert.equal(t.observe({ ...asking(since), question: 'Do you want to proceed?' }), 'needsInput');
+});
+
+test('the question the list shows is not announced again; another one of the same wait is', () => {
+  const t = new AlertTracker();
+  const since = '2025-01-01T00:00:05Z';
+  t.seed([{ ...asking(since), question: 'Is this a project you created or one you trust?' }]);
+  assert.equal(t.observe({ ...asking(since), question: 'Is this a project you created or one you trust?' }), undefined);
+  assert.equal(t.observe({ ...asking(since), question: null }), undefined);
+  assert.equal(t.observe({ ...asking(since), question: 'Do you want to proceed?' }), 'needsInput');
+});

@@ -8,7 +8,9 @@ import {
   agentPicks,
   agentsGroupNode,
   agentTooltip,
+  alertAnswer,
   alertView,
+  choicePicks,
   formatCpu,
   formatDuration,
   formatMemory,
@@ -77,6 +79,11 @@ test('the description: type · state, then figures only while the agent has a pr
   // No process, no figures: never a zero that was not measured.
   assert.equal(agentDescription(agent({ state: 'queued', queuePosition: 1 }), { cpuPercent: 5, memoryBytes: MiB }), 'claude · queued #1');
   assert.equal(agentDescription(agent({ state: 'failed', exitCode: 1 })), 'claude · failed (exit 1)');
+  // Reported done and still running (an interactive CLI back at its prompt): says so; once ended, its state says it all.
+  const done = { doneAt: '2025-01-01T00:03:00Z', message: 'Reports done: all tools called.' };
+  assert.equal(agentDescription(agent({ state: 'running', ...done }), { cpuPercent: 0, memoryBytes: 120 * MiB, processes: 2 }), 'claude · running · done · CPU 0% · 120 MiB');
+  assert.equal(agentDescription(agent({ state: 'succeeded', exitCode: 0, ...done })), 'claude · succeeded');
+  assert.match(agentTooltip(agent({ state: 'running', ...done }), 'Shop API'), /Reported its task done at 2025-01-01 00:03:00 UTC\n\nReports done: all tools called\\\./);
 });
 
 test('each state has its icon; needs input and failed stand out by colour', () => {
@@ -99,6 +106,14 @@ test('context values carry the state and exactly the actions it allows', () => {
   assert.deepEqual(tags('queued', null), ['orchflow.agent', 'queued', 'live']);
   assert.deepEqual(tags('succeeded'), ['orchflow.agent', 'succeeded', 'ended', 'hasTerminal']);
   assert.deepEqual(tags('stopped', null), ['orchflow.agent', 'stopped', 'ended']);
+  // Waiting on a menu its screen shows: it can be answered by choice; a question without choices cannot.
+  const menu = { question: 'Do you want to proceed?', choices: [{ label: 'Yes', keys: '1' }, { label: 'No', keys: '2' }] };
+  assert.deepEqual(agentContextValue({ state: 'needsInput', terminalId: 't1', ...menu }).split(' '), [
+    'orchflow.agent', 'needsInput', 'live', 'pausable', 'sendable', 'answerable', 'hasTerminal',
+  ]);
+  assert.ok(!agentContextValue({ state: 'needsInput', terminalId: 't1', question: 'Proceed?', choices: [] }).includes('answerable'));
+  // Choices left over on an agent that moved on are not offered.
+  assert.ok(!agentContextValue({ state: 'running', terminalId: 't1', ...menu }).includes('answerable'));
 });
 
 test('labels are the task on one line, cut with an ellipsis', () => {
@@ -196,15 +211,76 @@ test('type picks: installed first with the preferred on top; the others say how 
 });
 
 test('alerts say which agent and what happened, with the buttons that help next', () => {
+  const titles = (view: { buttons: readonly { title: string }[] }): string[] => view.buttons.map((b) => b.title);
   const asking = alertView(agent({ id: 'shop-a1', state: 'needsInput', lastLine: 'Proceed? [y/n]' }), 'needsInput', 'Shop API');
   assert.equal(asking.severity, 'warning');
   assert.equal(asking.message, 'Shop API › "add a health check endpoint" (shop-a1) needs input: Proceed? [y/n]');
-  assert.deepEqual(asking.actions, ['Show Terminal', 'Send Input…']);
+  assert.equal(asking.question, undefined);
+  assert.deepEqual(titles(asking), ['Show Terminal', 'Send Input…']);
   const failed = alertView(agent({ state: 'failed', exitCode: 3, message: 'The process ended: exit 3.' }), 'failed', 'Shop API');
   assert.equal(failed.severity, 'error');
   assert.match(failed.message, /failed \(exit 3\)\. The process ended: exit 3\.$/);
-  assert.deepEqual(failed.actions, ['Show Terminal', 'Open Log']);
+  assert.deepEqual(titles(failed), ['Show Terminal', 'Open Log']);
   // An agent that could not start has no terminal to show.
-  assert.deepEqual(alertView(agent({ state: 'failed', terminalId: null }), 'failed', 'Shop API').actions, ['Open Log']);
+  assert.deepEqual(titles(alertView(agent({ state: 'failed', terminalId: null }), 'failed', 'Shop API')), ['Open Log']);
   assert.equal(alertView(agent({ state: 'succeeded' }), 'succeeded', 'Shop API').severity, 'info');
+});
+
+const trust = {
+  question: 'Is this a project you created or one you trust?',
+  choices: [
+    { label: 'No, exit', keys: '\r' },
+    { label: 'Yes, I trust this folder', keys: '\u001b[B\r' },
+  ],
+};
+
+test('a question on the agent\'s screen is quoted; its choices are the buttons, in order, then Show Terminal', () => {
+  const view = alertView(agent({ id: 'shop-a1', state: 'needsInput', lastLine: '❯ 1. No, exit', ...trust }), 'needsInput', 'Shop API');
+  assert.equal(view.severity, 'warning');
+  assert.equal(view.message, 'Shop API › "add a health check endpoint" (shop-a1) asks: "Is this a project you created or one you trust?"');
+  assert.equal(view.question, trust.question);
+  assert.deepEqual(
+    view.buttons.map((b) => b.title),
+    ['No, exit', 'Yes, I trust this folder', 'Show Terminal'],
+  );
+  // Without a terminal (it cannot have one and a screen, but the view never offers what is not there).
+  assert.deepEqual(alertView(agent({ state: 'needsInput', terminalId: null, ...trust }), 'needsInput', 'A').buttons.map((b) => b.title), ['No, exit', 'Yes, I trust this folder']);
+  // A question without a menu is quoted, with today's buttons.
+  const open = alertView(agent({ state: 'needsInput', question: 'What should the commit message say?' }), 'needsInput', 'Shop API');
+  assert.match(open.message, /asks: "What should the commit message say\?"$/);
+  assert.deepEqual(open.buttons.map((b) => b.title), ['Show Terminal', 'Send Input…']);
+  // A label longer than a button holds is cut; the choice it stands for is unchanged.
+  const long = 'Yes, and always allow access to /tmp/of-screens-claude-lTXdwf/project from this project';
+  const cut = alertView(agent({ state: 'needsInput', question: 'Do you want to proceed?', choices: [{ label: 'Yes', keys: '1' }, { label: long, keys: '2' }] }), 'needsInput', 'A');
+  assert.equal(cut.buttons[1].title.length, 60);
+  assert.ok(cut.buttons[1].title.endsWith('…') && long.startsWith(cut.buttons[1].title.slice(0, -1)));
+  assert.deepEqual(cut.buttons[1], { title: cut.buttons[1].title, choice: '2' });
+});
+
+test('a clicked choice answers by its number, with the question the notification showed', () => {
+  const view = alertView(agent({ id: 'shop-a1', state: 'needsInput', ...trust }), 'needsInput', 'Shop API');
+  const click = (title: string) => {
+    const button = view.buttons.find((b) => b.title === title);
+    assert.ok(button && 'choice' in button, `${title} is a choice`);
+    return alertAnswer('shop-a1', view, button);
+  };
+  assert.deepEqual(click('Yes, I trust this folder'), { id: 'shop-a1', choice: '2', question: trust.question });
+  assert.deepEqual(click('No, exit'), { id: 'shop-a1', choice: '1', question: trust.question });
+  assert.deepEqual(view.buttons.at(-1), { title: 'Show Terminal', action: 'Show Terminal' });
+  // Two choices with one label are still two buttons, each with its own number.
+  const twice = alertView(agent({ state: 'needsInput', question: 'Which one?', choices: [{ label: 'Yes', keys: '1' }, { label: 'Yes', keys: '2' }] }), 'needsInput', 'A');
+  assert.deepEqual(twice.buttons.slice(0, 2), [{ title: 'Yes', choice: '1' }, { title: 'Yes', choice: '2' }]);
+});
+
+test('Answer Agent lists the choices in order with their numbers; the tooltip and the status bar quote the question', () => {
+  assert.deepEqual(choicePicks(trust), [
+    { label: 'No, exit', description: '1', choice: '1' },
+    { label: 'Yes, I trust this folder', description: '2', choice: '2' },
+  ]);
+  assert.deepEqual(choicePicks({ choices: null }), []);
+  const waiting = agent({ id: 'shop-a1', state: 'needsInput', needsInputSince: '2025-01-01T00:00:05Z', ...trust });
+  assert.match(agentTooltip(waiting, 'Shop API'), /Asks: Is this a project you created or one you trust\? — 1\. No, exit · 2\. Yes, I trust this folder/);
+  // Once it moved on, the tooltip no longer says it asks.
+  assert.doesNotMatch(agentTooltip({ ...waiting, state: 'running' }, 'Shop API'), /Asks:/);
+  assert.match(needsInputStatusView([waiting], () => 'Shop API').tooltip, /\(`shop-a1`\): `Is this a project you created or one you trust\?`/);
 });

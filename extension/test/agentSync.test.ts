@@ -124,6 +124,22 @@ test('a lost connection clears the store; after reconnecting nothing already see
   assert.deepEqual(alerts, [['a', 'needsInput']], 'the same question is not announced twice');
 });
 
+test('a second dialog while the agent still needs input is announced with its own question', async () => {
+  const { client, store, alerts } = setup();
+  client.list = [];
+  client.initialized.fire({});
+  await until(() => store.isLoaded);
+  const trust = agent({ id: 'a', state: 'needsInput', needsInputSince: 't1', question: 'Is this a project you created or one you trust?' });
+  client.update(trust);
+  client.update({ ...trust, lastLine: '❯ 2. Yes, I trust this folder' });
+  client.update({ ...trust, question: 'Do you want to proceed?' });
+  assert.deepEqual(alerts, [
+    ['a', 'needsInput'],
+    ['a', 'needsInput'],
+  ]);
+  assert.equal(store.get('a')?.question, 'Do you want to proceed?');
+});
+
 test('a removed agent leaves the store', async () => {
   const { client, store } = setup();
   client.list = [agent({ id: 'a', state: 'succeeded' })];

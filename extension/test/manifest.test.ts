@@ -204,6 +204,7 @@ test('agent actions are offered exactly in the states the daemon accepts them', 
       const expected: [string, boolean][] = [
         [Commands.ShowAgentTerminal, terminalId !== null],
         [Commands.SendAgentInput, canSendInput(state)],
+        [Commands.AnswerAgent, false],
         [Commands.PauseAgent, canPause(state)],
         [Commands.ResumeAgent, canResume(state)],
         [Commands.StopAgent, isLive(state)],
@@ -225,6 +226,24 @@ test('agent actions are offered exactly in the states the daemon accepts them', 
   const re = viewItemRegex(inlineSend[0].when ?? '');
   assert.ok(re.test(agentNode(agent({ state: 'needsInput' }), 'A').contextValue));
   assert.ok(!re.test(agentNode(agent({ state: 'running' }), 'A').contextValue));
+});
+
+test('Answer Agent is offered on an agent waiting on a menu, inline in Send Input\'s place, and in the palette only then', () => {
+  const menu = { question: 'Is this a project you created or one you trust?', choices: [{ label: 'No, exit', keys: '\r' }, { label: 'Yes, I trust this folder', keys: '\u001b[B\r' }] };
+  const answerable = agentNode(agent({ state: 'needsInput', ...menu }), 'A').contextValue;
+  const plain = agentNode(agent({ state: 'needsInput' }), 'A').contextValue;
+  const inline = (command: string, row: string): boolean =>
+    itemMenu(command).some((e) => e.group.startsWith('inline') && viewItemRegex(e.when).test(row));
+  const anywhere = (command: string, row: string): boolean => itemMenu(command).some((e) => viewItemRegex(e.when).test(row));
+  assert.ok(inline(Commands.AnswerAgent, answerable) && !inline(Commands.SendAgentInput, answerable), 'inline: Answer, not Send Input');
+  assert.ok(!inline(Commands.AnswerAgent, plain) && inline(Commands.SendAgentInput, plain), 'inline: Send Input without a menu');
+  assert.ok(anywhere(Commands.AnswerAgent, answerable) && anywhere(Commands.SendAgentInput, answerable), 'the context menu has both');
+  for (const state of ['running', 'paused', 'succeeded'] as const) {
+    assert.ok(!anywhere(Commands.AnswerAgent, agentNode(agent({ state, ...menu }), 'A').contextValue), state);
+  }
+  const palette = c.menus.commandPalette.find((m) => m.command === Commands.AnswerAgent);
+  assert.equal(palette?.when, ContextKeys.AnyAgentAnswerable);
+  assert.ok(c.commands.some((x) => x.command === Commands.AnswerAgent && x.title === 'Answer Agent...'));
 });
 
 test('Spawn Agent is offered on workspace rows and Agents rows, agent actions on neither', () => {

@@ -3,7 +3,8 @@
 // types that run the scripted fake agent (tests/Orchflow.Server.Tests/Fixtures/fake-agent.sh). The test spawns
 // an agent from the command palette, sees it in the Workspaces view, gets the needs-input notification, clicks
 // its "Show Terminal", answers in the terminal and sees the agent succeed; then delegates several tasks from one
-// document, opens a failed agent's log, pauses and resumes from the tree, and answers through the status bar.
+// document, opens a failed agent's log, pauses and resumes from the tree, and answers through the status bar; last,
+// an agent whose screen shows a menu (Fixtures/menu-agent.sh) is answered by notification buttons and Answer Agent....
 // The daemon's own agent list is read over its socket to check what was (and was not) spawned.
 // Every wait is on a signal (a tree row, a toast, terminal text); none is a sleep.
 // Screenshots go to artifacts/screenshots/agents-e2e-*.png. With ORCHFLOW_DOCS_SCREENSHOTS=1 the one of the tree
@@ -19,11 +20,12 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import rpc from 'vscode-jsonrpc/node.js';
-import { REPO, pollUntil, rowDescription, startVSCode, terminalTabs, typeInTerminal, waitForDescription } from './harness.mjs';
+import { REPO, pollUntil, quickPickLabels, rowDescription, startVSCode, terminalTabs, typeInTerminal, waitForDescription } from './harness.mjs';
 
 const VSIX = path.join(REPO, 'out', 'orchflow.vsix');
 const ORCHFLOW = path.join(REPO, 'dist', 'server', 'orchflow');
 const FAKE_AGENT = path.join(REPO, 'tests', 'Orchflow.Server.Tests', 'Fixtures', 'fake-agent.sh');
+const MENU_AGENT = path.join(REPO, 'tests', 'Orchflow.Server.Tests', 'Fixtures', 'menu-agent.sh');
 const DOCS_SCREENSHOT = path.join(REPO, 'docs', 'screenshots', 'agents.png');
 
 /** Deadlines in milliseconds: the first activation also starts the daemon (a cold .NET start on 2 busy cores). */
@@ -41,13 +43,16 @@ const BUSY_TASK = 'keep the build green';
 const CLI_TASK = 'profile the argument parser';
 const FAILING_TASK = 'reproduce the flaky test';
 const SECOND_ASK_TASK = 'write the changelog';
+const MENU_TASK = 'tidy the imports';
+/** The file whose creation in the workspace root makes the menu agent replace its dialog with another question. */
+const MENU_SWITCH = 'menu-switch';
 
 let tmp;
 let home;
 let demo;
 let vsc;
 
-/** The agent types of this test, in the global config of its ORCHFLOW_HOME: the fake agent in three scripts. */
+/** The agent types of this test, in the global config of its ORCHFLOW_HOME: the fake agent in three scripts, and the menu agent. */
 function globalConfig() {
   const command = `/bin/bash '${FAKE_AGENT}' {task}`;
   return [
@@ -64,6 +69,11 @@ function globalConfig() {
     `command = "${command}"`,
     'purpose = "The test fixture: fails at once with exit code 3."',
     'env = { FAKE_ASK = "", FAKE_EXIT = "3" }',
+    '',
+    '[agents.types.menu-ask]',
+    `command = "/bin/bash '${MENU_AGENT}' {task}"`,
+    'purpose = "The test fixture: asks Do you want to proceed? with a numbered menu, then another question once menu-switch exists."',
+    `env = { MENU_SWITCH = "${MENU_SWITCH}" }`,
     '',
   ].join('\n');
 }
@@ -158,7 +168,7 @@ async function clearNotifications() {
 }
 
 before(async () => {
-  for (const [what, file] of [['the packaged extension', VSIX], ['the backend', ORCHFLOW], ['the fake agent', FAKE_AGENT]]) {
+  for (const [what, file] of [['the packaged extension', VSIX], ['the backend', ORCHFLOW], ['the fake agent', FAKE_AGENT], ['the menu agent', MENU_AGENT]]) {
     assert.ok(existsSync(file), `${what} is missing at ${file}; run npm run package`);
   }
   tmp = await mkdtemp(path.join(os.tmpdir(), 'orchflow-agents-e2e-'));
@@ -330,4 +340,43 @@ test('the status bar counts the agents needing input; a click picks one, and Sen
     return { ok: !items.some((t) => t.includes('need')), detail: JSON.stringify(items) };
   });
   await vsc.screenshot('08-answered');
+});
+
+test('a menu on the agent\'s screen: its choices are the buttons, a new question is a new notification, a stale answer is refused, and Answer Agent picks one', async () => {
+  await clearNotifications();
+  await vsc.runCommand('Orchflow: Spawn Agent...');
+  await vsc.quickPick(SHOP.name);
+  await vsc.quickPick('menu-ask');
+  await vsc.inputBox(MENU_TASK);
+  await vsc.quickPick('In the workspace root');
+
+  const first = await toast('asks: "Do you want to proceed?"');
+  const agent = (await daemonAgents()).find((a) => a.task === MENU_TASK);
+  assert.match(await first.innerText(), new RegExp(`${SHOP.name} › "${MENU_TASK}" \\(${agent.id}\\) asks: "Do you want to proceed\\?"`));
+  const buttons = (t) => t.locator('.notification-list-item-buttons-container .monaco-button').allInnerTexts();
+  assert.deepEqual(await buttons(first), ['Yes', "Yes, and don't ask again for echo", 'No', 'Show Terminal']);
+  await waitForDescription(vsc.page, MENU_TASK, (d) => d.startsWith('menu-ask · needs input'), 'say it needs input', TIMEOUTS.agent);
+
+  // The screen asks something else before anyone answered: a notification of its own, with its own choices.
+  writeFileSync(path.join(demo, 'shop-api', MENU_SWITCH), '');
+  const second = await toast('asks: "Do you want to make this edit to notes.md?"');
+  assert.deepEqual(await buttons(second), ['Yes', 'No', 'Show Terminal']);
+
+  // The first notification's answer is refused by the daemon (its question is gone), with its reason and hint.
+  await first.locator('.monaco-button', { hasText: 'No' }).first().click();
+  const refused = await toast('The question changed');
+  assert.match(await refused.innerText(), /it now asks "Do you want to make this edit to notes\.md\?" .*not "Do you want to proceed\?"\. Read it with `orchflow agent show/);
+  assert.deepEqual(await buttons(refused), ['Show Terminal']);
+  assert.equal(readFileSync(path.join(demo, 'shop-api', 'keys.log'), 'utf8'), '', 'nothing was typed into the agent');
+
+  // Answer Agent... from the palette: the agents waiting on a menu, then the choices under the question.
+  await clearNotifications();
+  await vsc.runCommand('Orchflow: Answer Agent...');
+  await vsc.quickPick(MENU_TASK);
+  await vsc.waitForText('.quick-input-widget', 'Do you want to make this edit to notes.md?', TIMEOUTS.ui);
+  assert.deepEqual(await quickPickLabels(vsc.page), ['Yes', 'No']);
+  await vsc.screenshot('09-answer-agent');
+  await vsc.quickPick('Yes');
+  await waitForDescription(vsc.page, MENU_TASK, (d) => d === 'menu-ask · succeeded', 'say succeeded', TIMEOUTS.agent);
+  assert.equal(readFileSync(path.join(demo, 'shop-api', 'answer.txt'), 'utf8'), 'chosen 1: Yes\n');
 });

@@ -1,5 +1,5 @@
 // The agent commands: Spawn Agent…, Delegate Tasks…, and the actions on one agent (Show Terminal, Send Input…,
-// Pause, Resume, Stop, Restart, Remove, Open Log). Like the other commands, each shows the daemon's own message
+// Answer…, Pause, Resume, Stop, Restart, Remove, Open Log). Like the other commands, each shows the daemon's own message
 // and hint when it fails and never lets a rejection escape.
 import * as vscode from 'vscode';
 import { registerGuardedCommands, type CommandHandler } from '../commandRegistry';
@@ -12,10 +12,11 @@ import type { TerminalManager } from '../terminals/manager';
 import type { TerminalStore } from '../terminals/store';
 import { argumentIdOfKind, pickWorkspace as pickWorkspaceIn } from '../workspaces/pick';
 import type { WorkspaceStore } from '../workspaces/store';
+import { answerAgent as sendAnswer } from './answer';
 import { checkTypes, delegateTemplate, parseDelegateText, taskCount, type DelegateProblem, type DelegateTask } from './delegate';
 import type { AgentLogProvider } from './logDocuments';
-import { canPause, canRemove, canRestart, canResume, canSendInput, canStop, hasTerminal, isLive } from './model';
-import { agentPicks, stateText, truncateTask, typePicks } from './presentation';
+import { canAnswer, canPause, canRemove, canRestart, canResume, canSendInput, canStop, hasTerminal, isLive } from './model';
+import { agentPicks, choicePicks, stateText, truncateTask, typePicks } from './presentation';
 import type { AgentStore } from './store';
 
 export interface AgentCommandContext {
@@ -349,7 +350,8 @@ async function sendAgentInput(ctx: AgentCommandContext, arg: unknown): Promise<v
   if (!agent) {
     return;
   }
-  const question = ctx.agents.get(agent.id)?.lastLine ?? agent.lastLine;
+  const current = ctx.agents.get(agent.id) ?? agent;
+  const question = current.question ?? current.lastLine;
   const text = await vscode.window.showInputBox({
     title: `Send input to ${agent.id} (${truncateTask(agent.task, 40)})`,
     prompt: question ? `It says: ${question}` : 'Typed into its terminal, then Enter.',
@@ -361,6 +363,33 @@ async function sendAgentInput(ctx: AgentCommandContext, arg: unknown): Promise<v
   }
   await ctx.client.request(Methods.AgentSend, { id: agent.id, text: `${text}\r` });
   ctx.logger.info(`Sent input to ${agent.id}.`);
+}
+
+/** Picks one choice of the menu the agent's screen shows, in a quick pick titled with its question, and sends it. */
+async function answerAgent(ctx: AgentCommandContext, arg: unknown): Promise<void> {
+  const agent = await pickAgent(ctx, arg, {
+    placeHolder: 'Pick the agent to answer',
+    filter: canAnswer,
+    none: 'No Orchflow agent waits on a menu to answer. Send Input... types into one that asks something else.',
+  });
+  if (!agent) {
+    return;
+  }
+  const current = ctx.agents.get(agent.id) ?? agent;
+  if (!canAnswer(current) || !current.question) {
+    const why = current.state === 'needsInput' ? 'its screen shows no menu Orchflow recognises; Send Input... types an answer' : `it is ${stateText(current)}`;
+    throw new Error(`${current.id} has no question with choices to answer: ${why}.`);
+  }
+  const question = current.question;
+  const chosen = await vscode.window.showQuickPick(choicePicks(current), {
+    title: `${current.id} asks: ${question}`,
+    placeHolder: question,
+    ignoreFocusOut: true,
+  });
+  if (!chosen) {
+    return;
+  }
+  await sendAnswer(ctx.client, ctx.logger, { id: current.id, choice: chosen.choice, question }, chosen.label);
 }
 
 async function simpleAction(
@@ -440,6 +469,7 @@ export function registerAgentCommands(ctx: AgentCommandContext): vscode.Disposab
     [Commands.ShowAgentTerminal, (arg) => showAgentTerminal(ctx, arg)],
     [Commands.ShowAgentsNeedingInput, () => showAgentsNeedingInput(ctx)],
     [Commands.SendAgentInput, (arg) => sendAgentInput(ctx, arg)],
+    [Commands.AnswerAgent, (arg) => answerAgent(ctx, arg)],
     [
       Commands.PauseAgent,
       (arg) => simpleAction(ctx, arg, { method: Methods.AgentPause, verb: 'pause', filter: (a) => canPause(a.state), none: 'No Orchflow agent is running.' }),

@@ -32,6 +32,11 @@ export function canSendInput(state: AgentState): boolean {
   return canPause(state);
 }
 
+/** Waiting on a menu its screen shows (a trust dialog, a tool approval ...): one of its choices can be picked by number. */
+export function canAnswer(agent: Pick<AgentInfo, 'state' | 'question' | 'choices'>): boolean {
+  return agent.state === 'needsInput' && !!agent.question && (agent.choices?.length ?? 0) > 0;
+}
+
 /** Offered only once the agent ended; the daemon also restarts a live one, which Stop then Restart does on purpose. */
 export function canRestart(state: AgentState): boolean {
   return isEnded(state);

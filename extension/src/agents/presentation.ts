@@ -3,9 +3,9 @@
 // Figures are the daemon's measurements; where it has none yet, the text says so ("—"), never a made-up number.
 // This module must not import 'vscode'.
 import { TreeItemContext } from '../constants';
-import type { AgentInfo, AgentResources, AgentState, AgentTypeInfo, WorkspaceInfo } from '../protocol/generated';
+import type { AgentAnswerParams, AgentInfo, AgentResources, AgentState, AgentTypeInfo, WorkspaceInfo } from '../protocol/generated';
 import { codeSpan, escapeMarkdown, type IconView, type WorkspacePartRow, type WorkspaceRow } from '../workspaces/presentation';
-import { canPause, canResume, canSendInput, compareByUrgency, hasTerminal, holdsSlot, isLive } from './model';
+import { canAnswer, canPause, canResume, canSendInput, compareByUrgency, hasTerminal, holdsSlot, isLive } from './model';
 
 /** What the daemon measured for one agent's terminal session; every field may be absent (not measured yet). */
 export type AgentFigures = Pick<AgentResources, 'cpuPercent' | 'memoryBytes' | 'processes'>;
@@ -93,10 +93,14 @@ export function figuresText(figures: AgentFigures | undefined): string | undefin
   return figures ? `${formatCpu(figures.cpuPercent)} · ${formatMemory(figures.memoryBytes)}` : undefined;
 }
 
-/** `type · state · CPU 3% · 120 MiB`: the row's description. */
+/**
+ * `type · state · CPU 3% · 120 MiB`: the row's description. An agent that reported its task done and still runs (an
+ * interactive CLI waits at its prompt afterwards) says `done` after its state.
+ */
 export function agentDescription(agent: AgentInfo, sample?: AgentFigures): string {
   const figures = figuresText(figuresOf(agent, sample));
-  return [agent.type, stateText(agent), figures].filter((p): p is string => p !== undefined).join(' · ');
+  const done = agent.doneAt && isLive(agent.state) ? 'done' : undefined;
+  return [agent.type, stateText(agent), done, figures].filter((p): p is string => p !== undefined).join(' · ');
 }
 
 export function agentIcon(agent: Pick<AgentInfo, 'state'>): IconView {
@@ -123,7 +127,7 @@ export function agentIcon(agent: Pick<AgentInfo, 'state'>): IconView {
 }
 
 /** The tags a row's menus match: the state, then what it allows. */
-export function agentContextValue(agent: Pick<AgentInfo, 'state' | 'terminalId'>): string {
+export function agentContextValue(agent: Pick<AgentInfo, 'state' | 'terminalId' | 'question' | 'choices'>): string {
   const tags: (string | undefined)[] = [
     TreeItemContext.Agent,
     agent.state,
@@ -131,6 +135,7 @@ export function agentContextValue(agent: Pick<AgentInfo, 'state' | 'terminalId'>
     canPause(agent.state) ? TreeItemContext.TagPausable : undefined,
     canResume(agent.state) ? TreeItemContext.TagResumable : undefined,
     canSendInput(agent.state) ? TreeItemContext.TagSendable : undefined,
+    canAnswer(agent) ? TreeItemContext.TagAnswerable : undefined,
     hasTerminal(agent) ? TreeItemContext.TagHasTerminal : undefined,
   ];
   return tags.filter((t): t is string => t !== undefined).join(' ');
@@ -169,6 +174,12 @@ function timesLine(agent: AgentInfo): string {
   return parts.join(' · ');
 }
 
+/** " — 1. No, exit · 2. Yes, I trust this folder", or "" without choices. */
+function choicesLine(agent: Pick<AgentInfo, 'choices'>): string {
+  const choices = agent.choices ?? [];
+  return choices.length > 0 ? ` — ${choices.map((c, i) => `${i + 1}. ${escapeMarkdown(c.label)}`).join(' · ')}` : '';
+}
+
 export function agentTooltip(agent: AgentInfo, workspaceName: string, sample?: AgentFigures): string {
   const figures = figuresOf(agent, sample);
   const run = [`Type ${codeSpan(agent.type)}`, `run ${agent.runs}`, agent.terminalId ? `terminal ${codeSpan(agent.terminalId)}` : 'no terminal'];
@@ -179,7 +190,9 @@ export function agentTooltip(agent: AgentInfo, workspaceName: string, sample?: A
     `Directory: ${codeSpan(agent.cwd)}`,
     agent.worktree ? `Worktree on branch ${codeSpan(agent.worktree.branch)}: ${codeSpan(agent.worktree.path)}` : undefined,
     agent.state === 'needsInput' && agent.needsInputSince ? `Waiting for input since ${formatTime(agent.needsInputSince)}` : undefined,
+    agent.state === 'needsInput' && agent.question ? `Asks: ${escapeMarkdown(agent.question)}${choicesLine(agent)}` : undefined,
     agent.lastLine ? `Last line: ${codeSpan(agent.lastLine)}` : undefined,
+    agent.doneAt ? `Reported its task done at ${formatTime(agent.doneAt)}` : undefined,
     agent.message ? escapeMarkdown(agent.message) : undefined,
     timesLine(agent),
     agent.exitCode != null ? `Exit code ${agent.exitCode}` : agent.signal != null ? `Ended by signal ${agent.signal}` : undefined,
@@ -319,32 +332,83 @@ export const AlertActions = {
 
 export type AlertAction = (typeof AlertActions)[keyof typeof AlertActions];
 
+/**
+ * One button of a notification: a follow-up action, or one choice of the menu the agent's screen shows, by its
+ * number (1 for the first), which is what the answer names. Buttons are objects, so a choice whose label is the
+ * same as another's (or as an action's) is still told apart when clicked.
+ */
+export type AlertButton = { readonly title: string; readonly action: AlertAction } | ChoiceButton;
+
+export interface ChoiceButton {
+  readonly title: string;
+  /** The choice's number as the daemon lists it (1 for the first). */
+  readonly choice: string;
+}
+
 export interface AlertView {
   readonly severity: 'info' | 'warning' | 'error';
   readonly message: string;
-  readonly actions: AlertAction[];
+  /** The question the message quotes: an answer given through this notification is refused once the screen asks another. */
+  readonly question?: string;
+  readonly buttons: AlertButton[];
 }
+
+/** How long a choice may be as a button before it is cut (Answer Agent... lists it whole). */
+export const MaxChoiceButtonChars = 60;
+
+const actionButton = (action: AlertAction): AlertButton => ({ title: action, action });
 
 /** The notification of a transition: what happened to which agent, with the buttons that help next. */
 export function alertView(agent: AgentInfo, kind: AlertKind, workspaceName: string): AlertView {
   const who = `${workspaceName} › "${truncateTask(agent.task, 60)}" (${agent.id})`;
-  const terminal: AlertAction[] = hasTerminal(agent) ? [AlertActions.ShowTerminal] : [];
+  const terminal: AlertButton[] = hasTerminal(agent) ? [actionButton(AlertActions.ShowTerminal)] : [];
   switch (kind) {
     case 'needsInput':
+      if (agent.question) {
+        // A menu: its choices are the buttons, in the screen's order, then the terminal to look closer.
+        const choices = canAnswer(agent) ? choicePicks(agent).map((c): ChoiceButton => ({ title: truncateTask(c.label, MaxChoiceButtonChars), choice: c.choice })) : [];
+        return {
+          severity: 'warning',
+          message: `${who} asks: "${agent.question}"`,
+          question: agent.question,
+          buttons: choices.length > 0 ? [...choices, ...terminal] : [...terminal, actionButton(AlertActions.SendInput)],
+        };
+      }
       return {
         severity: 'warning',
         message: `${who} needs input${agent.lastLine ? `: ${agent.lastLine}` : '.'}`,
-        actions: [...terminal, AlertActions.SendInput],
+        buttons: [...terminal, actionButton(AlertActions.SendInput)],
       };
     case 'succeeded':
-      return { severity: 'info', message: `${who} finished.${agent.message ? ` ${agent.message}` : ''}`, actions: [...terminal, AlertActions.OpenLog] };
+      return {
+        severity: 'info',
+        message: `${who} finished.${agent.message ? ` ${agent.message}` : ''}`,
+        buttons: [...terminal, actionButton(AlertActions.OpenLog)],
+      };
     case 'failed':
       return {
         severity: 'error',
         message: `${who} ${stateText(agent)}.${agent.message ? ` ${agent.message}` : ''}`,
-        actions: [...terminal, AlertActions.OpenLog],
+        buttons: [...terminal, actionButton(AlertActions.OpenLog)],
       };
   }
+}
+
+/** The answer a clicked choice button gives: the agent, the choice's number and the question the notification showed. */
+export function alertAnswer(agentId: string, view: Pick<AlertView, 'question'>, button: ChoiceButton): AgentAnswerParams {
+  return { id: agentId, choice: button.choice, question: view.question ?? null };
+}
+
+export interface ChoicePickView {
+  readonly label: string;
+  readonly description: string;
+  /** Its number as the daemon lists it (1 for the first): what orchflow/agent/answer takes. */
+  readonly choice: string;
+}
+
+/** The choices of the menu the agent's screen shows, in order, each with the number an answer names. */
+export function choicePicks(agent: Pick<AgentInfo, 'choices'>): ChoicePickView[] {
+  return (agent.choices ?? []).map((c, i) => ({ label: c.label, description: `${i + 1}`, choice: String(i + 1) }));
 }
 
 export interface NeedsInputStatusView {
@@ -361,7 +425,10 @@ export function needsInputStatusView(agents: readonly AgentInfo[], workspaceName
     return { visible: false, text: '', tooltip: '' };
   }
   const lines = waiting.map(
-    (a) => `- ${escapeMarkdown(workspaceName(a.workspaceId))} › ${escapeMarkdown(truncateTask(a.task, 60))} (${codeSpan(a.id)})${a.lastLine ? `: ${codeSpan(a.lastLine)}` : ''}`,
+    (a) => {
+      const asks = a.question ?? a.lastLine;
+      return `- ${escapeMarkdown(workspaceName(a.workspaceId))} › ${escapeMarkdown(truncateTask(a.task, 60))} (${codeSpan(a.id)})${asks ? `: ${codeSpan(asks)}` : ''}`;
+    },
   );
   return {
     visible: true,
