@@ -250,4 +250,26 @@ public sealed class AgentAnswerTests : IDisposable
         var missing = await c.FailAsync(Methods.AgentAnswer, new { id = line.Id });
         Assert.Equal((int)StreamJsonRpc.Protocol.JsonRpcErrorCode.InvalidParams, missing.ErrorCode);
     }
+
+    [Fact]
+    public async Task A_terminals_own_focus_report_leaves_the_question_waiting_and_a_key_a_person_types_does_not()
+    {
+        var (server, c, ws) = await StartAsync("focus");
+        await using var _ = server;
+        var a = await Spawn(c, ws.Id, "menu");
+        var waiting = await WaitForMenu(c, a.Id);
+
+        // VS Code's terminal sends ESC [ I when it is shown to a program that asked for focus reports (Claude Code does).
+        await c.CallAsync<object?>(Methods.TerminalInput, new TerminalInputParams { Id = waiting.TerminalId!, Data = "\u001b[I" });
+        await Poll.UntilAsync(() => KeysRead(ws).Contains("1b5b49", StringComparison.Ordinal), "the menu reads the focus report");
+        await Task.Delay(AgentService.DetectInterval * 3);
+        var still = await c.CallAsync<AgentInfo>(Methods.AgentShow, new AgentRef { Id = a.Id });
+        Assert.Equal(AgentState.NeedsInput, still.State);
+        Assert.Equal(waiting.Question, still.Question);
+        Assert.DoesNotContain(await Events(c, ws.Id, a.Id), e => e.Kind == AgentEventKind.InputGiven);
+
+        // A key typed in the terminal is the person's: the agent works again.
+        await c.CallAsync<object?>(Methods.TerminalInput, new TerminalInputParams { Id = waiting.TerminalId!, Data = "x" });
+        await WaitFor(c, a.Id, x => x.State == AgentState.Running, "running after a typed key");
+    }
 }

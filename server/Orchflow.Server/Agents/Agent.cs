@@ -132,8 +132,15 @@ internal sealed class AgentRun(NeedsInputDetector detector, AgentLog log, bool t
         wake?.Invoke();
     }
 
-    public void OnInput()
+    public void OnInput(string data)
     {
+        // A focus report or a reply to the program's own query (VS Code's terminal sends them when it is shown) answers
+        // the program, not its question: it must not take the agent out of needsInput with the dialog still on screen.
+        if (TerminalReports.OnlyReports(data))
+        {
+            return;
+        }
+
         Detector.InputGiven();
         Interlocked.Exchange(ref _terminalInput, 1);
         wake?.Invoke();

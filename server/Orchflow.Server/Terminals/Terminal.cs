@@ -327,6 +327,6 @@ public interface ITerminalObserver
     /// <summary>Output, decoded, in order, under the terminal's lock.</summary>
     void OnOutput(string text);
 
-    /// <summary>Someone typed into the terminal (orchflow/terminal/input).</summary>
-    void OnInput();
+    /// <summary>Input reached the terminal (orchflow/terminal/input): what a person typed, or what their terminal sent by itself.</summary>
+    void OnInput(string data);
 }

@@ -227,7 +227,7 @@ public sealed class TerminalService : IDisposable
 
         Limits?.WakeIfSuspended(t.WorkspaceId, "terminal input");
         t.Process.Write(System.Text.Encoding.UTF8.GetBytes(data));
-        t.Observer?.OnInput();
+        t.Observer?.OnInput(data);
     }
 
     public TerminalInfo Resize(string id, int columns, int rows)
