@@ -25,7 +25,9 @@ public sealed class MemoryAgentConfigTests : IAsyncLifetime
         foreach (var name in new[] { "claude", "codex", "gemini", "aider" })
         {
             var script = Path.Combine(bin, name);
-            await File.WriteAllTextAsync(script, "#!/bin/sh\n{ for a in \"$@\"; do printf '%s\\n' \"$a\"; done; printf 'GEMINI_HOME=%s\\n' \"$GEMINI_CLI_HOME\"; } > \"$PWD/$(basename \"$0\").args.tmp\"\nmv \"$PWD/$(basename \"$0\").args.tmp\" \"$PWD/$(basename \"$0\").args\"\nexec sleep 600\n");
+            // --version answers at once, as the real CLIs do: the spawn's version check (AgentVersions) runs it first and
+            // would otherwise wait out its 60 s timeout on a stand-in that sleeps.
+            await File.WriteAllTextAsync(script, "#!/bin/sh\n[ \"$1\" = --version ] && { echo '99.0.0 (stand-in)'; exit 0; }\n{ for a in \"$@\"; do printf '%s\\n' \"$a\"; done; printf 'GEMINI_HOME=%s\\n' \"$GEMINI_CLI_HOME\"; } > \"$PWD/$(basename \"$0\").args.tmp\"\nmv \"$PWD/$(basename \"$0\").args.tmp\" \"$PWD/$(basename \"$0\").args\"\nexec sleep 600\n");
             File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
