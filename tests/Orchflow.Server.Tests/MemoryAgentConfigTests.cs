@@ -56,12 +56,12 @@ public sealed class MemoryAgentConfigTests : IAsyncLifetime
         File.Delete(Path.Combine(_ws.RootPath, type + ".args"));
         var agent = await _c.CallAsync<AgentInfo>(Methods.AgentSpawn, new AgentSpawnParams { WorkspaceId = _ws.Id, Type = type, Task = "fix the parser", Mode = mode });
         var file = Path.Combine(_ws.RootPath, type + ".args");
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!File.Exists(file))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{type} did not start: {(await _c.CallAsync<AgentInfo>(Methods.AgentShow, new AgentRef { Id = agent.Id })).Message}");
-            await Task.Delay(20);
-        }
+        await Poll.UntilAsync(
+            () => Task.FromResult(File.Exists(file)),
+            started => started,
+            async _ => $"{type} did not start: {(await _c.CallAsync<AgentInfo>(Methods.AgentShow, new AgentRef { Id = agent.Id })).Message}",
+            TimeSpan.FromSeconds(30),
+            intervalMs: 20);
 
         var lines = (await File.ReadAllTextAsync(file)).TrimEnd('\n').Split('\n').ToList();
         var settings = lines[^1]["GEMINI_HOME=".Length..];
