@@ -3,6 +3,7 @@ using System.Text;
 namespace Orchflow.Config.Tests;
 
 /// <summary>Reading files from disk: every failure is a diagnostic at 1:1 of the file, never an exception.</summary>
+[Trait("Tier", "unit")]
 public sealed class LoadTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("orchflow-config-tests-").FullName;

@@ -1,5 +1,6 @@
 namespace Orchflow.Pty.Tests;
 
+[Trait("Tier", "unit")]
 public sealed class FlowControlTests
 {
     /// <summary>Counts bytes and pauses reading once, from the reader thread, past a threshold.</summary>

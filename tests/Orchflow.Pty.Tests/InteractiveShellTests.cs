@@ -1,5 +1,6 @@
 namespace Orchflow.Pty.Tests;
 
+[Trait("Tier", "unit")]
 public sealed class InteractiveShellTests
 {
     // Typed commands are echoed back, so markers are built so that only the command's output

@@ -2,6 +2,7 @@ using System.Text;
 
 namespace Orchflow.Pty.Tests;
 
+[Trait("Tier", "unit")]
 public sealed class ProcessTreeTests
 {
     [Fact]

@@ -2,6 +2,7 @@ using Orchflow.Pty.Linux;
 
 namespace Orchflow.Pty.Tests;
 
+[Trait("Tier", "unit")]
 public sealed class SpawnTests
 {
     [Fact]

@@ -15,6 +15,7 @@ namespace Orchflow.Server.Tests;
 /// safety, logs, events, restarts across daemons, and measured resource figures.
 /// </summary>
 [Collection(AgentTestsCollection.Name)]
+[Trait("Tier", "rpc")]
 public sealed class AgentTests : IDisposable
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);

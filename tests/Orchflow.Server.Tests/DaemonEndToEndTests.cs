@@ -7,6 +7,7 @@ using Orchflow.Protocol;
 namespace Orchflow.Server.Tests;
 
 /// <summary>Tier 3: the real daemon process over its real socket, driven by the real CLI.</summary>
+[Trait("Tier", "e2e")]
 public sealed class DaemonEndToEndTests
 {
     private static T Parse<T>(CliRun run)

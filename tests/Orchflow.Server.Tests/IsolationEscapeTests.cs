@@ -25,6 +25,7 @@ namespace Orchflow.Server.Tests;
 /// </list>
 /// </summary>
 [Collection(IsolationCollection.Name)]
+[Trait("Tier", "slow")]
 public sealed partial class IsolationEscapeTests(ITestOutputHelper output)
 {
     /// <summary>

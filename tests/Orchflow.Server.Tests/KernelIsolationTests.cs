@@ -14,6 +14,7 @@ namespace Orchflow.Server.Tests;
 /// keyrings, System V IPC), the report's four kernel promises at every tier, and the limits lines where a process can
 /// leave its control groups. The escape suite (IsolationEscapeTests.Kernel.cs) attacks the same promises for real.
 /// </summary>
+[Trait("Tier", "rpc")]
 public sealed class KernelIsolationTests : IAsyncDisposable
 {
     private static readonly string[] KernelPromises = ["kernel_interfaces", "control_groups", "ipc", "unix_sockets"];

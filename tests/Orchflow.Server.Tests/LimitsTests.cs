@@ -15,6 +15,7 @@ namespace Orchflow.Server.Tests;
 /// tested everywhere (control groups turned off).
 /// </summary>
 [Collection(IsolationCollection.Name)]
+[Trait("Tier", "e2e")]
 public sealed class LimitsTests : IAsyncDisposable
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);

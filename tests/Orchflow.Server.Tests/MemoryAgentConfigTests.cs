@@ -11,6 +11,7 @@ namespace Orchflow.Server.Tests;
 /// configuration Orchflow wrote for the run (the real CLIs are not installed here).
 /// </summary>
 [Collection(AgentTestsCollection.Name)]
+[Trait("Tier", "rpc")]
 public sealed class MemoryAgentConfigTests : IAsyncLifetime
 {
     private readonly TempHome _home = new();

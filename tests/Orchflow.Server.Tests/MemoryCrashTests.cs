@@ -10,6 +10,7 @@ namespace Orchflow.Server.Tests;
 /// started, every entry acknowledged so far is checked, writers pipeline new entries, and the daemon is killed with
 /// SIGKILL while writes are in flight. A write counts as acknowledged only when its response arrived.
 /// </summary>
+[Trait("Tier", "slow")]
 public sealed class MemoryCrashTests
 {
     private const int Iterations = 100;

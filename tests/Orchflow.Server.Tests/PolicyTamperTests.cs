@@ -14,6 +14,7 @@ namespace Orchflow.Server.Tests;
 /// daemon, after a reload and a redetect), whether the daemon still launches in the swapped root, and the audit log.
 /// </summary>
 [Collection(IsolationCollection.Name)]
+[Trait("Tier", "slow")]
 public sealed class PolicyTamperTests(ITestOutputHelper output)
 {
     /// <summary>A JSON-RPC client in perl (B's allowed_commands are bash and cat; what bash runs is not checked): each METHOD PARAMS pair is one call, FINGERPRINT in PARAMS is the last one seen.</summary>

@@ -5,6 +5,7 @@ using Orchflow.Server.Terminals.Screen;
 namespace Orchflow.Server.Tests;
 
 /// <summary>`terminal read --screen` and attaching over in-memory RPC with a real PTY: what is visible, not the raw bytes.</summary>
+[Trait("Tier", "rpc")]
 public sealed class ScreenRpcTests : IDisposable
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);

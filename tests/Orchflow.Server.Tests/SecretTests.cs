@@ -9,6 +9,7 @@ using Orchflow.Server.Storage;
 namespace Orchflow.Server.Tests;
 
 /// <summary>Per-workspace secrets: set, listed masked, stored 0600 outside every root, injected only into their workspace's processes, never logged.</summary>
+[Trait("Tier", "e2e")]
 public sealed class SecretTests : IAsyncDisposable
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);

@@ -7,6 +7,7 @@ using Orchflow.Server.Cli;
 namespace Orchflow.Server.Tests;
 
 /// <summary>The <c>orchflow terminal</c> commands: escape parsing and usage errors in-process, the rest against a real daemon.</summary>
+[Trait("Tier", "e2e")]
 public sealed class TerminalCliTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);

@@ -13,6 +13,7 @@ namespace Orchflow.Server.Tests;
 /// daemon's memory stays bounded by the watermarks and the scrollback, and Ctrl-C still gets through.
 /// </summary>
 [Collection("flood")]
+[Trait("Tier", "slow")]
 public sealed class TerminalFloodTests(ITestOutputHelper output)
 {
     private sealed class FloodClient : IDisposable

@@ -5,6 +5,7 @@ using Orchflow.Pty;
 namespace Orchflow.Server.Tests;
 
 /// <summary>Terminals over in-memory RPC with real PTYs: lifecycle, isolation of environment and cwd, flow of output, limits.</summary>
+[Trait("Tier", "rpc")]
 public sealed class TerminalRpcTests : IDisposable
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);
