@@ -9,8 +9,10 @@ namespace Orchflow.Tests;
 /// <item><c>unit</c>: in-process, no daemon, no connection to one (the PTY library's own processes count).</item>
 /// <item><c>rpc</c>: client and server joined in-process over in-memory streams.</item>
 /// <item><c>e2e</c>: the real daemon or CLI started as processes, over their real sockets.</item>
-/// <item><c>slow</c>: the long ones, whatever their kind (over about 30 s alone).</item>
+/// <item><c>slow</c>: the long ones, whatever their kind, a minute or more alone: the 1 GiB flood, the 100 kill -9 runs,
+/// the escape and tamper suites (a real daemon per row), the agent CLI's.</item>
 /// </list>
+/// A class takes the tier of its heaviest test: one test that starts the daemon makes it e2e.
 /// Linked into each test project (tests/Shared); it checks the assembly it is compiled into.
 /// </summary>
 [Trait("Tier", "unit")]
