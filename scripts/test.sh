@@ -5,10 +5,17 @@
 # a tier that could not run) counts as one failed test, so the line never says "0 failed" on a failing run.
 # Exits non-zero when anything failed.
 #
-# Tiers, in order (ORCHFLOW_TEST_TIERS=a,b runs a subset; "unit" means dotnet,extension):
+# Tiers, in order (ORCHFLOW_TEST_TIERS=a,b runs a subset):
 #   contract   generated TypeScript types and JSON schemas match the C# protocol
 #   static     TypeScript typecheck and lint
-#   dotnet     build the solution (warnings are errors when CI=true), then its unit, in-memory RPC and e2e tests
+#   dotnet     build the solution (warnings are errors when CI=true), then its tests, of four tiers: each test class
+#              carries exactly one xunit trait Tier (tests/Shared/TierTests.cs checks):
+#                unit  in-process, no daemon (the PTY library's own processes count)
+#                rpc   client and server joined in-process over in-memory streams
+#                e2e   the real daemon and CLI started as processes, over their real sockets
+#                slow  the long ones: the 1 GiB flood, the 100 kill -9 runs, the escape and tamper suites, the agent CLI
+#              Naming some of unit, rpc, e2e, slow (and not dotnet) builds and runs only those:
+#              dotnet test --filter "Tier=unit|Tier=rpc". "unit" also runs the extension tier (its unit tests).
 #   extension  the extension's unit tests
 #   mcp        `orchflow mcp` driven by the official MCP TypeScript SDK (@modelcontextprotocol/sdk): node --test tests/mcp/
 #   agents     the real agent CLIs (Claude Code, Codex CLI, Gemini CLI, pinned in tests/agents/package.json) run by the
@@ -23,19 +30,34 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ORCHFLOW_ROOT"
 
 all_tiers=(contract static dotnet extension mcp agents package vscode)
+dotnet_traits=(unit rpc e2e slow)
 requested="${ORCHFLOW_TEST_TIERS:-all}"
-declare -A want=()
+declare -A want=() trait=()
 IFS=',' read -r -a names <<<"$requested"
 for n in "${names[@]}"; do
   n="${n// /}"
   case "$n" in
     all) for t in "${all_tiers[@]}"; do want[$t]=1; done ;;
-    unit) want[dotnet]=1; want[extension]=1 ;;
+    unit) trait[unit]=1; want[extension]=1 ;;
+    rpc|e2e|slow) trait[$n]=1 ;;
     contract|static|dotnet|extension|mcp|agents|package|vscode) want[$n]=1 ;;
     "") ;;
-    *) echo "test: unknown tier '$n' in ORCHFLOW_TEST_TIERS (known: ${all_tiers[*]}, unit, all)" >&2; exit 2 ;;
+    *) echo "test: unknown tier '$n' in ORCHFLOW_TEST_TIERS (known: ${all_tiers[*]}, ${dotnet_traits[*]}, all)" >&2; exit 2 ;;
   esac
 done
+
+# The dotnet tier runs the traits asked for, or all four; dotnet_filter is empty when it runs them all.
+dotnet_run=() dotnet_filter=""
+for t in "${dotnet_traits[@]}"; do
+  if [[ -n "${want[dotnet]:-}" || -n "${trait[$t]:-}" ]]; then
+    dotnet_run+=("$t")
+  fi
+done
+if [[ -z "${want[dotnet]:-}" && ${#dotnet_run[@]} -gt 0 ]]; then
+  want[dotnet]=1
+  dotnet_filter=$(printf 'Tier=%s|' "${dotnet_run[@]}")
+  dotnet_filter=${dotnet_filter%|}
+fi
 
 results="$ORCHFLOW_ARTIFACTS/test-results"
 rm -rf "$results" "$ORCHFLOW_ARTIFACTS/screenshots" "$ORCHFLOW_ARTIFACTS/logs"
@@ -161,12 +183,15 @@ fi
 
 if [[ -n "${want[dotnet]:-}" ]]; then
   trx_dir="$results/dotnet"
+  # Named with its traits in the summary: "test (unit,rpc)".
+  test_step="test ($(IFS=,; echo "${dotnet_run[*]}"))"
   if step dotnet build 20m none dotnet build Orchflow.sln -c Release --nologo; then
-    step dotnet test 40m "trx:$trx_dir" dotnet test Orchflow.sln -c Release --no-build --nologo \
+    step dotnet "$test_step" 40m "trx:$trx_dir" dotnet test Orchflow.sln -c Release --no-build --nologo \
+      ${dotnet_filter:+--filter "$dotnet_filter"} \
       --logger "trx;LogFilePrefix=dotnet" --logger "console;verbosity=normal" --results-directory "$trx_dir" \
       --blame-hang-timeout 5m --blame-hang-dump-type mini
   else
-    not_run dotnet test "the build failed"
+    not_run dotnet "$test_step" "the build failed"
   fi
 fi
 

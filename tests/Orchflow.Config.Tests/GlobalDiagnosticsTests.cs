@@ -1,6 +1,7 @@
 namespace Orchflow.Config.Tests;
 
 /// <summary>Invalid orchflow.toml inputs and exactly what is reported, and where.</summary>
+[Trait("Tier", "unit")]
 public sealed class GlobalDiagnosticsTests
 {
     [Theory]

@@ -3,6 +3,7 @@ using System.Text;
 namespace Orchflow.Config.Tests;
 
 /// <summary>Reading files from disk: every failure is a diagnostic at 1:1 of the file, never an exception.</summary>
+[Trait("Tier", "unit")]
 public sealed class LoadTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("orchflow-config-tests-").FullName;
@@ -89,17 +90,17 @@ public sealed class LoadTests : IDisposable
         Assert.Equal((2, 17), (d.Line, d.Column)); // the BOM does not shift columns
     }
 
-    [Fact]
+    /// <summary>As root too: the loads run with an unprivileged file-system identity, which a readable file beside shows works.</summary>
+    [UnprivilegedFact]
     public void UnreadableFileIsReported()
     {
-        if (OperatingSystem.IsWindows() || Environment.UserName == "root")
-        {
-            return; // root reads anything; there is no way to make the file unreadable
-        }
-
+        File.SetUnixFileMode(_dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        var readable = Write("readable.json", "{\"workspace\": {}}");
         var path = Write("workspace.json", "{}");
         File.SetUnixFileMode(path, UnixFileMode.None);
-        AssertOneError(WorkspaceConfigLoader.Load(path).Diagnostics, "cannot read file");
+        var (control, unreadable) = UnprivilegedFileAccess.Run(() => (WorkspaceConfigLoader.Load(readable), WorkspaceConfigLoader.Load(path)));
+        Assert.True(control.Ok, $"the readable file did not load either, so the directory is not reachable: {string.Join("; ", control.Diagnostics)}");
+        AssertOneError(unreadable.Diagnostics, "cannot read file");
     }
 
     private string Write(string name, string content)

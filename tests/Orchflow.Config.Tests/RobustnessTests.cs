@@ -1,6 +1,7 @@
 namespace Orchflow.Config.Tests;
 
 /// <summary>The loaders promise never to throw for bad input; mangled versions of valid files probe that.</summary>
+[Trait("Tier", "unit")]
 public sealed class RobustnessTests
 {
     private const string Alphabet = "{}[]\",:=.#\n \\'0123456789aeiouxyz_-/é☕\u0000\t";

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 
 namespace Orchflow.Config.Tests;
 
+[Trait("Tier", "unit")]
 public sealed class SchemaTests
 {
     public static TheoryData<string> SchemaFiles => new() { "workspace.schema.json", "orchflow-toml.schema.json" };

@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 
 namespace Orchflow.Config.Tests;
 
+[Trait("Tier", "unit")]
 public sealed class ValueSyntaxTests
 {
     private const long KiB = 1024;

@@ -1,5 +1,6 @@
 namespace Orchflow.Config.Tests;
 
+[Trait("Tier", "unit")]
 public sealed class WorkspaceConfigTests
 {
     private const long MiB = 1024 * 1024;

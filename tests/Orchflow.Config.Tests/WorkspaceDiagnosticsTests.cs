@@ -1,6 +1,7 @@
 namespace Orchflow.Config.Tests;
 
 /// <summary>Invalid workspace.json inputs and exactly what is reported, and where.</summary>
+[Trait("Tier", "unit")]
 public sealed class WorkspaceDiagnosticsTests
 {
     [Theory]

@@ -1,5 +1,6 @@
 namespace Orchflow.Pty.Tests;
 
+[Trait("Tier", "unit")]
 public sealed class FlowControlTests
 {
     /// <summary>Counts bytes and pauses reading once, from the reader thread, past a threshold.</summary>
@@ -46,7 +47,7 @@ public sealed class FlowControlTests
         process.Start(sink);
 
         await sink.Paused.WaitAsync(Timeouts.Default);
-        await PtySession.WaitUntil(() => Proc.IsBlockedInWrite(process.Pid), "head blocks in write()");
+        await Poll.UntilAsync(() => Proc.IsBlockedInWrite(process.Pid), "head blocks in write()");
         var frozen = sink.Count;
 
         // Progress is observed over a window: a blocked writer must deliver nothing more in it.
@@ -94,7 +95,7 @@ public sealed class FlowControlTests
     public async Task Ctrl_c_stops_a_flooding_program_promptly()
     {
         using var session = PtySession.Start("yes");
-        await PtySession.WaitUntil(() => session.Output.ByteCount > 1_000_000, "yes has flooded the terminal");
+        await Poll.UntilAsync(() => session.Output.ByteCount > 1_000_000, "yes has flooded the terminal");
 
         session.Write("\x03");
 

@@ -1,5 +1,6 @@
 namespace Orchflow.Pty.Tests;
 
+[Trait("Tier", "unit")]
 public sealed class InteractiveShellTests
 {
     // Typed commands are echoed back, so markers are built so that only the command's output
@@ -22,7 +23,7 @@ public sealed class InteractiveShellTests
         session.Write("sleep 100\r");
         var pid = session.Process.Pid;
         ProcStat sleep = default;
-        await PtySession.WaitUntil(
+        await Poll.UntilAsync(
             () => ProcessTree.Snapshot().Any(stat =>
             {
                 // Job control puts sleep in its own process group, which becomes the terminal's foreground.
@@ -38,7 +39,7 @@ public sealed class InteractiveShellTests
         Assert.NotEqual(pid, sleep.ProcessGroup);
 
         session.Write("\x03");
-        await PtySession.WaitUntil(() => Proc.IsGone(sleep.Pid), "sleep has ended");
+        await Poll.UntilAsync(() => Proc.IsGone(sleep.Pid), "sleep has ended");
         position = await session.WaitForOutput(Prompt, position);
 
         session.Write("echo status-$? after-$((1+1))\r");

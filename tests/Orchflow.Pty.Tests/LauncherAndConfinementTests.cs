@@ -1,6 +1,7 @@
 namespace Orchflow.Pty.Tests;
 
 /// <summary>The two hooks the security layer uses: a launcher (the sandbox) and a working directory entered by descriptor.</summary>
+[Trait("Tier", "unit")]
 public sealed class LauncherAndConfinementTests
 {
     [Fact]

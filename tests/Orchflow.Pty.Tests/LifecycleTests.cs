@@ -1,5 +1,6 @@
 namespace Orchflow.Pty.Tests;
 
+[Trait("Tier", "unit")]
 public sealed class LifecycleTests
 {
     [Fact]

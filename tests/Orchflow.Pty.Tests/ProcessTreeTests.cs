@@ -2,6 +2,7 @@ using System.Text;
 
 namespace Orchflow.Pty.Tests;
 
+[Trait("Tier", "unit")]
 public sealed class ProcessTreeTests
 {
     [Fact]
@@ -31,7 +32,7 @@ public sealed class ProcessTreeTests
         using var session = PtySession.Start("sh", "-c", "true & exec sleep 100");
         var pid = session.Process.Pid;
 
-        await PtySession.WaitUntil(() => ProcessTree.ZombieChildrenOf(pid).Count == 1, "the ended child shows as a zombie of its parent");
+        await Poll.UntilAsync(() => ProcessTree.ZombieChildrenOf(pid).Count == 1, "the ended child shows as a zombie of its parent");
         var zombie = ProcessTree.ZombieChildrenOf(pid).Single();
         Assert.True(ProcessTree.TryRead(zombie, out var stat));
         Assert.Equal(pid, stat.ParentPid);

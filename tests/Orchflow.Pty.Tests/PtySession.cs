@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 
 namespace Orchflow.Pty.Tests;
@@ -57,20 +56,4 @@ internal sealed class PtySession : IDisposable
     public Task<PtyExit> WaitForExit() => Process.Exited.WaitAsync(Timeouts.Default);
 
     public void Dispose() => Process.Dispose();
-
-    /// <summary>Polls <paramref name="condition"/> until it holds; fails the test after the timeout.</summary>
-    public static async Task WaitUntil(Func<bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var limit = timeout ?? Timeouts.Default;
-        var stopwatch = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (stopwatch.Elapsed > limit)
-            {
-                Assert.Fail($"Timed out after {limit.TotalSeconds} s waiting until {what}.");
-            }
-
-            await Task.Delay(10);
-        }
-    }
 }

@@ -1,5 +1,6 @@
 namespace Orchflow.Pty.Tests;
 
+[Trait("Tier", "unit")]
 public sealed class SignalTests
 {
     private const int SigStop = 19;
@@ -12,10 +13,10 @@ public sealed class SignalTests
         var pid = session.Process.Pid;
 
         session.Process.Signal(SigStop);
-        await PtySession.WaitUntil(() => Proc.State(pid) == 'T', "the process is stopped");
+        await Poll.UntilAsync(() => Proc.State(pid) == 'T', "the process is stopped");
 
         session.Process.Signal(SigCont);
-        await PtySession.WaitUntil(() => Proc.State(pid) is not ('T' or null), "the process runs again");
+        await Poll.UntilAsync(() => Proc.State(pid) is not ('T' or null), "the process runs again");
         Assert.False(session.Process.Exited.IsCompleted);
     }
 
@@ -43,7 +44,7 @@ public sealed class SignalTests
 
         var expected = Enumerable.Range(300, 5).Select(n => $"sleep {n}").ToList();
         Dictionary<string, ProcStat> sleeps = [];
-        await PtySession.WaitUntil(
+        await Poll.UntilAsync(
             () =>
             {
                 sleeps = ProcessTree.Snapshot()
@@ -61,7 +62,7 @@ public sealed class SignalTests
 
         session.Process.KillTree();
 
-        await PtySession.WaitUntil(() => tree.All(Proc.IsGone), "every process of the tree has ended");
+        await Poll.UntilAsync(() => tree.All(Proc.IsGone), "every process of the tree has ended");
         var exit = await session.WaitForExit();
         Assert.NotNull(exit.Signal);
     }

@@ -2,6 +2,7 @@ using Orchflow.Pty.Linux;
 
 namespace Orchflow.Pty.Tests;
 
+[Trait("Tier", "unit")]
 public sealed class SpawnTests
 {
     [Fact]
@@ -236,7 +237,7 @@ public sealed class SpawnTests
 
             // posix_spawn returns after the exec, but the dynamic loader of the new program still opens its libraries
             // (as descriptor 3, briefly): look once the program sleeps, when only what it inherited is left.
-            await PtySession.WaitUntil(() => Proc.IsBlockedInNanosleep(pid), "sleep has started");
+            await Poll.UntilAsync(() => Proc.IsBlockedInNanosleep(pid), "sleep has started");
             var descriptors = Directory.GetFileSystemEntries($"/proc/{pid}/fd")
                 .Select(entry => int.Parse(Path.GetFileName(entry), System.Globalization.CultureInfo.InvariantCulture))
                 .Order()

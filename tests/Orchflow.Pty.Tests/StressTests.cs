@@ -7,6 +7,7 @@ namespace Orchflow.Pty.Tests;
 public sealed class StressCollection;
 
 [Collection(nameof(StressTests))]
+[Trait("Tier", "unit")]
 public sealed class StressTests
 {
     [Fact]

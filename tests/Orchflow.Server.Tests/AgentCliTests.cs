@@ -13,6 +13,7 @@ namespace Orchflow.Server.Tests;
 /// the rest as real CLI processes against a real daemon, driven by the scripted fake agent (Fixtures/fake-agent.sh).
 /// </summary>
 [Collection(AgentTestsCollection.Name)]
+[Trait("Tier", "slow")]
 public sealed class AgentCliTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);

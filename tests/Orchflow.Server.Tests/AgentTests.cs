@@ -15,6 +15,7 @@ namespace Orchflow.Server.Tests;
 /// safety, logs, events, restarts across daemons, and measured resource figures.
 /// </summary>
 [Collection(AgentTestsCollection.Name)]
+[Trait("Tier", "rpc")]
 public sealed class AgentTests : IDisposable
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
@@ -101,44 +102,19 @@ public sealed class AgentTests : IDisposable
 
     private static Task<AgentInfo> Act(TestClient c, string method, string id) => c.CallAsync<AgentInfo>(method, new AgentRef { Id = id });
 
-    private static async Task<AgentInfo> WaitFor(TestClient c, string id, Func<AgentInfo, bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var sw = Stopwatch.StartNew();
-        var a = await Show(c, id);
-        while (!condition(a))
-        {
-            if (sw.Elapsed > (timeout ?? Deadline))
-            {
-                throw new TimeoutException($"{id} did not become {what}; it is {a.State} ({a.Message}), last line '{a.LastLine}'");
-            }
-
-            await Task.Delay(20);
-            a = await Show(c, id);
-        }
-
-        return a;
-    }
+    private static Task<AgentInfo> WaitFor(TestClient c, string id, Func<AgentInfo, bool> condition, string what, TimeSpan? timeout = null) =>
+        Poll.UntilAsync(() => Show(c, id), condition, a => $"{id} did not become {what}; it is {a.State} ({a.Message}), last line '{a.LastLine}'", timeout ?? Deadline, intervalMs: 20);
 
     private static Task<AgentInfo> WaitForState(TestClient c, string id, AgentState state, TimeSpan? timeout = null) =>
         WaitFor(c, id, a => a.State == state, state.ToString(), timeout);
 
-    private static async Task<string> WaitForTerminalText(TestClient c, string terminalId, string marker)
-    {
-        var sw = Stopwatch.StartNew();
-        string text = "";
-        while (sw.Elapsed < Deadline)
-        {
-            text = (await c.CallAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = terminalId })).Text;
-            if (text.Contains(marker, StringComparison.Ordinal))
-            {
-                return text;
-            }
-
-            await Task.Delay(10);
-        }
-
-        throw new TimeoutException($"'{marker}' did not appear in {terminalId}; it shows:\n{text}");
-    }
+    private static Task<string> WaitForTerminalText(TestClient c, string terminalId, string marker) =>
+        Poll.UntilAsync(
+            async () => (await c.CallAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = terminalId })).Text,
+            text => text.Contains(marker, StringComparison.Ordinal),
+            text => $"'{marker}' did not appear in {terminalId}; it shows:\n{text}",
+            Deadline,
+            intervalMs: 10);
 
     private static async Task<IReadOnlyList<AgentEvent>> Events(TestClient c, string ws, string? agentId = null) =>
         (await c.CallAsync<AgentEventsResult>(Methods.AgentEvents, new AgentEventsParams { WorkspaceId = ws, Limit = 1000 })).Events

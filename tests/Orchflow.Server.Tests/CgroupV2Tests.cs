@@ -15,6 +15,7 @@ namespace Orchflow.Server.Tests;
 /// watchdog, which really acts.
 /// </summary>
 [Collection(IsolationCollection.Name)]
+[Trait("Tier", "rpc")]
 public sealed class CgroupV2Tests : IAsyncDisposable
 {
     public const string Mount = "/sys/fs/cgroup/unified";

@@ -7,6 +7,7 @@ namespace Orchflow.Server.Tests;
 /// part: a child offers what its parent enabled, enabling needs the controller offered and, below the root, no processes
 /// in the group), for what this machine's hybrid hierarchy cannot show: controllers, delegation, the internal-process rule.
 /// </summary>
+[Trait("Tier", "unit")]
 public sealed class CgroupV2TreeTests : IDisposable
 {
     private const string Key = "orchflow-0123456789ab";

@@ -5,6 +5,7 @@ using Orchflow.Server.Workspaces;
 namespace Orchflow.Server.Tests;
 
 /// <summary>Tier 1: pure functions, data-driven.</summary>
+[Trait("Tier", "unit")]
 public sealed class CliAndRulesTests
 {
     [Theory]

@@ -8,6 +8,7 @@ namespace Orchflow.Server.Tests;
 /// workspace's PATH /usr/bin:/bin. "$W" in a line is the workspace root, whose bin/ holds the workspace's own cat, env,
 /// echo and perl-named programs.
 /// </summary>
+[Trait("Tier", "unit")]
 public sealed class CommandPolicyTests : IDisposable
 {
     private static readonly string[] Allowed = ["cat", "bash"];

@@ -7,6 +7,7 @@ using Orchflow.Protocol;
 namespace Orchflow.Server.Tests;
 
 /// <summary>Tier 3: the real daemon process over its real socket, driven by the real CLI.</summary>
+[Trait("Tier", "e2e")]
 public sealed class DaemonEndToEndTests
 {
     private static T Parse<T>(CliRun run)
@@ -188,20 +189,10 @@ public sealed class DaemonEndToEndTests
             });
         }
 
-        var sw = Stopwatch.StartNew();
-        while (Marked(marker).Count == 0 && sw.Elapsed < TimeSpan.FromSeconds(15))
-        {
-            await Task.Delay(20);
-        }
-
+        await Poll.WithinAsync(() => Marked(marker).Count > 0, TimeSpan.FromSeconds(15), intervalMs: 20);
         Assert.NotEmpty(Marked(marker));
         Assert.Equal(0, (await Orchflow.RunAsync(d.Home, "daemon", "stop")).ExitCode);
-        sw.Restart();
-        while (Marked(marker).Count > 0 && sw.Elapsed < TimeSpan.FromSeconds(15))
-        {
-            await Task.Delay(20);
-        }
-
+        await Poll.WithinAsync(() => Marked(marker).Count == 0, TimeSpan.FromSeconds(15), intervalMs: 20);
         Assert.Empty(Marked(marker));
         var status = Parse<StatusResult>(await Orchflow.RunAsync(d.Home, "status", "--json"));
         Assert.Contains(status.LostTerminals, t => t.WorkspaceId == "orphans" && t.Status == TerminalStatus.Lost);

@@ -11,6 +11,7 @@ namespace Orchflow.Server.Tests;
 /// appends to a marker file, and the marker must stay absent while detection still reports branch, HEAD, remote and
 /// dirtiness and the worktree is made with its files.
 /// </summary>
+[Trait("Tier", "unit")]
 public sealed class DaemonToolTests : IDisposable
 {
     private readonly TempHome _home = new();

@@ -105,15 +105,12 @@ public sealed partial class IsolationEscapeTests
             Command = $"{InitializeScript} '{d.Home.Paths.SocketPath}'; sleep 100000",
         });
 
-        var deadline = DateTime.UtcNow + IsolationLab.Deadline;
-        WorkspaceAuditResult audit;
-        while (!(audit = await client.InvokeAsync<WorkspaceAuditResult>(Methods.WorkspaceAudit, new WorkspaceAuditParams { Id = "b", Limit = 100 }))
-            .Entries.Any(e => e.Kind == AuditKind.Refused && e.Message.StartsWith("Refused a connection to Orchflow's socket: process ", StringComparison.Ordinal)))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "B's audit log has no refused connection; B's terminal shows:\n"
-                + (await client.InvokeAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = terminal.Id })).Text);
-            await Task.Delay(50);
-        }
+        await Poll.UntilAsync(
+            () => client.InvokeAsync<WorkspaceAuditResult>(Methods.WorkspaceAudit, new WorkspaceAuditParams { Id = "b", Limit = 100 }),
+            audit => audit.Entries.Any(e => e.Kind == AuditKind.Refused && e.Message.StartsWith("Refused a connection to Orchflow's socket: process ", StringComparison.Ordinal)),
+            async _ => "B's audit log has no refused connection; B's terminal shows:\n"
+                + (await client.InvokeAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = terminal.Id })).Text,
+            IsolationLab.Deadline);
 
         await client.InvokeAsync<TerminalInfo>(Methods.TerminalKill, new TerminalRef { Id = terminal.Id });
     }
@@ -153,13 +150,11 @@ public sealed partial class IsolationEscapeTests
             Cwd = Path.Combine(b, "work"),
             Command = $"{InitializeScript} '{d.Home.Paths.SocketPath}'; echo END-OF-CHECK; sleep 100000",
         });
-        var deadline = DateTime.UtcNow + IsolationLab.Deadline;
-        string text;
-        while (!(text = (await client.InvokeAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = terminal.Id })).Text).Contains("END-OF-CHECK", StringComparison.Ordinal))
-        {
-            Assert.True(DateTime.UtcNow < deadline, text);
-            await Task.Delay(50);
-        }
+        var text = await Poll.UntilAsync(
+            async () => (await client.InvokeAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = terminal.Id })).Text,
+            shown => shown.Contains("END-OF-CHECK", StringComparison.Ordinal),
+            shown => shown,
+            IsolationLab.Deadline);
 
         Assert.Contains("\"result\"", text, StringComparison.Ordinal);
         await client.InvokeAsync<TerminalInfo>(Methods.TerminalKill, new TerminalRef { Id = terminal.Id });
@@ -441,13 +436,11 @@ public sealed partial class IsolationEscapeTests
         var agent = await lab.Client.InvokeAsync<AgentInfo>(Methods.AgentSpawn, new AgentSpawnParams { WorkspaceId = "b", Type = "command", Task = $"bash {script}" });
         try
         {
-            Match verdict;
-            var deadline = DateTime.UtcNow + IsolationLab.Deadline;
-            while (!(verdict = Regex.Match(await lab.ReadAsync(agent.TerminalId!), @"RESULT: (ESCAPED|BLOCKED) ?(.*?)\r?\n")).Success)
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"{attack.Name} printed no verdict; the attack did not run as written:\n{await lab.ReadAsync(agent.TerminalId!)}");
-                await Task.Delay(50);
-            }
+            var verdict = await Poll.UntilAsync(
+                async () => Regex.Match(await lab.ReadAsync(agent.TerminalId!), @"RESULT: (ESCAPED|BLOCKED) ?(.*?)\r?\n"),
+                match => match.Success,
+                async _ => $"{attack.Name} printed no verdict; the attack did not run as written:\n{await lab.ReadAsync(agent.TerminalId!)}",
+                IsolationLab.Deadline);
 
             bool escaped = verdict.Groups[1].Value == "ESCAPED";
             string evidence = verdict.Groups[2].Value.Trim();

@@ -187,12 +187,11 @@ public sealed partial class IsolationEscapeTests
         var config = JsonNode.Parse(lab.BConfig())!;
         config["workspace"]!["resources"] = new JsonObject { ["process_limit"] = limit };
         File.WriteAllText(lab.BConfigPath, config.ToJsonString());
-        var deadline = DateTime.UtcNow + IsolationLab.Deadline;
-        while ((await lab.Client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceShow, new WorkspaceRef { Id = "b" })).Metadata.ResourceLimits.ProcessLimit != limit)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the daemon did not take B's process_limit of 20");
-            await Task.Delay(100);
-        }
+        await Poll.UntilAsync(
+            async () => (await lab.Client.InvokeAsync<WorkspaceInfo>(Methods.WorkspaceShow, new WorkspaceRef { Id = "b" })).Metadata.ResourceLimits.ProcessLimit == limit,
+            "the daemon took B's process_limit of 20",
+            intervalMs: 100,
+            deadline: IsolationLab.Deadline);
 
         return await HeldAsync(lab, "cgroup-fork-bomb", """
             for f in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/*/cgroup.procs; do [ -e "$f" ] && { echo 0 > "$f"; } 2>/dev/null; done
@@ -254,16 +253,7 @@ public sealed partial class IsolationEscapeTests
         var outcome = await RunAsync(lab, new Attack(name, "unix_sockets", $"""
             out=$(perl -MIO::Socket::UNIX -e 'open(my $f, "<", $ARGV[0]) or die "$!\n"; local $/; my $a = <$f>; my $s = IO::Socket::UNIX->new(Peer => $a) or die "connect: $!\n"; print "connected\n"' "{addressFile}" 2>&1) && escaped "$out" || blocked "$out"
             """,
-            HostEvidence: async _ =>
-            {
-                var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(1);
-                while (probe.Accepted == 0 && DateTime.UtcNow < deadline)
-                {
-                    await Task.Delay(20);
-                }
-
-                return probe.Accepted > 0;
-            }));
+            HostEvidence: _ => Poll.WithinAsync(() => probe.Accepted > 0, TimeSpan.FromSeconds(1), intervalMs: 20)));
         File.Delete(addressFile);
         return outcome;
     }
@@ -339,13 +329,12 @@ public sealed partial class IsolationEscapeTests
         {
             var text = await lab.WaitForTextAsync(terminal.Id, "READY-TO-JUDGE");
             var said = string.Join("; ", Regex.Matches(text, @"SAID: (.*)").Select(m => m.Groups[1].Value.Trim()));
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
-            List<int> held;
-            while ((held = Marked("held-" + lab.Mark)).Count == 0)
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"{name}: the attacker's process was not found on the host:\n{text}");
-                await Task.Delay(20);
-            }
+            var held = await Poll.UntilAsync(
+                () => Task.FromResult(Marked("held-" + lab.Mark)),
+                found => found.Count > 0,
+                _ => $"{name}: the attacker's process was not found on the host:\n{text}",
+                TimeSpan.FromSeconds(5),
+                intervalMs: 20);
 
             var verdict = judge(held[0], lab);
             return verdict is null

@@ -25,11 +25,13 @@ namespace Orchflow.Server.Tests;
 /// </list>
 /// </summary>
 [Collection(IsolationCollection.Name)]
+[Trait("Tier", "slow")]
 public sealed partial class IsolationEscapeTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// The (tier, sandbox) pairs of the escape suite, for tests that attack through the lab with its daemon as root. The
-    /// suite itself runs each pair for both users, one <see cref="EscapeRowAttribute"/> per row (checked below).
+    /// The (tier, sandbox) pairs of the escape suite. The suite runs each pair for both users, one
+    /// <see cref="EscapeRowAttribute"/> per row, and the tamper suite (PolicyTamperTests) each pair with the daemon as
+    /// root; both are checked against this list.
     /// </summary>
     public static TheoryData<string, string> Tiers => new()
     {
@@ -108,12 +110,7 @@ public sealed partial class IsolationEscapeTests(ITestOutputHelper output)
             Assert.Contains("DIRECT:refused", text, StringComparison.Ordinal); // the sandbox's loopback is not the host's
 
             // The host saw the allowed connection, and nothing on the other port.
-            var deadline = DateTime.UtcNow + IsolationLab.Deadline;
-            while (lab.Connections <= before && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(20);
-            }
-
+            await Poll.WithinAsync(() => lab.Connections > before, IsolationLab.Deadline, intervalMs: 20);
             Assert.True(lab.Connections > before, "the allowed host saw no connection");
             Assert.False(accepted.IsCompleted, "a host that is not in allowed_hosts was reached");
 
@@ -630,12 +627,7 @@ public sealed partial class IsolationEscapeTests(ITestOutputHelper output)
         // down: a process in the test's own PID namespace has nothing left that could still end it.
         bool ownNamespace = started.All(pid => new FileInfo($"/proc/{pid}/ns/pid").LinkTarget == new FileInfo("/proc/self/ns/pid").LinkTarget);
         await lab.KillAsync(t.Id);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(ownNamespace ? 0.5 : 3);
-        while (Find(marker).Count > 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-
+        await Poll.WithinAsync(() => Find(marker).Count == 0, TimeSpan.FromSeconds(ownNamespace ? 0.5 : 3));
         var left = Find(marker);
         foreach (var pid in left)
         {

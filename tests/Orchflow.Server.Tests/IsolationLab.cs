@@ -274,26 +274,9 @@ public sealed class IsolationLab : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until the terminal's scrollback contains <paramref name="marker"/> (re-read after each of its notifications or every 50 ms).</summary>
-    public async Task<string> WaitForTextAsync(string id, string marker)
-    {
-        var deadline = DateTime.UtcNow + Deadline;
-        while (true)
-        {
-            var text = await ReadAsync(id);
-            if (text.Contains(marker, StringComparison.Ordinal))
-            {
-                return text;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Terminal {id} never showed '{marker}'; it shows:\n{text}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
+    /// <summary>Waits until the terminal's scrollback contains <paramref name="marker"/> (re-read every 50 ms).</summary>
+    public Task<string> WaitForTextAsync(string id, string marker) =>
+        Poll.UntilAsync(() => ReadAsync(id), text => text.Contains(marker, StringComparison.Ordinal), text => $"Terminal {id} never showed '{marker}'; it shows:\n{text}", Deadline);
 
     /// <summary>Writes an attack script into B's root, with the lab's facts as shell variables and two verdict functions.</summary>
     public string WriteScript(string name, string body)
@@ -416,15 +399,20 @@ public sealed class IsolationLab : IAsyncDisposable
             """);
         var agent = await Client.InvokeAsync<AgentInfo>(Methods.AgentSpawn, new AgentSpawnParams { WorkspaceId = "a", Type = "command", Task = $"bash {script}", Name = "mcp-of-a" });
         await WaitForTextAsync(agent.TerminalId!, "orchflow mcp: agent");
-        var deadline = DateTime.UtcNow + Deadline;
-        while (true)
+        return await Poll.UntilAsync(
+            () => Task.FromResult(McpProcessOf(agent.Id)),
+            pid => pid != 0,
+            async _ => $"The orchflow mcp process of agent {agent.Id} was not found; its terminal shows:\n{await ReadAsync(agent.TerminalId!)}",
+            Deadline);
+
+        static int McpProcessOf(string agentId)
         {
             foreach (var dir in Directory.EnumerateDirectories("/proc"))
             {
                 try
                 {
                     var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
-                    if (cmdline.Contains("mcp") && cmdline.Any(a => a.Contains($"/agents/a/{agent.Id}.mcp/", StringComparison.Ordinal)) && int.TryParse(Path.GetFileName(dir), out var pid))
+                    if (cmdline.Contains("mcp") && cmdline.Any(a => a.Contains($"/agents/a/{agentId}.mcp/", StringComparison.Ordinal)) && int.TryParse(Path.GetFileName(dir), out var pid))
                     {
                         return pid;
                     }
@@ -434,12 +422,7 @@ public sealed class IsolationLab : IAsyncDisposable
                 }
             }
 
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"The orchflow mcp process of agent {agent.Id} was not found; its terminal shows:\n{await ReadAsync(agent.TerminalId!)}");
-            }
-
-            await Task.Delay(50);
+            return 0;
         }
     }
 

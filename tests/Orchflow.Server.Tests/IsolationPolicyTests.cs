@@ -4,6 +4,7 @@ using Orchflow.Server.Security;
 namespace Orchflow.Server.Tests;
 
 /// <summary>The pure parts of the security layer: allowed_commands on command lines, and the truthful report per tier and machine.</summary>
+[Trait("Tier", "unit")]
 public sealed class IsolationPolicyTests
 {
     private static readonly string[] Allowed = ["cargo", "git", "/usr/bin/make"];

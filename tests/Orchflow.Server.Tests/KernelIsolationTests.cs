@@ -1,5 +1,4 @@
 using Nerdbank.Streams;
-using NSubstitute;
 using Orchflow.Protocol;
 using Orchflow.Server.Hosting;
 using Orchflow.Server.Limits;
@@ -15,6 +14,7 @@ namespace Orchflow.Server.Tests;
 /// keyrings, System V IPC), the report's four kernel promises at every tier, and the limits lines where a process can
 /// leave its control groups. The escape suite (IsolationEscapeTests.Kernel.cs) attacks the same promises for real.
 /// </summary>
+[Trait("Tier", "rpc")]
 public sealed class KernelIsolationTests : IAsyncDisposable
 {
     private static readonly string[] KernelPromises = ["kernel_interfaces", "control_groups", "ipc", "unix_sockets"];
@@ -182,14 +182,8 @@ public sealed class KernelIsolationTests : IAsyncDisposable
     [Fact]
     public async Task The_limits_lines_say_when_a_process_can_leave_its_control_groups()
     {
-        var cgroups = Substitute.For<ICgroupDriver>();
-        cgroups.Version.Returns(CgroupVersion.V1);
-        cgroups.Usable.Returns(true);
-        cgroups.Enforced.Returns(CgroupLimits.All);
-        cgroups.Description.Returns("cgroup v1 (memory, pids, cpu, cpuacct, freezer)");
-        cgroups.JoinFiles(Arg.Any<string>()).Returns([]);
         _home.Paths.EnsureDirectories();
-        _server = new OrchflowServer(_home.Paths, Database.InMemory(), Log.Null, socketPath: null, cgroups: cgroups);
+        _server = new OrchflowServer(_home.Paths, Database.InMemory(), Log.Null, socketPath: null, cgroups: new CgroupV1OnPaper());
         var (x, y) = FullDuplexStream.CreatePair();
         _server.Attach(x, x, "memory");
         var c = new TestClient(y);
@@ -218,6 +212,51 @@ public sealed class KernelIsolationTests : IAsyncDisposable
             {
                 Assert.Contains("at tier standard (no sandbox) a process can move itself out of its group", report["process_limit"].Detail, StringComparison.Ordinal);
             }
+        }
+    }
+
+    /// <summary>
+    /// Control groups v1 as the report sees them, every limit enforced, without a group on the machine: the limits lines
+    /// depend only on what the driver says, and no process joins a group (<see cref="JoinFiles"/> is empty).
+    /// </summary>
+    private sealed class CgroupV1OnPaper : ICgroupDriver
+    {
+        public CgroupVersion Version => CgroupVersion.V1;
+
+        public string Description => "cgroup v1 (memory, pids, cpu, cpuacct, freezer)";
+
+        public bool Usable => true;
+
+        public CgroupLimits Enforced => CgroupLimits.All;
+
+        public string? NotEnforcedReason(CgroupLimits limit) => null;
+
+        public IReadOnlyList<string> JoinFiles(string workspaceId) => [];
+
+        public void Apply(string workspaceId, long? memoryLimitBytes, int processLimit, int cpuShares)
+        {
+        }
+
+        public void ApplyTotal(long? memoryLimitBytes)
+        {
+        }
+
+        public CgroupUsage? Usage(string workspaceId) => null;
+
+        public void Freeze(string workspaceId, bool frozen)
+        {
+        }
+
+        public int KillAll(string workspaceId) => 0;
+
+        public int KillWhere(string workspaceId, Func<IReadOnlyList<int>, IEnumerable<int>> select) => 0;
+
+        public void Remove(string workspaceId)
+        {
+        }
+
+        public void RemoveAll()
+        {
         }
     }
 }

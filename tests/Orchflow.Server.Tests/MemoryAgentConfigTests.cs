@@ -11,6 +11,7 @@ namespace Orchflow.Server.Tests;
 /// configuration Orchflow wrote for the run (the real CLIs are not installed here).
 /// </summary>
 [Collection(AgentTestsCollection.Name)]
+[Trait("Tier", "rpc")]
 public sealed class MemoryAgentConfigTests : IAsyncLifetime
 {
     private readonly TempHome _home = new();
@@ -25,7 +26,9 @@ public sealed class MemoryAgentConfigTests : IAsyncLifetime
         foreach (var name in new[] { "claude", "codex", "gemini", "aider" })
         {
             var script = Path.Combine(bin, name);
-            await File.WriteAllTextAsync(script, "#!/bin/sh\n{ for a in \"$@\"; do printf '%s\\n' \"$a\"; done; printf 'GEMINI_HOME=%s\\n' \"$GEMINI_CLI_HOME\"; } > \"$PWD/$(basename \"$0\").args.tmp\"\nmv \"$PWD/$(basename \"$0\").args.tmp\" \"$PWD/$(basename \"$0\").args\"\nexec sleep 600\n");
+            // --version answers at once, as the real CLIs do: the spawn's version check (AgentVersions) runs it first and
+            // would otherwise wait out its 60 s timeout on a stand-in that sleeps.
+            await File.WriteAllTextAsync(script, "#!/bin/sh\n[ \"$1\" = --version ] && { echo '99.0.0 (stand-in)'; exit 0; }\n{ for a in \"$@\"; do printf '%s\\n' \"$a\"; done; printf 'GEMINI_HOME=%s\\n' \"$GEMINI_CLI_HOME\"; } > \"$PWD/$(basename \"$0\").args.tmp\"\nmv \"$PWD/$(basename \"$0\").args.tmp\" \"$PWD/$(basename \"$0\").args\"\nexec sleep 600\n");
             File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
@@ -54,12 +57,12 @@ public sealed class MemoryAgentConfigTests : IAsyncLifetime
         File.Delete(Path.Combine(_ws.RootPath, type + ".args"));
         var agent = await _c.CallAsync<AgentInfo>(Methods.AgentSpawn, new AgentSpawnParams { WorkspaceId = _ws.Id, Type = type, Task = "fix the parser", Mode = mode });
         var file = Path.Combine(_ws.RootPath, type + ".args");
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!File.Exists(file))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{type} did not start: {(await _c.CallAsync<AgentInfo>(Methods.AgentShow, new AgentRef { Id = agent.Id })).Message}");
-            await Task.Delay(20);
-        }
+        await Poll.UntilAsync(
+            () => Task.FromResult(File.Exists(file)),
+            started => started,
+            async _ => $"{type} did not start: {(await _c.CallAsync<AgentInfo>(Methods.AgentShow, new AgentRef { Id = agent.Id })).Message}",
+            TimeSpan.FromSeconds(30),
+            intervalMs: 20);
 
         var lines = (await File.ReadAllTextAsync(file)).TrimEnd('\n').Split('\n').ToList();
         var settings = lines[^1]["GEMINI_HOME=".Length..];

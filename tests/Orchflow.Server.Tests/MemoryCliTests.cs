@@ -6,6 +6,7 @@ using Orchflow.Server.Mcp;
 namespace Orchflow.Server.Tests;
 
 /// <summary>`orchflow memory …` and `orchflow mcp` as people and agent CLIs run them: the real CLI against the real daemon.</summary>
+[Trait("Tier", "e2e")]
 public sealed class MemoryCliTests
 {
     private static T Json<T>(CliRun run)

@@ -9,6 +9,7 @@ namespace Orchflow.Server.Tests;
 /// settings in force, orchflow/memory/changed, files per workspace removed with their workspace, persistence "memory",
 /// export and import through files, and a damaged file found at the daemon's start.
 /// </summary>
+[Trait("Tier", "rpc")]
 public sealed class MemoryRpcTests : IAsyncLifetime
 {
     private readonly TempHome _home = new();

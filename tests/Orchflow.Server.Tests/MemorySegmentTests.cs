@@ -18,6 +18,7 @@ public sealed class ManualTime(DateTimeOffset start) : TimeProvider
 /// hand-moved clock, keys that are only keys, search, paging, export/import, durability across reopening, and a
 /// damaged file that is reported and kept, never emptied.
 /// </summary>
+[Trait("Tier", "unit")]
 public sealed class MemorySegmentTests : IDisposable
 {
     private static readonly MemoryWriter User = new(MemoryWriterKind.User, null, null, "tester", "test");

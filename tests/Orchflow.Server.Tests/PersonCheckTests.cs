@@ -9,6 +9,7 @@ namespace Orchflow.Server.Tests;
 /// among its ancestors, read from /proc and from a Unix socket's peer credentials. The end-to-end refusal, a real
 /// workspace terminal running <c>orchflow workspace confirm-policy</c>, is in PolicyTamperTests and PolicyCliTests.
 /// </summary>
+[Trait("Tier", "unit")]
 public sealed class PersonCheckTests
 {
     [Fact]

@@ -8,6 +8,7 @@ namespace Orchflow.Server.Tests;
 /// they wait. One table, one <see cref="Check"/>: the policy in force, the one the file asks for, the weakenings
 /// expected, and the policy that holds meanwhile.
 /// </summary>
+[Trait("Tier", "unit")]
 public sealed class PolicyChangeTests
 {
     private static SecurityPolicy P(

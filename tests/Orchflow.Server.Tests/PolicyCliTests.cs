@@ -9,6 +9,7 @@ namespace Orchflow.Server.Tests;
 /// person is shown, the y/N question on a terminal (a real one, made by <c>script</c>), --yes and --reject for
 /// scripts, and the refusal when the CLI runs inside a terminal Orchflow started.
 /// </summary>
+[Trait("Tier", "e2e")]
 public sealed class PolicyCliTests
 {
     private static string Config(string id, string security) => "{\"workspace\":{\"id\":\"" + id + "\",\"security\":{" + security + "}}}";

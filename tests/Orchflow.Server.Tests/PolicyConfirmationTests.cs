@@ -11,6 +11,7 @@ namespace Orchflow.Server.Tests;
 /// confirms (held, shown, confirmed, rejected, across restarts), a strengthening applies at once, and a folder put in
 /// place of the registered root is seen, refused and, by a person, adopted.
 /// </summary>
+[Trait("Tier", "rpc")]
 public sealed class PolicyConfirmationTests : IDisposable
 {
     private readonly TempHome _home = new();

@@ -15,6 +15,7 @@ namespace Orchflow.Server.Tests;
 /// disturbed. The limits ([daemon] max_message_size and frame_timeout) are tested on the real daemon over its socket,
 /// where its memory can be measured.
 /// </summary>
+[Trait("Tier", "e2e")]
 public sealed class ProtocolRobustnessTests : IDisposable
 {
     private readonly TempHome _home = new();

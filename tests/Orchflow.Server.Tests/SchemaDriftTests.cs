@@ -3,6 +3,7 @@ using Orchflow.Server.Cli;
 namespace Orchflow.Server.Tests;
 
 /// <summary>The checked-in schemas/ must equal what the C# types export: the one source of truth for the contract.</summary>
+[Trait("Tier", "unit")]
 public sealed class SchemaDriftTests
 {
     public static TheoryData<string> SchemaFiles => new(SchemaCommand.Render().Keys);

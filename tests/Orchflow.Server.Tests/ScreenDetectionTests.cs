@@ -10,6 +10,7 @@ namespace Orchflow.Server.Tests;
 /// (synthetic-*.bin until real recordings replace them) replayed in chunks through the detector, as the daemon feeds it,
 /// and the screen reader's rules on small hand-made screens.
 /// </summary>
+[Trait("Tier", "unit")]
 public sealed class ScreenDetectionTests
 {
     private static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "Fixtures", "screens");

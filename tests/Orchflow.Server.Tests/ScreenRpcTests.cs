@@ -5,6 +5,7 @@ using Orchflow.Server.Terminals.Screen;
 namespace Orchflow.Server.Tests;
 
 /// <summary>`terminal read --screen` and attaching over in-memory RPC with a real PTY: what is visible, not the raw bytes.</summary>
+[Trait("Tier", "rpc")]
 public sealed class ScreenRpcTests : IDisposable
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);
@@ -12,23 +13,13 @@ public sealed class ScreenRpcTests : IDisposable
 
     public void Dispose() => _home.Dispose();
 
-    private static async Task<string> WaitForScreen(TestClient c, string id, string marker, int? tail = null)
-    {
-        var sw = Stopwatch.StartNew();
-        string text = "";
-        while (sw.Elapsed < Deadline)
-        {
-            text = (await c.CallAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = id, Screen = true, Tail = tail })).Text;
-            if (text.Contains(marker, StringComparison.Ordinal))
-            {
-                return text;
-            }
-
-            await Task.Delay(20);
-        }
-
-        throw new TimeoutException($"'{marker}' did not appear on the screen of {id}; it shows:\n{text}");
-    }
+    private static Task<string> WaitForScreen(TestClient c, string id, string marker, int? tail = null) =>
+        Poll.UntilAsync(
+            async () => (await c.CallAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = id, Screen = true, Tail = tail })).Text,
+            text => text.Contains(marker, StringComparison.Ordinal),
+            text => $"'{marker}' did not appear on the screen of {id}; it shows:\n{text}",
+            Deadline,
+            intervalMs: 20);
 
     [Fact]
     public async Task Read_screen_shows_what_a_full_screen_program_drew_and_attach_replays_that_screen()
@@ -126,18 +117,20 @@ public sealed class ScreenRpcTests : IDisposable
         var a = await c.CallAsync<AgentInfo>(Methods.AgentSpawn, new AgentSpawnParams { WorkspaceId = ws.Id, Type = "command", Task = task });
 
         var sw = Stopwatch.StartNew();
-        var seen = new HashSet<AgentState>();
-        var info = a;
-        while (info.State != AgentState.NeedsInput)
-        {
-            Assert.True(sw.Elapsed < Deadline, $"{a.Id} never needed input; it is {info.State}, last line '{info.LastLine}'");
-            await Task.Delay(20);
-            info = await c.CallAsync<AgentInfo>(Methods.AgentShow, new AgentRef { Id = a.Id });
-            var screen = (await c.CallAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = a.TerminalId!, Screen = true })).Text;
+        var info = await Poll.UntilAsync(
+            async () =>
+            {
+                var shown = await c.CallAsync<AgentInfo>(Methods.AgentShow, new AgentRef { Id = a.Id });
+                var screen = (await c.CallAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = a.TerminalId!, Screen = true })).Text;
 
-            // Never waiting while the spinner is drawn.
-            Assert.False(info.State == AgentState.NeedsInput && screen.Contains("esc to interrupt", StringComparison.Ordinal), $"needs input while working:\n{screen}");
-        }
+                // Never waiting while the spinner is drawn.
+                Assert.False(shown.State == AgentState.NeedsInput && screen.Contains("esc to interrupt", StringComparison.Ordinal), $"needs input while working:\n{screen}");
+                return shown;
+            },
+            shown => shown.State == AgentState.NeedsInput,
+            shown => $"{a.Id} never needed input; it is {shown.State}, last line '{shown.LastLine}'",
+            Deadline,
+            intervalMs: 20);
 
         Assert.Equal("Do you want to proceed?", info.Question);
         Assert.Equal(["Yes", "Yes, and always for echo", "No"], info.Choices!.Select(ch => ch.Label));
@@ -147,11 +140,11 @@ public sealed class ScreenRpcTests : IDisposable
         Assert.Equal(AgentState.Running, answered.State);
         Assert.Null(answered.Question);
         Assert.Null(answered.Choices);
-        while ((await c.CallAsync<AgentInfo>(Methods.AgentShow, new AgentRef { Id = a.Id })).State != AgentState.Succeeded)
-        {
-            Assert.True(sw.Elapsed < Deadline * 2, $"{a.Id} did not finish after its answer");
-            await Task.Delay(20);
-        }
+        await Poll.UntilAsync(
+            async () => (await c.CallAsync<AgentInfo>(Methods.AgentShow, new AgentRef { Id = a.Id })).State == AgentState.Succeeded,
+            $"{a.Id} finished after its answer",
+            intervalMs: 20,
+            deadline: (Deadline * 2) - sw.Elapsed);
 
         var log = await c.CallAsync<AgentLogsResult>(Methods.AgentLogs, new AgentLogsParams { Id = a.Id });
         Assert.Contains("chosen 1", log.Text, StringComparison.Ordinal);

@@ -4,6 +4,7 @@ using Xunit;
 
 namespace Orchflow.Server.Tests;
 
+[Trait("Tier", "unit")]
 public sealed class ScrollbackTests
 {
     [Fact]

@@ -9,6 +9,7 @@ using Orchflow.Server.Storage;
 namespace Orchflow.Server.Tests;
 
 /// <summary>Per-workspace secrets: set, listed masked, stored 0600 outside every root, injected only into their workspace's processes, never logged.</summary>
+[Trait("Tier", "e2e")]
 public sealed class SecretTests : IAsyncDisposable
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);
@@ -180,20 +181,13 @@ public sealed class SecretTests : IAsyncDisposable
     private static async Task<string> RunAsync(TestClient c, string workspace, string command)
     {
         var t = await c.CallAsync<TerminalInfo>(Methods.TerminalCreate, new TerminalCreateParams { WorkspaceId = workspace, Command = command });
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < Deadline)
-        {
-            var shown = await c.CallAsync<TerminalInfo>(Methods.TerminalShow, new TerminalRef { Id = t.Id });
-            if (shown.Status != TerminalStatus.Running)
-            {
-                var text = (await c.CallAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = t.Id })).Text.Trim();
-                await c.CallAsync<TerminalInfo>(Methods.TerminalKill, new TerminalRef { Id = t.Id });
-                return text;
-            }
-
-            await Task.Delay(20);
-        }
-
-        throw new TimeoutException($"{command} did not end");
+        await Poll.UntilAsync(
+            async () => (await c.CallAsync<TerminalInfo>(Methods.TerminalShow, new TerminalRef { Id = t.Id })).Status != TerminalStatus.Running,
+            $"{command} ended",
+            intervalMs: 20,
+            deadline: Deadline);
+        var text = (await c.CallAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = t.Id })).Text.Trim();
+        await c.CallAsync<TerminalInfo>(Methods.TerminalKill, new TerminalRef { Id = t.Id });
+        return text;
     }
 }

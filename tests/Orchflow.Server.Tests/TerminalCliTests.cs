@@ -7,6 +7,7 @@ using Orchflow.Server.Cli;
 namespace Orchflow.Server.Tests;
 
 /// <summary>The <c>orchflow terminal</c> commands: escape parsing and usage errors in-process, the rest against a real daemon.</summary>
+[Trait("Tier", "e2e")]
 public sealed class TerminalCliTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
@@ -135,19 +136,11 @@ public sealed class TerminalCliTests
         var text = await Ok(d.Home, "terminal", "create", "--cmd", "sleep 60");
         Assert.Matches(@"^Created terminal '[^']+' \(shell [^)]*\) in workspace '[^']+'\.$", text.Stdout.Trim());
 
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            var list = await Ok(d.Home, "terminal", "list");
-            var row = list.Stdout.Split('\n').Single(l => l.StartsWith(id + " ", StringComparison.Ordinal));
-            if (Regex.IsMatch(row, @"\sexited 3\s+-\s"))
-            {
-                break;
-            }
-
-            Assert.True(deadline.Elapsed < Deadline, $"terminal did not show 'exited 3': {row}");
-            await Task.Delay(50);
-        }
+        await Poll.UntilAsync(
+            async () => (await Ok(d.Home, "terminal", "list")).Stdout.Split('\n').Single(l => l.StartsWith(id + " ", StringComparison.Ordinal)),
+            row => Regex.IsMatch(row, @"\sexited 3\s+-\s"),
+            row => $"terminal did not show 'exited 3': {row}",
+            Deadline);
     }
 
     [Fact]
@@ -238,21 +231,12 @@ public sealed class TerminalCliTests
     }
 
     /// <summary>Polls <c>terminal read</c> until <paramref name="done"/> holds; never a fixed sleep.</summary>
-    private static async Task<string> WaitForReadAsync(TempHome home, string id, Func<string, bool> done)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            var run = await Ok(home, "terminal", "read", id);
-            if (done(run.Stdout))
-            {
-                return run.Stdout;
-            }
-
-            Assert.True(deadline.Elapsed < Deadline, $"terminal {id} never showed the expected text; it shows:\n{run.Stdout}");
-            await Task.Delay(50);
-        }
-    }
+    private static Task<string> WaitForReadAsync(TempHome home, string id, Func<string, bool> done) =>
+        Poll.UntilAsync(
+            async () => (await Ok(home, "terminal", "read", id)).Stdout,
+            done,
+            text => $"terminal {id} never showed the expected text; it shows:\n{text}",
+            Deadline);
 
     private static async Task<CliRun> AttachAsync(TempHome home, string id, string input, bool closeStdin)
     {

@@ -9,6 +9,7 @@ namespace Orchflow.Server.Tests;
 /// The terminal decodes PTY bytes straight into the published text (no character buffer of its own): characters split
 /// across reads, invalid bytes and a read as large as the PTY layer's buffer must all come out as a decoder would give them.
 /// </summary>
+[Trait("Tier", "unit")]
 public sealed class TerminalDecodingTests
 {
     private static Terminal NewTerminal() => new(new TerminalInfo

@@ -5,6 +5,7 @@ using Orchflow.Pty;
 namespace Orchflow.Server.Tests;
 
 /// <summary>Terminals over in-memory RPC with real PTYs: lifecycle, isolation of environment and cwd, flow of output, limits.</summary>
+[Trait("Tier", "rpc")]
 public sealed class TerminalRpcTests : IDisposable
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);
@@ -12,40 +13,16 @@ public sealed class TerminalRpcTests : IDisposable
 
     public void Dispose() => _home.Dispose();
 
-    private static async Task<string> WaitForText(TestClient c, string id, string marker)
-    {
-        var sw = Stopwatch.StartNew();
-        string text = "";
-        while (sw.Elapsed < Deadline)
-        {
-            text = (await c.CallAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = id })).Text;
-            if (text.Contains(marker, StringComparison.Ordinal))
-            {
-                return text;
-            }
+    private static Task<string> WaitForText(TestClient c, string id, string marker) =>
+        Poll.UntilAsync(
+            async () => (await c.CallAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = id })).Text,
+            text => text.Contains(marker, StringComparison.Ordinal),
+            text => $"'{marker}' did not appear in {id}; it shows:\n{text}",
+            Deadline,
+            intervalMs: 20);
 
-            await Task.Delay(20);
-        }
-
-        throw new TimeoutException($"'{marker}' did not appear in {id}; it shows:\n{text}");
-    }
-
-    private static async Task<TerminalInfo> WaitForEnd(TestClient c, string id)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < Deadline)
-        {
-            var t = await c.CallAsync<TerminalInfo>(Methods.TerminalShow, new TerminalRef { Id = id });
-            if (t.Status != TerminalStatus.Running)
-            {
-                return t;
-            }
-
-            await Task.Delay(20);
-        }
-
-        throw new TimeoutException($"{id} did not end");
-    }
+    private static Task<TerminalInfo> WaitForEnd(TestClient c, string id) =>
+        Poll.UntilAsync(() => c.CallAsync<TerminalInfo>(Methods.TerminalShow, new TerminalRef { Id = id }), t => t.Status != TerminalStatus.Running, _ => $"{id} did not end", Deadline, intervalMs: 20);
 
     private async Task<(InMemoryServer Server, TestClient Client, WorkspaceInfo Ws)> Start(string project = "term", params (string, string)[] files)
     {
@@ -78,12 +55,7 @@ public sealed class TerminalRpcTests : IDisposable
     /// <summary>Waits until a process named <paramref name="comm"/> runs in the session led by <paramref name="sessionLeader"/>.</summary>
     private static async Task WaitForProcessInSession(int sessionLeader, string comm)
     {
-        var sw = Stopwatch.StartNew();
-        while (!ProcessTree.UsageInSession(sessionLeader).Any(u => ReadComm(u.Pid) == comm))
-        {
-            Assert.True(sw.Elapsed < Deadline, $"no '{comm}' process appeared in session {sessionLeader}");
-            await Task.Delay(20);
-        }
+        await Poll.UntilAsync(() => ProcessTree.UsageInSession(sessionLeader).Any(u => ReadComm(u.Pid) == comm), $"a '{comm}' process appeared in session {sessionLeader}", intervalMs: 20, deadline: Deadline);
 
         static string? ReadComm(int pid)
         {
@@ -223,12 +195,7 @@ public sealed class TerminalRpcTests : IDisposable
         var tree = global::Orchflow.Pty.ProcessTree.InSession(t.Pid!.Value);
         Assert.True(tree.Count >= 4, $"expected the shell and three sleeps, found {tree.Count}");
         await c.CallAsync<TerminalInfo>(Methods.TerminalKill, new TerminalRef { Id = t.Id });
-        var sw = Stopwatch.StartNew();
-        while (tree.Any(Alive) && sw.Elapsed < Deadline)
-        {
-            await Task.Delay(20);
-        }
-
+        await Poll.WithinAsync(() => !tree.Any(Alive), Deadline, intervalMs: 20);
         Assert.DoesNotContain(tree, Alive);
         var list = await c.CallAsync<TerminalListResult>(Methods.TerminalList, new TerminalListParams());
         Assert.DoesNotContain(list.Terminals, x => x.Id == t.Id);
@@ -272,12 +239,7 @@ public sealed class TerminalRpcTests : IDisposable
             .Where(stat => stat.Length > 0)
             .Select(stat => stat[(stat.LastIndexOf(')') + 2)..].Split(' '))
             .Count(f => f[0] == "Z" && f[1] == Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        var sw = Stopwatch.StartNew();
-        while (Zombies() > 0 && sw.Elapsed < Deadline)
-        {
-            await Task.Delay(50);
-        }
-
+        await Poll.WithinAsync(() => Zombies() == 0, Deadline);
         Assert.Equal(0, Zombies());
         Assert.InRange(Directory.GetFiles("/proc/self/fd").Length, 0, fdsBefore + 8);
     }

@@ -3,6 +3,7 @@ using Orchflow.Server.Terminals.Screen;
 namespace Orchflow.Server.Tests;
 
 /// <summary>The screen model: what each sequence does to the grid and the cursor, checked on small screens.</summary>
+[Trait("Tier", "unit")]
 public sealed class TerminalScreenTests
 {
     private static TerminalScreen Screen(int columns, int rows, string output)

@@ -4,6 +4,7 @@ using Orchflow.Server.Terminals.Screen;
 namespace Orchflow.Server.Tests;
 
 /// <summary>The DEC ANSI parser, one transition family at a time: what each sequence dispatches, and where it goes wrong on purpose.</summary>
+[Trait("Tier", "unit")]
 public sealed class VtParserTests
 {
     /// <summary>Writes every action as a short token, so a test reads as the expected action list.</summary>

@@ -5,6 +5,7 @@ using StreamJsonRpc;
 namespace Orchflow.Server.Tests;
 
 /// <summary>Tier 2: the workspace capability over in-memory JSON-RPC with production framing.</summary>
+[Trait("Tier", "rpc")]
 public sealed class WorkspaceRpcTests : IDisposable
 {
     private readonly TempHome _home = new();

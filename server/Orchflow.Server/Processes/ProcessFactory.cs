@@ -100,7 +100,9 @@ public static class ProcessFactory
             options = options with { Launcher = launcher };
         }
 
+#pragma warning disable RS0030 // The one sanctioned call site of the PTY backend.
         return Starting(() => Orchflow.Pty.PtyBackend.Default.Spawn(options), r => (r as Orchflow.Pty.PtySpawnResult.Success)?.Process.Pid);
+#pragma warning restore RS0030
     }
 
     /// <summary>Runs a short helper command to completion, capturing its output; kills it when the timeout passes.</summary>
