@@ -11,6 +11,7 @@ namespace Orchflow.Server.Tests;
 /// refusal leaves the agent waiting and types nothing.
 /// </summary>
 [Collection(AgentTestsCollection.Name)]
+[Trait("Tier", "rpc")]
 public sealed class AgentAnswerTests : IDisposable
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
@@ -109,24 +110,17 @@ public sealed class AgentAnswerTests : IDisposable
     private static Task<RpcFailure> Refused(TestClient c, string id, string choice, string? question = null) =>
         c.FailAsync(Methods.AgentAnswer, new AgentAnswerParams { Id = id, Choice = choice, Question = question });
 
-    private static async Task<AgentInfo> WaitFor(TestClient c, string id, Func<AgentInfo, bool> condition, string what)
-    {
-        var sw = Stopwatch.StartNew();
-        var a = await c.CallAsync<AgentInfo>(Methods.AgentShow, new AgentRef { Id = id });
-        while (!condition(a))
-        {
-            if (sw.Elapsed > Deadline)
+    private static Task<AgentInfo> WaitFor(TestClient c, string id, Func<AgentInfo, bool> condition, string what) =>
+        Poll.UntilAsync(
+            () => c.CallAsync<AgentInfo>(Methods.AgentShow, new AgentRef { Id = id }),
+            condition,
+            async a =>
             {
                 var screen = a.TerminalId is { } t ? (await c.CallAsync<TerminalReadResult>(Methods.TerminalRead, new TerminalReadParams { Id = t, Screen = true })).Text : "";
-                throw new TimeoutException($"{id} did not become {what}; it is {a.State} ({a.Message}), question '{a.Question}', screen:\n{screen}");
-            }
-
-            await Task.Delay(20);
-            a = await c.CallAsync<AgentInfo>(Methods.AgentShow, new AgentRef { Id = id });
-        }
-
-        return a;
-    }
+                return $"{id} did not become {what}; it is {a.State} ({a.Message}), question '{a.Question}', screen:\n{screen}";
+            },
+            Deadline,
+            intervalMs: 20);
 
     private static Task<AgentInfo> WaitForMenu(TestClient c, string id) =>
         WaitFor(c, id, a => a.State == AgentState.NeedsInput && a.Choices is { Count: > 0 }, "needsInput with a menu");

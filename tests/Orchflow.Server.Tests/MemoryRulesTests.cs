@@ -4,6 +4,7 @@ using Orchflow.Server.Memory;
 namespace Orchflow.Server.Tests;
 
 /// <summary>The rules of a memory entry on their own (<see cref="MemoryRules"/>): what each refuses, and the message that says why.</summary>
+[Trait("Tier", "unit")]
 public sealed class MemoryRulesTests
 {
     private static readonly MemoryLimits NoDefault = new(1000, 100, MemoryWhenFull.EvictLru, null);
