@@ -3,7 +3,7 @@ using Orchflow.Protocol;
 namespace Orchflow.Server.Security;
 
 /// <summary>
-/// Sandboxes with bubblewrap. Design notes, each measured on this machine (see ARCHITECTURE.md and docs/benchmarks.md):
+/// Sandboxes with bubblewrap. Design notes, each measured on this machine (see docs/isolation.md and docs/benchmarks.md):
 /// <list type="bullet">
 /// <item>bwrap is the program the PTY layer spawns (the session leader, owning the terminal); the real program follows
 /// <c>--</c>. No <c>--new-session</c>: it would cost job control (Ctrl+C, Ctrl+Z, <c>fg</c>). That flag exists against
