@@ -224,6 +224,13 @@ test('alerts say which agent and what happened, with the buttons that help next'
   // An agent that could not start has no terminal to show.
   assert.deepEqual(titles(alertView(agent({ state: 'failed', terminalId: null }), 'failed', 'Shop API')), ['Open Log']);
   assert.equal(alertView(agent({ state: 'succeeded' }), 'succeeded', 'Shop API').severity, 'info');
+  // Back at its prompt after it reported done: it waits for more, which is news, not a warning; a question still asks.
+  const idle = alertView(agent({ id: 'shop-a1', state: 'needsInput', doneAt: '2026-12-07T20:04:07Z', lastLine: '✻ Sautéed for 3s · done 8:04 PM', message: 'Reports done: all tools called.' }), 'needsInput', 'Shop API');
+  assert.equal(idle.severity, 'info');
+  assert.equal(idle.message, 'Shop API › "add a health check endpoint" (shop-a1) is done and waits at its prompt for more. Reports done: all tools called.');
+  assert.deepEqual(titles(idle), ['Show Terminal', 'Send Input…']);
+  const askedAfterDone = alertView(agent({ state: 'needsInput', doneAt: '2026-12-07T20:04:07Z', question: 'Do you want to proceed?' }), 'needsInput', 'Shop API');
+  assert.equal(askedAfterDone.severity, 'warning');
 });
 
 const trust = {

@@ -374,6 +374,14 @@ export function alertView(agent: AgentInfo, kind: AlertKind, workspaceName: stri
           buttons: choices.length > 0 ? [...choices, ...terminal] : [...terminal, actionButton(AlertActions.SendInput)],
         };
       }
+      if (agent.doneAt) {
+        // An interactive CLI back at its prompt after it reported its task done: it waits for more, not for an answer.
+        return {
+          severity: 'info',
+          message: `${who} is done and waits at its prompt for more.${agent.message ? ` ${agent.message}` : ''}`,
+          buttons: [...terminal, actionButton(AlertActions.SendInput)],
+        };
+      }
       return {
         severity: 'warning',
         message: `${who} needs input${agent.lastLine ? `: ${agent.lastLine}` : '.'}`,
