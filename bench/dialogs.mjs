@@ -112,7 +112,7 @@ const recorded = { all: [], real: [], synthetic: [], missed: [] };
     }
     const n = dialogs().length;
     note('Recorded dialogs of the real CLIs → `needsInput`', latency(dist(recorded.real)),
-      `${dialogs().filter((d) => d.origin.endsWith('recorded')).length} dialogs (Claude Code trust, proceed, edit, auto mode; Gemini CLI trust, approval), ${RUNS} replays each after one warm-up; from \`head -c\` having written the bytes up to where the dialog is fully drawn to the orchflow/agent/changed notification with state needsInput`);
+      `${dialogs().filter((d) => d.origin.endsWith('recorded')).length} dialogs (${dialogs().filter((d) => d.origin.endsWith('recorded')).map((d) => `${d.origin.split(',')[0]} ${d.dialog}`).join(', ')}), ${RUNS} replays each after one warm-up; from \`head -c\` having written the bytes up to where the dialog is fully drawn to the orchflow/agent/changed notification with state needsInput`);
     note('Synthetic dialogs (trust, approval, edit, plan of the three vendors) → `needsInput`', latency(dist(recorded.synthetic)), `${n - dialogs().filter((d) => d.origin.endsWith('recorded')).length} dialogs, same method`);
     note('All recorded dialogs → `needsInput`', latency(dist(recorded.all)),
       `${recorded.missed.length === 0 ? 'every replay reported, each with its question' : `not reported within 5 s or without the question: ${[...new Set(recorded.missed)].join(', ')}`}`);
