@@ -92,6 +92,7 @@ public sealed class AgentAnswerTests : IDisposable
             ["menu-arrows"] = Menu(MenuAgent, new JsonObject { ["MENU_STYLE"] = "arrows" }),
             ["menu-switch"] = Menu(MenuAgent, new JsonObject { ["MENU_SWITCH"] = "switch" }),
             ["menu-working"] = Menu(MenuAgent, new JsonObject { ["MENU_WORK"] = "60" }),
+            ["menu-prompt-first"] = Menu(MenuAgent, new JsonObject { ["MENU_PROMPT_FIRST"] = "1.5" }),
             ["line"] = Menu(FakeAgent),
         };
         var config = new JsonObject { ["workspace"] = new JsonObject { ["agents"] = new JsonObject { ["types"] = types } } };
@@ -265,5 +266,20 @@ public sealed class AgentAnswerTests : IDisposable
         // A key typed in the terminal is the person's: the agent works again.
         await c.CallAsync<object?>(Methods.TerminalInput, new TerminalInputParams { Id = waiting.TerminalId!, Data = "x" });
         await WaitFor(c, a.Id, x => x.State == AgentState.Running, "running after a typed key");
+    }
+
+    [Fact]
+    public async Task A_dialog_drawn_over_a_screen_already_taken_for_a_prompt_brings_its_question_and_choices()
+    {
+        var (server, c, ws) = await StartAsync("prompt-first");
+        await using var _ = server;
+        var a = await Spawn(c, ws.Id, "menu-prompt-first");
+        await WaitFor(c, a.Id, x => x.State == AgentState.NeedsInput, "needsInput at its first prompt");
+        var waiting = await WaitForMenu(c, a.Id);
+        Assert.Equal("Do you want to proceed?", waiting.Question);
+        Assert.Equal(Approval.Select(x => x.Label), waiting.Choices!.Select(x => x.Label));
+        await Answer(c, a.Id, "1", waiting.Question);
+        await WaitFor(c, a.Id, x => x.State == AgentState.Succeeded, "succeeded");
+        Assert.Equal("31", KeysRead(ws));
     }
 }

@@ -6,6 +6,7 @@
 // Run: node --test tests/agents/ (after scripts/build-server.sh and scripts/setup.sh; the `agents` tier does both).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -116,6 +117,15 @@ test('claude interactive in an untrusted folder: its trust question is answered 
   const w = await world(t, { types: ['claude'], label: 'claude-untrusted' });
   await scenario(w, 'claude', 'interactive', { trusted: false });
 });
+
+// Codex CLI asks for trust only in a folder under version control, where people run it; Gemini CLI in any folder.
+for (const type of ['codex', 'gemini']) {
+  test(`${type} interactive in an untrusted folder: its trust question is answered through Orchflow, then the run goes on`, { skip: missing ?? false, timeout: 420_000 }, async (t) => {
+    const w = await world(t, { types: [type], label: `${type}-untrusted` });
+    execFileSync('git', ['init', '-q', w.project]);
+    await scenario(w, type, 'interactive', { trusted: false });
+  });
+}
 
 test('gemini batch in an untrusted folder ends failed with Gemini\'s own reason', { skip: missing ?? false, timeout: 300_000 }, async (t) => {
   const w = await world(t, { types: ['gemini'], label: 'gemini-untrusted' });

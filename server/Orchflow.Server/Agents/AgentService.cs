@@ -1019,14 +1019,16 @@ public sealed class AgentService : IAsyncDisposable
                         changed = true;
                     }
                 }
-                else if (r.NeedsInput && agent.State == AgentState.NeedsInput && r.Question is not null && agent.WaitingOnScreen
+                else if (r.NeedsInput && agent.State == AgentState.NeedsInput && r.Question is not null
                     && (r.Question != agent.Question || !SameLabels(r.Choices, agent.Choices)))
                 {
-                    // One dialog replaced another without a pause: what it asks is the new one, so an answer meant for
-                    // the old one is refused rather than typed into this one.
+                    // One dialog replaced another without a pause, or a dialog was drawn over a screen already taken for
+                    // a prompt (Codex CLI draws its trust dialog in parts): what it asks is the new one, so an answer
+                    // meant for the old one is refused rather than typed into this one.
                     agent.NeedsInputSince = _time.GetUtcNow();
                     agent.Question = r.Question;
                     agent.Choices = r.Choices;
+                    agent.WaitingOnScreen = true;
                     AddEvent(agent, AgentEventKind.NeedsInput, $"{agent.Id} needs input: {Short(r.Question)}");
                     changed = true;
                 }

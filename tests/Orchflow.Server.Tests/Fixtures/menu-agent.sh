@@ -10,6 +10,8 @@
 #   MENU_SWITCH  a file name: once that file exists in the working directory, the dialog is replaced by another
 #                question ("Do you want to make this edit to notes.md?", Yes or No) before any key is read.
 #   MENU_WORK    seconds of a working spinner before the dialog (default 0).
+#   MENU_PROMPT_FIRST  seconds of an idle prompt ("> ") before the dialog is drawn over it (default 0), as Codex CLI
+#                draws its trust dialog after a screen that already looks like a prompt.
 set -u
 
 printf '\033[?25l'
@@ -18,6 +20,11 @@ while [ "$SECONDS" -lt "$end" ]; do
   printf '\033[2J\033[H\342\234\273 Thinking\342\200\246 (%ss \302\267 esc to interrupt)\r\n' "$((end - SECONDS))"
   sleep 0.2
 done
+
+if [ "${MENU_PROMPT_FIRST:-0}" != 0 ]; then
+  printf '\033[2J\033[H> '
+  sleep "$MENU_PROMPT_FIRST"
+fi
 
 style="${MENU_STYLE:-numbered}"
 question='Do you want to proceed?'
