@@ -356,4 +356,16 @@ public sealed class ScreenDetectionTests
         Assert.False(r.NeedsInput);
         Assert.Equal("1. Yes", r.LastLine);
     }
+
+    [Theory]
+    [InlineData("codex-trust.bin", new[] { "1\r", "2\r" })] // "enter continue · esc back": a digit only moves the marker
+    [InlineData("claude-proceed.bin", new[] { "1", "2", "3", "4" })] // a digit picks at once
+    [InlineData("gemini-trust.bin", new[] { "1", "2", "3" })]
+    public void A_numbered_menu_is_answered_with_Enter_after_the_digit_only_where_its_footer_says_Enter_confirms(string file, string[] keys)
+    {
+        var screen = new TerminalScreen(80, 24);
+        screen.Feed(Encoding.UTF8.GetString(File.ReadAllBytes(Path.Combine(Dir, file))));
+        var verdict = ScreenReader.Read(screen.Snapshot());
+        Assert.Equal(keys, verdict.Choices!.Select(c => c.Keys));
+    }
 }

@@ -271,6 +271,13 @@ public static partial class ScreenReader
 
             if (selected >= 0)
             {
+                // A digit moves the marker in some menus and picks at once in others: where the footer says Enter
+                // confirms ("enter continue", "Press enter to confirm": Codex CLI), Enter follows the digit.
+                if (EnterConfirms(lines, end))
+                {
+                    choices = [.. choices.Select(c => c with { Keys = c.Keys + "\r" })];
+                }
+
                 return new Menu(rows[0], rows[^1], choices);
             }
 
@@ -279,6 +286,23 @@ public static partial class ScreenReader
 
         return UnnumberedMenu(screen, lines);
     }
+
+    /// <summary>Whether one of the few lines under a menu's last item is a footer that says Enter confirms the choice.</summary>
+    private static bool EnterConfirms(string[] lines, int lastRow)
+    {
+        for (int j = lastRow + 1; j < lines.Length && j <= lastRow + 4; j++)
+        {
+            if (EnterFooter().IsMatch(lines[j]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    [GeneratedRegex(@"(?i)\benter\s+(to\s+)?(continue|confirm|select)\b|\bpress\s+enter\b")]
+    private static partial Regex EnterFooter();
 
     /// <summary>Where each line's text starts: after its leading blanks, or after the blanks that follow a box's left border.</summary>
     private static int[] Indents(ScreenSnapshot screen)
