@@ -29,6 +29,18 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ORCHFLOW_ROOT"
 
+# npm puts <every folder above the checkout>/node_modules/.bin on PATH, and most of those do not exist. One that does
+# not exist under a folder every user may write (/tmp/node_modules/.bin, for a checkout under /tmp) is a name anyone
+# could create, so the daemon rightly refuses to vouch for a program found through it (security.allowed_commands),
+# and the tests' workspaces, which inherit this PATH, would have every launch refused. The tests run with the PATH
+# entries that exist.
+existing_path=""
+IFS=':' read -r -a path_entries <<<"$PATH"
+for entry in "${path_entries[@]}"; do
+  [[ -n "$entry" && -d "$entry" ]] && existing_path="${existing_path:+$existing_path:}$entry"
+done
+export PATH="$existing_path"
+
 all_tiers=(contract static dotnet extension mcp agents package vscode)
 dotnet_traits=(unit rpc e2e slow)
 requested="${ORCHFLOW_TEST_TIERS:-all}"
