@@ -11,10 +11,8 @@
 // Environment: BENCH_DIALOG_RUNS (replays of each recorded dialog, default 5), BENCH_LIVE_RUNS (live runs per CLI, default 3).
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
-import rpc from 'vscode-jsonrpc/node.js';
-import { quantile, fmt, writeSection, machine, repo, os } from './lib.mjs';
+import { quantile, fmt, writeSection, machine, repo, os, connect } from './lib.mjs';
 import { makeWorld, installedVersion, missingPrerequisite, sleep } from '../tests/agents/harness.mjs';
 
 const RUNS = Number(process.env.BENCH_DIALOG_RUNS ?? 5);
@@ -38,16 +36,6 @@ function dialogs() {
     if (q) list.push({ file: f.file, bytes: q.end, origin: `${f.vendor}, synthetic`, dialog: f.file.replace(/^synthetic-[a-z]+-|\.bin$/g, '') });
   }
   return list;
-}
-
-async function connect(world) {
-  const sock = net.connect(path.join(world.orchHome, 'run', 'orchflow.sock'));
-  await new Promise((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
-  const conn = rpc.createMessageConnection(new rpc.SocketMessageReader(sock), new rpc.SocketMessageWriter(sock));
-  conn.listen();
-  await conn.sendRequest('initialize', { processId: process.pid, clientInfo: { name: 'bench-dialogs' } });
-  await conn.sendNotification('initialized', {});
-  return { conn, close: () => { conn.dispose(); sock.destroy(); } };
 }
 
 /** The first moment each agent was reported in each state, by id (notifications can precede the spawn's response). */
@@ -79,7 +67,7 @@ const loadBefore = os.loadavg()[0];
 const recorded = { all: [], real: [], synthetic: [], missed: [] };
 {
   const w = await makeWorld({ types: [], label: 'bench-dialogs' });
-  const c = await connect(w);
+  const c = await connect({ home: w.orchHome });
   try {
     const seen = watchStates(c.conn);
     const cut = path.join(w.root, 'cut');
@@ -133,7 +121,7 @@ if (missing) {
       const w = await makeWorld({ types: [type], label: `bench-live-${type}` });
       // A folder under version control, where people run these CLIs (Codex asks for trust only there).
       execFileSync('git', ['init', '-q', w.project]);
-      const c = await connect(w);
+      const c = await connect({ home: w.orchHome });
       try {
         const seen = watchStates(c.conn);
         let drawn = null;
