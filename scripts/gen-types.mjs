@@ -3,9 +3,11 @@
 //
 // The C# records in server/Orchflow.Protocol are the source of truth for the wire contract;
 // the server exports them as JSON Schema, and this script turns that schema into TypeScript:
-// one declaration per entry of `definitions` (enums become string-literal unions),
-// a `Methods` object from the `methods` table, an `ErrorCodes` object from `errorCodes`,
-// and type maps from each method name to its params and result types.
+// one declaration per entry of `definitions` (enums become string-literal unions, and each enum's values a
+// `<Name>Values` array, so that a check at run time accepts exactly the C# values), a `Methods` object from the
+// `methods` table, an `ErrorCodes` object from `errorCodes`, a `Limits` object from `limits` (the daemon's limits
+// and name rules that the extension checks before it asks), and type maps from each method name to its params and
+// result types. The `agentActions` table is for clients' tests; the extension reads each agent's `actions`.
 //
 // Usage: node scripts/gen-types.mjs            writes the file
 //        node scripts/gen-types.mjs --check    exits 1 when the checked-in file is out of date
@@ -43,6 +45,7 @@ async function generate() {
   const definitions = schema.definitions ?? {};
   const methods = schema.methods ?? {};
   const errorCodes = schema.errorCodes ?? {};
+  const limits = schema.limits ?? {};
   const names = Object.keys(definitions).sort();
 
   for (const [method, entry] of Object.entries(methods)) {
@@ -88,6 +91,12 @@ async function generate() {
   out.push(body);
   out.push('');
 
+  for (const name of names.filter((n) => Array.isArray(definitions[n].enum))) {
+    out.push(`/** Every ${name}, in the C# declaration order. */`);
+    out.push(`export const ${name}Values = [${definitions[name].enum.map(quote).join(', ')}] as const satisfies readonly ${name}[];`);
+    out.push('');
+  }
+
   const methodEntries = Object.entries(methods).sort(([a], [b]) => a.localeCompare(b));
   out.push('/** Every JSON-RPC method and notification in the protocol\'s method table, named as in C#. */');
   out.push('export const Methods = {');
@@ -105,6 +114,15 @@ async function generate() {
   out.push('} as const;');
   out.push('');
   out.push('export type ErrorCodeName = keyof typeof ErrorCodes;');
+  out.push('');
+
+  out.push('/** The daemon\'s limits and name rules that the extension checks before it asks (the daemon checks every request again). */');
+  out.push('export const Limits = {');
+  for (const [name, limit] of Object.entries(limits)) {
+    out.push(`  /** ${limit.description} */`);
+    out.push(`  ${name}: ${typeof limit.value === 'string' ? quote(limit.value) : limit.value},`);
+  }
+  out.push('} as const;');
   out.push('');
 
   out.push('/** Params and result type of each request, keyed by method name. */');

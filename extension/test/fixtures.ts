@@ -1,6 +1,10 @@
 // Builders for protocol objects, so each test states only what it is about.
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import type {
+  AgentAction,
   AgentInfo,
+  AgentState,
   AgentTypeInfo,
   Diagnostic,
   IsolationFeature,
@@ -98,16 +102,43 @@ export function terminal(o: Partial<TerminalInfo> = {}): TerminalInfo {
   };
 }
 
+interface AgentActionCase {
+  readonly state: AgentState;
+  readonly terminal: boolean;
+  readonly menu: boolean;
+  readonly actions: AgentAction[];
+}
+
+/** The daemon's own table of what an agent allows (its AgentActions, exported into schemas/protocol.schema.json). */
+const AgentActionTable = (
+  JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'schemas', 'protocol.schema.json'), 'utf8')) as { agentActions: AgentActionCase[] }
+).agentActions;
+
+/** The actions the daemon sends with an agent like this one: by its state, its terminal and the menu it shows. */
+export function actionsFor(o: Pick<AgentInfo, 'state' | 'terminalId' | 'choices'>): AgentAction[] {
+  const terminal = o.terminalId != null;
+  const menu = (o.choices?.length ?? 0) > 0;
+  const row = AgentActionTable.find((c) => c.state === o.state && c.terminal === terminal && c.menu === menu);
+  if (!row) {
+    throw new Error(`schemas/protocol.schema.json has no agentActions row for ${o.state}, terminal ${terminal}, menu ${menu}`);
+  }
+  return [...row.actions];
+}
+
+/** An agent as the daemon sends it; its actions follow from its state, terminal and menu unless a test gives them. */
 export function agent(o: Partial<AgentInfo> = {}): AgentInfo {
   const id = o.id ?? 'shop-a1';
+  const state = o.state ?? 'running';
+  const terminalId = o.terminalId === undefined ? 'shop-t1' : o.terminalId;
+  const choices = o.choices ?? null;
   return {
     id,
     workspaceId: o.workspaceId ?? 'shop-api',
     type: o.type ?? 'claude',
     task: o.task ?? 'add a health check endpoint',
-    state: o.state ?? 'running',
+    state,
     queuePosition: o.queuePosition ?? null,
-    terminalId: o.terminalId === undefined ? 'shop-t1' : o.terminalId,
+    terminalId,
     exitCode: o.exitCode ?? null,
     signal: o.signal ?? null,
     worktree: o.worktree ?? null,
@@ -119,7 +150,7 @@ export function agent(o: Partial<AgentInfo> = {}): AgentInfo {
     lastLine: o.lastLine ?? null,
     mcpConnectedAt: o.mcpConnectedAt ?? null,
     question: o.question ?? null,
-    choices: o.choices ?? null,
+    choices,
     message: o.message ?? null,
     doneAt: o.doneAt ?? null,
     runs: o.runs ?? 1,
@@ -127,6 +158,7 @@ export function agent(o: Partial<AgentInfo> = {}): AgentInfo {
     startedAt: o.startedAt === undefined ? '2025-01-01T00:00:01Z' : o.startedAt,
     endedAt: o.endedAt ?? null,
     logPath: o.logPath ?? `/home/u/.local/share/orchflow/logs/agents/shop-api/${id}.log`,
+    actions: o.actions ?? actionsFor({ state, terminalId, choices }),
   };
 }
 

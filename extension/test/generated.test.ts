@@ -1,14 +1,17 @@
-// The generated TypeScript must agree with the schema and with the C# constants it mirrors.
+// The generated TypeScript must agree with the schema and with the C# constants it is generated from.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { ErrorCodes, Methods } from '../src/protocol/generated';
+import * as generated from '../src/protocol/generated';
+import { ErrorCodes, Limits, Methods } from '../src/protocol/generated';
 
 const root = path.resolve(__dirname, '..', '..');
 const schema = JSON.parse(readFileSync(path.join(root, 'schemas', 'protocol.schema.json'), 'utf8')) as {
   methods: Record<string, { kind: string }>;
   errorCodes: Record<string, number>;
+  limits: Record<string, { value: number | string }>;
+  definitions: Record<string, { enum?: string[] }>;
 };
 
 /** `public const string Name = "value";` and `public const int Name = 1;` from a C# file. */
@@ -23,6 +26,18 @@ test('Methods lists exactly the schema method table', () => {
 
 test('ErrorCodes equals the schema table', () => {
   assert.deepEqual({ ...ErrorCodes }, schema.errorCodes);
+});
+
+test('Limits equals the schema table', () => {
+  assert.deepEqual({ ...Limits }, Object.fromEntries(Object.entries(schema.limits).map(([name, limit]) => [name, limit.value])));
+});
+
+test('every enum of the schema has its values, in order', () => {
+  const enums = Object.entries(schema.definitions).filter(([, d]) => Array.isArray(d.enum));
+  assert.ok(enums.length > 0);
+  for (const [name, definition] of enums) {
+    assert.deepEqual((generated as Record<string, unknown>)[`${name}Values`], definition.enum, name);
+  }
 });
 
 const protocolDir = path.join(root, 'server', 'Orchflow.Protocol');

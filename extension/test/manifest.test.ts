@@ -200,16 +200,17 @@ test('agent actions are offered exactly in the states the daemon accepts them', 
   const matches = (command: string, contextValue: string): boolean => itemMenu(command).some((e) => viewItemRegex(e.when).test(contextValue));
   for (const state of states) {
     for (const terminalId of ['shop-t1', null]) {
-      const row = agentNode(agent({ state, terminalId }), 'Shop API').contextValue;
+      const subject = agent({ state, terminalId });
+      const row = agentNode(subject, 'Shop API').contextValue;
       const expected: [string, boolean][] = [
         [Commands.ShowAgentTerminal, terminalId !== null],
-        [Commands.SendAgentInput, canSendInput(state)],
+        [Commands.SendAgentInput, canSendInput(subject)],
         [Commands.AnswerAgent, false],
-        [Commands.PauseAgent, canPause(state)],
-        [Commands.ResumeAgent, canResume(state)],
-        [Commands.StopAgent, isLive(state)],
-        [Commands.RestartAgent, isEnded(state)],
-        [Commands.RemoveAgent, isEnded(state)],
+        [Commands.PauseAgent, canPause(subject)],
+        [Commands.ResumeAgent, canResume(subject)],
+        [Commands.StopAgent, isLive(subject)],
+        [Commands.RestartAgent, isEnded(subject)],
+        [Commands.RemoveAgent, isEnded(subject)],
         [Commands.OpenAgentLog, true],
       ];
       for (const [command, offered] of expected) {

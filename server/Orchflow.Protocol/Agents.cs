@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Orchflow.Protocol;
 
 /// <summary>
@@ -32,6 +34,37 @@ public enum AgentState
 
     /// <summary>The daemon stopped while the agent was active; found at the next start. Restart runs it again.</summary>
     Interrupted,
+}
+
+/// <summary>
+/// What a client may ask of an agent, as <see cref="AgentInfo.Actions"/> lists it: the daemon accepts each listed one for
+/// the agent as published (a stop, restart or remove already under way is refused for that moment, and is not published).
+/// </summary>
+public enum AgentAction
+{
+    /// <summary>Type into its terminal (orchflow/agent/send): its process runs and is not paused.</summary>
+    Send,
+
+    /// <summary>Pick a choice of the menu its screen shows (orchflow/agent/answer): it needs input and a menu was recognised.</summary>
+    Answer,
+
+    /// <summary>Stop every process of its session (orchflow/agent/pause): starting, running or waiting for input.</summary>
+    Pause,
+
+    /// <summary>Continue a paused agent (orchflow/agent/resume).</summary>
+    Resume,
+
+    /// <summary>End it (orchflow/agent/stop): queued, or holding a slot of its workspace's pool.</summary>
+    Stop,
+
+    /// <summary>Run the same task again (orchflow/agent/restart): anything but queued, live agents included.</summary>
+    Restart,
+
+    /// <summary>Forget it, its log and its worktree (orchflow/agent/remove); a live one is stopped first.</summary>
+    Remove,
+
+    /// <summary>Its run's terminal exists: attach to it to watch or type (<see cref="AgentInfo.TerminalId"/>).</summary>
+    ShowTerminal,
 }
 
 /// <summary>One choice of a menu an agent's screen shows while it needs input (e.g. "Yes, and don't ask again").</summary>
@@ -141,6 +174,10 @@ public sealed record AgentInfo
 
     /// <summary>The file holding its full output (escape sequences kept), size-capped with one rotated <c>.1</c>.</summary>
     public required string LogPath { get; init; }
+
+    /// <summary>What the daemon accepts for this agent now, in <see cref="AgentAction"/> order: clients offer these and no others.</summary>
+    [JsonRequired]
+    public IReadOnlyList<AgentAction> Actions { get; init; } = [];
 }
 
 public sealed record AgentSpawnParams

@@ -52,3 +52,19 @@ public sealed record DaemonInfo
 
     public required DateTimeOffset StartedAt { get; init; }
 }
+
+/// <summary>
+/// What <c>orchflow daemon ensure --json</c> prints, on one line: where the daemon listens, started by this call or
+/// found running. Clients (the VS Code extension) run it to find or start the daemon before they connect.
+/// </summary>
+public sealed record DaemonEnsureResult
+{
+    /// <summary>The daemon's Unix socket.</summary>
+    public required string Socket { get; init; }
+
+    /// <summary>The daemon's process id; absent when the running daemon's pid file could not be read.</summary>
+    public int? Pid { get; init; }
+
+    /// <summary>True when this call started the daemon, false when one was already running.</summary>
+    public required bool Started { get; init; }
+}

@@ -85,7 +85,12 @@ public static class ProtocolSchema
         new(Methods.ResourcesChanged, typeof(ResourceSnapshot), null, IsNotification: true),
     ];
 
-    public static string ExportJson()
+    /// <summary>
+    /// The whole document. <paramref name="limits"/> and <paramref name="agentActions"/> are the daemon's rules, which live
+    /// with the services that enforce them: the limits clients check before they ask, and the actions an agent allows for
+    /// each state, with and without a terminal and a menu (what <see cref="AgentInfo.Actions"/> carries per agent).
+    /// </summary>
+    public static string ExportJson(IReadOnlyList<ProtocolLimit> limits, Func<AgentState, bool, bool, IReadOnlyList<AgentAction>> agentActions)
     {
         var types = CollectTypes();
         var definitions = new JsonObject();
@@ -117,6 +122,27 @@ public static class ProtocolSchema
             errorCodes[field.Name] = (int)field.GetRawConstantValue()!;
         }
 
+        var limitTable = new JsonObject();
+        foreach (var limit in limits.OrderBy(l => l.Name, StringComparer.Ordinal))
+        {
+            limitTable[limit.Name] = new JsonObject { ["value"] = limit.Value.DeepClone(), ["description"] = limit.Description };
+        }
+
+        var actionTable = new JsonArray();
+        foreach (var state in Enum.GetValues<AgentState>())
+        {
+            foreach (var (terminal, menu) in new[] { (true, true), (true, false), (false, true), (false, false) })
+            {
+                actionTable.Add(new JsonObject
+                {
+                    ["state"] = JsonSerializer.SerializeToNode(state, ProtocolJson.Options),
+                    ["terminal"] = terminal,
+                    ["menu"] = menu,
+                    ["actions"] = JsonSerializer.SerializeToNode(agentActions(state, terminal, menu), ProtocolJson.Options),
+                });
+            }
+        }
+
         var root = new JsonObject
         {
             ["$schema"] = "http://json-schema.org/draft-07/schema#",
@@ -125,6 +151,8 @@ public static class ProtocolSchema
             ["description"] = "Generated from server/Orchflow.Protocol by `bin/orchflow schema export`. Do not edit.",
             ["methods"] = methods,
             ["errorCodes"] = errorCodes,
+            ["limits"] = limitTable,
+            ["agentActions"] = actionTable,
             ["definitions"] = definitions,
         };
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }).Replace("\r\n", "\n", StringComparison.Ordinal) + "\n";
@@ -166,7 +194,7 @@ public static class ProtocolSchema
         node is JsonObject o && o["type"] is JsonArray a && a.Any(v => v?.GetValue<string>() == "null");
 
     private static bool IsProtocolType(Type t) =>
-        t.Namespace == typeof(ProtocolSchema).Namespace && !t.IsNested && t != typeof(MethodDescriptor) && (t.IsEnum || (t.IsClass && !t.IsAbstract && t != typeof(ProtocolSchema)));
+        t.Namespace == typeof(ProtocolSchema).Namespace && !t.IsNested && t != typeof(MethodDescriptor) && t != typeof(ProtocolLimit) && (t.IsEnum || (t.IsClass && !t.IsAbstract && t != typeof(ProtocolSchema)));
 
     /// <summary>Every protocol type reachable from the method table, and every public record of this assembly.</summary>
     private static HashSet<Type> CollectTypes()
@@ -183,6 +211,39 @@ public static class ProtocolSchema
 
         return types;
     }
+}
+
+/// <summary>
+/// A limit or name rule of the daemon that clients check before they ask, so that a person hears of a problem while
+/// typing (the daemon checks every request again): exported under <c>limits</c>, generated into the extension's
+/// <c>Limits</c>. A number, or an ECMAScript-compatible pattern.
+/// </summary>
+public sealed class ProtocolLimit
+{
+    public ProtocolLimit(string name, int value, string description)
+        : this(name, JsonValue.Create(value), description)
+    {
+    }
+
+    public ProtocolLimit(string name, string value, string description)
+        : this(name, JsonValue.Create(value), description)
+    {
+    }
+
+    private ProtocolLimit(string name, JsonNode value, string description)
+    {
+        Name = name;
+        Value = value;
+        Description = description;
+    }
+
+    /// <summary>PascalCase, as the generated TypeScript names it.</summary>
+    public string Name { get; }
+
+    public JsonNode Value { get; }
+
+    /// <summary>One sentence: what is limited, and where the daemon enforces it.</summary>
+    public string Description { get; }
 }
 
 /// <summary>One method of the wire. Requests go client to server; notifications go server to client unless <paramref name="FromClient"/>.</summary>

@@ -12,6 +12,10 @@ public enum ProjectType
     Mixed,
 }
 
+/// <summary>
+/// How much isolation a workspace's processes get. Declared weakest first: the daemon compares tiers in this order, and
+/// clients by the generated <c>SecurityTierValues</c>.
+/// </summary>
 public enum SecurityTier
 {
     Standard,

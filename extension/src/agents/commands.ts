@@ -344,7 +344,7 @@ async function showAgentsNeedingInput(ctx: AgentCommandContext): Promise<void> {
 async function sendAgentInput(ctx: AgentCommandContext, arg: unknown): Promise<void> {
   const agent = await pickAgent(ctx, arg, {
     placeHolder: 'Pick the agent to send input to',
-    filter: (a) => canSendInput(a.state),
+    filter: canSendInput,
     none: 'No Orchflow agent is running to take input.',
   });
   if (!agent) {
@@ -408,7 +408,7 @@ async function simpleAction(
 async function stopAgent(ctx: AgentCommandContext, arg: unknown): Promise<void> {
   const agent = await pickAgent(ctx, arg, {
     placeHolder: 'Pick the agent to stop',
-    filter: (a) => canStop(a.state),
+    filter: canStop,
     none: 'No Orchflow agent is running or queued.',
   });
   if (!agent) {
@@ -430,13 +430,13 @@ async function stopAgent(ctx: AgentCommandContext, arg: unknown): Promise<void> 
 async function removeAgent(ctx: AgentCommandContext, arg: unknown): Promise<void> {
   const agent = await pickAgent(ctx, arg, {
     placeHolder: 'Pick the ended agent to remove',
-    filter: (a) => canRemove(a.state),
+    filter: canRemove,
     none: 'No Orchflow agent has ended; stop one first to remove it.',
   });
   if (!agent) {
     return;
   }
-  if (isLive(agent.state)) {
+  if (isLive(agent)) {
     throw new Error(`${agent.id} is ${stateText(agent)}; stop it first, then remove it.`);
   }
   const remove = 'Remove';
@@ -472,16 +472,16 @@ export function registerAgentCommands(ctx: AgentCommandContext): vscode.Disposab
     [Commands.AnswerAgent, (arg) => answerAgent(ctx, arg)],
     [
       Commands.PauseAgent,
-      (arg) => simpleAction(ctx, arg, { method: Methods.AgentPause, verb: 'pause', filter: (a) => canPause(a.state), none: 'No Orchflow agent is running.' }),
+      (arg) => simpleAction(ctx, arg, { method: Methods.AgentPause, verb: 'pause', filter: canPause, none: 'No Orchflow agent is running.' }),
     ],
     [
       Commands.ResumeAgent,
-      (arg) => simpleAction(ctx, arg, { method: Methods.AgentResume, verb: 'resume', filter: (a) => canResume(a.state), none: 'No Orchflow agent is paused.' }),
+      (arg) => simpleAction(ctx, arg, { method: Methods.AgentResume, verb: 'resume', filter: canResume, none: 'No Orchflow agent is paused.' }),
     ],
     [
       Commands.RestartAgent,
       (arg) =>
-        simpleAction(ctx, arg, { method: Methods.AgentRestart, verb: 'restart', filter: (a) => canRestart(a.state), none: 'No Orchflow agent has ended.' }),
+        simpleAction(ctx, arg, { method: Methods.AgentRestart, verb: 'restart', filter: canRestart, none: 'No Orchflow agent has ended.' }),
     ],
     [Commands.StopAgent, (arg) => stopAgent(ctx, arg)],
     [Commands.RemoveAgent, (arg) => removeAgent(ctx, arg)],

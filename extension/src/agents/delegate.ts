@@ -8,10 +8,13 @@
 // The workspace is matched by id, name or namespace, ignoring case; `[type]` picks the agent type, otherwise
 // the default one (`orchflow.agents.defaultType`).
 // This module must not import 'vscode'.
-import type { AgentTypeInfo, WorkspaceInfo } from '../protocol/generated';
+import { Limits, type AgentTypeInfo, type WorkspaceInfo } from '../protocol/generated';
 
-/** The daemon refuses longer tasks (AgentService.MaxTaskChars). */
-export const MaxTaskChars = 100_000;
+/** The daemon refuses longer tasks. */
+export const MaxTaskChars = Limits.AgentTaskMaxChars;
+
+/** What an agent type may be called, as the configs name them. */
+const TypeNamePattern = new RegExp(Limits.AgentTypeNamePattern);
 
 export interface DelegateTask {
   /** 1-based, as editors number lines. */
@@ -95,8 +98,8 @@ export function parseDelegateText(text: string, workspaces: readonly WorkspaceIn
       problem(typeColumn - 1, 2, 'the agent type between [ ] is empty; write a type such as [claude], or leave out the brackets.');
       return;
     }
-    if (type !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(type.trim())) {
-      problem(typeColumn, type.length, `"${type.trim()}" is not an agent type name (letters, digits, "-" and "_").`);
+    if (type !== undefined && !TypeNamePattern.test(type.trim())) {
+      problem(typeColumn, type.length, `"${type.trim()}" is not an agent type name (up to 64 letters, digits, "-" and "_").`);
       return;
     }
     const task = rest.trim();

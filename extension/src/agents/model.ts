@@ -1,58 +1,69 @@
-// What an agent's state allows, as plain decisions shared by the tree, the commands and the notifications.
-// They mirror the daemon's rules (AgentService): an action offered here is one the daemon accepts.
+// What an agent allows, as plain decisions shared by the tree, the commands and the notifications.
+// The daemon says which actions it accepts for each agent (`AgentInfo.actions`, from its AgentActions); nothing here
+// decides that on its own, so an action offered here is one the daemon accepts.
 // This module must not import 'vscode'.
-import type { AgentInfo, AgentState } from '../protocol/generated';
+import type { AgentAction, AgentInfo, AgentState } from '../protocol/generated';
 
-/** Queued, or holding a slot of its workspace's pool: not finished. */
-export function isLive(state: AgentState): boolean {
-  return state === 'queued' || holdsSlot(state);
+type Actions = Pick<AgentInfo, 'actions'>;
+
+/** The daemon accepts this action for the agent as it was last published. */
+export function allows(agent: Actions, action: AgentAction): boolean {
+  return agent.actions.includes(action);
 }
 
-/** Starting, running, needsInput and paused take one of the workspace's max_agents slots (and have a process). */
-export function holdsSlot(state: AgentState): boolean {
-  return state === 'starting' || state === 'running' || state === 'needsInput' || state === 'paused';
+/** Not finished: queued, or holding a slot of its workspace's pool; the daemon still has something to stop. */
+export function isLive(agent: Actions): boolean {
+  return allows(agent, 'stop');
 }
 
 /** Succeeded, failed, stopped or interrupted: final until a restart. */
-export function isEnded(state: AgentState): boolean {
-  return !isLive(state);
+export function isEnded(agent: Actions): boolean {
+  return !isLive(agent);
+}
+
+/** Live and started: it has a process, which takes one of the workspace's max_agents slots (and has figures). */
+export function holdsSlot(agent: Pick<AgentInfo, 'actions' | 'state'>): boolean {
+  return isLive(agent) && agent.state !== 'queued';
 }
 
 /** The daemon pauses (SIGSTOP) an agent that is starting, running or waiting for input. */
-export function canPause(state: AgentState): boolean {
-  return state === 'starting' || state === 'running' || state === 'needsInput';
+export function canPause(agent: Actions): boolean {
+  return allows(agent, 'pause');
 }
 
-export function canResume(state: AgentState): boolean {
-  return state === 'paused';
+export function canResume(agent: Actions): boolean {
+  return allows(agent, 'resume');
 }
 
 /** Input reaches an agent whose process runs and is not stopped. */
-export function canSendInput(state: AgentState): boolean {
-  return canPause(state);
+export function canSendInput(agent: Actions): boolean {
+  return allows(agent, 'send');
 }
 
-/** Waiting on a menu its screen shows (a trust dialog, a tool approval ...): one of its choices can be picked by number. */
-export function canAnswer(agent: Pick<AgentInfo, 'state' | 'question' | 'choices'>): boolean {
-  return agent.state === 'needsInput' && !!agent.question && (agent.choices?.length ?? 0) > 0;
+/**
+ * Waiting on a menu its screen shows (a trust dialog, a tool approval ...): one of its choices can be picked by number.
+ * The question is the extension's own need: it shows it, and sends it with the answer so that a changed one is refused.
+ */
+export function canAnswer(agent: Pick<AgentInfo, 'actions' | 'question'>): boolean {
+  return allows(agent, 'answer') && !!agent.question;
 }
 
 /** Offered only once the agent ended; the daemon also restarts a live one, which Stop then Restart does on purpose. */
-export function canRestart(state: AgentState): boolean {
-  return isEnded(state);
+export function canRestart(agent: Actions): boolean {
+  return isEnded(agent) && allows(agent, 'restart');
 }
 
 /** Removing deletes the agent's log and worktree, so it is offered only once the agent ended. */
-export function canRemove(state: AgentState): boolean {
-  return isEnded(state);
+export function canRemove(agent: Actions): boolean {
+  return isEnded(agent) && allows(agent, 'remove');
 }
 
-export function canStop(state: AgentState): boolean {
-  return isLive(state);
+export function canStop(agent: Actions): boolean {
+  return allows(agent, 'stop');
 }
 
-export function hasTerminal(agent: Pick<AgentInfo, 'terminalId'>): boolean {
-  return agent.terminalId != null && agent.terminalId !== '';
+export function hasTerminal(agent: Actions): boolean {
+  return allows(agent, 'showTerminal');
 }
 
 /** Most urgent first: needs input, then running ones, queued, paused, then the ended. */

@@ -82,7 +82,7 @@ export function formatMemory(bytes: number | null | undefined): string {
  * The latest resource sample wins over the figures the agent record carried when it last changed.
  */
 export function figuresOf(agent: AgentInfo, sample: AgentFigures | undefined): AgentFigures | undefined {
-  if (!holdsSlot(agent.state)) {
+  if (!holdsSlot(agent)) {
     return undefined;
   }
   return sample ?? { cpuPercent: agent.cpuPercent ?? null, memoryBytes: agent.memoryBytes ?? null, processes: agent.processes ?? null };
@@ -99,7 +99,7 @@ export function figuresText(figures: AgentFigures | undefined): string | undefin
  */
 export function agentDescription(agent: AgentInfo, sample?: AgentFigures): string {
   const figures = figuresText(figuresOf(agent, sample));
-  const done = agent.doneAt && isLive(agent.state) ? 'done' : undefined;
+  const done = agent.doneAt && isLive(agent) ? 'done' : undefined;
   return [agent.type, stateText(agent), done, figures].filter((p): p is string => p !== undefined).join(' · ');
 }
 
@@ -127,14 +127,14 @@ export function agentIcon(agent: Pick<AgentInfo, 'state'>): IconView {
 }
 
 /** The tags a row's menus match: the state, then what it allows. */
-export function agentContextValue(agent: Pick<AgentInfo, 'state' | 'terminalId' | 'question' | 'choices'>): string {
+export function agentContextValue(agent: Pick<AgentInfo, 'state' | 'actions' | 'question'>): string {
   const tags: (string | undefined)[] = [
     TreeItemContext.Agent,
     agent.state,
-    isLive(agent.state) ? TreeItemContext.TagLive : TreeItemContext.TagEnded,
-    canPause(agent.state) ? TreeItemContext.TagPausable : undefined,
-    canResume(agent.state) ? TreeItemContext.TagResumable : undefined,
-    canSendInput(agent.state) ? TreeItemContext.TagSendable : undefined,
+    isLive(agent) ? TreeItemContext.TagLive : TreeItemContext.TagEnded,
+    canPause(agent) ? TreeItemContext.TagPausable : undefined,
+    canResume(agent) ? TreeItemContext.TagResumable : undefined,
+    canSendInput(agent) ? TreeItemContext.TagSendable : undefined,
     canAnswer(agent) ? TreeItemContext.TagAnswerable : undefined,
     hasTerminal(agent) ? TreeItemContext.TagHasTerminal : undefined,
   ];
@@ -243,7 +243,7 @@ export function agentsSummary(agents: readonly AgentInfo[]): string {
 
 /** The workspace row's note: "2 agents, 1 needs input" over its live agents; empty when none is live. */
 export function workspaceAgentsNote(agents: readonly AgentInfo[]): string {
-  const live = agents.filter((a) => isLive(a.state));
+  const live = agents.filter((a) => isLive(a));
   if (live.length === 0) {
     return '';
   }

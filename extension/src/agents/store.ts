@@ -7,36 +7,22 @@
 // them in arrival order always ends at the latest state. A response to a request (spawn, pause, ...) may arrive
 // after a later notification, so a response only adds an agent the store does not know yet; it never overwrites.
 // This module must not import 'vscode'.
-import { Emitter, type Event } from 'vscode-jsonrpc/node';
+import { KeyedStore } from '../common/keyedStore';
 import type { AgentChangedNotification, AgentInfo, AgentResources, ResourceSnapshot, WorkspaceResources } from '../protocol/generated';
 import { compareAgents } from './model';
 import { figuresText, formatCpu, formatMemory, type AgentFigures } from './presentation';
 
-export class AgentStore {
-  private readonly agents = new Map<string, AgentInfo>();
+/** Every agent by id, oldest first, with the latest resource figures beside them. */
+export class AgentStore extends KeyedStore<AgentInfo> {
   private readonly figures = new Map<string, AgentResources>();
   private readonly workspaceFigures = new Map<string, WorkspaceResources>();
   /** When the figures shown were sampled (the daemon's clock, ISO 8601). */
   private sampledAt: string | undefined;
   /** Agents removed since the last list, so that a late response does not bring one back. */
   private readonly removed = new Set<string>();
-  private loaded = false;
-  private readonly changeEmitter = new Emitter<void>();
 
-  /** Fires after any change that the tree or the status bar shows. */
-  readonly onDidChange: Event<void> = this.changeEmitter.event;
-
-  get isLoaded(): boolean {
-    return this.loaded;
-  }
-
-  get(id: string): AgentInfo | undefined {
-    return this.agents.get(id);
-  }
-
-  /** Every agent, oldest first. */
-  all(): AgentInfo[] {
-    return [...this.agents.values()].sort(compareAgents);
+  constructor() {
+    super((a) => a.id, compareAgents);
   }
 
   forWorkspace(workspaceId: string): AgentInfo[] {
@@ -59,7 +45,7 @@ export class AgentStore {
 
   /** The agent running in this terminal, if any. */
   byTerminal(terminalId: string): AgentInfo | undefined {
-    for (const a of this.agents.values()) {
+    for (const a of this.items.values()) {
       if (a.terminalId === terminalId) {
         return a;
       }
@@ -69,30 +55,18 @@ export class AgentStore {
 
   /** Replaces everything with a fresh `orchflow/agent/list` (and, when given, `orchflow/workspace/resources`). */
   reset(agents: readonly AgentInfo[], snapshot?: ResourceSnapshot): void {
-    this.agents.clear();
     this.removed.clear();
-    for (const a of agents) {
-      this.agents.set(a.id, a);
-    }
     if (snapshot) {
       this.setFigures(snapshot);
     }
-    this.loaded = true;
-    this.changeEmitter.fire();
+    this.replaceAll(agents);
   }
 
-  /** Forgets everything when the connection is lost. */
-  clear(): void {
-    if (!this.loaded && this.agents.size === 0) {
-      return;
-    }
-    this.agents.clear();
+  protected override forgetOthers(): void {
     this.figures.clear();
     this.workspaceFigures.clear();
     this.sampledAt = undefined;
     this.removed.clear();
-    this.loaded = false;
-    this.changeEmitter.fire();
   }
 
   /** Applies an `orchflow/agent/changed` notification; returns the agent as it is now (undefined when removed). */
@@ -100,14 +74,11 @@ export class AgentStore {
     if (change.kind === 'removed' || !change.agent) {
       this.removed.add(change.id);
       this.figures.delete(change.id);
-      if (this.agents.delete(change.id)) {
-        this.changeEmitter.fire();
-      }
+      this.remove(change.id);
       return undefined;
     }
     this.removed.delete(change.id);
-    this.agents.set(change.id, change.agent);
-    this.changeEmitter.fire();
+    this.upsert(change.agent);
     return change.agent;
   }
 
@@ -116,11 +87,10 @@ export class AgentStore {
    * notifications about it are newer than, or as new as, the response.
    */
   recordResponse(agent: AgentInfo): void {
-    if (this.agents.has(agent.id) || this.removed.has(agent.id)) {
+    if (this.has(agent.id) || this.removed.has(agent.id)) {
       return;
     }
-    this.agents.set(agent.id, agent);
-    this.changeEmitter.fire();
+    this.upsert(agent);
   }
 
   /**
@@ -135,7 +105,7 @@ export class AgentStore {
     const before = this.shownFigures();
     this.setFigures(snapshot);
     if (this.shownFigures() !== before) {
-      this.changeEmitter.fire();
+      this.changed(undefined);
     }
   }
 
@@ -159,10 +129,6 @@ export class AgentStore {
       (w) => `${w.workspaceId}=${formatCpu(w.cpuPercent)}/${formatMemory(w.memoryBytes)}/${w.processes}/${w.terminals}/${w.agents}/${w.queuedAgents}`,
     );
     return [...agents, ...workspaces].join('|');
-  }
-
-  dispose(): void {
-    this.changeEmitter.dispose();
   }
 }
 

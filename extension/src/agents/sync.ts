@@ -5,8 +5,8 @@
 // the daemon's answer lists it (with zeros when nothing of it runs) where no notification would.
 // This module must not import 'vscode': the notifier it calls is passed in.
 import type { Event } from 'vscode-jsonrpc/node';
-import type { ConnectionState } from '../client/connectionState';
 import type { Logger } from '../client/logger';
+import { ConnectionSync, type ConnectionEvents } from '../common/connectionSync';
 import { userMessage } from '../protocol/errors';
 import {
   Methods,
@@ -23,9 +23,7 @@ import type { AlertKind } from './presentation';
 import type { AgentStore } from './store';
 
 /** The part of OrchflowClient this needs. */
-export interface AgentClient {
-  readonly onDidInitialize: Event<unknown>;
-  readonly onDidChangeState: Event<ConnectionState>;
+export interface AgentClient extends ConnectionEvents {
   readonly onAgentChanged: Event<AgentChangedNotification>;
   readonly onResourcesChanged: Event<ResourceSnapshot>;
   readonly onWorkspaceChanged: Event<WorkspaceChangedNotification>;
@@ -35,8 +33,7 @@ export interface AgentClient {
 export class AgentSync {
   private readonly tracker = new AlertTracker();
   private readonly subscriptions: { dispose(): void }[] = [];
-  /** Incremented per (re)connection, so that a list from an older connection is dropped. */
-  private generation = 0;
+  private readonly connection: ConnectionSync;
 
   constructor(
     private readonly client: AgentClient,
@@ -47,16 +44,13 @@ export class AgentSync {
     /** Called after each change of one agent (for example to refresh its open log). */
     private readonly onAgentChanged: (id: string) => void = () => undefined,
   ) {
+    this.connection = new ConnectionSync(client, {
+      connected: () => this.refresh(),
+      lost: () => store.clear(),
+      failed: (error) => this.logger.error(`Failed while listing the agents: ${userMessage(error)}`),
+    });
     this.subscriptions.push(
-      client.onDidInitialize(() => {
-        this.refresh().catch((error: unknown) => this.logger.error(`Failed while listing the agents: ${userMessage(error)}`));
-      }),
-      client.onDidChangeState((state) => {
-        if (state.kind !== 'connected') {
-          this.generation++;
-          store.clear();
-        }
-      }),
+      this.connection,
       client.onAgentChanged((change) => this.apply(change)),
       client.onResourcesChanged((snapshot) => store.applyResources(snapshot)),
       client.onWorkspaceChanged((change) => {
@@ -69,18 +63,18 @@ export class AgentSync {
 
   /** Reads the figures again (the store keeps a newer sample if one arrived meanwhile). */
   private async readFigures(): Promise<void> {
-    const generation = this.generation;
+    const generation = this.connection.current;
     const snapshot = await this.client.request(Methods.WorkspaceResources, {});
-    if (generation === this.generation) {
+    if (this.connection.isCurrent(generation)) {
       this.store.applyResources(snapshot);
     }
   }
 
   /** Lists the agents and the figures again and replaces the store's; announces nothing that the list shows. */
   async refresh(): Promise<void> {
-    const generation = ++this.generation;
+    const generation = this.connection.begin();
     const [list, snapshot] = await Promise.all([this.client.request(Methods.AgentList, {}), this.client.request(Methods.WorkspaceResources, {})]);
-    if (generation !== this.generation) {
+    if (!this.connection.isCurrent(generation)) {
       return;
     }
     this.tracker.seed(list.agents);

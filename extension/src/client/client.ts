@@ -27,6 +27,7 @@ import {
   Methods,
   type AgentChangedNotification,
   type AgentEventNotification,
+  type AuditEntry,
   type ClientInfo,
   type ConfigChangedNotification,
   type ErrorData,
@@ -43,7 +44,6 @@ import {
   type TerminalOutputNotification,
   type WorkspaceChangedNotification,
   type WorkspaceNotice,
-  type AuditEntry,
 } from '../protocol/generated';
 import { Backoff } from './backoff';
 import { initialConnectionState, transition, type ConnectionEvent, type ConnectionState } from './connectionState';
@@ -115,16 +115,38 @@ function requestType<M extends RequestMethod>(method: M): RequestType<RequestPar
   return new RequestType<RequestParams<M>, RequestResult<M>, ErrorData>(method, ParameterStructures.byName);
 }
 
-const WorkspaceChangedType = new NotificationType<unknown>(Methods.WorkspaceChanged, ParameterStructures.byName);
-const ConfigChangedType = new NotificationType<unknown>(Methods.ConfigChanged, ParameterStructures.byName);
-const TerminalOutputType = new NotificationType<unknown>(Methods.TerminalOutput, ParameterStructures.byName);
-const TerminalChangedType = new NotificationType<unknown>(Methods.TerminalChanged, ParameterStructures.byName);
-const AgentChangedType = new NotificationType<unknown>(Methods.AgentChanged, ParameterStructures.byName);
-const AgentEventType = new NotificationType<unknown>(Methods.AgentEvent, ParameterStructures.byName);
-const ResourcesChangedType = new NotificationType<unknown>(Methods.ResourcesChanged, ParameterStructures.byName);
-const MemoryChangedType = new NotificationType<unknown>(Methods.MemoryChanged, ParameterStructures.byName);
-const WorkspaceNoticeType = new NotificationType<unknown>(Methods.WorkspaceNotice, ParameterStructures.byName);
-const WorkspaceAuditedType = new NotificationType<unknown>(Methods.WorkspaceAudited, ParameterStructures.byName);
+/**
+ * A notification the daemon sends: its method, the check that keeps a malformed one from the listeners, and the
+ * event the client fires for each good one. Every notification reaches its listeners this way.
+ */
+class Incoming<M extends NotificationMethod> {
+  private readonly type: NotificationType<unknown>;
+  private readonly emitter = new Emitter<NotificationParams<M>>();
+  readonly event: Event<NotificationParams<M>> = this.emitter.event;
+
+  constructor(
+    method: M,
+    private readonly valid: (value: unknown) => value is NotificationParams<M>,
+  ) {
+    this.type = new NotificationType<unknown>(method, ParameterStructures.byName);
+  }
+
+  /** Fires the event for each notification of the connection that passes the check, and logs the ones that do not. */
+  listen(connection: MessageConnection, logger: Logger): Disposable {
+    return connection.onNotification(this.type, (params) => {
+      if (this.valid(params)) {
+        this.emitter.fire(params);
+      } else {
+        logger.warn(`Ignored a malformed ${this.type.method} notification.`);
+      }
+    });
+  }
+
+  dispose(): void {
+    this.emitter.dispose();
+  }
+}
+
 const InitializedType = new NotificationType<Record<string, never>>(LifecycleMethods.Initialized, ParameterStructures.byName);
 const ShutdownType = new RequestType0<null, void>(LifecycleMethods.Shutdown);
 const ExitType = new NotificationType0(LifecycleMethods.Exit);
@@ -170,38 +192,40 @@ export class OrchflowClient {
 
   private readonly stateEmitter = new Emitter<ConnectionState>();
   private readonly initializedEmitter = new Emitter<InitializeResult>();
-  private readonly workspaceChangedEmitter = new Emitter<WorkspaceChangedNotification>();
-  private readonly configChangedEmitter = new Emitter<ConfigChangedNotification>();
-  private readonly terminalOutputEmitter = new Emitter<TerminalOutputNotification>();
-  private readonly terminalChangedEmitter = new Emitter<TerminalChangedNotification>();
-  private readonly agentChangedEmitter = new Emitter<AgentChangedNotification>();
-  private readonly agentEventEmitter = new Emitter<AgentEventNotification>();
-  private readonly resourcesChangedEmitter = new Emitter<ResourceSnapshot>();
-  private readonly memoryChangedEmitter = new Emitter<MemoryChangedNotification>();
-  private readonly workspaceNoticeEmitter = new Emitter<WorkspaceNotice>();
-  private readonly workspaceAuditedEmitter = new Emitter<AuditEntry>();
+  private readonly incoming = {
+    workspaceChanged: new Incoming(Methods.WorkspaceChanged, isWorkspaceChangedNotification),
+    configChanged: new Incoming(Methods.ConfigChanged, isConfigChangedNotification),
+    terminalOutput: new Incoming(Methods.TerminalOutput, isTerminalOutputNotification),
+    terminalChanged: new Incoming(Methods.TerminalChanged, isTerminalChangedNotification),
+    agentChanged: new Incoming(Methods.AgentChanged, isAgentChangedNotification),
+    agentEvent: new Incoming(Methods.AgentEvent, isAgentEventNotification),
+    resourcesChanged: new Incoming(Methods.ResourcesChanged, isResourceSnapshot),
+    memoryChanged: new Incoming(Methods.MemoryChanged, isMemoryChangedNotification),
+    workspaceNotice: new Incoming(Methods.WorkspaceNotice, isWorkspaceNotice),
+    workspaceAudited: new Incoming(Methods.WorkspaceAudited, isAuditEntry),
+  };
 
   /** Fires on every state change. */
   readonly onDidChangeState: Event<ConnectionState> = this.stateEmitter.event;
   /** Fires after each successful `initialize`, the first and every reconnection: listeners refresh everything. */
   readonly onDidInitialize: Event<InitializeResult> = this.initializedEmitter.event;
-  readonly onWorkspaceChanged: Event<WorkspaceChangedNotification> = this.workspaceChangedEmitter.event;
-  readonly onConfigChanged: Event<ConfigChangedNotification> = this.configChangedEmitter.event;
+  readonly onWorkspaceChanged: Event<WorkspaceChangedNotification> = this.incoming.workspaceChanged.event;
+  readonly onConfigChanged: Event<ConfigChangedNotification> = this.incoming.configChanged.event;
   /** Output of a terminal this client is attached to, in order (listeners run synchronously, in arrival order). */
-  readonly onTerminalOutput: Event<TerminalOutputNotification> = this.terminalOutputEmitter.event;
-  readonly onTerminalChanged: Event<TerminalChangedNotification> = this.terminalChangedEmitter.event;
+  readonly onTerminalOutput: Event<TerminalOutputNotification> = this.incoming.terminalOutput.event;
+  readonly onTerminalChanged: Event<TerminalChangedNotification> = this.incoming.terminalChanged.event;
   /** An agent was created, changed state (or queue position, last line, message) or was removed; in the daemon's order. */
-  readonly onAgentChanged: Event<AgentChangedNotification> = this.agentChangedEmitter.event;
+  readonly onAgentChanged: Event<AgentChangedNotification> = this.incoming.agentChanged.event;
   /** A new line of a workspace's recent agent activity. */
-  readonly onAgentEvent: Event<AgentEventNotification> = this.agentEventEmitter.event;
+  readonly onAgentEvent: Event<AgentEventNotification> = this.incoming.agentEvent.event;
   /** The resource figures after each sample (every second while anything runs). */
-  readonly onResourcesChanged: Event<ResourceSnapshot> = this.resourcesChangedEmitter.event;
+  readonly onResourcesChanged: Event<ResourceSnapshot> = this.incoming.resourcesChanged.event;
   /** A workspace's memory segment after a change (coalesced by the daemon), or null stats when the workspace was deleted. */
-  readonly onMemoryChanged: Event<MemoryChangedNotification> = this.memoryChangedEmitter.event;
+  readonly onMemoryChanged: Event<MemoryChangedNotification> = this.incoming.memoryChanged.event;
   /** A limit acted on a workspace (an agent paused or stopped, OOM, refused forks), or it was suspended or resumed, and why. */
-  readonly onWorkspaceNotice: Event<WorkspaceNotice> = this.workspaceNoticeEmitter.event;
+  readonly onWorkspaceNotice: Event<WorkspaceNotice> = this.incoming.workspaceNotice.event;
   /** An entry was added to a workspace's audit log, whoever caused it (this window, the CLI, the daemon itself). */
-  readonly onWorkspaceAudited: Event<AuditEntry> = this.workspaceAuditedEmitter.event;
+  readonly onWorkspaceAudited: Event<AuditEntry> = this.incoming.workspaceAudited.event;
 
   constructor(private readonly options: OrchflowClientOptions) {}
 
@@ -248,16 +272,9 @@ export class OrchflowClient {
     await this.stop();
     this.stateEmitter.dispose();
     this.initializedEmitter.dispose();
-    this.workspaceChangedEmitter.dispose();
-    this.configChangedEmitter.dispose();
-    this.terminalOutputEmitter.dispose();
-    this.terminalChangedEmitter.dispose();
-    this.agentChangedEmitter.dispose();
-    this.agentEventEmitter.dispose();
-    this.resourcesChangedEmitter.dispose();
-    this.memoryChangedEmitter.dispose();
-    this.workspaceNoticeEmitter.dispose();
-    this.workspaceAuditedEmitter.dispose();
+    for (const incoming of Object.values(this.incoming)) {
+      incoming.dispose();
+    }
   }
 
   /** Sends a request of the protocol's method table; rejects with NotConnectedError while there is no connection. */
@@ -399,57 +416,13 @@ export class OrchflowClient {
     const disposables: Disposable[] = [];
     const session: Session = { id, socket, connection, disposables };
     disposables.push(
-      connection.onNotification(WorkspaceChangedType, (params) => {
-        if (isWorkspaceChangedNotification(params)) {
-          this.workspaceChangedEmitter.fire(params);
-        } else {
-          logger.warn(`Ignored a malformed ${Methods.WorkspaceChanged} notification.`);
-        }
-      }),
-      connection.onNotification(ConfigChangedType, (params) => {
-        if (isConfigChangedNotification(params)) {
-          this.configChangedEmitter.fire(params);
-        } else {
-          logger.warn(`Ignored a malformed ${Methods.ConfigChanged} notification.`);
-        }
-      }),
-      connection.onNotification(TerminalOutputType, (params) => {
-        if (isTerminalOutputNotification(params)) {
-          this.terminalOutputEmitter.fire(params);
-        } else {
-          logger.warn(`Ignored a malformed ${Methods.TerminalOutput} notification.`);
-        }
-      }),
-      connection.onNotification(TerminalChangedType, (params) => {
-        if (isTerminalChangedNotification(params)) {
-          this.terminalChangedEmitter.fire(params);
-        } else {
-          logger.warn(`Ignored a malformed ${Methods.TerminalChanged} notification.`);
-        }
-      }),
-      this.forward(connection, AgentChangedType, isAgentChangedNotification, this.agentChangedEmitter),
-      this.forward(connection, AgentEventType, isAgentEventNotification, this.agentEventEmitter),
-      this.forward(connection, ResourcesChangedType, isResourceSnapshot, this.resourcesChangedEmitter),
-      this.forward(connection, MemoryChangedType, isMemoryChangedNotification, this.memoryChangedEmitter),
-      this.forward(connection, WorkspaceNoticeType, isWorkspaceNotice, this.workspaceNoticeEmitter),
-      this.forward(connection, WorkspaceAuditedType, isAuditEntry, this.workspaceAuditedEmitter),
+      ...Object.values(this.incoming).map((incoming) => incoming.listen(connection, logger)),
       connection.onError(([error]) => logger.error(`Connection error: ${error.message}`)),
       connection.onClose(() => this.onSessionClosed(session)),
     );
     connection.listen();
     void this.applyTrace(connection).catch((error: unknown) => logger.warn(`Cannot set tracing: ${errorText(error)}`));
     return session;
-  }
-
-  /** Fires `emitter` for each notification of `type` that passes `valid`, and logs the ones that do not. */
-  private forward<T>(connection: MessageConnection, type: NotificationType<unknown>, valid: (value: unknown) => value is T, emitter: Emitter<T>): Disposable {
-    return connection.onNotification(type, (params) => {
-      if (valid(params)) {
-        emitter.fire(params);
-      } else {
-        this.options.logger.warn(`Ignored a malformed ${type.method} notification.`);
-      }
-    });
   }
 
   private onSessionClosed(session: Session): void {

@@ -3,13 +3,10 @@
 // users who move Orchflow's files get the daemon of that home.
 // This module must not import 'vscode'.
 import { execFile } from 'node:child_process';
+import type { DaemonEnsureResult } from '../protocol/generated';
 
-export interface EnsureResult {
-  readonly socket: string;
-  readonly pid: number;
-  /** True when this call started the daemon, false when one was already running. */
-  readonly started: boolean;
-}
+/** What `daemon ensure --json` prints (the daemon's DaemonEnsureResult); a missing pid reads as 0. */
+export type EnsureResult = DaemonEnsureResult & { readonly pid: number };
 
 /**
  * Long enough for a cold daemon start on a busy 2-core machine (about 200 ms normally, seconds under load or

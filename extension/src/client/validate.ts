@@ -1,39 +1,35 @@
 // Light shape checks for what the server pushes. Types generated from the schema describe what a correct
 // server sends; these guards keep one malformed notification from breaking the tree or the status bar.
 // This module must not import 'vscode'.
-import type {
-  AgentChangeKind,
-  AgentChangedNotification,
-  AgentEventNotification,
-  AgentInfo,
-  AgentState,
-  AuditEntry,
-  AuditKind,
-  ConfigChangedNotification,
-  MemoryChangedNotification,
-  MemorySegmentState,
-  MemoryStats,
-  ResourceSnapshot,
-  TerminalChangeKind,
-  TerminalChangedNotification,
-  TerminalInfo,
-  TerminalOutputNotification,
-  WorkspaceChangeKind,
-  WorkspaceChangedNotification,
-  WorkspaceInfo,
-  WorkspaceNotice,
-  NoticeKind,
-  NoticeLevel,
+import {
+  AgentChangeKindValues,
+  AgentStateValues,
+  AuditKindValues,
+  MemorySegmentStateValues,
+  NoticeKindValues,
+  NoticeLevelValues,
+  TerminalChangeKindValues,
+  WorkspaceChangeKindValues,
+  type AgentChangedNotification,
+  type AgentEventNotification,
+  type AgentInfo,
+  type AuditEntry,
+  type ConfigChangedNotification,
+  type MemoryChangedNotification,
+  type MemoryStats,
+  type ResourceSnapshot,
+  type TerminalChangedNotification,
+  type TerminalInfo,
+  type TerminalOutputNotification,
+  type WorkspaceChangedNotification,
+  type WorkspaceInfo,
+  type WorkspaceNotice,
 } from '../protocol/generated';
 
-const ChangeKinds: readonly WorkspaceChangeKind[] = ['created', 'updated', 'deleted', 'switched'];
-const TerminalChangeKinds: readonly TerminalChangeKind[] = ['created', 'updated', 'exited', 'removed'];
-const AgentChangeKinds: readonly AgentChangeKind[] = ['created', 'updated', 'removed'];
-const MemorySegmentStates: readonly MemorySegmentState[] = ['ok', 'damaged'];
-const NoticeKinds: readonly NoticeKind[] = ['suspended', 'resumed', 'agentPaused', 'softLimit', 'stopped', 'outOfMemory', 'forkRefused'];
-const NoticeLevels: readonly NoticeLevel[] = ['info', 'warning', 'error'];
-const AuditKinds: readonly AuditKind[] = ['refused', 'denied', 'notEnforced', 'policyChanged', 'secret', 'limit'];
-const AgentStates: readonly AgentState[] = ['queued', 'starting', 'running', 'needsInput', 'paused', 'succeeded', 'failed', 'stopped', 'interrupted'];
+/** True when `value` is one of an enum's values, as generated from the C# enum: a new C# value is accepted at once. */
+function isOneOf<T extends string>(values: readonly T[], value: unknown): value is T {
+  return (values as readonly unknown[]).includes(value);
+}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -52,7 +48,7 @@ export function isWorkspaceInfo(value: unknown): value is WorkspaceInfo {
 }
 
 export function isWorkspaceChangedNotification(value: unknown): value is WorkspaceChangedNotification {
-  if (!isObject(value) || typeof value.id !== 'string' || !ChangeKinds.includes(value.kind as WorkspaceChangeKind)) {
+  if (!isObject(value) || typeof value.id !== 'string' || !isOneOf(WorkspaceChangeKindValues, value.kind)) {
     return false;
   }
   return value.workspace === undefined || value.workspace === null || isWorkspaceInfo(value.workspace);
@@ -83,7 +79,7 @@ export function isTerminalChangedNotification(value: unknown): value is Terminal
     !isObject(value) ||
     typeof value.id !== 'string' ||
     typeof value.workspaceId !== 'string' ||
-    !TerminalChangeKinds.includes(value.kind as TerminalChangeKind)
+    !isOneOf(TerminalChangeKindValues, value.kind)
   ) {
     return false;
   }
@@ -97,9 +93,11 @@ export function isAgentInfo(value: unknown): value is AgentInfo {
     typeof value.workspaceId === 'string' &&
     typeof value.type === 'string' &&
     typeof value.task === 'string' &&
-    AgentStates.includes(value.state as AgentState) &&
+    isOneOf(AgentStateValues, value.state) &&
     typeof value.runs === 'number' &&
-    typeof value.cwd === 'string'
+    typeof value.cwd === 'string' &&
+    Array.isArray(value.actions) &&
+    value.actions.every((a) => typeof a === 'string')
   );
 }
 
@@ -108,7 +106,7 @@ export function isAgentChangedNotification(value: unknown): value is AgentChange
     !isObject(value) ||
     typeof value.id !== 'string' ||
     typeof value.workspaceId !== 'string' ||
-    !AgentChangeKinds.includes(value.kind as AgentChangeKind)
+    !isOneOf(AgentChangeKindValues, value.kind)
   ) {
     return false;
   }
@@ -140,7 +138,7 @@ export function isMemoryStats(value: unknown): value is MemoryStats {
   return (
     isObject(value) &&
     typeof value.workspaceId === 'string' &&
-    MemorySegmentStates.includes(value.state as MemorySegmentState) &&
+    isOneOf(MemorySegmentStateValues, value.state) &&
     typeof value.entries === 'number' &&
     typeof value.bytes === 'number' &&
     typeof value.capacityEntries === 'number' &&
@@ -163,7 +161,7 @@ export function isAuditEntry(value: unknown): value is AuditEntry {
     isObject(value) &&
     typeof value.workspaceId === 'string' &&
     typeof value.at === 'string' &&
-    AuditKinds.includes(value.kind as AuditKind) &&
+    isOneOf(AuditKindValues, value.kind) &&
     typeof value.message === 'string'
   );
 }
@@ -172,8 +170,8 @@ export function isWorkspaceNotice(value: unknown): value is WorkspaceNotice {
   return (
     isObject(value) &&
     typeof value.workspaceId === 'string' &&
-    NoticeKinds.includes(value.kind as NoticeKind) &&
-    NoticeLevels.includes(value.level as NoticeLevel) &&
+    isOneOf(NoticeKindValues, value.kind) &&
+    isOneOf(NoticeLevelValues, value.level) &&
     typeof value.message === 'string' &&
     (value.agentId === undefined || value.agentId === null || typeof value.agentId === 'string') &&
     (value.terminalId === undefined || value.terminalId === null || typeof value.terminalId === 'string')

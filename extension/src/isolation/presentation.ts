@@ -7,18 +7,19 @@
 // This module must not import 'vscode'.
 import { formatCpu, formatMemory, formatTime, NotMeasured } from '../agents/presentation';
 import { TreeItemContext } from '../constants';
-import type {
-  AuditEntry,
-  AuditKind,
-  IsolationFeature,
-  NoticeLevel,
-  SecretInfo,
-  SecretListResult,
-  WorkspaceAuditResult,
-  WorkspaceInfo,
-  WorkspaceNotice,
-  WorkspaceResources,
-  WorkspaceSuspendResult,
+import {
+  Limits,
+  type AuditEntry,
+  type AuditKind,
+  type IsolationFeature,
+  type NoticeLevel,
+  type SecretInfo,
+  type SecretListResult,
+  type WorkspaceAuditResult,
+  type WorkspaceInfo,
+  type WorkspaceNotice,
+  type WorkspaceResources,
+  type WorkspaceSuspendResult,
 } from '../protocol/generated';
 import {
   escapeMarkdown,
@@ -206,22 +207,24 @@ export function suspendMessage(workspaceName: string, result: WorkspaceSuspendRe
 
 // ---- Secrets ----
 
-/** The daemon's rule for secret names (SecretStore.CheckName): an environment variable that Orchflow does not set. */
+const SecretNamePattern = new RegExp(Limits.SecretNamePattern);
+
+/** What is wrong with a secret's name, by the daemon's rule: an environment variable that Orchflow does not set. */
 export function secretNameProblem(name: string): string | undefined {
   if (name.length === 0) {
     return 'Type the name of the environment variable, e.g. GITHUB_TOKEN.';
   }
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+  if (!SecretNamePattern.test(name)) {
     return "Secrets are environment variables: letters, digits and '_', not starting with a digit, e.g. GITHUB_TOKEN.";
   }
-  if (name.startsWith('ORCHFLOW_')) {
-    return 'Variables starting with ORCHFLOW_ are set by Orchflow itself: choose another name.';
+  if (name.startsWith(Limits.SecretReservedPrefix)) {
+    return `Variables starting with ${Limits.SecretReservedPrefix} are set by Orchflow itself: choose another name.`;
   }
   return undefined;
 }
 
-/** The daemon's longest secret value (SecretStore.MaxValueChars). */
-export const MaxSecretChars = 32 * 1024;
+/** The daemon's longest secret value. */
+export const MaxSecretChars = Limits.SecretValueMaxChars;
 
 /** What is wrong with a typed value, without ever repeating it. */
 export function secretValueProblem(value: string): string | undefined {

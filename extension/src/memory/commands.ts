@@ -1,12 +1,13 @@
 // The memory commands: Browse Memory… (a live search over one workspace's entries, which opens an entry's value
 // read-only, and copies or deletes one from its buttons), Delete Memory Entry…, Export Memory… and Import Memory….
 // Like the other commands, each shows the daemon's own message and hint when it fails and never lets a rejection
-// escape; a damaged memory's error offers Import Memory…, which is the way back.
+// escape (commandRegistry.ts); a damaged memory's error offers Import Memory…, which is the way back: its recovery.
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { OrchflowClient } from '../client/client';
 import type { Logger } from '../client/logger';
+import { offerRecovery, registerGuardedCommands, type CommandHandler, type CommandRun as GuardedRun, type Recovery } from '../commandRegistry';
 import { Commands, type CommandId } from '../constants';
 import { isErrorCode, NotConnectedError, userMessage } from '../protocol/errors';
 import { ErrorCodes, Methods, type MemoryEntry, type WorkspaceInfo } from '../protocol/generated';
@@ -34,6 +35,18 @@ export const BrowseLimit = 200;
 /** What one run of a command learned, for its error message (a damaged memory's error offers Import for that workspace). */
 interface CommandRun {
   workspaceId?: string;
+}
+
+/** The way back from a damaged memory: importing an export into it (replacing every entry). */
+function importRecovery(workspaceId: string | undefined): Recovery {
+  return { label: 'Import Memory…', run: () => vscode.commands.executeCommand(Commands.ImportMemory, workspaceId) };
+}
+
+/** A run whose failure on a damaged memory offers Import Memory… for the workspace it picked. */
+function offeringImport(guarded: GuardedRun): CommandRun {
+  const run: CommandRun = {};
+  guarded.recover = (error) => (isErrorCode(error, ErrorCodes.Damaged) ? importRecovery(run.workspaceId) : undefined);
+  return run;
 }
 
 function requireLoaded(ctx: MemoryCommandContext): void {
@@ -183,11 +196,7 @@ async function refuseDamaged(ctx: MemoryCommandContext, workspace: WorkspaceInfo
   if (stats?.state !== 'damaged') {
     return false;
   }
-  const recover = 'Import Memory…';
-  const choice = await vscode.window.showErrorMessage(damagedMessage(workspace.name, stats), recover);
-  if (choice === recover) {
-    await vscode.commands.executeCommand(Commands.ImportMemory, workspace.id);
-  }
+  await offerRecovery(damagedMessage(workspace.name, stats), importRecovery(workspace.id));
   return true;
 }
 
@@ -359,31 +368,12 @@ async function importMemory(ctx: MemoryCommandContext, run: CommandRun, arg: unk
 }
 
 export function registerMemoryCommands(ctx: MemoryCommandContext): vscode.Disposable[] {
-  const wrap =
-    (id: CommandId, command: (run: CommandRun, arg: unknown) => Promise<void>) =>
-    async (arg: unknown): Promise<void> => {
-      const run: CommandRun = {};
-      try {
-        await command(run, arg);
-      } catch (error) {
-        const message = userMessage(error);
-        ctx.logger.error(`${id} failed: ${message}`);
-        if (isErrorCode(error, ErrorCodes.Damaged) && id !== Commands.ImportMemory) {
-          const recover = 'Import Memory…';
-          const choice = await vscode.window.showErrorMessage(message, recover);
-          if (choice === recover) {
-            await vscode.commands.executeCommand(Commands.ImportMemory, run.workspaceId);
-          }
-        } else {
-          void vscode.window.showErrorMessage(message);
-        }
-      }
-    };
-  const handlers: [CommandId, (run: CommandRun, arg: unknown) => Promise<void>][] = [
-    [Commands.BrowseMemory, (run, arg) => browseMemory(ctx, run, arg)],
-    [Commands.DeleteMemoryEntry, (run, arg) => deleteEntry(ctx, run, arg)],
-    [Commands.ExportMemory, (run, arg) => exportMemory(ctx, run, arg)],
-    [Commands.ImportMemory, (run, arg) => importMemory(ctx, run, arg)],
+  const handlers: [CommandId, CommandHandler][] = [
+    [Commands.BrowseMemory, (arg, run) => browseMemory(ctx, offeringImport(run), arg)],
+    [Commands.DeleteMemoryEntry, (arg, run) => deleteEntry(ctx, offeringImport(run), arg)],
+    [Commands.ExportMemory, (arg, run) => exportMemory(ctx, offeringImport(run), arg)],
+    // Import is the way back itself: its failure is a plain message.
+    [Commands.ImportMemory, (arg) => importMemory(ctx, {}, arg)],
   ];
-  return handlers.map(([id, command]) => vscode.commands.registerCommand(id, wrap(id, command)));
+  return registerGuardedCommands(ctx.logger, handlers);
 }

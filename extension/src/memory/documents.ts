@@ -6,8 +6,9 @@
 // its entry from being evicted.
 import * as vscode from 'vscode';
 import type { OrchflowClient } from '../client/client';
+import { openDocumentUris } from '../common/documents';
+import { ReadOnlyDocumentProvider } from '../common/readOnlyDocuments';
 import { MemoryEntryScheme } from '../constants';
-import { userMessage } from '../protocol/errors';
 import { Methods, type MemoryEntry } from '../protocol/generated';
 import { entryDocumentPath, entryDocumentQuery, entryDocumentText, entryLanguage, parseEntryDocumentQuery, type EntryRef } from './presentation';
 import type { MemoryStore } from './store';
@@ -19,40 +20,40 @@ export function entryUri(ref: EntryRef): vscode.Uri {
   return vscode.Uri.from({ scheme: MemoryEntryScheme, path: entryDocumentPath(ref), query: entryDocumentQuery(ref) });
 }
 
-export class MemoryEntryProvider implements vscode.TextDocumentContentProvider, vscode.Disposable {
-  private readonly changeEmitter = new vscode.EventEmitter<vscode.Uri>();
-  readonly onDidChange: vscode.Event<vscode.Uri> = this.changeEmitter.event;
+export class MemoryEntryProvider extends ReadOnlyDocumentProvider<EntryRef, vscode.Uri> implements vscode.TextDocumentContentProvider {
   /** Entries just read by `open`, by URI, used once by the content request that follows. */
-  private readonly justRead = new Map<string, MemoryEntry>();
+  private readonly justRead: Map<string, MemoryEntry>;
   private readonly subscription: { dispose(): void };
 
   constructor(
     private readonly client: OrchflowClient,
     store: MemoryStore,
   ) {
-    this.subscription = store.onEntriesChanged((workspaceId) => this.memoryChanged(workspaceId));
-  }
-
-  async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
-    const ref = parseEntryDocumentQuery(uri.query);
-    if (!ref) {
-      return `Not an Orchflow memory entry: ${uri.toString()}\n`;
-    }
-    const read = this.justRead.get(uri.toString());
-    if (read) {
-      this.justRead.delete(uri.toString());
-      return entryDocumentText(read);
-    }
-    try {
-      const { entries } = await this.client.request(Methods.MemorySearch, { workspaceId: ref.workspaceId, prefix: ref.key, limit: RefreshLookup });
-      const entry = entries.find((e) => e.key === ref.key);
-      return entry
-        ? entryDocumentText(entry)
-        : `(The entry "${ref.key}" is no longer in the memory of ${ref.workspaceId}: it was deleted, evicted to make room, or it expired.)\n`;
-    } catch (error) {
-      // A document cannot show an error dialog; it says what went wrong instead of going blank.
-      return `The entry "${ref.key}" of ${ref.workspaceId} cannot be read: ${userMessage(error)}\n`;
-    }
+    const justRead = new Map<string, MemoryEntry>();
+    super(
+      MemoryEntryScheme,
+      {
+        what: 'memory entry',
+        keyOf: (uri) => parseEntryDocumentQuery(uri.query),
+        read: async (ref, uri) => {
+          const read = justRead.get(uri.toString());
+          if (read) {
+            justRead.delete(uri.toString());
+            return entryDocumentText(read);
+          }
+          const { entries } = await client.request(Methods.MemorySearch, { workspaceId: ref.workspaceId, prefix: ref.key, limit: RefreshLookup });
+          const entry = entries.find((e) => e.key === ref.key);
+          return entry
+            ? entryDocumentText(entry)
+            : `(The entry "${ref.key}" is no longer in the memory of ${ref.workspaceId}: it was deleted, evicted to make room, or it expired.)\n`;
+        },
+        title: (ref) => `The entry "${ref.key}" of ${ref.workspaceId}`,
+      },
+      openDocumentUris,
+    );
+    this.justRead = justRead;
+    // An open document follows its workspace's memory.
+    this.subscription = store.onEntriesChanged((workspaceId) => this.refresh((ref) => ref.workspaceId === workspaceId));
   }
 
   /** Reads the entry (a use of it) and shows its value; throws when it is not there. */
@@ -67,7 +68,7 @@ export class MemoryEntryProvider implements vscode.TextDocumentContentProvider, 
     if (this.justRead.delete(uri.toString())) {
       // The document was open already, so its content was not asked for: show what was just read.
       this.justRead.set(uri.toString(), entry);
-      this.changeEmitter.fire(uri);
+      this.reload(uri);
     }
     const language = entryLanguage(entry);
     if (doc.languageId !== language) {
@@ -76,21 +77,8 @@ export class MemoryEntryProvider implements vscode.TextDocumentContentProvider, 
     await vscode.window.showTextDocument(doc, { preview: true });
   }
 
-  /** Reloads the open documents of a workspace whose memory changed. */
-  private memoryChanged(workspaceId: string): void {
-    for (const doc of vscode.workspace.textDocuments) {
-      if (doc.uri.scheme !== MemoryEntryScheme) {
-        continue;
-      }
-      const ref = parseEntryDocumentQuery(doc.uri.query);
-      if (ref?.workspaceId === workspaceId) {
-        this.changeEmitter.fire(doc.uri);
-      }
-    }
-  }
-
-  dispose(): void {
+  override dispose(): void {
     this.subscription.dispose();
-    this.changeEmitter.dispose();
+    super.dispose();
   }
 }

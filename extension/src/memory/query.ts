@@ -5,6 +5,7 @@
 // For example `decisions/* #db postgres`. A word that only looks like one of these is searched as text when it is
 // quoted with a backslash: `\#1` finds "#1", `a\*` finds "a*".
 // This module must not import 'vscode'.
+import { Limits } from '../protocol/generated';
 
 export interface MemoryQuery {
   readonly text?: string;
@@ -14,9 +15,9 @@ export interface MemoryQuery {
   readonly problems: readonly string[];
 }
 
-/** The daemon's rules for tags (MemorySegment): 1 to 64 printable characters, no comma; at most 32. */
-const MaxTagChars = 64;
-const MaxTags = 32;
+/** The daemon's limits for tags: 1 to MaxTagChars printable characters, no comma; at most MaxTags. */
+const MaxTagChars = Limits.MemoryTagMaxChars;
+const MaxTags = Limits.MemoryTagsMax;
 
 /** A word searched as typed, with a trailing `\*` meaning a plain "*". */
 function literal(word: string): string {

@@ -8,22 +8,18 @@
 // overwrites what a notification said after the request was sent.
 // This module must not import 'vscode'.
 import { Emitter, type Event } from 'vscode-jsonrpc/node';
+import { KeyedStore } from '../common/keyedStore';
 import type { MemoryChangedNotification, MemoryStats } from '../protocol/generated';
 
 /** What a stats request remembers when it is sent, to tell which notifications are newer than its response. */
 export type MemoryRequestMark = number;
 
-export class MemoryStore {
-  private readonly stats = new Map<string, MemoryStats>();
+/** Every known segment's stats by workspace id (the change event carries the workspace id, or undefined for all). */
+export class MemoryStore extends KeyedStore<MemoryStats> {
   /** For each workspace, the sequence number of the last notification about it. */
   private readonly notified = new Map<string, number>();
   private sequence = 0;
-  private loaded = false;
-  private readonly changeEmitter = new Emitter<string | undefined>();
   private readonly entriesEmitter = new Emitter<string>();
-
-  /** Fires after the stats changed: with the workspace id, or undefined when everything may have changed. */
-  readonly onDidChange: Event<string | undefined> = this.changeEmitter.event;
 
   /**
    * Fires for every notification about a workspace, with its id: its entries may have changed even when its stats
@@ -31,18 +27,11 @@ export class MemoryStore {
    */
   readonly onEntriesChanged: Event<string> = this.entriesEmitter.event;
 
-  get isLoaded(): boolean {
-    return this.loaded;
-  }
-
-  /** The segment's stats, or undefined when the daemon has not said yet (or the workspace has none). */
-  get(workspaceId: string): MemoryStats | undefined {
-    return this.stats.get(workspaceId);
-  }
-
-  /** Every known segment, by workspace id. */
-  all(): MemoryStats[] {
-    return [...this.stats.values()].sort((a, b) => (a.workspaceId < b.workspaceId ? -1 : a.workspaceId > b.workspaceId ? 1 : 0));
+  constructor() {
+    super(
+      (s) => s.workspaceId,
+      (a, b) => (a.workspaceId < b.workspaceId ? -1 : a.workspaceId > b.workspaceId ? 1 : 0),
+    );
   }
 
   /** Call before sending a stats request; pass the result to `reset` or `applyResponse` with its response. */
@@ -55,45 +44,36 @@ export class MemoryStore {
    * notification changed after `since` (theirs is newer than the list).
    */
   reset(segments: readonly MemoryStats[], since: MemoryRequestMark): void {
-    const newer = new Map([...this.stats].filter(([id]) => this.isNewerThan(id, since)));
-    this.stats.clear();
-    for (const s of segments) {
-      if (!newer.has(s.workspaceId)) {
-        this.stats.set(s.workspaceId, s);
-      }
-    }
-    for (const [id, s] of newer) {
-      this.stats.set(id, s);
-    }
-    this.loaded = true;
-    this.changeEmitter.fire(undefined);
+    const newer = this.all().filter((s) => this.isNewerThan(s.workspaceId, since));
+    const newerIds = new Set(newer.map((s) => s.workspaceId));
+    this.replaceAll([...segments.filter((s) => !newerIds.has(s.workspaceId)), ...newer]);
   }
 
   /** Records stats a request returned, for the workspaces no notification changed since `since`. */
   applyResponse(segments: readonly MemoryStats[], since: MemoryRequestMark): void {
     let changed = false;
     for (const s of segments) {
-      if (!this.isNewerThan(s.workspaceId, since) && !sameStats(this.stats.get(s.workspaceId), s)) {
-        this.stats.set(s.workspaceId, s);
+      if (!this.isNewerThan(s.workspaceId, since) && !sameStats(this.items.get(s.workspaceId), s)) {
+        this.items.set(s.workspaceId, s);
         changed = true;
       }
     }
     if (changed) {
-      this.changeEmitter.fire(segments.length === 1 ? segments[0].workspaceId : undefined);
+      this.changed(segments.length === 1 ? segments[0].workspaceId : undefined);
     }
   }
 
   /** Applies an `orchflow/memory/changed` notification (no stats: the workspace was deleted). */
   applyChange(change: MemoryChangedNotification): void {
     this.notified.set(change.workspaceId, ++this.sequence);
-    const before = this.stats.get(change.workspaceId);
+    const before = this.items.get(change.workspaceId);
     if (change.stats) {
-      this.stats.set(change.workspaceId, change.stats);
+      this.items.set(change.workspaceId, change.stats);
     } else {
-      this.stats.delete(change.workspaceId);
+      this.items.delete(change.workspaceId);
     }
     if (!sameStats(before, change.stats ?? undefined)) {
-      this.changeEmitter.fire(change.workspaceId);
+      this.changed(change.workspaceId);
     }
     this.entriesEmitter.fire(change.workspaceId);
   }
@@ -101,29 +81,20 @@ export class MemoryStore {
   /** The workspace is gone (orchflow/workspace/changed deleted). */
   forget(workspaceId: string): void {
     this.notified.set(workspaceId, ++this.sequence);
-    if (this.stats.delete(workspaceId)) {
-      this.changeEmitter.fire(workspaceId);
-    }
+    this.remove(workspaceId);
     this.entriesEmitter.fire(workspaceId);
   }
 
-  /** Forgets everything when the connection is lost. */
-  clear(): void {
-    if (!this.loaded && this.stats.size === 0) {
-      return;
-    }
-    this.stats.clear();
+  protected override forgetOthers(): void {
     this.notified.clear();
-    this.loaded = false;
-    this.changeEmitter.fire(undefined);
   }
 
   private isNewerThan(workspaceId: string, since: MemoryRequestMark): boolean {
     return (this.notified.get(workspaceId) ?? -1) > since;
   }
 
-  dispose(): void {
-    this.changeEmitter.dispose();
+  override dispose(): void {
+    super.dispose();
     this.entriesEmitter.dispose();
   }
 }

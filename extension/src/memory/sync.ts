@@ -4,8 +4,8 @@
 // and every workspace's when the global config changed. A lost connection clears the store. Nothing polls.
 // This module must not import 'vscode'.
 import type { Event } from 'vscode-jsonrpc/node';
-import type { ConnectionState } from '../client/connectionState';
 import type { Logger } from '../client/logger';
+import { ConnectionSync, type ConnectionEvents } from '../common/connectionSync';
 import { userMessage } from '../protocol/errors';
 import {
   Methods,
@@ -19,9 +19,7 @@ import {
 import type { MemoryStore } from './store';
 
 /** The part of OrchflowClient this needs. */
-export interface MemoryClient {
-  readonly onDidInitialize: Event<unknown>;
-  readonly onDidChangeState: Event<ConnectionState>;
+export interface MemoryClient extends ConnectionEvents {
   readonly onMemoryChanged: Event<MemoryChangedNotification>;
   readonly onWorkspaceChanged: Event<WorkspaceChangedNotification>;
   readonly onConfigChanged: Event<ConfigChangedNotification>;
@@ -30,22 +28,20 @@ export interface MemoryClient {
 
 export class MemorySync {
   private readonly subscriptions: { dispose(): void }[] = [];
-  /** Incremented per (re)connection and per loss, so that a response from an older connection is dropped. */
-  private generation = 0;
+  private readonly connection: ConnectionSync;
 
   constructor(
     private readonly client: MemoryClient,
     private readonly store: MemoryStore,
     private readonly logger: Logger,
   ) {
+    this.connection = new ConnectionSync(client, {
+      connected: () => this.refresh(),
+      lost: () => store.clear(),
+      failed: (error) => this.warn('reading the memory stats', error),
+    });
     this.subscriptions.push(
-      client.onDidInitialize(() => this.background(this.refresh(), 'reading the memory stats')),
-      client.onDidChangeState((state) => {
-        if (state.kind !== 'connected') {
-          this.generation++;
-          store.clear();
-        }
-      }),
+      this.connection,
       client.onMemoryChanged((change) => store.applyChange(change)),
       client.onWorkspaceChanged((change) => {
         if (change.kind === 'deleted') {
@@ -60,10 +56,10 @@ export class MemorySync {
 
   /** Reads every workspace's stats and replaces the store's. */
   async refresh(): Promise<void> {
-    const generation = ++this.generation;
+    const generation = this.connection.begin();
     const since = this.store.mark();
     const { segments } = await this.client.request(Methods.MemoryStats, {});
-    if (generation === this.generation) {
+    if (this.connection.isCurrent(generation)) {
       this.store.reset(segments, since);
     }
   }
@@ -73,16 +69,20 @@ export class MemorySync {
     if (!this.store.isLoaded) {
       return; // The list after connecting is on its way and covers it.
     }
-    const generation = this.generation;
+    const generation = this.connection.current;
     const since = this.store.mark();
     const { segments } = await this.client.request(Methods.MemoryStats, { workspaceId });
-    if (generation === this.generation) {
+    if (this.connection.isCurrent(generation)) {
       this.store.applyResponse(segments, since);
     }
   }
 
   private background(work: Promise<void>, what: string): void {
-    work.catch((error: unknown) => this.logger.warn(`Failed while ${what}: ${userMessage(error)}`));
+    work.catch((error: unknown) => this.warn(what, error));
+  }
+
+  private warn(what: string, error: unknown): void {
+    this.logger.warn(`Failed while ${what}: ${userMessage(error)}`);
   }
 
   dispose(): void {

@@ -2,6 +2,8 @@
 // The source of truth is server/Orchflow.Protocol; run `npm run gen:types` after the schema changes.
 /* eslint-disable */
 
+export type AgentAction = 'send' | 'answer' | 'pause' | 'resume' | 'stop' | 'restart' | 'remove' | 'showTerminal';
+
 export type AgentChangeKind = 'created' | 'updated' | 'removed';
 
 export type AgentMode = 'interactive' | 'batch';
@@ -111,6 +113,7 @@ export interface AgentInfo {
   startedAt?: string | null;
   endedAt?: string | null;
   logPath: string;
+  actions: AgentAction[];
 }
 
 export interface AgentWorktree {
@@ -241,6 +244,12 @@ export interface Diagnostic {
   column: number;
   message: string;
   severity: DiagnosticSeverity;
+}
+
+export interface DaemonEnsureResult {
+  socket: string;
+  pid?: number | null;
+  started: boolean;
 }
 
 export interface DaemonInfo {
@@ -840,6 +849,84 @@ export interface WorkspaceUpdateParams {
   acceptRoot?: boolean;
 }
 
+/** Every AgentAction, in the C# declaration order. */
+export const AgentActionValues = ['send', 'answer', 'pause', 'resume', 'stop', 'restart', 'remove', 'showTerminal'] as const satisfies readonly AgentAction[];
+
+/** Every AgentChangeKind, in the C# declaration order. */
+export const AgentChangeKindValues = ['created', 'updated', 'removed'] as const satisfies readonly AgentChangeKind[];
+
+/** Every AgentEventKind, in the C# declaration order. */
+export const AgentEventKindValues = ['spawned', 'queued', 'started', 'needsInput', 'inputGiven', 'done', 'succeeded', 'failed', 'stopped', 'paused', 'resumed', 'restarted', 'interrupted', 'removed', 'mcpConnected'] as const satisfies readonly AgentEventKind[];
+
+/** Every AgentMode, in the C# declaration order. */
+export const AgentModeValues = ['interactive', 'batch'] as const satisfies readonly AgentMode[];
+
+/** Every AgentState, in the C# declaration order. */
+export const AgentStateValues = ['queued', 'starting', 'running', 'needsInput', 'paused', 'succeeded', 'failed', 'stopped', 'interrupted'] as const satisfies readonly AgentState[];
+
+/** Every AgentTypeSource, in the C# declaration order. */
+export const AgentTypeSourceValues = ['builtIn', 'global', 'workspace'] as const satisfies readonly AgentTypeSource[];
+
+/** Every AuditKind, in the C# declaration order. */
+export const AuditKindValues = ['refused', 'denied', 'notEnforced', 'policyChanged', 'secret', 'limit'] as const satisfies readonly AuditKind[];
+
+/** Every DiagnosticSeverity, in the C# declaration order. */
+export const DiagnosticSeverityValues = ['error', 'warning'] as const satisfies readonly DiagnosticSeverity[];
+
+/** Every IsolationMechanism, in the C# declaration order. */
+export const IsolationMechanismValues = ['none', 'bubblewrap', 'landlock'] as const satisfies readonly IsolationMechanism[];
+
+/** Every McpAgentStatus, in the C# declaration order. */
+export const McpAgentStatusValues = ['needsInput', 'done', 'working'] as const satisfies readonly McpAgentStatus[];
+
+/** Every MemoryPersistence, in the C# declaration order. */
+export const MemoryPersistenceValues = ['disk', 'memory'] as const satisfies readonly MemoryPersistence[];
+
+/** Every MemorySegmentState, in the C# declaration order. */
+export const MemorySegmentStateValues = ['ok', 'damaged'] as const satisfies readonly MemorySegmentState[];
+
+/** Every MemoryValueKind, in the C# declaration order. */
+export const MemoryValueKindValues = ['text', 'json'] as const satisfies readonly MemoryValueKind[];
+
+/** Every MemoryWhenFull, in the C# declaration order. */
+export const MemoryWhenFullValues = ['evictLru', 'refuse'] as const satisfies readonly MemoryWhenFull[];
+
+/** Every MemoryWriterKind, in the C# declaration order. */
+export const MemoryWriterKindValues = ['agent', 'terminal', 'user'] as const satisfies readonly MemoryWriterKind[];
+
+/** Every NetworkPolicy, in the C# declaration order. */
+export const NetworkPolicyValues = ['full', 'none', 'allowlist'] as const satisfies readonly NetworkPolicy[];
+
+/** Every NoticeKind, in the C# declaration order. */
+export const NoticeKindValues = ['suspended', 'resumed', 'agentPaused', 'softLimit', 'stopped', 'outOfMemory', 'forkRefused'] as const satisfies readonly NoticeKind[];
+
+/** Every NoticeLevel, in the C# declaration order. */
+export const NoticeLevelValues = ['info', 'warning', 'error'] as const satisfies readonly NoticeLevel[];
+
+/** Every ProjectType, in the C# declaration order. */
+export const ProjectTypeValues = ['unknown', 'rust', 'node', 'python', 'dotnet', 'go', 'java', 'mixed'] as const satisfies readonly ProjectType[];
+
+/** Every RootProblemKind, in the C# declaration order. */
+export const RootProblemKindValues = ['replaced', 'missing'] as const satisfies readonly RootProblemKind[];
+
+/** Every SecretSource, in the C# declaration order. */
+export const SecretSourceValues = ['daemon', 'file'] as const satisfies readonly SecretSource[];
+
+/** Every SecurityTier, in the C# declaration order. */
+export const SecurityTierValues = ['standard', 'enhanced', 'strict'] as const satisfies readonly SecurityTier[];
+
+/** Every TerminalChangeKind, in the C# declaration order. */
+export const TerminalChangeKindValues = ['created', 'updated', 'exited', 'removed'] as const satisfies readonly TerminalChangeKind[];
+
+/** Every TerminalPurpose, in the C# declaration order. */
+export const TerminalPurposeValues = ['shell', 'build', 'test', 'repl', 'agent'] as const satisfies readonly TerminalPurpose[];
+
+/** Every TerminalStatus, in the C# declaration order. */
+export const TerminalStatusValues = ['running', 'exited', 'killed', 'lost'] as const satisfies readonly TerminalStatus[];
+
+/** Every WorkspaceChangeKind, in the C# declaration order. */
+export const WorkspaceChangeKindValues = ['created', 'updated', 'deleted', 'switched'] as const satisfies readonly WorkspaceChangeKind[];
+
 /** Every JSON-RPC method and notification in the protocol's method table, named as in C#. */
 export const Methods = {
   Initialize: 'initialize',
@@ -930,6 +1017,28 @@ export const ErrorCodes = {
 } as const;
 
 export type ErrorCodeName = keyof typeof ErrorCodes;
+
+/** The daemon's limits and name rules that the extension checks before it asks (the daemon checks every request again). */
+export const Limits = {
+  /** The longest task orchflow/agent/spawn accepts, in UTF-16 characters. */
+  AgentTaskMaxChars: 100000,
+  /** An agent type's name, as the configs' agents.types name them. */
+  AgentTypeNamePattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$',
+  /** The longest tag of a memory entry; tags have no commas. */
+  MemoryTagMaxChars: 64,
+  /** The most tags an entry carries, and a search names. */
+  MemoryTagsMax: 32,
+  /** A secret's name: an environment variable's. */
+  SecretNamePattern: '^[A-Za-z_][A-Za-z0-9_]*$',
+  /** Secret names that start with this are refused: Orchflow sets those variables itself. */
+  SecretReservedPrefix: 'ORCHFLOW_',
+  /** The longest secret value, in UTF-16 characters. */
+  SecretValueMaxChars: 32768,
+  /** A terminal stops being read while an attached client has more unacknowledged characters than this. */
+  TerminalHighWatermarkChars: 100000,
+  /** It is read again once every client is below this; a client acknowledges at least every this many characters. */
+  TerminalLowWatermarkChars: 5000,
+} as const;
 
 /** Params and result type of each request, keyed by method name. */
 export interface RequestTypes {

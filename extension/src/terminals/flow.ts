@@ -4,13 +4,14 @@
 // may overlap it (notifications are pumped while the attach is answered), so every chunk goes through the
 // sequencer, which writes each position once, in order.
 // This module must not import 'vscode'.
+import { Limits } from '../protocol/generated';
 
-/** VS Code's own flow control numbers, which the daemon uses too: it pauses a terminal above the high watermark. */
+/** The daemon's flow control (VS Code's own numbers): it pauses a terminal above the high watermark. */
 export const FlowControl = {
   /** The daemon pauses the PTY when a client has more unacknowledged characters than this. */
-  HighWatermarkChars: 100_000,
+  HighWatermarkChars: Limits.TerminalHighWatermarkChars,
   /** ...and resumes it below this; the client acknowledges at least every this many characters. */
-  LowWatermarkChars: 5_000,
+  LowWatermarkChars: Limits.TerminalLowWatermarkChars,
 } as const;
 
 export interface SequencedText {

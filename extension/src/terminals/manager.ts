@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import type { OrchflowClient } from '../client/client';
 import type { Logger } from '../client/logger';
+import { ConnectionSync } from '../common/connectionSync';
 import { Settings } from '../constants';
 import { userMessage } from '../protocol/errors';
 import { Methods, type TerminalInfo, type TerminalOutputNotification, type TerminalPurpose, type WorkspaceInfo } from '../protocol/generated';
@@ -56,11 +57,10 @@ export class TerminalManager implements vscode.Disposable {
     private readonly logger: Logger,
   ) {
     this.subscriptions.push(
-      client.onDidInitialize(() => this.background(this.onConnected(), 'showing the terminals again')),
-      client.onDidChangeState((state) => {
-        if (state.kind !== 'connected') {
-          this.onDisconnected();
-        }
+      new ConnectionSync(client, {
+        connected: () => this.onConnected(),
+        lost: () => this.onDisconnected(),
+        failed: (error) => this.logger.error(`Failed while showing the terminals again: ${userMessage(error)}`),
       }),
       client.onTerminalOutput((n) => this.onOutput(n)),
       client.onTerminalChanged((change) => {
@@ -380,10 +380,6 @@ export class TerminalManager implements vscode.Disposable {
       }
     }
     return ids;
-  }
-
-  private background(work: Promise<void>, what: string): void {
-    work.catch((error: unknown) => this.logger.error(`Failed while ${what}: ${userMessage(error)}`));
   }
 
   dispose(): void {

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { OrchflowClient } from '../client/client';
 import type { Logger } from '../client/logger';
 import { SerialQueue } from '../client/serial';
+import { ConnectionSync } from '../common/connectionSync';
 import { ContextKeys, WorkspaceConfigRelativePath } from '../constants';
 import { isErrorCode, userMessage } from '../protocol/errors';
 import { ErrorCodes, type ConfigChangedNotification, type Diagnostic, type WorkspaceInfo } from '../protocol/generated';
@@ -43,12 +44,15 @@ export class WorkspaceController implements vscode.Disposable {
     private readonly logger: Logger,
   ) {
     this.subscriptions.push(
-      client.onDidInitialize(() => this.background(this.refreshAll({ register: true }), 'refresh after connecting')),
-      client.onDidChangeState((state) => {
-        setContext(ContextKeys.ConnectionState, state.kind);
-        if (state.kind !== 'connected' && store.isLoaded) {
-          store.clear();
-        }
+      new ConnectionSync(client, {
+        connected: () => this.refreshAll({ register: true }),
+        stateChanged: (state) => setContext(ContextKeys.ConnectionState, state.kind),
+        lost: () => {
+          if (store.isLoaded) {
+            store.clear();
+          }
+        },
+        failed: (error) => this.reportFailure('refresh after connecting', error),
       }),
       client.onWorkspaceChanged((change) => {
         this.logger.info(`Workspace ${change.id} ${change.kind}.`);
@@ -179,13 +183,15 @@ export class WorkspaceController implements vscode.Disposable {
 
   /** Runs work started by an event, where nobody awaits it: failures are logged and shown, never left unhandled. */
   private background(work: Promise<void>, what: string): void {
-    work.catch((error: unknown) => {
-      const message = userMessage(error);
-      this.logger.error(`Failed while ${what}: ${message}`);
-      if (this.client.connectionState.kind === 'connected') {
-        void vscode.window.showErrorMessage(`Orchflow: ${message}`);
-      }
-    });
+    work.catch((error: unknown) => this.reportFailure(what, error));
+  }
+
+  private reportFailure(what: string, error: unknown): void {
+    const message = userMessage(error);
+    this.logger.error(`Failed while ${what}: ${message}`);
+    if (this.client.connectionState.kind === 'connected') {
+      void vscode.window.showErrorMessage(`Orchflow: ${message}`);
+    }
   }
 
   dispose(): void {

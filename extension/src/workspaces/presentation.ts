@@ -4,7 +4,7 @@
 // This module must not import 'vscode'.
 import { TreeItemContext } from '../constants';
 import { formatDiagnostic } from '../protocol/errors';
-import type { Diagnostic, IsolationFeature, SecurityTier, WorkspaceHibernation, WorkspaceInfo, WorkspaceIsolation } from '../protocol/generated';
+import { SecurityTierValues, type Diagnostic, type IsolationFeature, type WorkspaceHibernation, type WorkspaceInfo, type WorkspaceIsolation } from '../protocol/generated';
 import type { FolderMapping } from './store';
 
 export interface IconView {
@@ -116,11 +116,12 @@ export function vcsSummary(workspace: WorkspaceInfo): string {
   return `${escapeMarkdown(vcs.kind)}, ${where}, ${vcs.dirty ? 'uncommitted changes' : 'clean'}`;
 }
 
-const TierRank: Record<SecurityTier, number> = { standard: 0, enhanced: 1, strict: 2 };
-
-/** True when this machine enforces less than the workspace's config asks for (e.g. strict requested, standard kept). */
+/**
+ * True when this machine enforces less than the workspace's config asks for (e.g. strict requested, standard kept).
+ * The tiers are declared weakest first, and the daemon compares them in that order too.
+ */
 export function isolationBelowRequested(isolation: Pick<WorkspaceIsolation, 'requestedTier' | 'enforcedTier'>): boolean {
-  return TierRank[isolation.enforcedTier] < TierRank[isolation.requestedTier];
+  return SecurityTierValues.indexOf(isolation.enforcedTier) < SecurityTierValues.indexOf(isolation.requestedTier);
 }
 
 /** The promises of the workspace's tier that are not kept here. */

@@ -2,7 +2,7 @@
 // and which workspace each folder of the window maps to. The tree, the status bar and the commands read it;
 // only responses and notifications from the daemon write it (there is no polling).
 // This module must not import 'vscode'.
-import { Emitter, type Event } from 'vscode-jsonrpc/node';
+import { KeyedStore } from '../common/keyedStore';
 import type { Diagnostic, WorkspaceChangedNotification, WorkspaceInfo, WorkspaceListResult } from '../protocol/generated';
 
 export interface FolderMapping {
@@ -12,20 +12,14 @@ export interface FolderMapping {
   readonly workspaceId: string | undefined;
 }
 
-export class WorkspaceStore {
-  private readonly workspaces = new Map<string, WorkspaceInfo>();
+/** Every workspace by id, in the daemon's order, with this window's active one and folders. */
+export class WorkspaceStore extends KeyedStore<WorkspaceInfo> {
   private active: string | undefined;
   private folders: FolderMapping[] = [];
-  private loaded = false;
   private globalDiagnostics: readonly Diagnostic[] = [];
-  private readonly changeEmitter = new Emitter<void>();
 
-  /** Fires after any change; listeners re-read what they show. */
-  readonly onDidChange: Event<void> = this.changeEmitter.event;
-
-  /** False until the first list arrived, and again after the connection is lost. */
-  get isLoaded(): boolean {
-    return this.loaded;
+  constructor() {
+    super((w) => w.id);
   }
 
   get activeId(): string | undefined {
@@ -33,7 +27,7 @@ export class WorkspaceStore {
   }
 
   get activeWorkspace(): WorkspaceInfo | undefined {
-    return this.active === undefined ? undefined : this.workspaces.get(this.active);
+    return this.active === undefined ? undefined : this.items.get(this.active);
   }
 
   get folderMappings(): readonly FolderMapping[] {
@@ -42,14 +36,6 @@ export class WorkspaceStore {
 
   get configDiagnostics(): readonly Diagnostic[] {
     return this.globalDiagnostics;
-  }
-
-  get(id: string): WorkspaceInfo | undefined {
-    return this.workspaces.get(id);
-  }
-
-  all(): WorkspaceInfo[] {
-    return [...this.workspaces.values()];
   }
 
   /** Ids of workspaces that a folder of this window maps to. */
@@ -68,58 +54,46 @@ export class WorkspaceStore {
   /** The workspace the first folder of the window maps to: the one the window follows on start. */
   firstFolderWorkspace(): WorkspaceInfo | undefined {
     const id = this.folders[0]?.workspaceId;
-    return id === undefined ? undefined : this.workspaces.get(id);
+    return id === undefined ? undefined : this.items.get(id);
   }
 
   /** Replaces everything with a fresh `orchflow/workspace/list` result. */
   reset(list: WorkspaceListResult): void {
-    this.workspaces.clear();
-    for (const w of list.workspaces) {
-      this.workspaces.set(w.id, w);
-    }
     this.active = list.activeWorkspaceId ?? undefined;
-    this.loaded = true;
-    this.changeEmitter.fire();
+    this.replaceAll(list.workspaces);
   }
 
-  /** Forgets everything the daemon said, when the connection is lost (a restarted daemon may know other things). */
-  clear(): void {
-    this.workspaces.clear();
+  /** What `clear` forgets besides the workspaces: the active one (a restarted daemon may know other things). */
+  protected override forgetOthers(): void {
     this.active = undefined;
-    this.loaded = false;
-    this.changeEmitter.fire();
   }
 
   setFolderMappings(mappings: readonly FolderMapping[]): void {
     this.folders = [...mappings];
-    this.changeEmitter.fire();
+    this.changed(undefined);
   }
 
   setConfigDiagnostics(diagnostics: readonly Diagnostic[]): void {
     this.globalDiagnostics = diagnostics;
-    this.changeEmitter.fire();
-  }
-
-  /** Records a workspace the daemon returned (create, update, show, reloadConfig). */
-  upsert(workspace: WorkspaceInfo): void {
-    this.workspaces.set(workspace.id, workspace);
-    this.changeEmitter.fire();
+    this.changed(undefined);
   }
 
   /** Records the result of this client's `orchflow/workspace/switch`. */
   setActive(workspace: WorkspaceInfo): void {
-    this.workspaces.set(workspace.id, workspace);
+    this.items.set(workspace.id, workspace);
     this.active = workspace.id;
-    this.changeEmitter.fire();
+    this.changed(workspace.id);
   }
 
-  remove(id: string): void {
-    this.workspaces.delete(id);
+  /** Forgets the workspace, as the active one and as the workspace of the window's folders. */
+  override remove(id: string): boolean {
+    const known = this.items.delete(id);
     if (this.active === id) {
       this.active = undefined;
     }
     this.folders = this.folders.map((f) => (f.workspaceId === id ? { folder: f.folder, workspaceId: undefined } : f));
-    this.changeEmitter.fire();
+    this.changed(id);
+    return known;
   }
 
   /**
@@ -127,7 +101,7 @@ export class WorkspaceStore {
    * (a workspace appeared, vanished or moved), so the caller resolves the window's folders again.
    */
   applyChange(change: WorkspaceChangedNotification): boolean {
-    const previous = this.workspaces.get(change.id);
+    const previous = this.items.get(change.id);
     switch (change.kind) {
       case 'created':
       case 'updated':
@@ -140,16 +114,12 @@ export class WorkspaceStore {
           this.setActive(change.workspace);
         } else {
           this.active = change.id;
-          this.changeEmitter.fire();
+          this.changed(change.id);
         }
         return false;
       case 'deleted':
         this.remove(change.id);
         return true;
     }
-  }
-
-  dispose(): void {
-    this.changeEmitter.dispose();
   }
 }

@@ -22,11 +22,11 @@ internal static class Rules
         "must be a command name without '/' (looked up on PATH) or an absolute path");
 
     public static readonly StringRule EnvName = new(
-        "^[A-Za-z_][A-Za-z0-9_]*$",
+        NamePatterns.EnvironmentVariable,
         "is not a valid environment variable name (letters, digits and '_', not starting with a digit)");
 
     public static readonly StringRule NotReservedEnv = new(
-        "^(?!ORCHFLOW_)",
+        "^(?!" + NamePatterns.ReservedEnvPrefix + ")",
         "is reserved: variables starting with ORCHFLOW_ are set by orchflow itself");
 
     public static readonly StringRule Host = new(
@@ -38,7 +38,7 @@ internal static class Rules
         "is not a valid model name: use up to 64 letters, digits, '_', '.' and '-'");
 
     public static readonly StringRule AgentTypeName = new(
-        "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+        NamePatterns.AgentType,
         "is not a valid agent type name: use up to 64 letters, digits, '_' and '-'");
 
     public static readonly IReadOnlyList<StringRule> EnvKey = [EnvName, NotReservedEnv];

@@ -1300,7 +1300,7 @@ public sealed class AgentService : IAsyncDisposable
     /// <summary>The published state plus the latest resource figures.</summary>
     private static AgentInfo View(Agent agent)
     {
-        var info = agent.Snapshot ?? throw new InvalidOperationException($"Agent {agent.Id} was never published.");
+        var info = agent.Snapshot is { } published ? published with { Actions = AgentActions.For(published) } : throw new InvalidOperationException($"Agent {agent.Id} was never published.");
         return agent.Figures is { } f && HoldsSlot(info.State)
             ? info with { CpuPercent = f.CpuPercent, MemoryBytes = f.MemoryBytes, Processes = f.Processes }
             : info;

@@ -29,7 +29,7 @@ internal static class DaemonCommands
                 if (json)
                 {
                     // One line, so a client can read it with a line reader.
-                    output.Line(System.Text.Json.JsonSerializer.Serialize(new { socket = paths.SocketPath, pid = result.Pid, started = result.Started }, Protocol.ProtocolJson.Options));
+                    output.Line(System.Text.Json.JsonSerializer.Serialize(new Protocol.DaemonEnsureResult { Socket = paths.SocketPath, Pid = result.Pid, Started = result.Started }, Protocol.ProtocolJson.Options));
                 }
                 else
                 {

@@ -1,5 +1,5 @@
 using Orchflow.Config;
-using Orchflow.Protocol;
+using Orchflow.Server.Rpc;
 
 namespace Orchflow.Server.Cli;
 
@@ -11,7 +11,7 @@ internal static class SchemaCommand
 {
     public static IReadOnlyDictionary<string, string> Render() => new SortedDictionary<string, string>(StringComparer.Ordinal)
     {
-        ["protocol.schema.json"] = ProtocolSchema.ExportJson(),
+        ["protocol.schema.json"] = ClientLimits.ExportProtocolSchema(),
         ["workspace.schema.json"] = ConfigSchemas.WorkspaceSchemaJson(),
         ["orchflow-toml.schema.json"] = ConfigSchemas.GlobalSchemaJson(),
     };

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Orchflow.Protocol;
 using Orchflow.Server.Workspaces;
+using NamePatterns = Orchflow.Config.NamePatterns;
 
 namespace Orchflow.Server.Security;
 
@@ -118,7 +119,7 @@ public sealed partial class SecretStore
             throw new OrchflowException(ErrorCodes.InvalidArgument, $"'{name}' is not a valid secret name.", "Secrets are environment variables: letters, digits and '_', not starting with a digit, e.g. GITHUB_TOKEN.");
         }
 
-        if (name!.StartsWith("ORCHFLOW_", StringComparison.Ordinal))
+        if (name!.StartsWith(NamePatterns.ReservedEnvPrefix, StringComparison.Ordinal))
         {
             throw new OrchflowException(ErrorCodes.InvalidArgument, $"'{name}' is reserved: variables starting with ORCHFLOW_ are set by Orchflow itself.", "Choose another name.");
         }
@@ -174,7 +175,7 @@ public sealed partial class SecretStore
 
             int eq = line.IndexOf('=', StringComparison.Ordinal);
             var name = eq > 0 ? line[..eq].Trim() : "";
-            if (eq <= 0 || !EnvName().IsMatch(name) || name.StartsWith("ORCHFLOW_", StringComparison.Ordinal))
+            if (eq <= 0 || !EnvName().IsMatch(name) || name.StartsWith(NamePatterns.ReservedEnvPrefix, StringComparison.Ordinal))
             {
                 problems.Add(Problem(path, i + 1, "expected NAME=value with a valid, non-ORCHFLOW_ variable name; the line is skipped"));
                 continue;
@@ -230,7 +231,7 @@ public sealed partial class SecretStore
         File.Move(temporary, path, overwrite: true);
     }
 
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    [GeneratedRegex(NamePatterns.EnvironmentVariable)]
     private static partial Regex EnvName();
 
     private sealed class StoredSecret
