@@ -118,7 +118,7 @@ public sealed partial class AgentService
 
     /// <summary>
     /// The agent's MCP client (its CLI) has listed Orchflow's tools: recorded once per run, with an event, and a task
-    /// held at the CLI's first prompt for this (see <see cref="McpConnectGrace"/>) is typed on the next detection pass.
+    /// held at the CLI's first prompt for this (see <see cref="AgentDetection.McpConnectGrace"/>) is typed on the next detection pass.
     /// </summary>
     public void McpReady(string id, string? client)
     {
