@@ -1,4 +1,3 @@
-using System.Globalization;
 using Orchflow.Config;
 using Orchflow.Protocol;
 using Orchflow.Pty;
@@ -8,7 +7,6 @@ using Orchflow.Server.Hosting;
 using Orchflow.Server.Security;
 using Orchflow.Server.Terminals;
 using Orchflow.Server.Workspaces;
-using static Orchflow.Server.EnumText;
 
 namespace Orchflow.Server.Limits;
 
