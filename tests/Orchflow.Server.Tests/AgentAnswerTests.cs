@@ -257,7 +257,7 @@ public sealed class AgentAnswerTests : IDisposable
         // VS Code's terminal sends ESC [ I when it is shown to a program that asked for focus reports (Claude Code does).
         await c.CallAsync<object?>(Methods.TerminalInput, new TerminalInputParams { Id = waiting.TerminalId!, Data = "\u001b[I" });
         await Poll.UntilAsync(() => KeysRead(ws).Contains("1b5b49", StringComparison.Ordinal), "the menu reads the focus report");
-        await Task.Delay(AgentService.DetectInterval * 3);
+        await Task.Delay(AgentDetection.DetectInterval * 3);
         var still = await c.CallAsync<AgentInfo>(Methods.AgentShow, new AgentRef { Id = a.Id });
         Assert.Equal(AgentState.NeedsInput, still.State);
         Assert.Equal(waiting.Question, still.Question);

@@ -544,7 +544,7 @@ public sealed class AgentTests : IDisposable
         Assert.DoesNotContain("typed once connected", File.ReadAllText(Path.Combine(ws.RootPath, "claude.args")), StringComparison.Ordinal);
 
         // Several detection passes later it still waits: nothing was typed.
-        await Task.Delay(AgentService.DetectInterval * 5);
+        await Task.Delay(AgentDetection.DetectInterval * 5);
         var log = (await c.CallAsync<AgentLogsResult>(Methods.AgentLogs, new AgentLogsParams { Id = a.Id })).Text;
         Assert.DoesNotContain("working on", log, StringComparison.Ordinal);
         Assert.Equal(AgentState.Running, (await Show(c, a.Id)).State);
@@ -585,7 +585,7 @@ public sealed class AgentTests : IDisposable
         var a = await Spawn(c, ws.Id, "claude", "typed after the grace");
         await WaitFor(c, a.Id, x => x.Message == AtPromptMessage, "waiting at its prompt for MCP");
 
-        time.Advance(AgentService.McpConnectGrace);
+        time.Advance(AgentDetection.McpConnectGrace);
         var asked = await WaitForState(c, a.Id, AgentState.NeedsInput);
         Assert.Equal("Orchflow's MCP server had not connected within 30 s, so the task was typed at its first prompt without it: the first turn has no Orchflow tools.", asked.Message);
         Assert.Null(asked.McpConnectedAt);

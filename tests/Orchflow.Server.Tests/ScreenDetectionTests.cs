@@ -16,7 +16,7 @@ public sealed class ScreenDetectionTests
     private static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "Fixtures", "screens");
 
     /// <summary>One evaluation tick of the daemon's detect loop when nothing wakes it.</summary>
-    private static readonly TimeSpan Tick = AgentService.DetectInterval;
+    private static readonly TimeSpan Tick = AgentDetection.DetectInterval;
 
     public sealed record Frame(string Expect, long End, string? Question, IReadOnlyList<string>? Choices);
 

@@ -4,8 +4,8 @@ using Orchflow.Server.Terminals;
 namespace Orchflow.Server.Agents;
 
 /// <summary>
-/// One agent in the daemon's memory. Every field is read and written only under <see cref="AgentService"/>'s lock,
-/// except <see cref="Snapshot"/> and <see cref="Figures"/>, which are replaced whole and may be read without it
+/// One agent in the daemon's memory. Every field is read and written only under the agents' lock
+/// (<see cref="AgentTable.Gate"/>), except <see cref="Snapshot"/>, which is replaced whole and may be read without it
 /// (the workspace registry reads active agents while holding its own lock).
 /// </summary>
 internal sealed class Agent
@@ -89,9 +89,6 @@ internal sealed class Agent
     /// <summary>The state as last published, without resource figures.</summary>
     public volatile AgentInfo? Snapshot;
 
-    /// <summary>The figures of the last resource sample while it runs.</summary>
-    public volatile SessionFigures? Figures;
-
     /// <summary>Holds a slot of its workspace's pool.</summary>
     public bool HoldsSlot => AgentService.HoldsSlot(State);
 }
@@ -108,13 +105,13 @@ internal sealed class AgentRun(NeedsInputDetector detector, AgentLog log, bool t
 
     public AgentLog Log { get; } = log;
 
-    /// <summary>The task still has to be typed at the first prompt (a type whose template has no {task}). Under the service lock.</summary>
+    /// <summary>The task still has to be typed at the first prompt (a type whose template has no {task}). Under the agents' lock.</summary>
     public bool TaskPending { get; set; } = typeTaskAtFirstPrompt;
 
     /// <summary>Its CLI was started with Orchflow's MCP server configured: the task waits at the first prompt until the CLI has connected. Set at start.</summary>
     public bool WaitsForMcp { get; init; }
 
-    /// <summary>When it was first seen idle at its prompt with the task still pending; cleared when a question comes up instead. Under the service lock.</summary>
+    /// <summary>When it was first seen idle at its prompt with the task still pending; cleared when a question comes up instead. Under the agents' lock.</summary>
     public DateTimeOffset? AtPromptSince { get; set; }
 
     public long LastLinePublishedAt { get; set; }

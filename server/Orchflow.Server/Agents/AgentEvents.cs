@@ -50,5 +50,12 @@ public sealed class AgentEvents(AgentStore store)
 
     public void RemoveWorkspace(string workspaceId) => store.DeleteWorkspaceEvents(workspaceId);
 
+    /// <summary>A text quoted in an event line or an agent's message: one line of at most 80 characters.</summary>
+    internal static string Short(string text)
+    {
+        var line = text.ReplaceLineEndings(" ").Trim();
+        return line.Length <= 80 ? line : line[..79] + "…";
+    }
+
     private static string Wire(AgentEventKind kind) => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(kind.ToString());
 }

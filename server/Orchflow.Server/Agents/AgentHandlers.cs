@@ -4,7 +4,7 @@ using StreamJsonRpc;
 
 namespace Orchflow.Server.Agents;
 
-/// <summary>RPC handlers of orchflow/agent/* and orchflow/workspace/resources; the rules live in <see cref="AgentService"/>.</summary>
+/// <summary>RPC handlers of orchflow/agent/*; the rules live in <see cref="AgentService"/>.</summary>
 public sealed class AgentHandlers(ClientSession session, AgentService agents)
 {
     /// <summary>Who asked, for the events ("stopped by vscode").</summary>
@@ -86,11 +86,5 @@ public sealed class AgentHandlers(ClientSession session, AgentService agents)
     public AgentTypesResult Types(AgentTypesParams? p = null)
     {
         return new AgentTypesResult { Types = agents.Types(p?.WorkspaceId) };
-    }
-
-    [JsonRpcMethod(Methods.WorkspaceResources, UseSingleObjectParameterDeserialization = true)]
-    public ResourceSnapshot Resources(WorkspaceResourcesParams? p = null)
-    {
-        return agents.Resources();
     }
 }

@@ -57,7 +57,7 @@ public static class AgentTypes
     /// task after <c>--</c> where the CLI has variadic options (Claude's <c>--mcp-config</c> takes several). Claude
     /// Code's TUI sends a task given in argv before its MCP servers have connected (2.1.337, whatever its settings), so
     /// its interactive template has no <c>{task}</c>: the task is typed at its first prompt once it has connected to
-    /// Orchflow's MCP server (<see cref="AgentService.McpConnectGrace"/>). Aider has no such argument (<c>--message</c>
+    /// Orchflow's MCP server (<see cref="AgentDetection.McpConnectGrace"/>). Aider has no such argument (<c>--message</c>
     /// exits after one reply), so its task is typed at its first prompt too; it is not on npm.
     /// The minimum versions are the releases the <c>agents</c> test tier has run end to end (tests/agents/package.json):
     /// older ones are refused with the version to install, unless the type's command is replaced in the config.

@@ -27,7 +27,7 @@ public readonly record struct DetectorResult(bool HasOutput, string? LastLine, b
 /// <para>
 /// <see cref="Append"/> runs under the terminal's lock for every chunk of output, so it only appends; the regular
 /// expressions run in <see cref="Evaluate"/>, which the agent service calls on its own tick (every
-/// <see cref="AgentService.DetectInterval"/>), at most once per tick whatever the output rate.
+/// <see cref="AgentDetection.DetectInterval"/>), at most once per tick whatever the output rate.
 /// </para>
 /// <para>
 /// After input the detector is disarmed, so the prompt just answered (still the last line, or echoed with the answer)

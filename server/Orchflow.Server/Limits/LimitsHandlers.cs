@@ -4,8 +4,11 @@ using StreamJsonRpc;
 
 namespace Orchflow.Server.Limits;
 
-/// <summary>RPC handlers of hibernation (orchflow/workspace/suspend and resume); the rules live in <see cref="ResourceGovernor"/>.</summary>
-public sealed class LimitsHandlers(ClientSession session, ResourceGovernor limits)
+/// <summary>
+/// RPC handlers of hibernation (orchflow/workspace/suspend and resume; the rules live in <see cref="ResourceGovernor"/>)
+/// and of the resource figures (orchflow/workspace/resources, from <see cref="ResourceMonitor"/>).
+/// </summary>
+public sealed class LimitsHandlers(ClientSession session, ResourceGovernor limits, ResourceMonitor resources)
 {
     private string By => session.ClientInfo?.Name ?? $"client {session.Id}";
 
@@ -19,5 +22,11 @@ public sealed class LimitsHandlers(ClientSession session, ResourceGovernor limit
     public WorkspaceSuspendResult Resume(WorkspaceRef p)
     {
         return limits.Resume(p.Id, By);
+    }
+
+    [JsonRpcMethod(Methods.WorkspaceResources, UseSingleObjectParameterDeserialization = true)]
+    public ResourceSnapshot Resources(WorkspaceResourcesParams? p = null)
+    {
+        return resources.Snapshot();
     }
 }

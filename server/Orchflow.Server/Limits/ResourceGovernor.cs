@@ -1,4 +1,3 @@
-using System.Globalization;
 using Orchflow.Config;
 using Orchflow.Protocol;
 using Orchflow.Pty;
@@ -8,7 +7,6 @@ using Orchflow.Server.Hosting;
 using Orchflow.Server.Security;
 using Orchflow.Server.Terminals;
 using Orchflow.Server.Workspaces;
-using static Orchflow.Server.EnumText;
 
 namespace Orchflow.Server.Limits;
 
@@ -20,6 +18,9 @@ namespace Orchflow.Server.Limits;
 /// controller can be missing while the others are there, and only the missing one falls to the watchdog. Either way the
 /// workspace degrades gracefully: above <see cref="SoftLimitFraction"/> of its memory_limit its newest running agent is
 /// paused, with a notice saying why; at the limit the kernel (cgroups) or the watchdog stops what pushed it over.
+/// Its parts: <see cref="LimitMechanisms"/> says which mechanism holds each limit, <see cref="WorkspaceGroups"/> keeps
+/// each workspace's groups and what the watchdog remembers of it, <see cref="ResourceMonitor"/> measures, and
+/// <see cref="SuspendedWorkspaces"/> records the suspended workspaces.
 /// </summary>
 public sealed class ResourceGovernor : IAsyncDisposable
 {
@@ -37,150 +38,58 @@ public sealed class ResourceGovernor : IAsyncDisposable
 
     private readonly object _gate = new();
     private readonly WorkspaceService _workspaces;
+    private readonly TerminalService _terminals;
+    private readonly AgentService _agents;
+    private readonly ResourceMonitor _resources;
+    private readonly WorkspaceGroups _groups;
+    private readonly SuspendedWorkspaces _suspended;
+    private readonly AuditLog _audit;
     private readonly GlobalSettings _settings;
-    private readonly IsolationService _isolation;
     private readonly Log _log;
     private readonly TimeProvider _time;
-    /// <summary>Read lock-free by the registry (under its own lock); changed only under <c>_gate</c>.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Hibernated> _hibernated = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, State> _states = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
     private long? _appliedTotal = long.MinValue;
 
-    public ResourceGovernor(WorkspaceService workspaces, GlobalSettings settings, IsolationService isolation, ICgroupDriver cgroups, Log log, TimeProvider? time = null)
+    /// <param name="resources">The measured figures the watchdog holds the limits to where the kernel does not.</param>
+    /// <param name="groups">Each workspace's control groups and the state kept for it between checks.</param>
+    public ResourceGovernor(WorkspaceService workspaces, TerminalService terminals, AgentService agents, ResourceMonitor resources, WorkspaceGroups groups,
+        SuspendedWorkspaces suspended, AuditLog audit, GlobalSettings settings, Log log, TimeProvider time)
     {
         _workspaces = workspaces;
+        _terminals = terminals;
+        _agents = agents;
+        _resources = resources;
+        _groups = groups;
+        _suspended = suspended;
+        _audit = audit;
         _settings = settings;
-        _isolation = isolation;
-        Cgroups = cgroups;
         _log = log;
-        _time = time ?? TimeProvider.System;
-        _workspaces.Hibernation = id => _hibernated.TryGetValue(id, out var h) ? h.Info : null;
-        _log.Info($"Limits: {(cgroups.Usable ? cgroups.Description : $"watchdog ({cgroups.Description})")}");
-        _loop = Task.Run(LoopAsync);
+        _time = time;
+        _log.Info($"Limits: {(Cgroups.Usable ? Cgroups.Description : $"watchdog ({Cgroups.Description})")}");
+        _terminals.Used += WakeIfSuspended;
+        _loop = Periodic.RunAsync(Interval, time, Tick, log, "The resource governor's check failed", _stopping.Token);
     }
 
-    public ICgroupDriver Cgroups { get; }
-
-    /// <summary>Supplied by the composition root once the agent and terminal capabilities exist.</summary>
-    public AgentService? Agents { get; set; }
-
-    public TerminalService? Terminals { get; set; }
-
-    /// <summary>The workspaces some client has switched to.</summary>
-    public Func<IReadOnlyCollection<string>>? Focused { get; set; }
+    public ICgroupDriver Cgroups => _groups.Cgroups;
 
     /// <summary>A limit acted, or a workspace was suspended or resumed.</summary>
     public event Action<WorkspaceNotice>? Notice;
 
-    /// <summary>
-    /// How the limits of a workspace are enforced on this machine, for its isolation report: per limit, the kernel through
-    /// the control groups or the daemon's watchdog, and why. A group's limits hold for the processes that stay in it;
-    /// where the rest of the report says they can move themselves out (<c>control_groups</c> not enforced: tier standard,
-    /// no sandbox), each line that the groups enforce says so, and no longer promises that a fork bomb stays inside.
-    /// </summary>
-    public IReadOnlyList<IsolationFeature> Features(ResourceLimits limits, WorkspaceIsolation isolation)
-    {
-        var watchdog = $"the daemon's watchdog, once a second, on measured figures ({Why(CgroupLimits.Memory)})";
-        bool memory = Kernel(CgroupLimits.Memory);
-        bool pids = Kernel(CgroupLimits.Processes);
-        bool cpu = Kernel(CgroupLimits.Cpu);
-        bool kept = isolation.Features.FirstOrDefault(f => f.Name == "control_groups") is not { Enforced: false };
-        var leave = isolation.EnforcedTier == Orchflow.Protocol.SecurityTier.Standard
-            ? "at tier standard (no sandbox) a process can move itself out of its group, and what it starts then is not counted (see control_groups)"
-            : "a process can move itself out of its group, and what it starts then is not counted (see control_groups)";
-        string Stays(string line) => kept ? line : $"{line}, for the processes that stay in the workspace's group: {leave}";
-        return
-        [
-            new()
-            {
-                Name = "memory_limit",
-                Enforced = true,
-                Detail = limits.MemoryLimitBytes is { } m
-                    ? (memory ? Stays($"{ByteSize.Format(m)} by {Cgroups.Description}") : $"{ByteSize.Format(m)} by {watchdog}") + $"; above {SoftLimitFraction:P0} the newest running agent is paused, at the limit {(memory ? "the kernel kills a process of the workspace" : "the terminal that grew most is stopped")}" + (memory ? "" : "; a spike faster than a second can pass the limit before it acts")
-                    : "no memory_limit set",
-            },
-            new()
-            {
-                Name = "process_limit",
-                Enforced = true,
-                Detail = pids
-                    ? kept
-                        ? $"{limits.ProcessLimit} processes by {Cgroups.Description} (pids.max): a fork bomb stays inside the workspace"
-                        : Stays($"{limits.ProcessLimit} processes by {Cgroups.Description} (pids.max)")
-                    : $"{limits.ProcessLimit} processes by the daemon's watchdog, once a second, on measured figures ({Why(CgroupLimits.Processes)}): the terminal with the most processes is stopped; a fork bomb can exceed it between two checks",
-            },
-            new()
-            {
-                Name = "cpu",
-                Enforced = cpu,
-                Detail = cpu
-                    ? Stays($"cpu_shares {limits.CpuShares} by {Cgroups.Description}, weighted by cpu_allocation_strategy ({Lower(_settings.Current.Orchestration.Resources.CpuAllocationStrategy)})")
-                    : $"NOT enforced: CPU weights need the cpu controller of the control groups ({Why(CgroupLimits.Cpu)})",
-            },
-        ];
-    }
-
     /// <summary>Whether the kernel holds <paramref name="limit"/> through the workspace's control group.</summary>
-    private bool Kernel(CgroupLimits limit) => Cgroups.Usable && Cgroups.Enforced.HasFlag(limit);
-
-    /// <summary>Why the kernel does not hold <paramref name="limit"/>: the driver's reason, with the groups it does use.</summary>
-    private string Why(CgroupLimits limit) =>
-        Cgroups.Usable ? $"{Cgroups.NotEnforcedReason(limit) ?? "not enforced by the control groups"}; the workspace's processes are in {Cgroups.Version.ToString().ToLowerInvariant()} groups" : Cgroups.Description;
-
-    /// <summary>Before a process of the workspace starts: its group has the current limits; returns the files it joins.</summary>
-    public IReadOnlyList<string> PrepareLaunch(WorkspaceInfo ws)
-    {
-        lock (_gate)
-        {
-            if (_hibernated.ContainsKey(ws.Id))
-            {
-                _isolation.Audit.Add(ws.Id, AuditKind.Refused, "Refused to start a process: the workspace is suspended.", "hibernation");
-                throw new OrchflowException(ErrorCodes.NotAllowed, $"Workspace '{ws.Id}' is suspended; nothing can start in it.", $"Resume it first: `orchflow workspace resume {ws.Id}`.");
-            }
-        }
-
-        if (!Cgroups.Usable)
-        {
-            return [];
-        }
-
-        var files = Cgroups.JoinFiles(ws.Id);
-        lock (_gate)
-        {
-            // The counters as they are before anything of this daemon runs in the group: what happens next is news.
-            if (!_states.TryGetValue(ws.Id, out var state))
-            {
-                state = _states[ws.Id] = new State(_time.GetUtcNow());
-            }
-
-            if (Kernel(CgroupLimits.Memory))
-            {
-                state.OomKills ??= Cgroups.Usage(ws.Id)?.OomKills ?? 0;
-            }
-
-            if (Kernel(CgroupLimits.Processes))
-            {
-                state.PidsDenied ??= PidsDenied(ws.Id);
-            }
-        }
-
-        ApplyLimits(ws, force: true);
-        return files;
-    }
+    private bool Kernel(CgroupLimits limit) => _groups.Mechanisms.Kernel(limit);
 
     public WorkspaceSuspendResult Suspend(string reference, string by)
     {
         var ws = _workspaces.Show(reference);
         var paused = new List<string>();
-        foreach (var agent in Agents?.List(ws.Id) ?? [])
+        foreach (var agent in _agents.List(ws.Id))
         {
             if (agent.State is AgentState.Starting or AgentState.Running or AgentState.NeedsInput)
             {
                 try
                 {
-                    Agents!.Pause(agent.Id, $"{by} (workspace suspended)");
+                    _agents.Pause(agent.Id, $"{by} (workspace suspended)");
                     paused.Add(agent.Id);
                 }
                 catch (OrchflowException)
@@ -194,7 +103,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
         string mechanism;
         lock (_gate)
         {
-            if (_hibernated.ContainsKey(ws.Id))
+            if (_suspended.Contains(ws.Id))
             {
                 throw new OrchflowException(ErrorCodes.NotAllowed, $"Workspace '{ws.Id}' is already suspended.", $"Resume it with `orchflow workspace resume {ws.Id}`.");
             }
@@ -211,7 +120,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
                 mechanism = "SIGSTOP";
             }
 
-            _hibernated[ws.Id] = new Hibernated(new WorkspaceHibernation { Since = _time.GetUtcNow(), By = by, Mechanism = mechanism, Processes = processes }, paused);
+            _suspended.Add(ws.Id, new Suspension(new WorkspaceHibernation { Since = _time.GetUtcNow(), By = by, Mechanism = mechanism, Processes = processes }, paused));
         }
 
         var message = $"Workspace '{ws.Id}' suspended by {by}: {processes} process(es) stopped ({mechanism})" + (paused.Count > 0 ? $", agents {string.Join(", ", paused)} paused" : "") + ".";
@@ -223,11 +132,11 @@ public sealed class ResourceGovernor : IAsyncDisposable
     public WorkspaceSuspendResult Resume(string reference, string by)
     {
         var ws = _workspaces.Show(reference);
-        Hibernated h;
+        Suspension h;
         int processes;
         lock (_gate)
         {
-            if (!_hibernated.TryRemove(ws.Id, out h!))
+            if (!_suspended.TryRemove(ws.Id, out h))
             {
                 throw new OrchflowException(ErrorCodes.NotAllowed, $"Workspace '{ws.Id}' is not suspended.", null);
             }
@@ -242,7 +151,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
                 processes = SignalWorkspace(ws.Id, Signals.SIGCONT);
             }
 
-            _states.GetValueOrDefault(ws.Id)?.Touch(_time.GetUtcNow());
+            _groups.Find(ws.Id)?.Touch(_time.GetUtcNow());
         }
 
         var resumed = new List<string>();
@@ -250,7 +159,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
         {
             try
             {
-                Agents?.Resume(id, $"{by} (workspace resumed)");
+                _agents.Resume(id, $"{by} (workspace resumed)");
                 resumed.Add(id);
             }
             catch (OrchflowException)
@@ -264,14 +173,14 @@ public sealed class ResourceGovernor : IAsyncDisposable
         return new WorkspaceSuspendResult { Workspace = _workspaces.Show(ws.Id), Processes = processes, Agents = resumed, Released = [] };
     }
 
-    /// <summary>A client uses a terminal of the workspace (input, attach): a suspended workspace wakes up.</summary>
-    public void WakeIfSuspended(string workspaceId, string by)
+    /// <summary>A client uses a terminal of the workspace (input, attach: <see cref="TerminalService.Used"/>): a suspended workspace wakes up.</summary>
+    private void WakeIfSuspended(string workspaceId, string by)
     {
         bool suspended;
         lock (_gate)
         {
-            suspended = _hibernated.ContainsKey(workspaceId);
-            _states.GetValueOrDefault(workspaceId)?.Touch(_time.GetUtcNow());
+            suspended = _suspended.Contains(workspaceId);
+            _groups.Find(workspaceId)?.Touch(_time.GetUtcNow());
         }
 
         if (suspended)
@@ -287,74 +196,19 @@ public sealed class ResourceGovernor : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// After a terminal's tree was ended: whatever of its session is still in the workspace's group (a fork bomb outruns
-    /// signals sent one process at a time) is frozen and killed at once. Returns how many.
-    /// </summary>
-    public int KillLeftovers(string workspaceId, int sessionId)
-    {
-        if (!Kernel(CgroupLimits.Kill) || Cgroups.Usage(workspaceId) is null)
-        {
-            return 0;
-        }
-
-        var killed = Cgroups.KillWhere(workspaceId, frozen =>
-        {
-            var tree = ProcessTree.SessionTree(sessionId);
-            return frozen.Where(tree.Contains);
-        });
-        if (killed > 0)
-        {
-            _log.Info($"Killed {killed} leftover process(es) of session {sessionId} in workspace {workspaceId} through its control group");
-        }
-
-        return killed;
-    }
-
     /// <summary>A deleted workspace: its processes are already ended; its groups go.</summary>
     public void RemoveWorkspace(string workspaceId)
     {
         lock (_gate)
         {
-            _hibernated.TryRemove(workspaceId, out _);
-            _states.Remove(workspaceId);
+            _suspended.TryRemove(workspaceId, out _);
         }
 
-        if (Cgroups.Usable)
-        {
-            if (Kernel(CgroupLimits.Kill))
-            {
-                Cgroups.KillAll(workspaceId);
-            }
-
-            Cgroups.Remove(workspaceId);
-        }
+        _groups.Remove(workspaceId);
     }
 
     /// <summary>What suspension releases besides processes. This daemon keeps no per-workspace cache or model in memory yet, so nothing.</summary>
     private static IReadOnlyList<string> Released() => [];
-
-    private async Task LoopAsync()
-    {
-        using var timer = new PeriodicTimer(Interval, _time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
-            {
-                try
-                {
-                    Tick();
-                }
-                catch (Exception e)
-                {
-                    _log.Error("The resource governor's check failed", e);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
 
     private void Tick()
     {
@@ -366,34 +220,27 @@ public sealed class ResourceGovernor : IAsyncDisposable
             _appliedTotal = global.TotalMemoryLimitBytes;
         }
 
-        var snapshot = Agents?.Resources();
-        var terminals = Terminals?.List(null) ?? [];
+        var snapshot = _resources.Snapshot();
+        var terminals = _terminals.List(null);
         IReadOnlyList<ProcessUsage>? usage = null;
         foreach (var ws in _workspaces.List())
         {
-            State state;
-            lock (_gate)
+            if (_suspended.Contains(ws.Id))
             {
-                if (_hibernated.ContainsKey(ws.Id))
-                {
-                    continue;
-                }
-
-                if (!_states.TryGetValue(ws.Id, out state!))
-                {
-                    state = _states[ws.Id] = new State(now);
-                }
+                continue;
             }
 
+            var state = _groups.StateOf(ws.Id, now);
+
             var mine = terminals.Where(t => t.WorkspaceId == ws.Id && t.Status == TerminalStatus.Running).ToList();
-            if (IsActive(ws.Id, mine))
+            if (_groups.IsActive(ws.Id, mine))
             {
                 state.Touch(now);
             }
 
-            ApplyLimits(ws, force: false);
+            _groups.Apply(ws, force: false);
             var cg = Cgroups.Usable ? Cgroups.Usage(ws.Id) : null;
-            var figures = snapshot?.Workspaces.FirstOrDefault(w => w.WorkspaceId == ws.Id);
+            var figures = snapshot.Workspaces.FirstOrDefault(w => w.WorkspaceId == ws.Id);
             long memory = cg?.MemoryBytes ?? figures?.MemoryBytes ?? 0;
             int processes = cg?.Processes ?? figures?.Processes ?? 0;
             var limits = ws.Metadata.ResourceLimits;
@@ -410,7 +257,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
 
             if (cg is not null && Kernel(CgroupLimits.Processes))
             {
-                var denied = PidsDenied(ws.Id);
+                var denied = _groups.PidsDenied(ws.Id);
                 state.PidsDenied ??= denied;
                 if (denied > state.PidsDenied && now - state.LastPidsNotice >= PidsNoticeInterval)
                 {
@@ -446,7 +293,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
         }
     }
 
-    private void CheckMemory(WorkspaceInfo ws, State state, long memory, long hard, IReadOnlyList<TerminalInfo> mine, bool kernelEnforces, ref IReadOnlyList<ProcessUsage>? usage)
+    private void CheckMemory(WorkspaceInfo ws, WorkspaceLimitState state, long memory, long hard, IReadOnlyList<TerminalInfo> mine, bool kernelEnforces, ref IReadOnlyList<ProcessUsage>? usage)
     {
         long soft = (long)(hard * SoftLimitFraction);
         if (!kernelEnforces && memory >= hard && mine.Count > 0)
@@ -475,12 +322,12 @@ public sealed class ResourceGovernor : IAsyncDisposable
             return;
         }
 
-        var newest = (Agents?.List(ws.Id) ?? []).Where(a => a.State is AgentState.Running or AgentState.NeedsInput or AgentState.Starting).MaxBy(a => a.StartedAt);
+        var newest = _agents.List(ws.Id).Where(a => a.State is AgentState.Running or AgentState.NeedsInput or AgentState.Starting).MaxBy(a => a.StartedAt);
         if (newest is not null)
         {
             try
             {
-                Agents!.Pause(newest.Id, "orchflow (memory soft limit)");
+                _agents.Pause(newest.Id, "orchflow (memory soft limit)");
                 Record(ws.Id, NoticeKind.AgentPaused, NoticeLevel.Warning, $"Workspace '{ws.Id}' uses {ByteSize.Format(memory)}, above {SoftLimitFraction:P0} of its memory_limit ({ByteSize.Format(hard)}): its newest agent {newest.Id} was paused. Resume it with `orchflow agent resume {newest.Id}` once memory is freed.", "resources.memory_limit", newest.Id, newest.TerminalId);
             }
             catch (OrchflowException)
@@ -495,87 +342,17 @@ public sealed class ResourceGovernor : IAsyncDisposable
         state.AboveSoft = true;
     }
 
-    private void ApplyLimits(WorkspaceInfo ws, bool force)
-    {
-        if (!Cgroups.Usable)
-        {
-            return;
-        }
-
-        var limits = ws.Metadata.ResourceLimits;
-        var shares = Weight(ws.Id, limits.CpuShares);
-        var applied = (limits.MemoryLimitBytes, limits.ProcessLimit, shares);
-        State? state;
-        lock (_gate)
-        {
-            state = _states.GetValueOrDefault(ws.Id);
-        }
-
-        if (!force && (state is null || state.Applied == applied || Cgroups.Usage(ws.Id) is null))
-        {
-            return;
-        }
-
-        Cgroups.Apply(ws.Id, limits.MemoryLimitBytes, limits.ProcessLimit, shares);
-        if (state is not null)
-        {
-            state.Applied = applied;
-        }
-    }
-
-    /// <summary>cpu_allocation_strategy: fair weighs each workspace's cpu_shares by its activity, equal gives every one 1024, none leaves the kernel's 1024.</summary>
-    private int Weight(string workspaceId, int cpuShares) => _settings.Current.Orchestration.Resources.CpuAllocationStrategy switch
-    {
-        CpuAllocationStrategy.Fair => IsActive(workspaceId, null) ? cpuShares * ActiveWeightFactor : cpuShares,
-        _ => Defaults.CpuShares,
-    };
-
-    /// <summary>Active: switched to by a client, with agents running, or with a client attached to one of its terminals.</summary>
-    private bool IsActive(string workspaceId, IReadOnlyList<TerminalInfo>? terminals)
-    {
-        if (Focused?.Invoke().Contains(workspaceId) == true)
-        {
-            return true;
-        }
-
-        if (Agents?.List(workspaceId).Any(a => a.State is AgentState.Starting or AgentState.Running or AgentState.NeedsInput) == true)
-        {
-            return true;
-        }
-
-        return terminals?.Any(t => t.AttachedClients > 0) == true;
-    }
-
-    private int PidsDenied(string workspaceId)
-    {
-        var events = Cgroups.JoinFiles(workspaceId).Select(f => Path.Combine(Path.GetDirectoryName(f)!, "pids.events")).FirstOrDefault(File.Exists);
-        if (events is null)
-        {
-            return 0;
-        }
-
-        foreach (var line in File.ReadAllLines(events))
-        {
-            if (line.StartsWith("max ", StringComparison.Ordinal) && int.TryParse(line.AsSpan(4), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n))
-            {
-                return n;
-            }
-        }
-
-        return 0;
-    }
-
     private void Stop(TerminalInfo terminal, string limit)
     {
         try
         {
-            if (terminal.AgentId is { } agent && Agents is not null)
+            if (terminal.AgentId is { } agent)
             {
-                Agents.Stop(agent, $"orchflow ({limit})");
+                _agents.Stop(agent, $"orchflow ({limit})");
             }
             else
             {
-                Terminals?.Terminate(terminal.Id);
+                _terminals.Terminate(terminal.Id);
             }
         }
         catch (OrchflowException)
@@ -588,7 +365,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
     private int SignalWorkspace(string workspaceId, int signal)
     {
         var pids = new HashSet<int>();
-        foreach (var t in Terminals?.List(workspaceId) ?? [])
+        foreach (var t in _terminals.List(workspaceId))
         {
             if (t.Status == TerminalStatus.Running && t.Pid is { } sid)
             {
@@ -601,7 +378,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
 
     private void Record(string workspaceId, NoticeKind kind, NoticeLevel level, string message, string rule, string? agentId = null, string? terminalId = null)
     {
-        _isolation.Audit.Add(workspaceId, AuditKind.Limit, message, rule, agentId ?? terminalId);
+        _audit.Add(workspaceId, AuditKind.Limit, message, rule, agentId ?? terminalId);
         _log.Info(message);
         Notice?.Invoke(new WorkspaceNotice
         {
@@ -618,6 +395,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _terminals.Used -= WakeIfSuspended;
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
         _stopping.Dispose();
@@ -626,7 +404,7 @@ public sealed class ResourceGovernor : IAsyncDisposable
         List<string> frozen;
         lock (_gate)
         {
-            frozen = _hibernated.Keys.ToList();
+            frozen = _suspended.Ids().ToList();
         }
 
         foreach (var id in frozen)
@@ -640,26 +418,5 @@ public sealed class ResourceGovernor : IAsyncDisposable
                 _log.Warn($"Could not resume {id} before stopping: {e.Message}");
             }
         }
-    }
-
-    private sealed record Hibernated(WorkspaceHibernation Info, IReadOnlyList<string> PausedAgents);
-
-    private sealed class State(DateTimeOffset now)
-    {
-        public DateTimeOffset LastActive { get; private set; } = now;
-
-        public long? OomKills { get; set; }
-
-        public int? PidsDenied { get; set; }
-
-        public DateTimeOffset LastPidsNotice { get; set; } = DateTimeOffset.MinValue;
-
-        public bool AboveSoft { get; set; }
-
-        public (long?, int, int)? Applied { get; set; }
-
-        public Dictionary<string, long> LastRss { get; set; } = new(StringComparer.Ordinal);
-
-        public void Touch(DateTimeOffset at) => LastActive = at;
     }
 }

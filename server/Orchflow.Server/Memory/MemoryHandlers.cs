@@ -112,7 +112,7 @@ public sealed class MemoryHandlers(ClientSession session, MemoryService memory)
     /// <summary>A person's write: from a terminal of this workspace when the CLI says so and the terminal is one of its own.</summary>
     private MemoryWriter Writer(string workspaceId, string? terminalId)
     {
-        bool inTerminal = terminalId is { Length: > 0 } t && memory.TerminalBelongs?.Invoke(workspaceId, t) == true;
+        bool inTerminal = terminalId is { Length: > 0 } t && memory.TerminalBelongs(workspaceId, t);
         return new MemoryWriter(inTerminal ? Protocol.MemoryWriterKind.Terminal : Protocol.MemoryWriterKind.User, null, inTerminal ? terminalId : null, Environment.UserName, session.ClientInfo?.Name);
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using Orchflow.Config;
 using Orchflow.Protocol;
 using Orchflow.Server.Hosting;
+using Orchflow.Server.Terminals;
 using Orchflow.Server.Workspaces;
 
 namespace Orchflow.Server.Memory;
@@ -32,17 +33,20 @@ public sealed class MemoryService : IAsyncDisposable
     private readonly Dictionary<string, MemorySegment> _segments = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
     private readonly WorkspaceService _workspaces;
+    private readonly TerminalService _terminals;
     private readonly Log _log;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
     private bool _disposed;
 
-    public MemoryService(WorkspaceService workspaces, OrchflowPaths paths, Log log, TimeProvider? time = null)
+    /// <param name="terminals">The terminals, to record the CLI's terminal in an entry's provenance only when it is a terminal of that workspace.</param>
+    public MemoryService(WorkspaceService workspaces, TerminalService terminals, OrchflowPaths paths, Log log, TimeProvider time)
     {
         _workspaces = workspaces;
+        _terminals = terminals;
         _log = log;
-        _time = time ?? TimeProvider.System;
+        _time = time;
         Directory = Path.Combine(paths.DataDirectory, "memory");
         Verified = Task.Run(VerifyExisting);
         _loop = Task.Run(LoopAsync);
@@ -54,8 +58,8 @@ public sealed class MemoryService : IAsyncDisposable
     /// <summary>Completes when every segment file found at start has been opened and checked.</summary>
     public Task Verified { get; }
 
-    /// <summary>Whether a terminal id is a terminal of a workspace (to record the CLI's terminal in provenance); set by the composition root.</summary>
-    public Func<string, string, bool>? TerminalBelongs { get; set; }
+    /// <summary>Whether a terminal id is a terminal of a workspace (to record the CLI's terminal in provenance).</summary>
+    public bool TerminalBelongs(string workspaceId, string terminalId) => _terminals.List(workspaceId).Any(t => t.Id == terminalId);
 
     /// <summary>A segment changed or was found damaged. Raised from the background loop, outside every lock.</summary>
     public event Action<MemoryChangedNotification>? Changed;
@@ -294,30 +298,17 @@ public sealed class MemoryService : IAsyncDisposable
         }
     }
 
-    private async Task LoopAsync()
+    /// <summary>Every <see cref="PublishInterval"/>: publishes changes, and every so many passes flushes reads and purges expired entries.</summary>
+    private Task LoopAsync()
     {
-        using var timer = new PeriodicTimer(PublishInterval, _time);
         long ticks = 0;
         long flushEvery = Math.Max(1, TouchFlushInterval.Ticks / PublishInterval.Ticks);
         long purgeEvery = Math.Max(1, PurgeInterval.Ticks / PublishInterval.Ticks);
-        try
+        return Periodic.RunAsync(PublishInterval, _time, () =>
         {
-            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
-            {
-                ticks++;
-                try
-                {
-                    Tick(flush: ticks % flushEvery == 0, purge: ticks % purgeEvery == 0);
-                }
-                catch (Exception ex)
-                {
-                    _log.Error("Memory maintenance failed", ex);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
+            ticks++;
+            Tick(flush: ticks % flushEvery == 0, purge: ticks % purgeEvery == 0);
+        }, _log, "Memory maintenance failed", _stopping.Token);
     }
 
     private void Tick(bool flush, bool purge)

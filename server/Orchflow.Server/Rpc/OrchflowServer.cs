@@ -14,8 +14,9 @@ using Orchflow.Server.Workspaces;
 namespace Orchflow.Server.Rpc;
 
 /// <summary>
-/// The composition root: builds every capability's service once, and for each connection registers each
-/// capability's handlers, in one readable list (<see cref="Attach"/>). Transport-agnostic: the daemon's socket,
+/// The composition root: builds every capability's service once, in dependency order with every dependency passed to
+/// its constructor (no service sets another's fields), and for each connection registers each capability's handlers,
+/// in one readable list (<see cref="Attach"/>). Transport-agnostic: the daemon's socket,
 /// stdio and in-memory test pipes all come through <see cref="Attach"/>.
 /// </summary>
 public sealed class OrchflowServer : IAsyncDisposable
@@ -42,24 +43,30 @@ public sealed class OrchflowServer : IAsyncDisposable
         Log = log;
         Database = database;
         StartedAt = _time.GetUtcNow();
+
+        // The dependency graph, in the order it is built: one line per service, each naming everything it uses. The
+        // pieces above the workspace registry are what it shares with later services; each breaks a cycle the services
+        // would otherwise have (the registry shows agents, hibernation and isolation; the terminals need the limits).
         Settings = new GlobalSettings(paths.ConfigFile, log);
-        Workspaces = new WorkspaceService(new WorkspaceStore(database), Settings, log, _time,
-            defaultWorkspaceRoot ?? Environment.GetEnvironmentVariable("HOME") ?? "/");
-        Isolation = new IsolationService(paths, log, Workspaces, time: _time);
-        Terminals = new TerminalService(Workspaces, Settings, new TerminalStore(database, ex => log.Error("A terminal record could not be written", ex)), paths, log) { Isolation = Isolation };
-        Agents = new AgentService(Workspaces, Terminals, Settings, new AgentStore(database), paths, log, _time);
-        Workspaces.ActiveAgents = Agents.ActiveAgentIds;
-        Memory = new MemoryService(Workspaces, paths, log, _time) { TerminalBelongs = (ws, t) => Terminals.List(ws).Any(x => x.Id == t) };
+        var audit = new AuditLog(paths.DataDirectory, _time);
+        var cgroupDriver = cgroups ?? CgroupProbe.Detect(paths.DataDirectory, Environment.GetEnvironmentVariable(CgroupProbe.Variable));
+        var limitMechanisms = new LimitMechanisms(cgroupDriver, Settings);
+        var machine = new MachineIsolation(HostProbe.Current(), limitMechanisms);
+        var agentTable = new AgentTable();
+        var suspended = new SuspendedWorkspaces();
+        var defaultRoot = defaultWorkspaceRoot ?? Environment.GetEnvironmentVariable("HOME") ?? "/";
+        Workspaces = new WorkspaceService(new WorkspaceStore(database), Settings, machine, agentTable, suspended, audit, log, _time, defaultRoot);
+        Isolation = new IsolationService(paths, Workspaces, machine, audit, log, _time);
+        var groups = new WorkspaceGroups(limitMechanisms, suspended, agentTable, FocusedWorkspaces, audit, Settings, log, _time);
+        var terminalStore = new TerminalStore(database, ex => log.Error("A terminal record could not be written", ex));
+        Terminals = new TerminalService(Workspaces, Settings, Isolation, groups, terminalStore, paths, log);
+        Resources = new ResourceMonitor(Workspaces, Terminals, agentTable, log, _time);
         Tokens = new AgentTokens(_time);
-        Agents.RunHooks = new McpAgentSetup(Tokens, paths.DataDirectory, mcpSocketPath, mcpLaunch ?? McpLaunch.Self());
-        Limits = new ResourceGovernor(Workspaces, Settings, Isolation, cgroups ?? CgroupProbe.Detect(paths.DataDirectory, Environment.GetEnvironmentVariable(CgroupProbe.Variable)), log, _time)
-        {
-            Agents = Agents,
-            Terminals = Terminals,
-            Focused = () => _sessions.Values.Select(s => s.ActiveWorkspaceId).OfType<string>().ToList(),
-        };
-        Isolation.LimitFeatures = Limits.Features;
-        Terminals.Limits = Limits;
+        var mcpSetup = new McpAgentSetup(Tokens, paths.DataDirectory, mcpSocketPath, mcpLaunch ?? McpLaunch.Self());
+        Agents = new AgentService(agentTable, Workspaces, Terminals, Resources, mcpSetup, Settings, new AgentStore(database), paths, log, _time);
+        Memory = new MemoryService(Workspaces, Terminals, paths, log, _time);
+        Limits = new ResourceGovernor(Workspaces, Terminals, Agents, Resources, groups, suspended, audit, Settings, log, _time);
+
         Info = new DaemonInfo
         {
             Pid = Environment.ProcessId,
@@ -75,12 +82,12 @@ public sealed class OrchflowServer : IAsyncDisposable
         Terminals.Changed += change => Broadcast(Methods.TerminalChanged, change);
         Agents.Changed += change => Broadcast(Methods.AgentChanged, change);
         Agents.EventAdded += e => Broadcast(Methods.AgentEvent, e);
-        Agents.ResourcesChanged += snapshot => Broadcast(Methods.ResourcesChanged, snapshot);
+        Resources.Changed += snapshot => Broadcast(Methods.ResourcesChanged, snapshot);
         Memory.Changed += change => Broadcast(Methods.MemoryChanged, change);
         Limits.Notice += notice => Broadcast(Methods.WorkspaceNotice, notice);
-        Isolation.Audit.Added += entry => Broadcast(Methods.WorkspaceAudited, entry);
+        audit.Added += entry => Broadcast(Methods.WorkspaceAudited, entry);
         Settings.Changed += () => Broadcast(Methods.ConfigChanged, new ConfigChangedNotification { Diagnostics = Settings.Diagnostics });
-        _poller = PollConfigAsync(_stopping.Token);
+        _poller = Periodic.RunAsync(ConfigPollInterval, _time, RefreshConfigs, log, "Config refresh failed", _stopping.Token);
     }
 
     public OrchflowPaths Paths { get; }
@@ -98,6 +105,9 @@ public sealed class OrchflowServer : IAsyncDisposable
     public IsolationService Isolation { get; }
 
     public ResourceGovernor Limits { get; }
+
+    /// <summary>The resource figures of every running terminal, sampled once a second.</summary>
+    public ResourceMonitor Resources { get; }
 
     public AgentService Agents { get; }
 
@@ -142,7 +152,7 @@ public sealed class OrchflowServer : IAsyncDisposable
             rpc.AddLocalRpcTarget(new AgentHandlers(session, Agents));
             rpc.AddLocalRpcTarget(new MemoryHandlers(session, Memory));
             rpc.AddLocalRpcTarget(new SecurityHandlers(Isolation));
-            rpc.AddLocalRpcTarget(new LimitsHandlers(session, Limits));
+            rpc.AddLocalRpcTarget(new LimitsHandlers(session, Limits, Resources));
         }
 
         session.ExitRequested += onExit ?? (s => s.Rpc.Dispose());
@@ -179,6 +189,9 @@ public sealed class OrchflowServer : IAsyncDisposable
         };
     }
 
+    /// <summary>The workspaces some client has switched to.</summary>
+    private IReadOnlyCollection<string> FocusedWorkspaces() => _sessions.Values.Select(s => s.ActiveWorkspaceId).OfType<string>().ToList();
+
     private void OnWorkspaceChanged(WorkspaceChangedNotification change)
     {
         if (change.Kind == WorkspaceChangeKind.Deleted)
@@ -205,27 +218,10 @@ public sealed class OrchflowServer : IAsyncDisposable
         }
     }
 
-    private async Task PollConfigAsync(CancellationToken token)
+    private void RefreshConfigs()
     {
-        using var timer = new PeriodicTimer(ConfigPollInterval, _time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(token).ConfigureAwait(false))
-            {
-                try
-                {
-                    Settings.Refresh();
-                    Workspaces.RefreshChangedConfigs();
-                }
-                catch (Exception ex)
-                {
-                    Log.Error("Config refresh failed", ex);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        Settings.Refresh();
+        Workspaces.RefreshChangedConfigs();
     }
 
     public async ValueTask DisposeAsync()
@@ -238,6 +234,7 @@ public sealed class OrchflowServer : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _poller.ConfigureAwait(false);
         await Limits.DisposeAsync().ConfigureAwait(false);
+        await Resources.DisposeAsync().ConfigureAwait(false);
         await Agents.DisposeAsync().ConfigureAwait(false);
         await Memory.DisposeAsync().ConfigureAwait(false);
         Terminals.Dispose();

@@ -20,30 +20,29 @@ public sealed record LaunchRequest(IReadOnlyList<string> Argv, string? CommandLi
 public sealed record Sandbox(IIsolationBackend Backend, SandboxSpec Spec);
 
 /// <summary>
-/// The security capability: what this machine can enforce (<see cref="Host"/>), each workspace's truthful isolation
-/// report, the checks and sandbox of every launch (<see cref="PrepareLaunch"/>), and the audit log.
-/// Architecture invariant: the report a client sees and the sandbox a process gets come from the same
-/// <see cref="IsolationPlanner"/> questions on the same backend, so Orchflow never claims what it does not apply.
+/// The security capability: the checks and sandbox of every launch (<see cref="PrepareLaunch"/>), secrets, the network
+/// proxy and the audit log, on the backend <see cref="MachineIsolation"/> chose for this machine.
+/// Architecture invariant: the report a client sees (<see cref="MachineIsolation.Report"/>) and the sandbox a process
+/// gets come from the same <see cref="IsolationPlanner"/> questions on the same backend, so Orchflow never claims what
+/// it does not apply.
 /// </summary>
 public sealed class IsolationService
 {
     private readonly OrchflowPaths _paths;
     private readonly Log _log;
     private readonly WorkspaceService _workspaces;
+    private readonly MachineIsolation _machine;
     private readonly Dictionary<string, SecurityPolicy> _policies = new(StringComparer.Ordinal);
 
-    public IsolationService(OrchflowPaths paths, Log log, WorkspaceService workspaces, HostIsolation? host = null, TimeProvider? time = null)
+    public IsolationService(OrchflowPaths paths, WorkspaceService workspaces, MachineIsolation machine, AuditLog audit, Log log, TimeProvider time)
     {
         _paths = paths;
         _log = log;
         _workspaces = workspaces;
-        Host = host ?? HostProbe.Current();
-        Backend = ChooseBackend(Host);
-        Audit = new AuditLog(paths.DataDirectory, time);
+        _machine = machine;
+        Audit = audit;
         Secrets = new SecretStore(paths.DataDirectory, time);
         Proxy = new NetworkProxy(PolicyOf, Audit, log);
-        workspaces.IsolationReport = Report;
-        workspaces.AuditTo(note => Audit.Add(note.WorkspaceId, note.Kind, note.Message, note.Rule, note.Subject));
         foreach (var ws in workspaces.List())
         {
             _policies[ws.Id] = ws.Security;
@@ -55,39 +54,9 @@ public sealed class IsolationService
             : $"Isolation: {Backend.Description}; enhanced and strict workspaces will report that they are not enforced");
     }
 
-    public HostIsolation Host { get; }
+    public HostIsolation Host => _machine.Host;
 
-    /// <summary>
-    /// bubblewrap where it runs; else Landlock where it runs; else an unavailable backend whose description says why
-    /// neither can (every sandboxed tier then reports itself not enforced).
-    /// </summary>
-    public static IIsolationBackend ChooseBackend(HostIsolation host)
-    {
-        var bubblewrap = new BubblewrapBackend(host);
-        if (bubblewrap.Available)
-        {
-            return bubblewrap;
-        }
-
-        var landlock = new LandlockBackend(host);
-        return landlock.Available ? landlock : new Unavailable(bubblewrap, landlock);
-    }
-
-    /// <summary>No sandbox can run here: says why for both mechanisms.</summary>
-    private sealed class Unavailable(BubblewrapBackend bubblewrap, LandlockBackend landlock) : IIsolationBackend
-    {
-        public IsolationMechanism Mechanism => IsolationMechanism.None;
-
-        public bool Available => false;
-
-        public string Description => $"{bubblewrap.Description}; {landlock.Description}";
-
-        public IReadOnlyList<string> Launcher(SandboxSpec spec) => throw new InvalidOperationException(Description);
-
-        public IsolationFeature Promise(string name, SecurityPolicy policy) => throw new InvalidOperationException(Description);
-    }
-
-    public IIsolationBackend Backend { get; }
+    public IIsolationBackend Backend => _machine.Backend;
 
     public AuditLog Audit { get; }
 
@@ -134,15 +103,6 @@ public sealed class IsolationService
 
     /// <summary>The secrets a process of this workspace gets in its environment.</summary>
     public IReadOnlyDictionary<string, string> SecretEnvironment(WorkspaceInfo ws) => Secrets.EnvironmentFor(ws, ws.Security.SecretsFile);
-
-    /// <summary>How a workspace's resource limits are enforced, supplied by the limits capability, given the rest of its report (whether its processes can leave their control groups).</summary>
-    public Func<ResourceLimits, WorkspaceIsolation, IReadOnlyList<IsolationFeature>>? LimitFeatures { get; set; }
-
-    public WorkspaceIsolation Report(SecurityPolicy policy, ResourceLimits limits)
-    {
-        var report = IsolationPlanner.Report(policy, Backend);
-        return LimitFeatures is { } features ? report with { Features = [.. report.Features, .. features(limits, report)] } : report;
-    }
 
     /// <summary>
     /// Checks a launch against the workspace's policy and returns the sandbox to start it in (null: none at this tier

@@ -52,6 +52,12 @@ public sealed class Terminal : IPtyOutputSink
     public IPtyProcess? Process { get; private set; }
 
     /// <summary>
+    /// Writes text to the PTY as typed (UTF-8), without telling the observer: the caller records the input itself. A full
+    /// input buffer blocks here; a terminal without its process throws <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public void Write(string text) => (Process ?? throw new ObjectDisposedException("terminal")).Write(System.Text.Encoding.UTF8.GetBytes(text));
+
+    /// <summary>
     /// Sees this terminal's output (decoded text, in order) and learns of input, for the agent driving it.
     /// Set before the process starts; called under the terminal's lock on the reader thread, so it must be cheap and never block.
     /// </summary>

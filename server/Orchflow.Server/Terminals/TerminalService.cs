@@ -6,6 +6,7 @@ using Orchflow.Server.Configuration;
 using Orchflow.Server.Hosting;
 using Orchflow.Server.Processes;
 using Orchflow.Server.Rpc;
+using Orchflow.Server.Security;
 using Orchflow.Server.Storage;
 using Orchflow.Server.Workspaces;
 
@@ -22,6 +23,8 @@ public sealed class TerminalService : IDisposable
     private readonly ConcurrentDictionary<string, Terminal> _terminals = new(StringComparer.Ordinal);
     private readonly WorkspaceService _workspaces;
     private readonly GlobalSettings _settings;
+    private readonly IsolationService _isolation;
+    private readonly ILaunchLimits _limits;
     private readonly TerminalStore _store;
     private readonly OrchflowPaths _paths;
     private readonly Log _log;
@@ -29,10 +32,15 @@ public sealed class TerminalService : IDisposable
     private readonly object _createGate = new();
     private volatile bool _stopping;
 
-    public TerminalService(WorkspaceService workspaces, GlobalSettings settings, TerminalStore store, OrchflowPaths paths, Log log, Func<string, string?>? userEnvironment = null)
+    /// <param name="isolation">The security capability: checks every launch and gives its sandbox.</param>
+    /// <param name="limits">The limits capability's side of a launch: the control groups a process joins, refused while suspended.</param>
+    public TerminalService(WorkspaceService workspaces, GlobalSettings settings, IsolationService isolation, ILaunchLimits limits, TerminalStore store, OrchflowPaths paths, Log log,
+        Func<string, string?>? userEnvironment = null)
     {
         _workspaces = workspaces;
         _settings = settings;
+        _isolation = isolation;
+        _limits = limits;
         _store = store;
         _paths = paths;
         _log = log;
@@ -75,11 +83,11 @@ public sealed class TerminalService : IDisposable
 
     public IReadOnlyList<TerminalInfo> LostTerminals { get; }
 
-    /// <summary>The security capability: checks every launch and gives its sandbox. Null only in tests of this class alone.</summary>
-    public Security.IsolationService? Isolation { get; init; }
-
-    /// <summary>The limits capability: the control groups a process joins, suspended workspaces. Set by the composition root.</summary>
-    public Limits.ResourceGovernor? Limits { get; set; }
+    /// <summary>
+    /// A client is about to use a terminal of a workspace (input, attach): its workspace id and what it does. Raised on
+    /// the caller's thread before the use, so that a suspended workspace wakes up first (the limits capability listens).
+    /// </summary>
+    public event Action<string, string>? Used;
 
     public IReadOnlyList<TerminalInfo> List(string? workspaceRef)
     {
@@ -123,7 +131,7 @@ public sealed class TerminalService : IDisposable
             int running = RunningCount(ws.Id);
             if (running >= limit)
             {
-                Isolation?.Audit.Add(ws.Id, Protocol.AuditKind.Refused, $"Refused a new terminal: {running} already run, the workspace's terminal_limit.", "resources.terminal_limit");
+                _isolation.Audit.Add(ws.Id, Protocol.AuditKind.Refused, $"Refused a new terminal: {running} already run, the workspace's terminal_limit.", "resources.terminal_limit");
                 throw new OrchflowException(ErrorCodes.LimitReached,
                     $"Workspace '{ws.Id}' already runs {running} terminals, its limit (terminal_limit).",
                     $"Kill one with `orchflow terminal kill ID`, or raise terminal_limit in {ws.Config.Path ?? "the workspace's .orchflow/workspace.json"} (or terminal_limit_per_workspace in orchflow.toml).");
@@ -156,8 +164,8 @@ public sealed class TerminalService : IDisposable
         IReadOnlyList<string>? cgroups;
         try
         {
-            cgroups = Limits?.PrepareLaunch(ws);
-            sandbox = Isolation?.PrepareLaunch(ws, Launch(command, agent is null && p.Command is null, cwd, agent?.AgentId ?? terminal.Id) with { Visible = agent?.SandboxReadOnly ?? [] }, env);
+            cgroups = _limits.PrepareLaunch(ws);
+            sandbox = _isolation.PrepareLaunch(ws, Launch(command, agent is null && p.Command is null, cwd, agent?.AgentId ?? terminal.Id) with { Visible = agent?.SandboxReadOnly ?? [] }, env);
         }
         catch
         {
@@ -203,7 +211,7 @@ public sealed class TerminalService : IDisposable
 
     /// <summary>Checks an agent's argv against allowed_commands before it is queued, so a refusal is an error of the spawn request.</summary>
     internal void CheckLaunch(WorkspaceInfo ws, IReadOnlyList<string> argv, string cwd, IReadOnlyDictionary<string, string>? extraEnv, string subject) =>
-        Isolation?.CheckCommand(ws, Launch(argv, interactive: false, cwd, subject), EnvironmentFor(ws, subject, null, extraEnv));
+        _isolation.CheckCommand(ws, Launch(argv, interactive: false, cwd, subject), EnvironmentFor(ws, subject, null, extraEnv));
 
     private bool IsShell(string program)
     {
@@ -225,8 +233,8 @@ public sealed class TerminalService : IDisposable
             throw new OrchflowException(ErrorCodes.NotAllowed, $"Terminal '{id}' is not running ({t.Info.Status.ToString().ToLowerInvariant()}).", "Create a new terminal.");
         }
 
-        Limits?.WakeIfSuspended(t.WorkspaceId, "terminal input");
-        t.Process.Write(System.Text.Encoding.UTF8.GetBytes(data));
+        Used?.Invoke(t.WorkspaceId, "terminal input");
+        t.Write(data);
         t.Observer?.OnInput(data);
     }
 
@@ -269,7 +277,7 @@ public sealed class TerminalService : IDisposable
             t.Process?.KillTree();
             if (t.Process is { } killed)
             {
-                Limits?.KillLeftovers(t.WorkspaceId, killed.Pid);
+                _limits.KillLeftovers(t.WorkspaceId, killed.Pid);
             }
         }
 
@@ -286,7 +294,7 @@ public sealed class TerminalService : IDisposable
             t.Process?.KillTree();
             if (t.Process is { } killed)
             {
-                Limits?.KillLeftovers(t.WorkspaceId, killed.Pid);
+                _limits.KillLeftovers(t.WorkspaceId, killed.Pid);
             }
         }
 
@@ -303,7 +311,7 @@ public sealed class TerminalService : IDisposable
     public TerminalAttachResult Attach(string id, ClientSession session)
     {
         var terminal = Get(id);
-        Limits?.WakeIfSuspended(terminal.WorkspaceId, $"attaching {id}");
+        Used?.Invoke(terminal.WorkspaceId, $"attaching {id}");
         var result = terminal.Attach(session);
         return result;
     }
@@ -407,7 +415,7 @@ public sealed class TerminalService : IDisposable
     internal Dictionary<string, string> EnvironmentFor(WorkspaceInfo ws, string terminalId, string? agentId = null, IReadOnlyDictionary<string, string>? extraEnv = null, IReadOnlyDictionary<string, string>? agentVariables = null)
     {
         IReadOnlyDictionary<string, string> shared = ws.SharedEnv;
-        var secrets = Isolation?.SecretEnvironment(ws);
+        var secrets = _isolation.SecretEnvironment(ws);
         if (extraEnv is { Count: > 0 } || secrets is { Count: > 0 })
         {
             // The workspace's secrets come last: only its own processes get them, and a type's env cannot shadow them.

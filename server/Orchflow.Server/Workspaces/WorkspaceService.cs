@@ -2,6 +2,7 @@ using Orchflow.Config;
 using Orchflow.Protocol;
 using Orchflow.Server.Configuration;
 using Orchflow.Server.Hosting;
+using Orchflow.Server.Security;
 using Orchflow.Server.Storage;
 using ProtocolDiagnostic = Orchflow.Protocol.Diagnostic;
 
@@ -24,18 +25,30 @@ public sealed class WorkspaceService
     private readonly object _gate = new();
     private readonly WorkspaceStore _store;
     private readonly GlobalSettings _settings;
+    private readonly IIsolationReport _isolation;
+    private readonly IActiveAgents _agents;
+    private readonly IWorkspaceHibernation _hibernation;
+    private readonly AuditLog _audit;
     private readonly Log _log;
     private readonly TimeProvider _time;
     private readonly Dictionary<string, Workspace> _byId = new(StringComparer.Ordinal);
 
-    /// <summary>Audit entries made under the lock, handed to the audit log outside it (and kept until one is attached).</summary>
+    /// <summary>Audit entries made under the lock, handed to the audit log outside it.</summary>
     private readonly List<WorkspaceAuditNote> _notes = [];
-    private Action<WorkspaceAuditNote>? _audit;
 
-    public WorkspaceService(WorkspaceStore store, GlobalSettings settings, Log log, TimeProvider time, string defaultRoot)
+    /// <param name="isolation">What this machine enforces for a policy, shown in each workspace's isolation report.</param>
+    /// <param name="agents">Each workspace's active agents, shown in its metadata.</param>
+    /// <param name="hibernation">A suspended workspace's hibernation.</param>
+    /// <param name="audit">Where the registry's audit entries go: root identities recorded, roots replaced or back, weaker policies held, confirmed or rejected.</param>
+    public WorkspaceService(WorkspaceStore store, GlobalSettings settings, IIsolationReport isolation, IActiveAgents agents, IWorkspaceHibernation hibernation, AuditLog audit,
+        Log log, TimeProvider time, string defaultRoot)
     {
         _store = store;
         _settings = settings;
+        _isolation = isolation;
+        _agents = agents;
+        _hibernation = hibernation;
+        _audit = audit;
         _log = log;
         _time = time;
         foreach (var record in store.All())
@@ -72,33 +85,9 @@ public sealed class WorkspaceService
             RefreshConfigLocked(ws, force: true);
             _store.Update(ws.Record);
         }
-    }
-
-    /// <summary>
-    /// Where this registry's audit entries go (the security capability's audit log): root identities recorded, roots
-    /// replaced or back, weaker policies held, confirmed or rejected. Entries made before this is set are handed over now.
-    /// </summary>
-    public void AuditTo(Action<WorkspaceAuditNote> audit)
-    {
-        lock (_gate)
-        {
-            _audit = audit;
-        }
 
         FlushAudit();
     }
-
-    /// <summary>
-    /// The ids of a workspace's active agents, supplied by the agents capability. Called under this registry's lock,
-    /// so it must not take locks of its own (the agent service reads a lock-free snapshot).
-    /// </summary>
-    public Func<string, IReadOnlyList<string>>? ActiveAgents { get; set; }
-
-    /// <summary>A suspended workspace's hibernation, supplied by the limits capability. Lock-free: called under this registry's lock.</summary>
-    public Func<string, WorkspaceHibernation?>? Hibernation { get; set; }
-
-    /// <summary>What this machine enforces for a security policy, supplied by the security capability. Pure and lock-free: called under this registry's lock.</summary>
-    public Func<SecurityPolicy, ResourceLimits, WorkspaceIsolation>? IsolationReport { get; set; }
 
     /// <summary>Raised after every change, outside the lock, with the workspace's state after it.</summary>
     public event Action<WorkspaceChangedNotification>? Changed;
@@ -875,11 +864,9 @@ public sealed class WorkspaceService
     private void FlushAudit()
     {
         List<WorkspaceAuditNote> notes;
-        Action<WorkspaceAuditNote>? audit;
         lock (_gate)
         {
-            audit = _audit;
-            if (audit is null || _notes.Count == 0)
+            if (_notes.Count == 0)
             {
                 return;
             }
@@ -890,7 +877,7 @@ public sealed class WorkspaceService
 
         foreach (var note in notes)
         {
-            audit(note);
+            _audit.Add(note.WorkspaceId, note.Kind, note.Message, note.Rule, note.Subject);
         }
     }
 
@@ -909,13 +896,13 @@ public sealed class WorkspaceService
 
     private WorkspaceInfo ToInfoLocked(Workspace ws)
     {
-        var info = WorkspaceMapper.ToInfo(ws, _settings.Current, IsolationReport);
-        if (Hibernation?.Invoke(ws.Id) is { } hibernation)
+        var info = WorkspaceMapper.ToInfo(ws, _settings.Current, _isolation.Report);
+        if (_hibernation.Of(ws.Id) is { } hibernation)
         {
             info = info with { Hibernation = hibernation };
         }
 
-        return ActiveAgents is { } active ? info with { Metadata = info.Metadata with { ActiveAgents = active(ws.Id) } } : info;
+        return info with { Metadata = info.Metadata with { ActiveAgents = _agents.ActiveAgentIds(ws.Id) } };
     }
 
     private static void ApplyVcs(WorkspaceRecord record, VcsInfo? vcs)
@@ -938,5 +925,5 @@ public sealed class WorkspaceService
     internal static string ToWire(ProjectType type) => type.ToString().ToLowerInvariant();
 }
 
-/// <summary>An entry for a workspace's audit log, made by the registry (see <see cref="WorkspaceService.AuditTo"/>).</summary>
+/// <summary>An entry for a workspace's audit log, made by the registry under its lock and written outside it.</summary>
 public sealed record WorkspaceAuditNote(string WorkspaceId, AuditKind Kind, string Message, string? Rule = null, string? Subject = null);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Orchflow.Pty;
 
-namespace Orchflow.Server.Agents;
+namespace Orchflow.Server.Limits;
 
 /// <summary>Measured use of one terminal's session at one sample.</summary>
 /// <param name="CpuPercent">Over the interval since the previous sample (100 = one core); null at the first sample of a session.</param>
