@@ -81,6 +81,65 @@ public sealed class ProtocolRobustnessTests : IDisposable
     }
 
     [Fact]
+    public async Task Lifecycle_follows_the_order_messages_were_sent_even_when_pipelined()
+    {
+        // StreamJsonRpc runs handlers concurrently: a request sent right after initialize (without waiting for its answer)
+        // was once refused as not initialized when initialize's handler had not run yet. Every request between initialize
+        // and shutdown is served; the one after shutdown is refused.
+        await using var server = new InMemoryServer(_home);
+        for (int round = 0; round < 10; round++)
+        {
+            var (a, b) = Nerdbank.Streams.FullDuplexStream.CreatePair();
+            server.Server.Attach(a, a, "memory");
+            var frames = new StringBuilder();
+            void Frame(string json) => frames.Append(CultureInfo.InvariantCulture, $"Content-Length: {Encoding.UTF8.GetByteCount(json)}\r\n\r\n{json}");
+            Frame("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"processId":1,"clientInfo":{"name":"pipelined"}}}""");
+            for (int id = 2; id <= 6; id++)
+            {
+                Frame($$"""{"jsonrpc":"2.0","id":{{id}},"method":"orchflow/workspace/list","params":{ } }""");
+            }
+
+            Frame("""{"jsonrpc":"2.0","id":7,"method":"shutdown"}""");
+            Frame("""{"jsonrpc":"2.0","id":8,"method":"orchflow/workspace/list","params":{}}""");
+            await b.WriteAsync(Encoding.UTF8.GetBytes(frames.ToString()));
+            await b.FlushAsync();
+
+            var answers = new Dictionary<int, System.Text.Json.JsonElement>();
+            while (answers.Count < 8)
+            {
+                var message = await ReadFrameAsync(b);
+                if (message.TryGetProperty("id", out var id))
+                {
+                    answers[id.GetInt32()] = message;
+                }
+            }
+
+            for (int id = 1; id <= 7; id++)
+            {
+                Assert.True(answers[id].TryGetProperty("result", out _), $"round {round}, request {id}: {answers[id]}");
+            }
+
+            Assert.Equal(ErrorCodes.ShuttingDown, answers[8].GetProperty("error").GetProperty("code").GetInt32());
+        }
+    }
+
+    private static async Task<System.Text.Json.JsonElement> ReadFrameAsync(Stream stream)
+    {
+        var header = new StringBuilder();
+        var one = new byte[1];
+        while (!header.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+        {
+            Assert.Equal(1, await stream.ReadAsync(one));
+            header.Append((char)one[0]);
+        }
+
+        int length = int.Parse(header.ToString().Split("\r\n")[0]["Content-Length: ".Length..], CultureInfo.InvariantCulture);
+        var body = new byte[length];
+        await stream.ReadExactlyAsync(body);
+        return System.Text.Json.JsonDocument.Parse(body).RootElement.Clone();
+    }
+
+    [Fact]
     public async Task Every_method_a_handler_serves_is_refused_before_initialize()
     {
         // Initialization is checked once, in the dispatch: a handler added later is covered without doing anything.

@@ -27,9 +27,9 @@ public sealed class ClientSession
 
     public ClientInfo? ClientInfo { get; internal set; }
 
-    public bool Initialized { get; internal set; }
+    public bool Initialized { get; private set; }
 
-    public bool ShutdownRequested { get; internal set; }
+    public bool ShutdownRequested { get; private set; }
 
     /// <summary>A connection on the MCP socket: it may call only the lifecycle and orchflow/mcp/* (each with a token).</summary>
     public bool McpOnly { get; internal set; }
@@ -60,8 +60,32 @@ public sealed class ClientSession
     /// Checked once, for every method but the <see cref="IsUnchecked"/> ones, where calls are dispatched
     /// (<see cref="OrchflowJsonRpc"/>), so no handler can forget it.
     /// </summary>
+    /// <remarks>
+    /// StreamJsonRpc reads messages in order and calls this for each one before the next is read, but runs the handlers
+    /// later, concurrently. So the lifecycle's transitions happen here, in the order the client sent its messages: a
+    /// request sent after initialize is served even when initialize's handler has not run yet, and one sent before
+    /// shutdown is served even when shutdown's handler has.
+    /// </remarks>
     internal void Admit(string method)
     {
+        if (method == Methods.Initialize)
+        {
+            if (Initialized)
+            {
+                throw new OrchflowException(ErrorCodes.InvalidArgument, "This connection is already initialized.", "Send 'initialize' once per connection.");
+            }
+
+            if (Refusal is { } refusal)
+            {
+                _server.Log.Warn($"{this} refused: {refusal}");
+                throw new OrchflowException(ErrorCodes.Unauthorized, $"Orchflow refused this connection: {refusal}.",
+                    "Run orchflow from outside the workspace's sandbox (a terminal of a standard workspace, or your own shell); agents reach their workspace through the MCP tools.");
+            }
+
+            Initialized = true;
+            return;
+        }
+
         if (IsUnchecked(method))
         {
             return;
@@ -75,6 +99,11 @@ public sealed class ClientSession
         if (ShutdownRequested)
         {
             throw new OrchflowException(ErrorCodes.ShuttingDown, "This connection has sent 'shutdown'; only 'exit' is accepted now.");
+        }
+
+        if (method == Methods.Shutdown)
+        {
+            ShutdownRequested = true;
         }
     }
 

@@ -11,20 +11,8 @@ public sealed class LifecycleHandlers(ClientSession session, OrchflowServer serv
     [JsonRpcMethod(Methods.Initialize, UseSingleObjectParameterDeserialization = true)]
     public InitializeResult Initialize(InitializeParams p)
     {
-        if (session.Initialized)
-        {
-            throw new OrchflowException(ErrorCodes.InvalidArgument, "This connection is already initialized.", "Send 'initialize' once per connection.");
-        }
-
-        if (session.Refusal is { } refusal)
-        {
-            server.Log.Warn($"{session} refused: {refusal}");
-            throw new OrchflowException(ErrorCodes.Unauthorized, $"Orchflow refused this connection: {refusal}.",
-                "Run orchflow from outside the workspace's sandbox (a terminal of a standard workspace, or your own shell); agents reach their workspace through the MCP tools.");
-        }
-
+        // ClientSession.Admit refused a second initialize and a refused connection, and marked this one initialized.
         session.ClientInfo = p.ClientInfo;
-        session.Initialized = true;
         server.Log.Debug($"{session} initialized (pid {p.ProcessId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"})");
         return new InitializeResult
         {
@@ -40,11 +28,7 @@ public sealed class LifecycleHandlers(ClientSession session, OrchflowServer serv
     }
 
     [JsonRpcMethod(Methods.Shutdown)]
-    public object? Shutdown()
-    {
-        session.ShutdownRequested = true;
-        return null;
-    }
+    public object? Shutdown() => null; // ClientSession.Admit marked the connection shut down, in the order its messages came.
 
     [JsonRpcMethod(Methods.Exit)]
     public void Exit() => session.RaiseExit();
