@@ -37,12 +37,75 @@ public static class WorkspaceConfigLoader
         }
 
         WorkspaceFields.Document.TryResolve(node, ctx, "", out var document);
+        CheckRoot(document.Get(WorkspaceFields.Workspace), fileName, ctx);
         if (ctx.HasErrors)
         {
             return new(null, ctx.Diagnostics);
         }
 
         return new(WorkspaceFields.Build(document.Get(WorkspaceFields.Workspace)), ctx.Diagnostics);
+    }
+
+    /// <summary>
+    /// A workspace's root is the folder that holds its <c>.orchflow/</c>: a <c>root</c> naming another folder would be
+    /// ignored, so it is an error at its value. The same folder by another path (a symlink, a trailing slash) is fine.
+    /// Only a file at <c>&lt;folder&gt;/.orchflow/workspace.json</c> has a folder to compare with.
+    /// </summary>
+    private static void CheckRoot(Section workspace, string fileName, ValidationContext ctx)
+    {
+        if (workspace.GetRefOrNull(WorkspaceFields.RootPath) is not { } root
+            || !Path.IsPathRooted(fileName)
+            || !fileName.Replace('\\', '/').EndsWith("/" + RelativePath, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var folder = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(fileName)))!;
+        if (SameFolder(root, folder))
+        {
+            return;
+        }
+
+        ctx.Error(workspace.ValuePosition(WorkspaceFields.RootPath), ValidationContext.Join(WorkspaceFields.Workspace.Key, WorkspaceFields.RootPath.Key),
+            $"{ValidationContext.Quote(root)} is not the folder this file belongs to ({folder}); a workspace's root is the folder that holds its .orchflow/. " +
+            "Remove 'root', or move the .orchflow folder into the project folder you meant");
+    }
+
+    private static bool SameFolder(string a, string b)
+    {
+        static string Trim(string path) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        if (string.Equals(Trim(a), Trim(b), StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        try
+        {
+            return Directory.Exists(a) && Directory.Exists(b)
+                && string.Equals(Resolve(a), Resolve(b), StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+
+        static string Resolve(string path)
+        {
+            // Each component's link, from the root down: ResolveLinkTarget only follows the last one.
+            var full = Trim(path);
+            var resolved = Path.GetPathRoot(full)!;
+            foreach (var part in full[resolved.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+            {
+                var next = Path.Combine(resolved, part);
+                resolved = new DirectoryInfo(next).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? next;
+            }
+
+            return Trim(resolved);
+        }
     }
 
     /// <summary>
@@ -92,7 +155,6 @@ public static class WorkspaceConfigLoader
             w.WriteString(WorkspaceFields.Type.Key, kind.Name);
             w.WriteStartObject(WorkspaceFields.Namespace.Key);
             w.WriteString(WorkspaceFields.Prefix.Key, id);
-            w.WriteString(WorkspaceFields.Isolation.Key, WorkspaceFields.Isolation.NameOf(Defaults.Isolation));
             w.WriteEndObject();
             w.WriteStartObject(WorkspaceFields.Resources.Key);
             w.WriteEndObject();

@@ -43,6 +43,7 @@ public sealed class GlobalDiagnosticsTests
     [InlineData("[terminals]\ndefault_shell = \"/bin/sh\"\ndefault_shell = \"/bin/zsh\"\n",
         "3:1: error: invalid TOML: The key `terminals.default_shell` is already defined")]
     [InlineData("[orchestration.ruv_fann]\nshared_model_cache = true\n[orchestration.models]\n",
+        "2:1: warning: orchestration.ruv_fann.shared_model_cache: Accepted, not yet used by this version",
         "3:16: error: orchestration: 'ruv_fann' and 'models' are the same setting; keep only one (preferably 'models')")]
     // environment names
     [InlineData("[agents.types.claude]\ncommand = \"claude\"\nenv = { ORCHFLOW_X = \"1\" }\n",

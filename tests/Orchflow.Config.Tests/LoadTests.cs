@@ -103,6 +103,50 @@ public sealed class LoadTests : IDisposable
         AssertOneError(unreadable.Diagnostics, "cannot read file");
     }
 
+    [Fact]
+    public void A_root_that_is_not_the_files_folder_is_an_error_at_its_value()
+    {
+        var project = Directory.CreateDirectory(Path.Combine(_dir, "shop")).FullName;
+        var other = Directory.CreateDirectory(Path.Combine(_dir, "elsewhere")).FullName;
+        var path = WriteIn(project, $$"""
+            {
+              "workspace": {
+                "root": "{{other}}"
+              }
+            }
+            """);
+
+        var result = WorkspaceConfigLoader.Load(path);
+
+        Assert.False(result.Ok);
+        var d = Assert.Single(result.Diagnostics);
+        Assert.Equal((DiagnosticSeverity.Error, 3, 13, path), (d.Severity, d.Line, d.Column, d.File));
+        Assert.Contains($"is not the folder this file belongs to ({project})", d.Message, StringComparison.Ordinal);
+        Assert.Contains("Remove 'root'", d.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_root_that_names_the_files_folder_another_way_is_accepted()
+    {
+        var project = Directory.CreateDirectory(Path.Combine(_dir, "shop")).FullName;
+        var link = Path.Combine(_dir, "shop-link");
+        Directory.CreateSymbolicLink(link, project);
+        foreach (var root in new[] { project, project + "/", link })
+        {
+            var result = WorkspaceConfigLoader.Load(WriteIn(project, $$$"""{"workspace": {"root": "{{{root}}}"}}"""));
+            Assert.True(result.Diagnostics.Count == 0, $"root {root}: {string.Join("; ", result.Diagnostics)}");
+            Assert.Equal(root, result.Value!.Root);
+        }
+    }
+
+    private static string WriteIn(string project, string content)
+    {
+        var path = Path.Combine(project, WorkspaceConfigLoader.RelativePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
     private string Write(string name, string content)
     {
         var path = Path.Combine(_dir, name);

@@ -18,6 +18,12 @@ internal abstract class Field(string key, string description)
     /// <summary>A second accepted key for the same setting (the spec's <c>ruv_fann</c> for <c>models</c>); giving both is an error.</summary>
     public string? Alias { get; init; }
 
+    /// <summary>
+    /// Set on a setting this version accepts (the specification defines it) but does not act on yet: what will use it.
+    /// Giving it is a warning that says so, and the schema's description says it too, so no one believes it works.
+    /// </summary>
+    public string? NotYetUsed { get; init; }
+
     /// <summary>True when the enclosing object is invalid without this key.</summary>
     public bool Required { get; init; }
 
@@ -36,7 +42,7 @@ internal abstract class Field(string key, string description)
         var schema = new JsonObject();
         if (Description.Length > 0)
         {
-            schema["description"] = Description;
+            schema["description"] = NotYetUsed is null ? Description : $"{Description} {NotYetUsedMessage}";
         }
 
         WriteSchema(schema);
@@ -47,6 +53,9 @@ internal abstract class Field(string key, string description)
 
         return schema;
     }
+
+    /// <summary>What the warning and the schema say about a <see cref="NotYetUsed"/> setting.</summary>
+    public string NotYetUsedMessage => $"Accepted, not yet used by this version: {NotYetUsed}.";
 
     protected abstract void WriteSchema(JsonObject schema);
 

@@ -491,6 +491,10 @@ internal sealed class ObjectField : Field<Section>
             if (field.TryResolveBoxed(property.Value, ctx, ValidationContext.Join(path, property.Key), out var resolved))
             {
                 value.Set(field, resolved!, property);
+                if (field.NotYetUsed is not null)
+                {
+                    ctx.Warning(property.KeyPosition, ValidationContext.Join(path, property.Key), field.NotYetUsedMessage);
+                }
             }
             else
             {

@@ -17,16 +17,16 @@ internal static class GlobalFields
 
     public static readonly BoolField EnableCrossWorkspace = new("enable_cross_workspace",
         "Whether bridges between workspaces (messages, shared resources) may be created at all.")
-    { Default = Defaults.EnableCrossWorkspace };
+    { Default = Defaults.EnableCrossWorkspace, NotYetUsed = NotYetUsedReason.Bridges };
 
     // [orchestration.models]
     public static readonly BoolField NamespaceIsolation = new("namespace_isolation",
         "Keep each workspace's model state in its own namespace.")
-    { Default = Defaults.NamespaceIsolation };
+    { Default = Defaults.NamespaceIsolation, NotYetUsed = NotYetUsedReason.Models };
 
     public static readonly BoolField SharedModelCache = new("shared_model_cache",
         "Load a model once and share the weights between workspaces that use it.")
-    { Default = Defaults.SharedModelCache };
+    { Default = Defaults.SharedModelCache, NotYetUsed = NotYetUsedReason.Models };
 
     public static readonly SizeField MemoryPerWorkspace = new("memory_per_workspace", Ranges.MemoryMin,
         "Model memory of a workspace whose workspace.json does not set models.memory_size. " + ByteSize.Explanation)

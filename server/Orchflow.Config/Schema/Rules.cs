@@ -118,3 +118,11 @@ internal static class Ranges
     /// <summary>A memory limit below this cannot run an agent CLI at all, so it is certainly a typo ("4KB" for "4GB").</summary>
     public const long MemoryMin = 1024 * 1024;
 }
+
+/// <summary>What a setting that is accepted but not yet used waits for (<see cref="Field.NotYetUsed"/>).</summary>
+internal static class NotYetUsedReason
+{
+    public const string Bridges = "bridges between workspaces are not built yet, so nothing crosses between workspaces whatever it says";
+
+    public const string Models = "per-workspace models are not built yet, so no model is loaded or trained";
+}

@@ -44,7 +44,7 @@ internal static class WorkspaceFields
         new("none", IsolationLevel.None, "Shared: other workspaces can see this workspace's sessions and memory."),
         new("standard", IsolationLevel.Standard, "Separate sessions and memory; crossing workspaces needs an explicit bridge."),
         new("strict", IsolationLevel.Strict, "As standard, and bridges to this workspace are refused."))
-    { Default = Defaults.Isolation };
+    { Default = Defaults.Isolation, NotYetUsed = NotYetUsedReason.Bridges };
 
     public static readonly ObjectField Namespace = new("namespace",
         "Naming and isolation of the workspace's terminals, agents and memory.",
@@ -78,14 +78,14 @@ internal static class WorkspaceFields
     public static readonly StringListField ModelList = new("models",
         "Names of the neural models this workspace uses.",
         new StringField("", "") { Rules = [Rules.ModelName], MaxLength = 64 })
-    { MaxItems = 64 };
+    { MaxItems = 64, NotYetUsed = NotYetUsedReason.Models };
 
     public static readonly SizeField MemorySize = new("memory_size", Ranges.MemoryMin,
         "Memory for this workspace's models, and the byte capacity of its shared agent memory (keys, values and tags of the memory segment), e.g. \"512MB\". Defaults to orchestration.models.memory_per_workspace of the global orchflow.toml. " + ByteSize.Explanation);
 
     public static readonly BoolField TrainingEnabled = new("training_enabled",
         "Whether the models may keep learning from this workspace's activity.")
-    { Default = Defaults.TrainingEnabled };
+    { Default = Defaults.TrainingEnabled, NotYetUsed = NotYetUsedReason.Models };
 
     public static readonly ObjectField Models = new("models",
         "Neural models (ruv-FANN) of this workspace.",

@@ -277,7 +277,7 @@ internal static class WorkspaceCommands
             ("isolation", w.Isolation.Summary),
             ("state", w.Hibernation is { } hib ? $"suspended since {hib.Since.ToLocalTime():yyyy-MM-dd HH:mm:ss} by {hib.By} ({hib.Processes} processes stopped, {hib.Mechanism})" : "running"),
             ("limits", $"{limits.MaxAgents} agents, {limits.TerminalLimit} terminals, {limits.ProcessLimit} processes, cpu shares {limits.CpuShares}, memory {(limits.MemoryLimitBytes is { } m ? Config.ByteSize.Format(m) : "unlimited")}"),
-            ("models", w.Models.Models.Count > 0 ? string.Join(", ", w.Models.Models) + (w.Models.TrainingEnabled ? " (training on)" : "") : "-"),
+            ("models", w.Models.Models.Count > 0 ? string.Join(", ", w.Models.Models) + " (configured; not yet used by this version)" : "-"),
             ("config", w.Config.Path ?? "none (defaults)"),
             ("created", w.CreatedAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture)),
             ("last accessed", w.LastAccessed.ToString("u", System.Globalization.CultureInfo.InvariantCulture)),
