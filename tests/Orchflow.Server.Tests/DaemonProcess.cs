@@ -1,5 +1,8 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Text;
+using Orchflow.Protocol;
+using StreamJsonRpc;
 
 namespace Orchflow.Server.Tests;
 
@@ -75,5 +78,43 @@ public sealed class DaemonHome : IAsyncDisposable
     {
         await Orchflow.StopDaemonAsync(Home);
         Home.Dispose();
+    }
+}
+
+/// <summary>The real daemon as a process the test owns, to kill with SIGKILL at a moment it chooses.</summary>
+public static class KillableDaemon
+{
+    public static Process Start(TempHome home)
+    {
+        var p = Process.Start(Orchflow.StartInfo(home, ["daemon"]))!;
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    /// <summary>Connects once the daemon accepts on its socket (it listens only after opening its files).</summary>
+    public static async Task<JsonRpc> ConnectAsync(TempHome home, Process daemon) =>
+        (await Poll.UntilAsync(() => TryConnectAsync(home, daemon), rpc => rpc is not null, _ => "the daemon did not listen within 60 s", TimeSpan.FromSeconds(60), intervalMs: 10))!;
+
+    /// <summary>A connection, or null while the daemon does not listen yet; fails at once when the daemon has exited.</summary>
+    private static async Task<JsonRpc?> TryConnectAsync(TempHome home, Process daemon)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(home.Paths.SocketPath));
+            var rpc = Cli.OrchflowClientRpc.Create(new NetworkStream(socket, ownsSocket: true));
+            rpc.StartListening();
+            await rpc.InvokeWithParameterObjectAsync<InitializeResult>(Methods.Initialize, new InitializeParams { ClientInfo = new ClientInfo { Name = "crash-test" } });
+            return rpc;
+        }
+        catch (SocketException)
+        {
+            socket.Dispose();
+            Assert.False(daemon.HasExited, $"the daemon exited with {(daemon.HasExited ? daemon.ExitCode : 0)} before listening");
+            return null;
+        }
     }
 }

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Net.Sockets;
 using Orchflow.Protocol;
 using StreamJsonRpc;
 
@@ -25,8 +23,8 @@ public sealed class MemoryCrashTests
         int inFlightAtKill = 0;
         for (int i = 0; i < Iterations; i++)
         {
-            using var daemon = Start(home);
-            var rpc = await ConnectAsync(home, daemon);
+            using var daemon = KillableDaemon.Start(home);
+            var rpc = await KillableDaemon.ConnectAsync(home, daemon);
 
             var stats = (await rpc.InvokeWithParameterObjectAsync<MemoryStatsResult>(Methods.MemoryStats, new MemoryStatsParams { WorkspaceId = "default" })).Segments.Single();
             Assert.True(stats.State == MemorySegmentState.Ok, $"iteration {i}: the segment is {stats.State}: {stats.Problem}");
@@ -77,9 +75,9 @@ public sealed class MemoryCrashTests
             rpc.Dispose();
         }
 
-        using (var last = Start(home))
+        using (var last = KillableDaemon.Start(home))
         {
-            var rpc = await ConnectAsync(home, last);
+            var rpc = await KillableDaemon.ConnectAsync(home, last);
             var present = await AllKeysAsync(rpc);
             Assert.DoesNotContain(acked, k => !present.Contains(k));
             Assert.True(acked.Count >= Iterations * 3, $"only {acked.Count} writes were acknowledged");
@@ -90,41 +88,6 @@ public sealed class MemoryCrashTests
 
         // The kills really hit writes in flight, not an idle daemon.
         Assert.True(inFlightAtKill > Iterations, $"only {inFlightAtKill} writes were in flight at the {Iterations} kills");
-    }
-
-    private static Process Start(TempHome home)
-    {
-        var psi = Orchflow.StartInfo(home, ["daemon"]);
-        var p = Process.Start(psi)!;
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
-    }
-
-    /// <summary>Connects once the daemon accepts on its socket (it listens only after opening its files).</summary>
-    private static async Task<JsonRpc> ConnectAsync(TempHome home, Process daemon) =>
-        (await Poll.UntilAsync(() => TryConnectAsync(home, daemon), rpc => rpc is not null, _ => "the daemon did not listen within 60 s", TimeSpan.FromSeconds(60), intervalMs: 10))!;
-
-    /// <summary>A connection, or null while the daemon does not listen yet; fails at once when the daemon has exited.</summary>
-    private static async Task<JsonRpc?> TryConnectAsync(TempHome home, Process daemon)
-    {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(home.Paths.SocketPath));
-            var rpc = Cli.OrchflowClientRpc.Create(new NetworkStream(socket, ownsSocket: true));
-            rpc.StartListening();
-            await rpc.InvokeWithParameterObjectAsync<InitializeResult>(Methods.Initialize, new InitializeParams { ClientInfo = new ClientInfo { Name = "crash-test" } });
-            return rpc;
-        }
-        catch (SocketException)
-        {
-            socket.Dispose();
-            Assert.False(daemon.HasExited, $"the daemon exited with {(daemon.HasExited ? daemon.ExitCode : 0)} before listening");
-            return null;
-        }
     }
 
     private static async Task<HashSet<string>> AllKeysAsync(JsonRpc rpc)

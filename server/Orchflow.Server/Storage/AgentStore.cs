@@ -85,18 +85,23 @@ public sealed class AgentCounterRecord
     public int Last { get; set; }
 }
 
+/// <summary>
+/// Agents, their events and the per-namespace agent numbers as stored. Each write returns once it is on disk, and
+/// each read-modify-write runs whole under the database's write lock (<see cref="Database.Write{T}"/>).
+/// </summary>
 public sealed class AgentStore
 {
     /// <summary>Recent events kept per workspace; older ones are pruned as new ones arrive.</summary>
     public const int EventsPerWorkspace = 500;
 
-    private readonly object _gate = new();
+    private readonly Database _database;
     private readonly ILiteCollection<AgentRecord> _agents;
     private readonly ILiteCollection<AgentEventRecord> _events;
     private readonly ILiteCollection<AgentCounterRecord> _counters;
 
     public AgentStore(Database database)
     {
+        _database = database;
         _agents = database.Db.GetCollection<AgentRecord>("agents");
         _agents.EnsureIndex(a => a.WorkspaceId);
         _events = database.Db.GetCollection<AgentEventRecord>("agent_events");
@@ -106,62 +111,47 @@ public sealed class AgentStore
 
     public IReadOnlyList<AgentRecord> All() => _agents.FindAll().ToList();
 
-    public void Upsert(AgentRecord record) => _agents.Upsert(record);
+    public void Upsert(AgentRecord record) => _database.Write(() => _agents.Upsert(record));
 
-    public void Delete(string id) => _agents.Delete(id);
+    public void Delete(string id) => _database.Write(() => _agents.Delete(id));
 
     /// <summary>The next agent number of <paramref name="ns"/>, at least <paramref name="floor"/> + 1, persisted before it is handed out.</summary>
-    public int NextNumber(string ns, int floor)
+    public int NextNumber(string ns, int floor) => _database.Write(() =>
     {
-        lock (_gate)
-        {
-            var counter = _counters.FindById(ns) ?? new AgentCounterRecord { Namespace = ns };
-            counter.Last = Math.Max(counter.Last, floor) + 1;
-            _counters.Upsert(counter);
-            return counter.Last;
-        }
-    }
+        var counter = _counters.FindById(ns) ?? new AgentCounterRecord { Namespace = ns };
+        counter.Last = Math.Max(counter.Last, floor) + 1;
+        _counters.Upsert(counter);
+        return counter.Last;
+    });
 
-    public void AddEvent(AgentEventRecord record)
+    public void AddEvent(AgentEventRecord record) => _database.Write(() =>
     {
-        lock (_gate)
-        {
-            _events.Insert(record);
+        _events.Insert(record);
 
-            // Pruning costs a query, so it runs only once the workspace is a tenth over its allowance.
-            var workspaceId = record.WorkspaceId;
-            if (_events.Count(e => e.WorkspaceId == workspaceId) > EventsPerWorkspace + (EventsPerWorkspace / 10))
+        // Pruning costs a query, so it runs only once the workspace is a tenth over its allowance.
+        var workspaceId = record.WorkspaceId;
+        if (_events.Count(e => e.WorkspaceId == workspaceId) > EventsPerWorkspace + (EventsPerWorkspace / 10))
+        {
+            var stale = _events.Query().Where(e => e.WorkspaceId == workspaceId).OrderByDescending(e => e.Id)
+                .Skip(EventsPerWorkspace).ToList();
+            foreach (var e in stale)
             {
-                var stale = _events.Query().Where(e => e.WorkspaceId == workspaceId).OrderByDescending(e => e.Id)
-                    .Skip(EventsPerWorkspace).ToList();
-                foreach (var e in stale)
-                {
-                    _events.Delete(e.Id);
-                }
+                _events.Delete(e.Id);
             }
         }
-    }
+    });
 
     /// <summary>The newest events first; every workspace's when <paramref name="workspaceId"/> is null.</summary>
     public IReadOnlyList<AgentEventRecord> Events(string? workspaceId, int limit)
     {
-        lock (_gate)
+        var query = _events.Query();
+        if (workspaceId is not null)
         {
-            var query = _events.Query();
-            if (workspaceId is not null)
-            {
-                query = query.Where(e => e.WorkspaceId == workspaceId);
-            }
-
-            return query.OrderByDescending(e => e.Id).Limit(limit).ToList();
+            query = query.Where(e => e.WorkspaceId == workspaceId);
         }
+
+        return query.OrderByDescending(e => e.Id).Limit(limit).ToList();
     }
 
-    public void DeleteWorkspaceEvents(string workspaceId)
-    {
-        lock (_gate)
-        {
-            _events.DeleteMany(e => e.WorkspaceId == workspaceId);
-        }
-    }
+    public void DeleteWorkspaceEvents(string workspaceId) => _database.Write(() => _events.DeleteMany(e => e.WorkspaceId == workspaceId));
 }

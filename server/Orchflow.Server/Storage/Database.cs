@@ -6,9 +6,12 @@ namespace Orchflow.Server.Storage;
 /// The daemon's one LiteDB file. Exactly one process may open it (two Direct-mode openers corrupt it on Linux,
 /// measured): the daemon's lock file guarantees that, and nothing else opens this path.
 /// The file is checked at start: a damaged file is reported with its path and moved aside, never silently emptied.
+/// Every write goes through <see cref="Write{T}"/>, which returns only once it is on disk.
 /// </summary>
 public sealed class Database : IDisposable
 {
+    private readonly Lock _writeGate = new();
+
     private Database(LiteDatabase db, string? path)
     {
         Db = db;
@@ -22,6 +25,28 @@ public sealed class Database : IDisposable
 
     /// <summary>Set when the file was unreadable at start and was moved aside; the daemon reports it in its log and status.</summary>
     public string? RecoveredFrom { get; private init; }
+
+    /// <summary>
+    /// Runs one write and returns once it is on disk (<see cref="LiteDurability"/>), so that a write a caller
+    /// acknowledges survives a kill -9 of the daemon. Writes to this file are serialized here: LiteDB's wait for its
+    /// writer must not race another writer of the same database.
+    /// </summary>
+    public T Write<T>(Func<T> write)
+    {
+        lock (_writeGate)
+        {
+            var result = write();
+            LiteDurability.WaitForDisk(Db);
+            return result;
+        }
+    }
+
+    /// <inheritdoc cref="Write{T}(Func{T})"/>
+    public void Write(Action write) => Write(() =>
+    {
+        write();
+        return true;
+    });
 
     public static Database InMemory() => new(new LiteDatabase(":memory:"), null);
 

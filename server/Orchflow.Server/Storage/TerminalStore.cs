@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using LiteDB;
 
 namespace Orchflow.Server.Storage;
@@ -39,61 +38,40 @@ public sealed class TerminalRecord
 }
 
 /// <summary>
-/// Terminal records, written behind: <see cref="Upsert"/> and <see cref="Delete"/> return at once and one background
-/// writer applies them in the order they were made, so a LiteDB commit (an fsync, 2 to 3 ms here) is never on the
-/// path from "create" to a terminal's first byte. The records exist to report terminals lost with a crashed daemon;
-/// a crash can lose only the last few milliseconds of changes. <see cref="Dispose"/> writes everything queued before
-/// the database closes.
+/// Terminal records: enough to report a terminal lost with a crashed daemon. Each write returns once it is on disk
+/// (<see cref="Database.Write{T}"/>), so a terminal whose creation was acknowledged is known after a kill -9. A write
+/// that fails is logged and the terminal keeps running: its record is not what keeps it alive.
 /// </summary>
-public sealed class TerminalStore : IDisposable
+public sealed class TerminalStore
 {
+    private readonly Database _database;
     private readonly ILiteCollection<TerminalRecord> _collection;
-    private readonly Channel<(TerminalRecord? Record, string Id)> _queue =
-        Channel.CreateUnbounded<(TerminalRecord?, string)>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task _writer;
     private readonly Action<Exception>? _onError;
 
     public TerminalStore(Database database, Action<Exception>? onError = null)
     {
+        _database = database;
         _collection = database.Db.GetCollection<TerminalRecord>("terminals");
         _collection.EnsureIndex(t => t.WorkspaceId);
         _onError = onError;
-        _writer = Task.Run(WriteAsync);
     }
 
-    /// <summary>What is on disk (read at start, before anything is queued).</summary>
+    /// <summary>What is on disk.</summary>
     public IReadOnlyList<TerminalRecord> All() => _collection.FindAll().ToList();
 
-    public void Upsert(TerminalRecord record) => _queue.Writer.TryWrite((record, record.Id));
+    public void Upsert(TerminalRecord record) => Write(() => _collection.Upsert(record));
 
-    public void Delete(string id) => _queue.Writer.TryWrite((null, id));
+    public void Delete(string id) => Write(() => _collection.Delete(id));
 
-    private async Task WriteAsync()
+    private void Write(Action write)
     {
-        await foreach (var (record, id) in _queue.Reader.ReadAllAsync().ConfigureAwait(false))
+        try
         {
-            try
-            {
-                if (record is not null)
-                {
-                    _collection.Upsert(record);
-                }
-                else
-                {
-                    _collection.Delete(id);
-                }
-            }
-            catch (Exception ex) when (ex is LiteException or IOException or ObjectDisposedException)
-            {
-                // A terminal keeps running whatever its record does; the log says the record was not kept.
-                _onError?.Invoke(ex);
-            }
+            _database.Write(write);
         }
-    }
-
-    public void Dispose()
-    {
-        _queue.Writer.TryComplete();
-        _writer.GetAwaiter().GetResult();
+        catch (Exception ex) when (ex is LiteException or IOException or ObjectDisposedException)
+        {
+            _onError?.Invoke(ex);
+        }
     }
 }

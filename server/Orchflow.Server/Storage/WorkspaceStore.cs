@@ -120,12 +120,15 @@ public sealed class PendingPolicyRecord
     public string? RejectedBy { get; set; }
 }
 
+/// <summary>The workspace registry as stored; each write returns once it is on disk (<see cref="Database.Write{T}"/>).</summary>
 public sealed class WorkspaceStore
 {
+    private readonly Database _database;
     private readonly ILiteCollection<WorkspaceRecord> _collection;
 
     public WorkspaceStore(Database database)
     {
+        _database = database;
         _collection = database.Db.GetCollection<WorkspaceRecord>("workspaces");
         _collection.EnsureIndex(w => w.RootPath, unique: true);
         _collection.EnsureIndex(w => w.Namespace, unique: true);
@@ -133,9 +136,9 @@ public sealed class WorkspaceStore
 
     public IReadOnlyList<WorkspaceRecord> All() => _collection.FindAll().ToList();
 
-    public void Insert(WorkspaceRecord record) => _collection.Insert(record);
+    public void Insert(WorkspaceRecord record) => _database.Write(() => _collection.Insert(record));
 
-    public void Update(WorkspaceRecord record) => _collection.Update(record);
+    public void Update(WorkspaceRecord record) => _database.Write(() => _collection.Update(record));
 
-    public bool Delete(string id) => _collection.Delete(id);
+    public bool Delete(string id) => _database.Write(() => _collection.Delete(id));
 }

@@ -546,8 +546,6 @@ public sealed class TerminalService : IDisposable
             t.DetachAll();
             t.Process?.Dispose();
         }
-
-        _store.Dispose();
     }
 }
 
