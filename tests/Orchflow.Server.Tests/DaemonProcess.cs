@@ -32,6 +32,8 @@ public static class Orchflow
         }
 
         psi.Environment["ORCHFLOW_HOME"] = home.Home;
+        // A test run from an Orchflow terminal must not send its CLI calls to that terminal's workspace.
+        psi.Environment.Remove("ORCHFLOW_WORKSPACE");
         psi.Environment["HOME"] = Path.Combine(home.Root, "userhome");
         Directory.CreateDirectory(psi.Environment["HOME"]!);
         return psi;

@@ -61,9 +61,11 @@ public sealed class MemoryCliTests
     public async Task Usage_errors_say_what_to_do()
     {
         await using var d = new DaemonHome();
+        // Without --workspace, outside every registered root and with no workspace switched to: default's memory.
+        Assert.Equal(0, (await Orchflow.RunAsync(d.Home, "memory", "set", "k", "in default", "--workspace", "default")).ExitCode);
         var noWorkspace = await Orchflow.RunAsync(d.Home, "memory", "get", "k");
-        Assert.Equal(2, noWorkspace.ExitCode);
-        Assert.Contains("Missing --workspace ID", noWorkspace.Stderr, StringComparison.Ordinal);
+        Assert.True(noWorkspace.ExitCode == 0, noWorkspace.Stderr);
+        Assert.Equal("in default", noWorkspace.Stdout.Trim());
 
         var badTtl = await Orchflow.RunAsync(d.Home, "memory", "set", "k", "v", "--workspace", "default", "--ttl", "5 minutes");
         Assert.Equal(2, badTtl.ExitCode);

@@ -160,9 +160,11 @@ public sealed class SecretTests : IAsyncDisposable
         Assert.Equal(2, empty.ExitCode);
         Assert.Contains("No value on standard input", empty.Stderr, StringComparison.Ordinal);
 
-        var noWorkspace = await Orchflow.RunAsync(d.Home, "secret", "list");
-        Assert.Equal(2, noWorkspace.ExitCode);
-        Assert.Contains("--workspace ID is required", noWorkspace.Stderr, StringComparison.Ordinal);
+        // Without --workspace, inside a's root: a's secrets, and the output names the workspace.
+        var here = await Orchflow.RunInAsync(d.Home, root, "secret", "list");
+        Assert.True(here.ExitCode == 0, here.Stderr);
+        Assert.Matches(@"(?m)^CLI_TOKEN\s", here.Stdout);
+        Assert.Contains($"Secrets of workspace 'a' (the current directory is inside its root {root})", here.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain(Value, File.ReadAllText(d.Home.Paths.LogFile), StringComparison.Ordinal);
     }
 

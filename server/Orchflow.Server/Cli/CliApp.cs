@@ -16,18 +16,21 @@ public static class CliApp
         Workspaces
           workspace create PATH [--name NAME] [--id ID] [--namespace NS] [--write-config] [--json]
           workspace list [--json]
-          workspace show ID [--json]
+          workspace show [ID] [--json]               without ID: the workspace this call is in (below)
           workspace update ID [--name NAME] [--repo-url URL] [--redetect] [--accept-root] [--json]
                                       --accept-root adopts the folder now at a replaced root (a person's decision)
-          workspace switch ID [--json]
+          workspace switch ID [--json]             later commands without --workspace go there (below)
           workspace rm ID [--json]
-          workspace reload ID [--json]
+          workspace reload [ID] [--json]
           workspace confirm-policy ID [--yes | --reject] [--json]
                                       show the weaker policy its config file asks for, and apply it (asks y/N on a
                                       terminal; --yes for scripts) or keep the current one (--reject); a person's
                                       decision, refused from any process Orchflow started
           workspace audit ID [--tail N] [--json]      refusals, denials, limits and policy changes of the workspace
           workspace suspend|resume ID [--json]        stop every process of the workspace / continue them
+        The workspace a command acts in, when it takes --workspace and is not given it: ORCHFLOW_WORKSPACE (set in
+        every Orchflow terminal), else the registered workspace whose root contains the current directory, else the
+        one last given to `workspace switch`, else default.
         Terminals
           terminal create [--workspace ID] [--name NAME] [--purpose shell|build|test|repl|agent]
                           [--cmd "COMMAND LINE"] [--cwd DIR] [--json]
@@ -60,21 +63,21 @@ public static class CliApp
           agent types [--workspace ID] [--json]     the types in force, where each is defined, whether it is installed
           agent events --workspace ID [--limit N] [--json]  the workspace's recent agent activity
         Memory (one segment per workspace, shared by its agents)
-          memory set KEY VALUE --workspace ID [--json-value] [--tags a,b] [--ttl 7d|0] [--json]   VALUE - reads stdin
-          memory get KEY --workspace ID [--json]      prints the value; exit 1 when there is none
-          memory rm KEY --workspace ID [--json]
-          memory search --workspace ID [--prefix P] [--tags a,b] [--text T] [--limit N] [--json]
-          memory list --workspace ID [--after KEY] [--limit N] [--json]
+          memory set KEY VALUE [--workspace ID] [--json-value] [--tags a,b] [--ttl 7d|0] [--json]   VALUE - reads stdin
+          memory get KEY [--workspace ID] [--json]    prints the value; exit 1 when there is none
+          memory rm KEY [--workspace ID] [--json]
+          memory search [--workspace ID] [--prefix P] [--tags a,b] [--text T] [--limit N] [--json]
+          memory list [--workspace ID] [--after KEY] [--limit N] [--json]
           memory stats [--workspace ID] [--json]
-          memory export --workspace ID [--out FILE] [--json]           JSON lines; stdout without --out
-          memory import FILE --workspace ID [--replace] [--json]       FILE - reads stdin; --replace starts empty
+          memory export [--workspace ID] [--out FILE] [--json]         JSON lines; stdout without --out
+          memory import FILE [--workspace ID] [--replace] [--json]     FILE - reads stdin; --replace starts empty
                                       (and is how a damaged segment is replaced: its file is moved aside, never deleted)
           mcp [--token-file FILE] [--socket PATH]   the MCP server (stdio) that agents' CLIs start; needs an agent's
                                       token (ORCHFLOW_MCP_TOKEN or --token-file), which Orchflow sets up for its agents
         Secrets (injected only into the workspace's processes; values never shown in full)
-          secret set --workspace ID NAME [--json]     the value is read from stdin (typed without echo on a terminal)
-          secret list --workspace ID [--json]
-          secret rm --workspace ID NAME [--json]
+          secret set [--workspace ID] NAME [--json]   the value is read from stdin (typed without echo on a terminal)
+          secret list [--workspace ID] [--json]
+          secret rm [--workspace ID] NAME [--json]
         Status and daemon
           status [--json]
           daemon                      run the daemon in the foreground
@@ -116,7 +119,7 @@ public static class CliApp
                 "agent" => await AgentCommands.RunAsync(cmd, output, paths).ConfigureAwait(false),
                 "memory" or "mem" => await MemoryCommands.RunAsync(cmd, output, paths, workingDirectory, Console.In).ConfigureAwait(false),
                 "mcp" => await McpCommand.RunAsync(cmd, output, paths).ConfigureAwait(false),
-                "secret" => await SecretCommands.RunAsync(cmd, output, paths, name => SecretCommands.ReadValue(name, output.Error)).ConfigureAwait(false),
+                "secret" => await SecretCommands.RunAsync(cmd, output, paths, workingDirectory, name => SecretCommands.ReadValue(name, output.Error)).ConfigureAwait(false),
                 "status" => await StatusCommand.RunAsync(cmd, output, paths).ConfigureAwait(false),
                 "daemon" => await DaemonCommands.RunAsync(cmd, output, paths).ConfigureAwait(false),
                 "serve" => await ServeAsync(cmd, paths).ConfigureAwait(false),

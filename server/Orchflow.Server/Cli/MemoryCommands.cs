@@ -14,6 +14,9 @@ internal static class MemoryCommands
     {
         var verb = cmd.Positional(1) ?? throw new CliException($"Missing memory command: {Verbs}.");
         bool json = cmd.Flag("json");
+        // The workspace is the one named, else the one this call is in (CurrentWorkspace), found once connected.
+        var named = cmd.Option("workspace");
+
         switch (verb)
         {
             case "set":
@@ -22,7 +25,7 @@ internal static class MemoryCommands
                 var valueArg = cmd.RequirePositional(3, "VALUE (or - to read it from standard input)");
                 var p = new MemorySetParams
                 {
-                    WorkspaceId = Workspace(cmd),
+                    WorkspaceId = named ?? CurrentWorkspace.Default,
                     Key = key,
                     Value = valueArg == "-" ? TrimOneNewline(await stdin.ReadToEndAsync().ConfigureAwait(false)) : valueArg,
                     Kind = cmd.Flag("json-value") ? MemoryValueKind.Json : MemoryValueKind.Text,
@@ -32,6 +35,7 @@ internal static class MemoryCommands
                 };
                 cmd.EnsureNoUnknown(maxPositionals: 4);
                 await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+                p = p with { WorkspaceId = await CurrentWorkspace.IdAsync(named, client, paths, workingDirectory).ConfigureAwait(false) };
                 var r = await client.InvokeAsync<MemorySetResult>(Methods.MemorySet, p).ConfigureAwait(false);
                 if (json)
                 {
@@ -52,9 +56,10 @@ internal static class MemoryCommands
             case "get" or "rm" or "delete":
             {
                 var key = cmd.RequirePositional(2, "KEY");
-                var p = new MemoryKeyParams { WorkspaceId = Workspace(cmd), Key = key };
+                var p = new MemoryKeyParams { WorkspaceId = named ?? CurrentWorkspace.Default, Key = key };
                 cmd.EnsureNoUnknown(maxPositionals: 3);
                 await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+                p = p with { WorkspaceId = await CurrentWorkspace.IdAsync(named, client, paths, workingDirectory).ConfigureAwait(false) };
                 if (verb == "get")
                 {
                     var r = await client.InvokeAsync<MemoryGetResult>(Methods.MemoryGet, p).ConfigureAwait(false);
@@ -96,7 +101,7 @@ internal static class MemoryCommands
             {
                 var p = new MemorySearchParams
                 {
-                    WorkspaceId = Workspace(cmd),
+                    WorkspaceId = named ?? CurrentWorkspace.Default,
                     Prefix = cmd.Option("prefix"),
                     Tags = Tags(cmd.Option("tags")),
                     Text = cmd.Option("text"),
@@ -104,6 +109,7 @@ internal static class MemoryCommands
                 };
                 cmd.EnsureNoUnknown(maxPositionals: 2);
                 await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+                p = p with { WorkspaceId = await CurrentWorkspace.IdAsync(named, client, paths, workingDirectory).ConfigureAwait(false) };
                 var r = await client.InvokeAsync<MemorySearchResult>(Methods.MemorySearch, p).ConfigureAwait(false);
                 if (json)
                 {
@@ -122,9 +128,10 @@ internal static class MemoryCommands
 
             case "list" or "ls":
             {
-                var p = new MemoryListParams { WorkspaceId = Workspace(cmd), After = cmd.Option("after"), Limit = Limit(cmd.Option("limit")) };
+                var p = new MemoryListParams { WorkspaceId = named ?? CurrentWorkspace.Default, After = cmd.Option("after"), Limit = Limit(cmd.Option("limit")) };
                 cmd.EnsureNoUnknown(maxPositionals: 2);
                 await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+                p = p with { WorkspaceId = await CurrentWorkspace.IdAsync(named, client, paths, workingDirectory).ConfigureAwait(false) };
                 var r = await client.InvokeAsync<MemoryListResult>(Methods.MemoryList, p).ConfigureAwait(false);
                 if (json)
                 {
@@ -143,7 +150,7 @@ internal static class MemoryCommands
 
             case "stats":
             {
-                var p = new MemoryStatsParams { WorkspaceId = cmd.Option("workspace") };
+                var p = new MemoryStatsParams { WorkspaceId = named };
                 cmd.EnsureNoUnknown(maxPositionals: 2);
                 await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
                 var r = await client.InvokeAsync<MemoryStatsResult>(Methods.MemoryStats, p).ConfigureAwait(false);
@@ -178,9 +185,10 @@ internal static class MemoryCommands
             case "export":
             {
                 var outFile = cmd.Option("out");
-                var p = new MemoryExportParams { WorkspaceId = Workspace(cmd), Path = outFile is null ? null : Path.GetFullPath(outFile, workingDirectory) };
+                var p = new MemoryExportParams { WorkspaceId = named ?? CurrentWorkspace.Default, Path = outFile is null ? null : Path.GetFullPath(outFile, workingDirectory) };
                 cmd.EnsureNoUnknown(maxPositionals: 2);
                 await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+                p = p with { WorkspaceId = await CurrentWorkspace.IdAsync(named, client, paths, workingDirectory).ConfigureAwait(false) };
                 var r = await client.InvokeAsync<MemoryExportResult>(Methods.MemoryExport, p).ConfigureAwait(false);
                 if (json)
                 {
@@ -203,13 +211,14 @@ internal static class MemoryCommands
                 var file = cmd.RequirePositional(2, "FILE (JSON lines, as written by `orchflow memory export`; - reads standard input)");
                 var p = new MemoryImportParams
                 {
-                    WorkspaceId = Workspace(cmd),
+                    WorkspaceId = named ?? CurrentWorkspace.Default,
                     Path = file == "-" ? null : Path.GetFullPath(file, workingDirectory),
                     Lines = file == "-" ? await stdin.ReadToEndAsync().ConfigureAwait(false) : null,
                     Replace = cmd.Flag("replace"),
                 };
                 cmd.EnsureNoUnknown(maxPositionals: 3);
                 await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+                p = p with { WorkspaceId = await CurrentWorkspace.IdAsync(named, client, paths, workingDirectory).ConfigureAwait(false) };
                 var r = await client.InvokeAsync<MemoryImportResult>(Methods.MemoryImport, p).ConfigureAwait(false);
                 if (json)
                 {
@@ -235,9 +244,6 @@ internal static class MemoryCommands
                 throw new CliException($"Unknown memory command '{verb}'. Use {Verbs}.");
         }
     }
-
-    private static string Workspace(CommandLine cmd) =>
-        cmd.Option("workspace") ?? throw new CliException("Missing --workspace ID: memory belongs to one workspace (see `orchflow workspace list`).");
 
     private static IReadOnlyList<string>? Tags(string? text) =>
         text is null ? null : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

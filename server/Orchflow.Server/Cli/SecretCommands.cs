@@ -7,11 +7,13 @@ namespace Orchflow.Server.Cli;
 /// <summary><c>orchflow secret set|list|rm</c>: a value is read from standard input, never from the command line (which other users see in ps).</summary>
 internal static class SecretCommands
 {
-    public static async Task<int> RunAsync(CommandLine cmd, Output output, OrchflowPaths paths, Func<string, string?> readValue)
+    public static async Task<int> RunAsync(CommandLine cmd, Output output, OrchflowPaths paths, string workingDirectory, Func<string, string?> readValue)
     {
         var verb = cmd.Positional(1) ?? throw new CliException("Missing secret command: set, list or rm.");
         bool json = cmd.Flag("json");
-        var workspace = cmd.Option("workspace") ?? throw new CliException("--workspace ID is required: secrets belong to one workspace.");
+        // The workspace is the one named, else the one this call is in (CurrentWorkspace), found once connected; every
+        // message names it, so a secret never lands somewhere unnoticed.
+        var named = cmd.Option("workspace");
         switch (verb)
         {
             case "set":
@@ -20,6 +22,7 @@ internal static class SecretCommands
                 cmd.EnsureNoUnknown(maxPositionals: 3);
                 var value = readValue(name) ?? throw new CliException("No value on standard input. Pipe it in: printf %s \"$VALUE\" | orchflow secret set --workspace ID NAME");
                 await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+                var workspace = await CurrentWorkspace.IdAsync(named, client, paths, workingDirectory).ConfigureAwait(false);
                 var info = await client.InvokeAsync<SecretInfo>(Methods.SecretSet, new SecretSetParams { WorkspaceId = workspace, Name = name, Value = value }).ConfigureAwait(false);
                 if (json)
                 {
@@ -37,11 +40,18 @@ internal static class SecretCommands
             {
                 cmd.EnsureNoUnknown(maxPositionals: 2);
                 await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+                var implicitly = named is null ? await CurrentWorkspace.ImplicitAsync(client, paths, workingDirectory).ConfigureAwait(false) : null;
+                var workspace = named ?? implicitly!.Reference;
                 var list = await client.InvokeAsync<SecretListResult>(Methods.SecretList, new SecretListParams { WorkspaceId = workspace }).ConfigureAwait(false);
                 if (json)
                 {
                     output.Json(list);
                     return 0;
+                }
+
+                if (implicitly is not null)
+                {
+                    output.Line($"Secrets of workspace '{workspace}' ({implicitly.Because}):");
                 }
 
                 output.Table(
@@ -66,6 +76,7 @@ internal static class SecretCommands
                 var name = cmd.RequirePositional(2, "secret NAME");
                 cmd.EnsureNoUnknown(maxPositionals: 3);
                 await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+                var workspace = await CurrentWorkspace.IdAsync(named, client, paths, workingDirectory).ConfigureAwait(false);
                 var removed = await client.InvokeAsync<SecretRemoveResult>(Methods.SecretRemove, new SecretRemoveParams { WorkspaceId = workspace, Name = name }).ConfigureAwait(false);
                 if (json)
                 {

@@ -70,10 +70,11 @@ internal static class WorkspaceCommands
 
             case "show" or "switch" or "rm" or "delete" or "reload":
             {
-                var id = cmd.RequirePositional(2, "workspace ID (see `orchflow workspace list`)");
+                // show and reload without an id are about the workspace this call is in (CurrentWorkspace).
+                var id = verb is "show" or "reload" ? cmd.Positional(2) : cmd.RequirePositional(2, "workspace ID (see `orchflow workspace list`)");
                 cmd.EnsureNoUnknown(maxPositionals: 3);
                 await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
-                var reference = new WorkspaceRef { Id = id };
+                var reference = new WorkspaceRef { Id = id ?? (await CurrentWorkspace.ImplicitAsync(client, paths, workingDirectory).ConfigureAwait(false)).Reference };
                 if (verb is "rm" or "delete")
                 {
                     var deleted = await client.InvokeAsync<WorkspaceDeleteResult>(Methods.WorkspaceDelete, reference).ConfigureAwait(false);
@@ -91,13 +92,23 @@ internal static class WorkspaceCommands
 
                 var method = verb switch { "switch" => Methods.WorkspaceSwitch, "reload" => Methods.WorkspaceReloadConfig, _ => Methods.WorkspaceShow };
                 var ws = await client.InvokeAsync<WorkspaceInfo>(method, reference).ConfigureAwait(false);
+                WorkspaceChoice? here = null;
+                if (verb == "switch")
+                {
+                    CurrentWorkspace.Remember(paths, ws.Id);
+                    here = await CurrentWorkspace.ImplicitAsync(client, paths, workingDirectory).ConfigureAwait(false);
+                }
+
                 if (json)
                 {
                     output.Json(ws);
                 }
-                else if (verb == "switch")
+                else if (here is not null)
                 {
                     output.Line($"Switched to '{ws.Id}' ({ws.Name}) at {ws.RootPath}.");
+                    output.Line(here.Reference == ws.Id
+                        ? "Commands without --workspace go there from now on, except inside another workspace's root or an Orchflow terminal."
+                        : $"Commands run here without --workspace still go to '{here.Reference}': {here.Because}. Elsewhere they go to '{ws.Id}'.");
                 }
                 else
                 {
