@@ -106,20 +106,20 @@ public sealed class AgentCliTests
     public void States_read_as_the_cli_spells_them()
     {
         var a = Info();
-        Assert.Equal("running", AgentCommands.State(a));
-        Assert.Equal("needs-input", AgentCommands.State(a with { State = Protocol.AgentState.NeedsInput }));
-        Assert.Equal("queued (#2)", AgentCommands.State(a with { State = Protocol.AgentState.Queued, QueuePosition = 2 }));
-        Assert.Equal("succeeded (exit 0)", AgentCommands.State(a with { State = Protocol.AgentState.Succeeded, ExitCode = 0 }));
-        Assert.Equal("failed (exit 3)", AgentCommands.State(a with { State = Protocol.AgentState.Failed, ExitCode = 3 }));
-        Assert.Equal("failed (signal 9)", AgentCommands.State(a with { State = Protocol.AgentState.Failed, Signal = 9 }));
-        Assert.Equal("failed", AgentCommands.State(a with { State = Protocol.AgentState.Failed }));
-        Assert.Equal("built-in", AgentCommands.Kebab(Protocol.AgentTypeSource.BuiltIn));
-        Assert.Equal("input-given", AgentCommands.Kebab(Protocol.AgentEventKind.InputGiven));
-        Assert.Equal("—", AgentCommands.Cpu(null));
-        Assert.Equal("12.5%", AgentCommands.Cpu(12.5));
-        Assert.Equal("—", AgentCommands.Memory(null));
-        Assert.Equal("3 MiB", AgentCommands.Memory(3 * 1024 * 1024));
-        Assert.Equal("add tests for…", AgentCommands.Truncate("add tests for\nthe parser", 14));
+        Assert.Equal("running", AgentFormat.State(a));
+        Assert.Equal("needs-input", AgentFormat.State(a with { State = Protocol.AgentState.NeedsInput }));
+        Assert.Equal("queued (#2)", AgentFormat.State(a with { State = Protocol.AgentState.Queued, QueuePosition = 2 }));
+        Assert.Equal("succeeded (exit 0)", AgentFormat.State(a with { State = Protocol.AgentState.Succeeded, ExitCode = 0 }));
+        Assert.Equal("failed (exit 3)", AgentFormat.State(a with { State = Protocol.AgentState.Failed, ExitCode = 3 }));
+        Assert.Equal("failed (signal 9)", AgentFormat.State(a with { State = Protocol.AgentState.Failed, Signal = 9 }));
+        Assert.Equal("failed", AgentFormat.State(a with { State = Protocol.AgentState.Failed }));
+        Assert.Equal("built-in", AgentFormat.Kebab(Protocol.AgentTypeSource.BuiltIn));
+        Assert.Equal("input-given", AgentFormat.Kebab(Protocol.AgentEventKind.InputGiven));
+        Assert.Equal("—", AgentFormat.Cpu(null));
+        Assert.Equal("12.5%", AgentFormat.Cpu(12.5));
+        Assert.Equal("—", AgentFormat.Ram(null));
+        Assert.Equal("3 MiB", AgentFormat.Ram(3 * 1024 * 1024));
+        Assert.Equal("add tests for…", AgentFormat.Truncate("add tests for\nthe parser", 14));
     }
 
     [Theory]

@@ -1,22 +1,17 @@
 using System.Globalization;
-using System.Text;
-using System.Threading.Channels;
-using Orchflow.Config;
 using Orchflow.Protocol;
 using Orchflow.Server.Hosting;
 
 namespace Orchflow.Server.Cli;
 
 /// <summary>
-/// <c>orchflow agent ...</c>: spawn agents, watch them, answer them, control them. Every verb is one request to the
-/// daemon except <c>wait</c> and <c>logs --follow</c>, which subscribe to <c>orchflow/agent/changed</c> first and
-/// then read the agent, so no change between the two is missed.
+/// <c>orchflow agent ...</c>: spawn agents, watch them, answer them, control them. Every verb here is one request to
+/// the daemon, written out by <see cref="AgentFormat"/>; <c>wait</c> (<see cref="AgentWait"/>) and <c>logs --follow</c>
+/// (<see cref="AgentLogFollow"/>) subscribe to <c>orchflow/agent/changed</c> first and then read the agent, so no
+/// change between the two is missed.
 /// </summary>
 internal static class AgentCommands
 {
-    /// <summary>Exit code of <c>agent wait</c> when its --timeout passes first.</summary>
-    public const int TimeoutExitCode = 3;
-
     /// <summary>How many of an agent's events <c>agent show</c> lists (the newest).</summary>
     internal const int ShowEvents = 10;
 
@@ -24,7 +19,7 @@ internal static class AgentCommands
     internal const int TaskColumnChars = 40;
 
     private const string Verbs = "spawn, list, show, logs, send, answer, pause, resume, stop, restart, rm, wait, types or events";
-    private const string IdHint = "agent ID (see `orchflow agent list`)";
+    internal const string IdHint = "agent ID (see `orchflow agent list`)";
 
     public static async Task<int> RunAsync(CommandLine cmd, Output output, OrchflowPaths paths)
     {
@@ -39,7 +34,7 @@ internal static class AgentCommands
             "answer" => await AnswerAsync(cmd, output, paths).ConfigureAwait(false),
             "pause" or "resume" or "stop" or "restart" => await ControlAsync(verb, cmd, output, paths).ConfigureAwait(false),
             "rm" or "remove" => await RemoveAsync(cmd, output, paths).ConfigureAwait(false),
-            "wait" => await WaitAsync(cmd, output, paths).ConfigureAwait(false),
+            "wait" => await AgentWait.RunAsync(cmd, output, paths).ConfigureAwait(false),
             "types" => await TypesAsync(cmd, output, paths).ConfigureAwait(false),
             "events" => await EventsAsync(cmd, output, paths).ConfigureAwait(false),
             _ => throw new CliException($"Unknown agent command '{verb}'. Use {Verbs}."),
@@ -89,7 +84,7 @@ internal static class AgentCommands
             {
                 AgentState.Queued => $"{where}: queued at position {a.QueuePosition}; it starts when a slot of the workspace's max_agents frees.",
                 AgentState.Failed => $"{where}.",
-                _ => $"{where}: {State(a)} in terminal '{a.TerminalId}'.",
+                _ => $"{where}: {AgentFormat.State(a)} in terminal '{a.TerminalId}'.",
             });
             if (a.Worktree is { } w)
             {
@@ -127,10 +122,10 @@ internal static class AgentCommands
                 a.Name ?? "-",
                 a.WorkspaceId,
                 a.Type,
-                State(a),
-                Truncate(a.Task, TaskColumnChars),
-                Cpu(a.CpuPercent),
-                Memory(a.MemoryBytes),
+                AgentFormat.State(a),
+                AgentFormat.Truncate(a.Task, TaskColumnChars),
+                AgentFormat.Cpu(a.CpuPercent),
+                AgentFormat.Ram(a.MemoryBytes),
             ]));
         return 0;
     }
@@ -156,7 +151,7 @@ internal static class AgentCommands
             ("name", a.Name ?? "-"),
             ("workspace", a.WorkspaceId),
             ("type", a.Mode == AgentMode.Batch ? $"{a.Type} (batch)" : a.Type),
-            ("state", State(a)),
+            ("state", AgentFormat.State(a)),
         };
         if (a.Message is { } message)
         {
@@ -165,31 +160,31 @@ internal static class AgentCommands
 
         rows.AddRange(
         [
-            ("task", OneLine(a.Task)),
+            ("task", AgentFormat.OneLine(a.Task)),
             ("terminal", a.TerminalId ?? "-"),
             ("cwd", a.Cwd),
             ("worktree", a.Worktree is { } w ? $"{w.Path}, branch {w.Branch}" : "-"),
             ("runs", a.Runs.ToString(CultureInfo.InvariantCulture)),
-            ("created", Time(a.CreatedAt)),
-            ("started", a.StartedAt is { } started ? Time(started) : "-"),
-            ("ended", a.EndedAt is { } ended ? Time(ended) : "-"),
-            ("mcp connected", a.McpConnectedAt is { } connected ? Time(connected) : "-"),
+            ("created", AgentFormat.Time(a.CreatedAt)),
+            ("started", a.StartedAt is { } started ? AgentFormat.Time(started) : "-"),
+            ("ended", a.EndedAt is { } ended ? AgentFormat.Time(ended) : "-"),
+            ("mcp connected", a.McpConnectedAt is { } connected ? AgentFormat.Time(connected) : "-"),
         ]);
         if (a.NeedsInputSince is { } since)
         {
-            rows.Add(("waiting since", Time(since)));
+            rows.Add(("waiting since", AgentFormat.Time(since)));
         }
 
         if (a.DoneAt is { } done)
         {
-            rows.Add(("reported done", Time(done)));
+            rows.Add(("reported done", AgentFormat.Time(done)));
         }
 
         rows.AddRange(
         [
             ("last line", a.LastLine ?? "-"),
-            ("cpu", Cpu(a.CpuPercent)),
-            ("memory", Memory(a.MemoryBytes)),
+            ("cpu", AgentFormat.Cpu(a.CpuPercent)),
+            ("memory", AgentFormat.Ram(a.MemoryBytes)),
             ("processes", a.Processes?.ToString(CultureInfo.InvariantCulture) ?? "—"),
             ("log", a.LogPath),
         ]);
@@ -198,12 +193,12 @@ internal static class AgentCommands
             output.Line($"{k + ":",-15}{v}");
         }
 
-        PrintQuestion(a, output);
+        AgentFormat.PrintQuestion(a, output);
         var mine = events.Events.Where(e => e.AgentId == a.Id).Take(ShowEvents).Reverse().ToList();
         output.Line(mine.Count == 0 ? "recent events: none" : "recent events:");
         foreach (var e in mine)
         {
-            output.Line($"  {Time(e.At)}  {e.Message}");
+            output.Line($"  {AgentFormat.Time(e.At)}  {e.Message}");
         }
 
         return 0;
@@ -255,7 +250,7 @@ internal static class AgentCommands
         }
         else
         {
-            output.Line($"Sent to agent '{a.Id}'; it is {State(a)}.");
+            output.Line($"Sent to agent '{a.Id}'; it is {AgentFormat.State(a)}.");
         }
 
         return 0;
@@ -286,34 +281,10 @@ internal static class AgentCommands
         }
         else
         {
-            output.Line($"Answered agent '{a.Id}' with '{choice}'; it is {State(a)}.");
+            output.Line($"Answered agent '{a.Id}' with '{choice}'; it is {AgentFormat.State(a)}.");
         }
 
         return 0;
-    }
-
-    /// <summary>While it needs input: the question its screen shows and the menu under it, numbered as `agent answer` takes them.</summary>
-    internal static void PrintQuestion(AgentInfo a, Output output)
-    {
-        if (a.State != AgentState.NeedsInput || a.Question is null)
-        {
-            return;
-        }
-
-        output.Line($"{"question:",-15}{a.Question}");
-        if (a.Choices is not { Count: > 0 } choices)
-        {
-            output.Line($"{"",-15}(no menu: type the answer with `orchflow agent send {a.Id} 'text\\r'`)");
-            return;
-        }
-
-        output.Line("choices:");
-        for (int i = 0; i < choices.Count; i++)
-        {
-            output.Line($"  {(i + 1).ToString(CultureInfo.InvariantCulture)}. {choices[i].Label}");
-        }
-
-        output.Line($"answer with:   orchflow agent answer {a.Id} N");
     }
 
     private static async Task<int> ControlAsync(string verb, CommandLine cmd, Output output, OrchflowPaths paths)
@@ -339,11 +310,11 @@ internal static class AgentCommands
         output.Line(verb switch
         {
             "pause" => $"Paused agent '{a.Id}': every process of its terminal is stopped until `orchflow agent resume {a.Id}`.",
-            "resume" => $"Resumed agent '{a.Id}'; it is {State(a)}.",
+            "resume" => $"Resumed agent '{a.Id}'; it is {AgentFormat.State(a)}.",
             "stop" => $"Stopped agent '{a.Id}': its processes have ended. `orchflow agent restart {a.Id}` runs the task again.",
             _ => a.State == AgentState.Queued
                 ? $"Restarted agent '{a.Id}' (run {a.Runs + 1}): queued at position {a.QueuePosition}."
-                : $"Restarted agent '{a.Id}' (run {a.Runs}): {State(a)}" + (a.TerminalId is { } t ? $" in terminal '{t}'." : "."),
+                : $"Restarted agent '{a.Id}' (run {a.Runs}): {AgentFormat.State(a)}" + (a.TerminalId is { } t ? $" in terminal '{t}'." : "."),
         });
         return 0;
     }
@@ -367,111 +338,6 @@ internal static class AgentCommands
         return 0;
     }
 
-    private enum WaitGoal
-    {
-        NeedsInput,
-        Done,
-    }
-
-    private static async Task<int> WaitAsync(CommandLine cmd, Output output, OrchflowPaths paths)
-    {
-        bool json = cmd.Flag("json");
-        var id = cmd.RequirePositional(2, IdHint);
-        var goal = cmd.Option("until") switch
-        {
-            "needs-input" => WaitGoal.NeedsInput,
-            "done" => WaitGoal.Done,
-            null => throw new CliException("Missing --until needs-input|done: what to wait for."),
-            var other => throw new CliException($"Unknown --until '{other}'. Use needs-input (it waits for an answer) or done (it ended, however)."),
-        };
-        var timeout = ParseSeconds(cmd.Option("timeout"));
-        cmd.EnsureNoUnknown(maxPositionals: 3);
-        var what = goal == WaitGoal.NeedsInput ? "need input" : "end";
-
-        // null: the connection was lost.
-        var changes = Channel.CreateUnbounded<AgentChangedNotification?>(new UnboundedChannelOptions { SingleReader = true });
-        await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true, register: rpc =>
-            DaemonClient.On<AgentChangedNotification>(rpc, Methods.AgentChanged, n =>
-            {
-                if (n.Id == id)
-                {
-                    changes.Writer.TryWrite(n);
-                }
-            })).ConfigureAwait(false);
-        client.Rpc.Disconnected += (_, _) => changes.Writer.TryWrite(null);
-
-        // Subscribed first, then read: a change in between is already in the channel.
-        var a = await client.InvokeAsync<AgentInfo>(Methods.AgentShow, new AgentRef { Id = id }).ConfigureAwait(false);
-        using var timer = timeout is { } t ? new CancellationTokenSource(t) : new CancellationTokenSource();
-        while (true)
-        {
-            if (goal == WaitGoal.NeedsInput && a.State == AgentState.NeedsInput)
-            {
-                if (json)
-                {
-                    output.Json(a);
-                }
-                else
-                {
-                    output.Line($"{a.Id} needs input: {a.LastLine}");
-                    PrintQuestion(a, output);
-                }
-
-                return 0;
-            }
-
-            if (IsFinal(a.State))
-            {
-                if (json)
-                {
-                    output.Json(a);
-                }
-                else
-                {
-                    output.Line($"{a.Id} {State(a)}");
-                }
-
-                if (goal == WaitGoal.NeedsInput)
-                {
-                    output.Fail($"agent '{a.Id}' ended ({State(a)}) without asking for input.");
-                    return 1;
-                }
-
-                if (a.State == AgentState.Succeeded)
-                {
-                    return 0;
-                }
-
-                output.Fail($"agent '{a.Id}' {Kebab(a.State)}: {a.Message ?? "no reason was recorded"}");
-                return 1;
-            }
-
-            AgentChangedNotification? n;
-            try
-            {
-                n = await changes.Reader.ReadAsync(timer.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                output.Fail($"Timed out after {FormatSeconds(timeout!.Value)} s waiting for agent '{a.Id}' to {what}; it is {State(a)}.");
-                return TimeoutExitCode;
-            }
-
-            if (n is null)
-            {
-                throw new RemoteFailure("The connection to the Orchflow daemon was lost.", "See the daemon log with `orchflow daemon status`.", [], 0);
-            }
-
-            if (n.Kind == AgentChangeKind.Removed)
-            {
-                output.Fail($"agent '{a.Id}' was removed while waiting for it to {what}.");
-                return 1;
-            }
-
-            a = n.Agent ?? a;
-        }
-    }
-
     private static async Task<int> TypesAsync(CommandLine cmd, Output output, OrchflowPaths paths)
     {
         bool json = cmd.Flag("json");
@@ -490,7 +356,7 @@ internal static class AgentCommands
             result.Types.Select(t => (IReadOnlyList<string>)
             [
                 t.Name,
-                Kebab(t.Source),
+                AgentFormat.Kebab(t.Source),
                 t.Installed ? $"yes: {t.ResolvedPath}" : "no",
                 t.Command,
             ]));
@@ -527,78 +393,13 @@ internal static class AgentCommands
             ["TIME", "AGENT", "EVENT", "MESSAGE"],
             result.Events.Reverse().Select(e => (IReadOnlyList<string>)
             [
-                Time(e.At),
+                AgentFormat.Time(e.At),
                 e.AgentId,
-                Kebab(e.Kind),
+                AgentFormat.Kebab(e.Kind),
                 e.Message,
             ]));
         return 0;
     }
-
-    // ---- Formatting ----
-
-    /// <summary>Succeeded, failed, stopped and interrupted: nothing more happens until a restart.</summary>
-    internal static bool IsFinal(AgentState s) => s is AgentState.Succeeded or AgentState.Failed or AgentState.Stopped or AgentState.Interrupted;
-
-    /// <summary>The state as the CLI says it, with how a run ended: "failed (exit 3)", "queued (#2)", "needs-input".</summary>
-    internal static string State(AgentInfo a) => a.State switch
-    {
-        AgentState.Queued when a.QueuePosition is { } q => $"queued (#{q.ToString(CultureInfo.InvariantCulture)})",
-        AgentState.Succeeded or AgentState.Failed when a.ExitCode is { } code => $"{Kebab(a.State)} (exit {code.ToString(CultureInfo.InvariantCulture)})",
-        AgentState.Failed when a.Signal is { } signal => $"failed (signal {signal.ToString(CultureInfo.InvariantCulture)})",
-        _ => Kebab(a.State),
-    };
-
-    /// <summary>Percent of one core, or "—" before the daemon has measured it (never an estimate).</summary>
-    internal static string Cpu(double? percent) => percent is { } p ? p.ToString("0.0", CultureInfo.InvariantCulture) + "%" : "—";
-
-    internal static string Memory(long? bytes) => bytes is { } b ? ByteSize.Format(b) : "—";
-
-    internal static string Truncate(string text, int max)
-    {
-        var line = OneLine(text);
-        return line.Length <= max ? line : line[..(max - 1)] + "…";
-    }
-
-    /// <summary>Wire names in the CLI's spelling: needsInput → needs-input, builtIn → built-in.</summary>
-    internal static string Kebab<T>(T value)
-        where T : struct, Enum
-    {
-        var name = value.ToString();
-        var sb = new StringBuilder(name.Length + 4);
-        for (int i = 0; i < name.Length; i++)
-        {
-            if (char.IsUpper(name[i]) && i > 0)
-            {
-                sb.Append('-');
-            }
-
-            sb.Append(char.ToLowerInvariant(name[i]));
-        }
-
-        return sb.ToString();
-    }
-
-    private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
-
-    private static string Time(DateTimeOffset t) => t.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
-
-    private static TimeSpan? ParseSeconds(string? value)
-    {
-        if (value is null)
-        {
-            return null;
-        }
-
-        if (!double.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds) || seconds <= 0 || seconds > int.MaxValue / 1000)
-        {
-            throw new CliException($"--timeout needs a number of seconds greater than 0 (e.g. 30 or 0.5), not '{value}'.");
-        }
-
-        return TimeSpan.FromSeconds(seconds);
-    }
-
-    private static string FormatSeconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
 
     private static int? ParseCount(string? value, string option)
     {

@@ -79,11 +79,11 @@ internal static class AgentLogFollow
 
         // Subscribed first, then read: an end in between is already in the channel.
         var agent = await client.InvokeAsync<AgentInfo>(Methods.AgentShow, new AgentRef { Id = id }).ConfigureAwait(false);
-        if (AgentCommands.IsFinal(agent.State))
+        if (AgentFormat.IsFinal(agent.State))
         {
             var all = await client.InvokeAsync<AgentLogsResult>(Methods.AgentLogs, new AgentLogsParams { Id = id, Tail = tail }).ConfigureAwait(false);
             Print(output, all.Text);
-            output.Error.WriteLine($"[agent {agent.Id} {AgentCommands.State(agent)}]");
+            output.Error.WriteLine($"[agent {agent.Id} {AgentFormat.State(agent)}]");
             return 0;
         }
 
@@ -154,7 +154,7 @@ internal static class AgentLogFollow
 
                     // A queued agent has no log directory until it starts.
                     Watch();
-                    if (AgentCommands.IsFinal(now.State))
+                    if (AgentFormat.IsFinal(now.State))
                     {
                         try
                         {
@@ -167,7 +167,7 @@ internal static class AgentLogFollow
                         }
 
                         Print(output, text.Feed(file.ReadNew()) + text.Flush());
-                        output.Error.WriteLine($"[agent {now.Id} {AgentCommands.State(now)}]");
+                        output.Error.WriteLine($"[agent {now.Id} {AgentFormat.State(now)}]");
                         return 0;
                     }
                 }

@@ -195,7 +195,7 @@ public sealed class TerminalService : IDisposable
         Publish(TerminalChangeKind.Created, terminal);
         terminal.Start();
         _log.Info($"Terminal {terminal.Id} started in {ws.Id} (pid {process.Pid}): {string.Join(' ', command)}");
-        MemoryTrace.Write(_log, $"terminal {terminal.Id}");
+        HeapTrace.Write(_log, $"terminal {terminal.Id}");
         return created;
     }
 
@@ -271,33 +271,31 @@ public sealed class TerminalService : IDisposable
     public TerminalInfo Terminate(string id)
     {
         var t = Get(id);
-        if (t.IsRunning)
+        EndProcessTree(t);
+        return t.Info;
+    }
+
+    /// <summary>A running terminal is marked killed and its whole process tree ends; what of its session is left in the workspace's control group is killed too.</summary>
+    private void EndProcessTree(Terminal t)
+    {
+        if (!t.IsRunning)
         {
-            t.MarkKilled();
-            t.Process?.KillTree();
-            if (t.Process is { } killed)
-            {
-                _limits.KillLeftovers(t.WorkspaceId, killed.Pid);
-            }
+            return;
         }
 
-        return t.Info;
+        t.MarkKilled();
+        t.Process?.KillTree();
+        if (t.Process is { } killed)
+        {
+            _limits.KillLeftovers(t.WorkspaceId, killed.Pid);
+        }
     }
 
     /// <summary>Ends the terminal's whole process tree, then removes it.</summary>
     public TerminalInfo Kill(string id)
     {
         var t = Get(id);
-        if (t.IsRunning)
-        {
-            t.MarkKilled();
-            t.Process?.KillTree();
-            if (t.Process is { } killed)
-            {
-                _limits.KillLeftovers(t.WorkspaceId, killed.Pid);
-            }
-        }
-
+        EndProcessTree(t);
         t.DetachAll();
         t.Process?.Dispose();
         _terminals.TryRemove(id, out _);

@@ -225,7 +225,7 @@ public sealed class WorkspaceService
         }
 
         var created = Publish(WorkspaceChangeKind.Created, ws);
-        Terminals.MemoryTrace.Write(_log, $"workspace {ws.Id}");
+        HeapTrace.Write(_log, $"workspace {ws.Id}");
         return created;
     }
 

@@ -1,17 +1,17 @@
 using System.Diagnostics;
 using System.Globalization;
-using Orchflow.Server.Hosting;
-
-namespace Orchflow.Server.Terminals;
+namespace Orchflow.Server.Hosting;
 
 /// <summary>
-/// A diagnostic line about the daemon's own memory, written to its log after each workspace and terminal is created when
-/// <c>ORCHFLOW_LOG_MEMORY</c> is set: <c>1</c> reports the managed heap as the last collection left it, <c>collect</c>
-/// first forces a full, compacting collection so the figure is what is retained (that changes the daemon's behaviour:
-/// for measuring only). Off by default; there is deliberately no RPC for it.
+/// The heap trace: a diagnostic line about the daemon's own RAM (managed heap, threads, RSS), not the workspace memory
+/// store, written to its log after each workspace and terminal is created when <see cref="Variable"/> is set: <c>1</c>
+/// reports the managed heap as the last collection left it, <c>collect</c> first forces a full, compacting collection
+/// so the figure is what is retained (that changes the daemon's behaviour: for measuring only). Off by default; there
+/// is deliberately no RPC for it.
 /// </summary>
-internal static class MemoryTrace
+internal static class HeapTrace
 {
+    /// <summary>The environment variable that turns the heap trace on; its documented name (README, bench/isolation.mjs, which parses the line) is kept.</summary>
     public const string Variable = "ORCHFLOW_LOG_MEMORY";
 
     private static readonly string? Mode = Environment.GetEnvironmentVariable(Variable);
