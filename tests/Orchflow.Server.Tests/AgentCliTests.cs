@@ -125,7 +125,7 @@ public sealed class AgentCliTests
     [Theory]
     [InlineData("Missing agent command", "agent")]
     [InlineData("Unknown agent command 'frob'", "agent", "frob")]
-    [InlineData("Missing --workspace ID", "agent", "spawn", "--type", "command", "true")]
+    [InlineData("Missing --type TYPE", "agent", "spawn", "true")]
     [InlineData("Missing --type TYPE", "agent", "spawn", "--workspace", "w", "true")]
     [InlineData("Missing TASK", "agent", "spawn", "--workspace", "w", "--type", "claude")]
     [InlineData("TASK must be one argument", "agent", "spawn", "--workspace", "w", "--type", "claude", "fix", "the", "bug")]
@@ -143,7 +143,7 @@ public sealed class AgentCliTests
     [InlineData("Missing CHOICE", "agent", "answer", "w-a1")]
     [InlineData("CHOICE must be one argument", "agent", "answer", "w-a1", "yes", "and", "always")]
     [InlineData("--question is empty", "agent", "answer", "w-a1", "1", "--question", " ")]
-    [InlineData("Missing --workspace ID", "agent", "events")]
+    [InlineData("--limit needs a number", "agent", "events", "--limit", "0")]
     [InlineData("--limit needs a number", "agent", "events", "--workspace", "w", "--limit", "none")]
     [InlineData("Unexpected argument 'extra'", "agent", "stop", "w-a1", "extra")]
     public Task Usage_errors_are_one_line_with_exit_code_2(string fragment, params string[] args) =>
@@ -152,7 +152,7 @@ public sealed class AgentCliTests
     [Fact]
     public void Usage_documents_the_agent_commands()
     {
-        foreach (var line in new[] { "agent spawn --workspace ID --type TYPE", "agent list", "agent show", "agent logs AGENT [--tail N] [--follow]", "agent send", "agent answer AGENT CHOICE [--question TEXT] [--json]", "agent pause|resume|stop|restart", "agent rm", "agent wait AGENT --until needs-input|done [--timeout S]", "agent types", "agent events --workspace ID" })
+        foreach (var line in new[] { "agent spawn [--workspace ID] --type TYPE", "agent list", "agent show", "agent logs AGENT [--tail N] [--follow]", "agent send", "agent answer AGENT CHOICE [--question TEXT] [--json]", "agent pause|resume|stop|restart", "agent rm", "agent wait AGENT --until needs-input|done [--timeout S]", "agent types", "agent events [--workspace ID]" })
         {
             Assert.Contains(line, CliApp.Usage, StringComparison.Ordinal);
         }

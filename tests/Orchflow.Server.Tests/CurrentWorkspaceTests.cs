@@ -29,6 +29,14 @@ public sealed class CurrentWorkspaceTests
         Assert.Equal("cli", await WhereAsync(d.Home, nested, "k3", environment: new() { ["ORCHFLOW_WORKSPACE"] = "cli" }));
         Assert.Equal("default", await WhereAsync(d.Home, nested, "k4", "--workspace", "default"));
 
+        // Terminals and agents follow the same rules.
+        var terminal = await Orchflow.RunInAsync(d.Home, nested, "terminal", "create", "--cmd", "sleep 30", "--json");
+        Assert.True(terminal.ExitCode == 0, terminal.Stderr);
+        Assert.Contains("\"workspaceId\": \"shop\"", terminal.Stdout, StringComparison.Ordinal);
+        var agent = await Orchflow.RunWithAsync(d.Home, outside, new Dictionary<string, string> { ["ORCHFLOW_WORKSPACE"] = "cli" }, "agent", "spawn", "--type", "command", "true", "--json");
+        Assert.True(agent.ExitCode == 0, agent.Stderr);
+        Assert.Contains("\"workspaceId\": \"cli\"", agent.Stdout, StringComparison.Ordinal);
+
         // A switch from outside every root is where later commands go from there, and it says so.
         var switched = await Orchflow.RunInAsync(d.Home, outside, "workspace", "switch", "cli");
         Assert.True(switched.ExitCode == 0, switched.Stderr);

@@ -21,12 +21,12 @@ internal static class AgentCommands
     private const string Verbs = "spawn, list, show, logs, send, answer, pause, resume, stop, restart, rm, wait, types or events";
     internal const string IdHint = "agent ID (see `orchflow agent list`)";
 
-    public static async Task<int> RunAsync(CommandLine cmd, Output output, OrchflowPaths paths)
+    public static async Task<int> RunAsync(CommandLine cmd, Output output, OrchflowPaths paths, string workingDirectory)
     {
         var verb = cmd.Positional(1) ?? throw new CliException($"Missing agent command: {Verbs}.");
         return verb switch
         {
-            "spawn" => await SpawnAsync(cmd, output, paths).ConfigureAwait(false),
+            "spawn" => await SpawnAsync(cmd, output, paths, workingDirectory).ConfigureAwait(false),
             "list" or "ls" => await ListAsync(cmd, output, paths).ConfigureAwait(false),
             "show" => await ShowAsync(cmd, output, paths).ConfigureAwait(false),
             "logs" or "log" => await LogsAsync(cmd, output, paths).ConfigureAwait(false),
@@ -35,17 +35,16 @@ internal static class AgentCommands
             "pause" or "resume" or "stop" or "restart" => await ControlAsync(verb, cmd, output, paths).ConfigureAwait(false),
             "rm" or "remove" => await RemoveAsync(cmd, output, paths).ConfigureAwait(false),
             "wait" => await AgentWait.RunAsync(cmd, output, paths).ConfigureAwait(false),
-            "types" => await TypesAsync(cmd, output, paths).ConfigureAwait(false),
-            "events" => await EventsAsync(cmd, output, paths).ConfigureAwait(false),
+            "types" => await TypesAsync(cmd, output, paths, workingDirectory).ConfigureAwait(false),
+            "events" => await EventsAsync(cmd, output, paths, workingDirectory).ConfigureAwait(false),
             _ => throw new CliException($"Unknown agent command '{verb}'. Use {Verbs}."),
         };
     }
 
-    private static async Task<int> SpawnAsync(CommandLine cmd, Output output, OrchflowPaths paths)
+    private static async Task<int> SpawnAsync(CommandLine cmd, Output output, OrchflowPaths paths, string workingDirectory)
     {
         bool json = cmd.Flag("json");
-        var workspace = cmd.Option("workspace")
-            ?? throw new CliException("Missing --workspace ID: the workspace the agent works in (see `orchflow workspace list`).");
+        var named = cmd.Option("workspace");
         var type = cmd.Option("type")
             ?? throw new CliException("Missing --type TYPE: claude, codex, gemini, aider, command, or a type from your config (see `orchflow agent types`).");
         var name = cmd.Option("name");
@@ -59,14 +58,14 @@ internal static class AgentCommands
         var task = cmd.RequirePositional(2, "TASK: what the agent should do, in quotes (for --type command, the command line)");
         if (cmd.Positionals.Count > 3)
         {
-            throw new CliException($"TASK must be one argument: put it in quotes, e.g. orchflow agent spawn --workspace {workspace} --type {type} \"{string.Join(' ', cmd.Positionals.Skip(2))}\".");
+            throw new CliException($"TASK must be one argument: put it in quotes, e.g. orchflow agent spawn{(named is null ? "" : $" --workspace {named}")} --type {type} \"{string.Join(' ', cmd.Positionals.Skip(2))}\".");
         }
 
         cmd.EnsureNoUnknown(maxPositionals: 3);
         await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
         var a = await client.InvokeAsync<AgentInfo>(Methods.AgentSpawn, new AgentSpawnParams
         {
-            WorkspaceId = workspace,
+            WorkspaceId = await CurrentWorkspace.IdAsync(named, client, paths, workingDirectory).ConfigureAwait(false),
             Type = type,
             Task = task,
             Mode = mode == AgentMode.Batch ? mode : null,
@@ -338,12 +337,13 @@ internal static class AgentCommands
         return 0;
     }
 
-    private static async Task<int> TypesAsync(CommandLine cmd, Output output, OrchflowPaths paths)
+    private static async Task<int> TypesAsync(CommandLine cmd, Output output, OrchflowPaths paths, string workingDirectory)
     {
         bool json = cmd.Flag("json");
-        var p = new AgentTypesParams { WorkspaceId = cmd.Option("workspace") };
+        var named = cmd.Option("workspace");
         cmd.EnsureNoUnknown(maxPositionals: 2);
         await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+        var p = new AgentTypesParams { WorkspaceId = await CurrentWorkspace.IdAsync(named, client, paths, workingDirectory).ConfigureAwait(false) };
         var result = await client.InvokeAsync<AgentTypesResult>(Methods.AgentTypes, p).ConfigureAwait(false);
         if (json)
         {
@@ -373,14 +373,14 @@ internal static class AgentCommands
         return 0;
     }
 
-    private static async Task<int> EventsAsync(CommandLine cmd, Output output, OrchflowPaths paths)
+    private static async Task<int> EventsAsync(CommandLine cmd, Output output, OrchflowPaths paths, string workingDirectory)
     {
         bool json = cmd.Flag("json");
-        var workspace = cmd.Option("workspace")
-            ?? throw new CliException("Missing --workspace ID: whose recent agent activity to show (see `orchflow workspace list`).");
+        var named = cmd.Option("workspace");
         var limit = ParseCount(cmd.Option("limit"), "limit");
         cmd.EnsureNoUnknown(maxPositionals: 2);
         await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+        var workspace = await CurrentWorkspace.IdAsync(named, client, paths, workingDirectory).ConfigureAwait(false);
         var result = await client.InvokeAsync<AgentEventsResult>(Methods.AgentEvents, new AgentEventsParams { WorkspaceId = workspace, Limit = limit }).ConfigureAwait(false);
         if (json)
         {

@@ -42,7 +42,7 @@ public static class CliApp
           terminal attach TERMINAL    interactive; Ctrl-B d detaches, Ctrl-B Ctrl-B types Ctrl-B. With stdin not a
                                       terminal: types stdin, then detaches once output is quiet for 0.5 s (5 s at most)
         Agents
-          agent spawn --workspace ID --type TYPE [--mode interactive|batch] [--worktree] [--name NAME] "TASK" [--json]
+          agent spawn [--workspace ID] --type TYPE [--mode interactive|batch] [--worktree] [--name NAME] "TASK" [--json]
                                       TYPE: claude, codex, gemini, aider, command (TASK is a command line) or a
                                       configured type; --worktree works in a new git worktree on branch orchflow/AGENT;
                                       --mode batch runs the CLI non-interactively (claude -p, codex exec, gemini -p)
@@ -61,7 +61,7 @@ public static class CliApp
                                       exit 0 when reached; for done, 0 if it succeeded, 1 if it failed, was stopped or
                                       interrupted; 3 when S seconds pass first
           agent types [--workspace ID] [--json]     the types in force, where each is defined, whether it is installed
-          agent events --workspace ID [--limit N] [--json]  the workspace's recent agent activity
+          agent events [--workspace ID] [--limit N] [--json]  the workspace's recent agent activity
         Memory (one segment per workspace, shared by its agents)
           memory set KEY VALUE [--workspace ID] [--json-value] [--tags a,b] [--ttl 7d|0] [--json]   VALUE - reads stdin
           memory get KEY [--workspace ID] [--json]    prints the value; exit 1 when there is none
@@ -116,7 +116,7 @@ public static class CliApp
             {
                 "workspace" or "ws" => await WorkspaceCommands.RunAsync(cmd, output, paths, workingDirectory).ConfigureAwait(false),
                 "terminal" or "term" => await TerminalCommands.RunAsync(cmd, output, paths, workingDirectory).ConfigureAwait(false),
-                "agent" => await AgentCommands.RunAsync(cmd, output, paths).ConfigureAwait(false),
+                "agent" => await AgentCommands.RunAsync(cmd, output, paths, workingDirectory).ConfigureAwait(false),
                 "memory" or "mem" => await MemoryCommands.RunAsync(cmd, output, paths, workingDirectory, Console.In).ConfigureAwait(false),
                 "mcp" => await McpCommand.RunAsync(cmd, output, paths).ConfigureAwait(false),
                 "secret" => await SecretCommands.RunAsync(cmd, output, paths, workingDirectory, name => SecretCommands.ReadValue(name, output.Error)).ConfigureAwait(false),

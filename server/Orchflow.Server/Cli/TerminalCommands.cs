@@ -39,6 +39,7 @@ internal static class TerminalCommands
                 };
                 cmd.EnsureNoUnknown(maxPositionals: 2);
                 await using var client = await DaemonClient.ConnectAsync(paths, autoStart: true).ConfigureAwait(false);
+                p = p with { WorkspaceId = await CurrentWorkspace.IdAsync(p.WorkspaceId, client, paths, workingDirectory).ConfigureAwait(false) };
                 var t = await client.InvokeAsync<TerminalInfo>(Methods.TerminalCreate, p).ConfigureAwait(false);
                 if (json)
                 {
