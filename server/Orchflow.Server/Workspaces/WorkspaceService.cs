@@ -4,7 +4,6 @@ using Orchflow.Server.Configuration;
 using Orchflow.Server.Hosting;
 using Orchflow.Server.Security;
 using Orchflow.Server.Storage;
-using ProtocolDiagnostic = Orchflow.Protocol.Diagnostic;
 
 namespace Orchflow.Server.Workspaces;
 
@@ -17,6 +16,10 @@ namespace Orchflow.Server.Workspaces;
 /// less is held (<see cref="Workspace.Pending"/>) until a person confirms it (<see cref="DecidePolicy"/>), and a folder
 /// put in place of the registered root (another device and inode) is not read at all until a person adopts it
 /// (<see cref="AcceptRoot"/>); both are audited, and both survive a restart.
+/// It holds the registry's one lock and does the registering, publishing and persisting; its parts work under that lock:
+/// <see cref="WorkspaceTable"/> (lookup; which roots, ids and namespaces are free), <see cref="WorkspaceConfigs"/> (the
+/// config file in force), <see cref="WorkspacePolicies"/> (weaker policies held and decided), <see cref="WorkspaceRoots"/>
+/// (the root's identity) and <see cref="WorkspaceAuditNotes"/> (audit entries written after the lock is let go).
 /// </summary>
 public sealed class WorkspaceService
 {
