@@ -70,12 +70,12 @@ public sealed class CliAndRulesTests
     [Fact]
     public void Every_config_enum_value_has_a_wire_value_of_the_same_name()
     {
-        foreach (var v in Enum.GetValues<Config.SecurityTier>())
+        foreach (var v in Enum.GetValues<SecurityTier>())
         {
             Assert.Equal(v.ToString(), WorkspaceMapper.SameName<SecurityTier>(v).ToString());
         }
 
-        foreach (var v in Enum.GetValues<Config.NetworkPolicy>())
+        foreach (var v in Enum.GetValues<NetworkPolicy>())
         {
             Assert.Equal(v.ToString(), WorkspaceMapper.SameName<NetworkPolicy>(v).ToString());
         }

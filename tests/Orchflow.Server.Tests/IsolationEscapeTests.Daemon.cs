@@ -41,9 +41,7 @@ public sealed partial class IsolationEscapeTests
         }
 
         Assert.Empty(RuntimeDiagnostics.Endpoints(lab.DaemonPid));
-        int mcp = await lab.McpServerOfAAsync();
-        Assert.Empty(RuntimeDiagnostics.Endpoints(mcp));
-        Assert.Contains($"{RuntimeDiagnostics.Variable}=0", File.ReadAllText($"/proc/{mcp}/environ").Split('\0'));
+        AssertDiagnosticsClosed(await lab.McpServerOfAAsync());
 
         // A daemon started by a CLI whose environment turns diagnostics on, and the other variables that open them.
         await using var other = new DaemonHome();
@@ -55,6 +53,12 @@ public sealed partial class IsolationEscapeTests
         }, "daemon", "start");
         Assert.True(started.ExitCode == 0, started.Stderr);
         int pid = int.Parse(File.ReadAllText(other.Home.Paths.PidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        AssertDiagnosticsClosed(pid);
+    }
+
+    /// <summary>An Orchflow process started by Orchflow: no diagnostics endpoint, and the variable that closes them in its environment.</summary>
+    private static void AssertDiagnosticsClosed(int pid)
+    {
         Assert.Empty(RuntimeDiagnostics.Endpoints(pid));
         Assert.Contains($"{RuntimeDiagnostics.Variable}=0", File.ReadAllText($"/proc/{pid}/environ").Split('\0'));
     }

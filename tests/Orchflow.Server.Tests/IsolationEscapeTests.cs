@@ -161,15 +161,13 @@ public sealed partial class IsolationEscapeTests(ITestOutputHelper output)
         }
 
         var results = new List<(Attack Attack, Outcome Outcome)>();
-        // The kernel, daemon and tool attacks were written against a root daemon with control groups; run as an
-        // unprivileged daemon (no control groups here) their host-side checks are not ready yet, so those rows attack
-        // the sandbox's view only, and say so. Tracked in the closing note of session 5.
-        if (!runAs.IsRoot)
+        var (run, skipped) = AttacksFor(runAs.IsRoot);
+        foreach (var (attack, why) in skipped)
         {
-            output.WriteLine($"unprivileged row: {SandboxAttacks.Length} sandbox attacks; the {Attacks.Length - SandboxAttacks.Length} kernel, daemon and tool attacks run in the root rows only");
+            output.WriteLine($"{"skipped",-8} {attack.Name,-22} {why}");
         }
 
-        foreach (var attack in runAs.IsRoot ? Attacks : SandboxAttacks)
+        foreach (var attack in run)
         {
             var clock = Stopwatch.StartNew();
             var outcome = await RunAsync(lab, attack);
@@ -178,7 +176,7 @@ public sealed partial class IsolationEscapeTests(ITestOutputHelper output)
         }
 
         int escaped = results.Count(r => r.Outcome.Escaped);
-        output.WriteLine($"{results.Count} attacks, {escaped} escaped, {results.Count - escaped} blocked; {row.Elapsed.TotalSeconds:0.0} s ({started.TotalSeconds:0.0} s to start the lab)");
+        output.WriteLine($"{results.Count} attacks, {escaped} escaped, {results.Count - escaped} blocked, {skipped.Count} skipped; {row.Elapsed.TotalSeconds:0.0} s ({started.TotalSeconds:0.0} s to start the lab)");
 
         // The report never claims what an attack broke, and never leaves it unsaid: an escape is allowed only against a
         // promise the report lists as NOT enforced, or, where the report says there is no operating-system sandbox at
@@ -282,6 +280,40 @@ public sealed partial class IsolationEscapeTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// The attacks a row runs for the daemon's user, and the ones it skips with the reason, which the row prints: a
+    /// root daemon runs every attack. An unprivileged one runs the sandbox and kernel attacks (whose host-side checks
+    /// read /proc and the control groups as the test's root, and whose host objects are made as the daemon's user, as
+    /// A's would be) but those that say why they need a root daemon (<see cref="Attack.RootDaemonOnly"/>); the daemon
+    /// and tool attacks were written against a root daemon and are skipped, saying so.
+    /// </summary>
+    private static (IReadOnlyList<Attack> Run, IReadOnlyList<(Attack Attack, string Why)> Skipped) AttacksFor(bool daemonIsRoot)
+    {
+        if (daemonIsRoot)
+        {
+            return (Attacks, []);
+        }
+
+        const string Why = "written against a root daemon: its host-side checks (the daemon's files, sockets and /proc, the tools' state) are not ready for an unprivileged one";
+        return ([.. SandboxAttacks, .. KernelAttacks.Where(a => a.RootDaemonOnly is null)],
+            [.. KernelAttacks.Where(a => a.RootDaemonOnly is not null).Select(a => (a, a.RootDaemonOnly!)), .. DaemonAttacks.Concat(ToolAttacks).Select(a => (a, Why))]);
+    }
+
+    /// <summary>No attack is silently absent from a row: each is run or skipped with its reason, for either user.</summary>
+    [Fact]
+    public void Every_attack_runs_or_is_skipped_with_its_reason_in_every_row()
+    {
+        foreach (var daemonIsRoot in new[] { true, false })
+        {
+            var (run, skipped) = AttacksFor(daemonIsRoot);
+            Assert.Equal(Attacks.Select(a => a.Name).Order(StringComparer.Ordinal), run.Concat(skipped.Select(s => s.Attack)).Select(a => a.Name).Order(StringComparer.Ordinal));
+            Assert.All(skipped, s => Assert.False(string.IsNullOrWhiteSpace(s.Why), s.Attack.Name));
+        }
+
+        Assert.Empty(AttacksFor(daemonIsRoot: true).Skipped);
+        Assert.Superset(KernelAttacks.Where(a => a.RootDaemonOnly is null).Select(a => a.Name).ToHashSet(StringComparer.Ordinal), AttacksFor(daemonIsRoot: false).Run.Select(a => a.Name).ToHashSet(StringComparer.Ordinal));
+    }
+
     [Fact]
     public void The_escape_suite_runs_every_pair_of_Tiers_as_root_and_as_the_unprivileged_user()
     {
@@ -300,6 +332,7 @@ public sealed partial class IsolationEscapeTests(ITestOutputHelper output)
     /// <param name="HostEvidence">Decides the outcome on the host, after the script ran: true when the attack had its effect.</param>
     /// <param name="WhenReady">Done by the test when the script prints READY (typing into A while B listens).</param>
     /// <param name="SandboxedPromise">The promise at stake instead when B runs in a sandbox, whose view is then the wall.</param>
+    /// <param name="RootDaemonOnly">Why the attack is judged only with a root daemon; the unprivileged rows skip it, saying this.</param>
     public sealed record Attack(
         string Name,
         string Promise,
@@ -308,7 +341,8 @@ public sealed partial class IsolationEscapeTests(ITestOutputHelper output)
         Func<IsolationLab, Task<bool>>? HostEvidence = null,
         Func<IsolationLab, Task>? WhenReady = null,
         Action<IsolationLab>? Cleanup = null,
-        string? SandboxedPromise = null)
+        string? SandboxedPromise = null,
+        string? RootDaemonOnly = null)
     {
         /// <summary>The promise at stake for a workspace with this report (some attacks meet another wall inside a sandbox).</summary>
         public string PromiseFor(WorkspaceIsolation report) =>

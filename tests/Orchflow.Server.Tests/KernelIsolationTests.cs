@@ -217,46 +217,19 @@ public sealed class KernelIsolationTests : IAsyncDisposable
 
     /// <summary>
     /// Control groups v1 as the report sees them, every limit enforced, without a group on the machine: the limits lines
-    /// depend only on what the driver says, and no process joins a group (<see cref="JoinFiles"/> is empty).
+    /// depend only on what the driver says, and no process joins a group (its group operations are <see cref="NoCgroups"/>'s,
+    /// which do nothing).
     /// </summary>
-    private sealed class CgroupV1OnPaper : ICgroupDriver
+    private sealed class CgroupV1OnPaper() : NoCgroups("unused: every limit is reported enforced")
     {
-        public CgroupVersion Version => CgroupVersion.V1;
+        public override CgroupVersion Version => CgroupVersion.V1;
 
-        public string Description => "cgroup v1 (memory, pids, cpu, cpuacct, freezer)";
+        public override string Description => "cgroup v1 (memory, pids, cpu, cpuacct, freezer)";
 
-        public bool Usable => true;
+        public override bool Usable => true;
 
-        public CgroupLimits Enforced => CgroupLimits.All;
+        public override CgroupLimits Enforced => CgroupLimits.All;
 
-        public string? NotEnforcedReason(CgroupLimits limit) => null;
-
-        public IReadOnlyList<string> JoinFiles(string workspaceId) => [];
-
-        public void Apply(string workspaceId, long? memoryLimitBytes, int processLimit, int cpuShares)
-        {
-        }
-
-        public void ApplyTotal(long? memoryLimitBytes)
-        {
-        }
-
-        public CgroupUsage? Usage(string workspaceId) => null;
-
-        public void Freeze(string workspaceId, bool frozen)
-        {
-        }
-
-        public int KillAll(string workspaceId) => 0;
-
-        public int KillWhere(string workspaceId, Func<IReadOnlyList<int>, IEnumerable<int>> select) => 0;
-
-        public void Remove(string workspaceId)
-        {
-        }
-
-        public void RemoveAll()
-        {
-        }
+        public override string? NotEnforcedReason(CgroupLimits limit) => null;
     }
 }

@@ -2,6 +2,8 @@ namespace Orchflow.Config;
 
 // The lowercase names users write in config files for these values live in the field tables
 // (Schema/WorkspaceFields.cs, Schema/GlobalFields.cs), next to their descriptions.
+// SecurityTier and NetworkPolicy are the protocol's (Orchflow.Protocol): a config file asks for exactly what the wire
+// reports, so there is one declaration and nothing to keep in step.
 
 public enum ProjectKind
 {
@@ -20,20 +22,6 @@ public enum IsolationLevel
     None,
     Standard,
     Strict,
-}
-
-public enum SecurityTier
-{
-    Standard,
-    Enhanced,
-    Strict,
-}
-
-public enum NetworkPolicy
-{
-    Full,
-    None,
-    Allowlist,
 }
 
 public enum CpuAllocationStrategy

@@ -1,3 +1,5 @@
+using Orchflow.Protocol;
+
 namespace Orchflow.Config;
 
 /// <summary>

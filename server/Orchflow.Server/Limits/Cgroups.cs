@@ -92,18 +92,21 @@ public interface ICgroupDriver
     void RemoveAll();
 }
 
-/// <summary>No usable control groups: the daemon's watchdog enforces limits on measured figures.</summary>
-public sealed class NoCgroups(string why) : ICgroupDriver
+/// <summary>
+/// No usable control groups: the daemon's watchdog enforces limits on measured figures. Its group operations do
+/// nothing; a driver that only reports (a test's) derives from it and overrides what it says about itself.
+/// </summary>
+public class NoCgroups(string why) : ICgroupDriver
 {
-    public CgroupVersion Version => CgroupVersion.None;
+    public virtual CgroupVersion Version => CgroupVersion.None;
 
-    public string Description => why;
+    public virtual string Description => why;
 
-    public bool Usable => false;
+    public virtual bool Usable => false;
 
-    public CgroupLimits Enforced => CgroupLimits.None;
+    public virtual CgroupLimits Enforced => CgroupLimits.None;
 
-    public string? NotEnforcedReason(CgroupLimits limit) => why;
+    public virtual string? NotEnforcedReason(CgroupLimits limit) => why;
 
     public IReadOnlyList<string> JoinFiles(string workspaceId) => [];
 

@@ -136,7 +136,7 @@ public sealed class MemorySegment : IDisposable
             var victims = new List<MemoryRecord>();
             int expiredCount = InTransaction(() =>
             {
-                int expired = MakeRoom(now, limits, key => key == write.Key, ref count, ref bytes, victims);
+                int expired = Capacity.MakeRoom(now, limits, key => key == write.Key, ref count, ref bytes, victims);
                 entries.Upsert(record);
                 return expired;
             });
@@ -247,7 +247,7 @@ public sealed class MemorySegment : IDisposable
                 return 0;
             }
 
-            var expired = InTransaction(() => PurgeExpiredInTransaction(now, _ => false));
+            var expired = InTransaction(() => Capacity.PurgeExpired(now, _ => false));
             _count -= expired.Count;
             _bytes -= expired.Sum(e => e.Size);
             Expirations += expired.Count;
@@ -390,7 +390,7 @@ public sealed class MemorySegment : IDisposable
 
                 count += byKey.Count;
                 bytes += importBytes;
-                int expired = MakeRoom(now, limits, byKey.ContainsKey, ref count, ref bytes, victims);
+                int expired = Capacity.MakeRoom(now, limits, byKey.ContainsKey, ref count, ref bytes, victims);
                 entries.Upsert(byKey.Values);
                 return expired;
             });
@@ -515,87 +515,6 @@ public sealed class MemorySegment : IDisposable
 
     private string MoveAside() => File is null ? "" : MemoryFile.MoveAside(File, _time.GetUtcNow());
 
-    /// <summary>
-    /// Brings the counts within capacity inside the caller's transaction: expired entries go first, then (evict_lru)
-    /// the least recently used ones, never a protected one (what the call itself stores); with refuse, what still
-    /// does not fit is refused. Returns how many expired entries went.
-    /// </summary>
-    private int MakeRoom(long now, MemoryLimits limits, Func<string, bool> isProtected, ref long count, ref long bytes, List<MemoryRecord> victims)
-    {
-        if (count <= limits.CapacityEntries && bytes <= limits.CapacityBytes)
-        {
-            return 0;
-        }
-
-        var expired = PurgeExpiredInTransaction(now, isProtected);
-        count -= expired.Count;
-        bytes -= expired.Sum(e => e.Size);
-        if (count > limits.CapacityEntries || bytes > limits.CapacityBytes)
-        {
-            if (limits.WhenFull == MemoryWhenFull.Refuse)
-            {
-                throw Full(limits, count, bytes);
-            }
-
-            FlushReadsInTransaction();
-            EvictLru(victims, ref count, ref bytes, limits, isProtected);
-        }
-
-        return expired.Count;
-    }
-
-    /// <summary>
-    /// Deletes least recently used entries (not the protected ones) until the counts fit. The candidates are read in
-    /// small batches and each batch is materialized before deleting: deleting under a live cursor of the same
-    /// transaction invalidates it.
-    /// </summary>
-    private void EvictLru(List<MemoryRecord> victims, ref long count, ref long bytes, MemoryLimits limits, Func<string, bool> isProtected)
-    {
-        const int Batch = 64;
-        var entries = _entries!;
-        int skipped = 0;
-        while (count > limits.CapacityEntries || bytes > limits.CapacityBytes)
-        {
-            var batch = entries.Find(Query.All(nameof(MemoryRecord.AccessedAt), Query.Ascending), skipped, Batch).ToList();
-            if (batch.Count == 0)
-            {
-                break;
-            }
-
-            foreach (var lru in batch)
-            {
-                if (count <= limits.CapacityEntries && bytes <= limits.CapacityBytes)
-                {
-                    break;
-                }
-
-                if (isProtected(lru.Key))
-                {
-                    skipped++;
-                    continue;
-                }
-
-                entries.Delete(lru.Key);
-                victims.Add(lru);
-                count--;
-                bytes -= lru.Size;
-            }
-        }
-    }
-
-    private List<MemoryRecord> PurgeExpiredInTransaction(long now, Func<string, bool> isProtected)
-    {
-        var entries = _entries!;
-        var expired = entries.Find(Query.LTE(nameof(MemoryRecord.ExpiresAt), now)).Where(r => !isProtected(r.Key)).ToList();
-        foreach (var r in expired)
-        {
-            entries.Delete(r.Key);
-            _reads.Forget(r.Key);
-        }
-
-        return expired;
-    }
-
     private void RemoveExpired(MemoryRecord r)
     {
         _entries!.Delete(r.Key);
@@ -607,11 +526,10 @@ public sealed class MemorySegment : IDisposable
 
     private void FlushReadsInTransaction() => _reads.WriteTo(_entries!);
 
-    private MemoryEntry Shown(MemoryRecord r) => MemoryMapping.ToEntry(_reads.ShowOn(r));
+    /// <summary>Capacity within the open file's transaction (made per call: the file is reopened after a move aside).</summary>
+    private MemoryCapacity Capacity => new(_entries!, _reads, WorkspaceId);
 
-    private OrchflowException Full(MemoryLimits limits, long count, long bytes) => new(ErrorCodes.LimitReached,
-        $"The memory of workspace '{WorkspaceId}' is full: it would hold {count} entries ({limits.CapacityEntries} allowed, memory.capacity_entries) and {bytes} bytes ({limits.CapacityBytes} allowed, models.memory_size), and memory.when_full is \"refuse\".",
-        "Delete entries (`orchflow memory rm`), raise the capacity in the workspace's .orchflow/workspace.json, or set memory.when_full to \"evict_lru\".");
+    private MemoryEntry Shown(MemoryRecord r) => MemoryMapping.ToEntry(_reads.ShowOn(r));
 
     private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 }

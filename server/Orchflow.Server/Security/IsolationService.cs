@@ -196,20 +196,21 @@ public sealed class IsolationService
         var own = new[] { _paths.Home, _paths.ConfigDirectory, _paths.DataDirectory, _paths.RuntimeDirectory, _paths.LogDirectory }
             .OfType<string>().Select(Native.TryRealPath).OfType<string>().ToList();
         readOnly.AddRange((visible ?? []).Where(p => Path.Exists(p) && own.Any(o => PathRules.IsSameOrInside(p, o))));
+        var confined = new SandboxSpec
+        {
+            WorkspaceId = ws.Id,
+            Level = SandboxLevel.Confined,
+            Root = root,
+            WorkingDirectory = cwd,
+            ReadOnly = readOnly,
+            Writable = writable,
+            Hidden = hidden,
+            Restricted = restricted,
+            DeniedFile = denied,
+        };
         if (!strict)
         {
-            return new SandboxSpec
-            {
-                WorkspaceId = ws.Id,
-                Level = SandboxLevel.Confined,
-                Root = root,
-                WorkingDirectory = cwd,
-                ReadOnly = readOnly,
-                Writable = writable,
-                Hidden = hidden,
-                Restricted = restricted,
-                DeniedFile = denied,
-            };
+            return confined;
         }
 
         var privateTmp = Path.Combine(sandboxDir, ws.Id, "tmp");
@@ -222,20 +223,12 @@ public sealed class IsolationService
             NetworkPolicy.Allowlist when Backend.Mechanism == IsolationMechanism.Bubblewrap && Host.NetworkRelay is not null => NetworkPolicy.Allowlist,
             _ => NetworkPolicy.None,
         };
-        return new SandboxSpec
+        return confined with
         {
-            WorkspaceId = ws.Id,
             Level = SandboxLevel.Strict,
-            Root = root,
-            WorkingDirectory = cwd,
-            ReadOnly = readOnly,
-            Writable = writable,
-            Hidden = hidden,
-            Restricted = restricted,
             PrivateTmp = privateTmp,
             Network = network,
             ProxySocket = network == NetworkPolicy.Allowlist ? Proxy.Ensure(ws.Id, privateTmp) : null,
-            DeniedFile = denied,
         };
     }
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using Orchflow.Protocol;
 using Orchflow.Server.Rpc;
 
@@ -16,13 +15,8 @@ namespace Orchflow.Server.Security;
 /// stand in for it. A connection without a socket peer (the stdio server's own client, in-memory tests) is the
 /// person who started it.
 /// </summary>
-public static partial class PersonCheck
+public static class PersonCheck
 {
-    private const int SolSocket = 1;
-    private const int SoPeerCred = 17;
-    private const int SoPeerPidFd = 77;
-    private const long PidFdSendSignal = 424; // the same number on x86_64 and arm64
-
     /// <summary>A process tree deeper than this is not walked to its end (none is; it bounds a loop on a racing /proc).</summary>
     private const int MaxDepth = 4096;
 
@@ -58,42 +52,22 @@ public static partial class PersonCheck
     /// <summary>The check on a socket's peer, against <paramref name="daemonPid"/>'s descendants.</summary>
     internal static (string? Refusal, int Pid) Check(Socket socket, int daemonPid)
     {
-        int handle = (int)socket.SafeHandle.DangerousGetHandle();
-        var cred = default(UCred);
-        int size = Marshal.SizeOf<UCred>();
-        if (GetSockOpt(handle, SolSocket, SoPeerCred, ref cred, ref size) != 0 || cred.Pid <= 0)
+        using var peer = SocketPeer.Of(socket);
+        if (peer is null)
         {
             return ("the connecting process cannot be identified (no peer credentials)", 0);
         }
 
-        int pid = cred.Pid;
-        int pidfd = -1;
-        size = sizeof(int);
-        if (GetSockOpt(handle, SolSocket, SoPeerPidFd, ref pidfd, ref size) != 0)
+        int pid = peer.Pid;
+        var startedBy = StartedBy(pid, daemonPid);
+        if (startedBy is null || !peer.StillThere)
         {
-            pidfd = -1; // a kernel before 6.5: the pid alone
+            return ($"the connecting process (pid {pid}) ended before it could be checked", pid);
         }
 
-        try
-        {
-            var startedBy = StartedBy(pid, daemonPid);
-            bool stillThere = pidfd < 0 || Hosting.Native.Syscall(PidFdSendSignal, pidfd, 0, 0, 0) == 0;
-            if (startedBy is null || !stillThere)
-            {
-                return ($"the connecting process (pid {pid}) ended before it could be checked", pid);
-            }
-
-            return (startedBy.Value
-                ? $"process {pid} was started by Orchflow (a workspace's terminal or agent, or a process one of them left behind), and such processes may not act for a person"
-                : null, pid);
-        }
-        finally
-        {
-            if (pidfd >= 0)
-            {
-                Hosting.Native.Close(pidfd);
-            }
-        }
+        return (startedBy.Value
+            ? $"process {pid} was started by Orchflow (a workspace's terminal or agent, or a process one of them left behind), and such processes may not act for a person"
+            : null, pid);
     }
 
     /// <summary>
@@ -113,7 +87,7 @@ public static partial class PersonCheck
                     return true;
                 }
 
-                if (ParentOf(current) is not { } parent)
+                if (SocketPeer.ParentOf(current) is not { } parent)
                 {
                     if (current == pid)
                     {
@@ -135,33 +109,4 @@ public static partial class PersonCheck
 
         return null;
     }
-
-    /// <summary>The ppid field of /proc/PID/stat (after the command name, which may hold spaces and parentheses).</summary>
-    private static int? ParentOf(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return fields.Length > 1 && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out int ppid) ? ppid : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException)
-        {
-            return null;
-        }
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct UCred
-    {
-        public int Pid;
-        public uint Uid;
-        public uint Gid;
-    }
-
-    [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
-    private static partial int GetSockOpt(int socket, int level, int name, ref UCred value, ref int length);
-
-    [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
-    private static partial int GetSockOpt(int socket, int level, int name, ref int value, ref int length);
 }

@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 
 namespace Orchflow.Server.Security;
 
@@ -20,13 +19,8 @@ namespace Orchflow.Server.Security;
 /// A peer outside the daemon's PID namespace altogether (pid 0 in the credentials) is not a process of Orchflow's
 /// sandboxes, whose namespaces are the daemon's children, and is let through as before.
 /// </summary>
-public static partial class SandboxedPeers
+public static class SandboxedPeers
 {
-    private const int SolSocket = 1;
-    private const int SoPeerCred = 17;
-    private const int SoPeerPidFd = 77;
-    private const long PidFdSendSignal = 424; // the same number on x86_64 and arm64
-
     /// <summary>True when this process carries no_new_privs itself: the mark then tells nothing apart.</summary>
     public static bool DaemonMarked { get; } = HasNoNewPrivs("/proc/self/status") ?? false;
 
@@ -39,33 +33,17 @@ public static partial class SandboxedPeers
     /// </summary>
     public static (string? Refusal, int Pid, bool Gone) Check(Socket client)
     {
-        int handle = (int)client.SafeHandle.DangerousGetHandle();
-        int pidfd = -1;
-        try
+        using var peer = SocketPeer.Of(client);
+        if (peer is null)
         {
-            if (!TryPeerPid(handle, out int pid))
-            {
-                return (null, 0, false); // not a peer with credentials in this PID namespace: nothing to tell
-            }
-
-            int size = sizeof(int);
-            if (GetSockOpt(handle, SolSocket, SoPeerPidFd, ref pidfd, ref size) != 0)
-            {
-                pidfd = -1; // a kernel before 6.5: the pid alone
-            }
-
-            bool? marked = DaemonMarked ? false : HasNoNewPrivs($"/proc/{pid}/status");
-            string? pidNamespace = PidNamespace(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            bool stillThere = pidfd < 0 || Hosting.Native.Syscall(PidFdSendSignal, pidfd, 0, 0, 0) == 0;
-            return (Judge(pid, stillThere, marked, pidNamespace, DaemonPidNamespace), pid, !stillThere || marked is null);
+            return (null, 0, false); // not a peer with credentials in this PID namespace: nothing to tell
         }
-        finally
-        {
-            if (pidfd >= 0)
-            {
-                Hosting.Native.Close(pidfd);
-            }
-        }
+
+        int pid = peer.Pid;
+        bool? marked = DaemonMarked ? false : HasNoNewPrivs($"/proc/{pid}/status");
+        string? pidNamespace = PidNamespace(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        bool stillThere = peer.StillThere;
+        return (Judge(pid, stillThere, marked, pidNamespace, DaemonPidNamespace), pid, !stillThere || marked is null);
     }
 
     /// <summary>The refusal for a peer with these marks, or null when it may use the socket. Pure.</summary>
@@ -131,31 +109,12 @@ public static partial class SandboxedPeers
                 return workspaceId;
             }
 
-            if (ParentOf(p) is not { } parent || parent == Environment.ProcessId)
+            if (SocketPeer.ParentOf(p) is not { } parent || parent == Environment.ProcessId)
             {
                 return null;
             }
 
             p = parent;
-        }
-
-        return null;
-    }
-
-    private static int? ParentOf(int pid)
-    {
-        try
-        {
-            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-            {
-                if (line.StartsWith("PPid:", StringComparison.Ordinal) && int.TryParse(line.AsSpan(5).Trim(), out var parent))
-                {
-                    return parent;
-                }
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
         }
 
         return null;
@@ -172,14 +131,6 @@ public static partial class SandboxedPeers
         {
             return null;
         }
-    }
-
-    private static bool TryPeerPid(int handle, out int pid)
-    {
-        var cred = new UCred();
-        int size = Marshal.SizeOf<UCred>();
-        pid = GetSockOpt(handle, SolSocket, SoPeerCred, ref cred, ref size) == 0 ? cred.Pid : 0;
-        return pid > 0;
     }
 
     /// <summary>The NoNewPrivs line of a /proc status file; null when the process is gone.</summary>
@@ -202,18 +153,4 @@ public static partial class SandboxedPeers
             return null;
         }
     }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct UCred
-    {
-        public int Pid;
-        public uint Uid;
-        public uint Gid;
-    }
-
-    [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
-    private static partial int GetSockOpt(int socket, int level, int name, ref UCred value, ref int length);
-
-    [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
-    private static partial int GetSockOpt(int socket, int level, int name, ref int value, ref int length);
 }

@@ -61,10 +61,10 @@ public static class WorkspaceMapper
     /// <summary>The security policy a config file asks for; the defaults' without a file.</summary>
     public static SecurityPolicy RequestedPolicy(WorkspaceFileConfig? c) => c is null ? PolicyChange.Defaults : new SecurityPolicy
     {
-        Tier = SameName<Protocol.SecurityTier>(c.Security.Tier),
+        Tier = c.Security.Tier,
         AllowedCommands = c.Security.AllowedCommands,
         RestrictedPaths = c.Security.RestrictedPaths,
-        Network = SameName<Protocol.NetworkPolicy>(c.Security.Network),
+        Network = c.Security.Network,
         AllowedHosts = c.Security.AllowedHosts,
         SecretsFile = c.Security.SecretsFile,
     };

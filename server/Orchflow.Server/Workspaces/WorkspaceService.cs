@@ -4,7 +4,6 @@ using Orchflow.Server.Configuration;
 using Orchflow.Server.Hosting;
 using Orchflow.Server.Security;
 using Orchflow.Server.Storage;
-using ProtocolDiagnostic = Orchflow.Protocol.Diagnostic;
 
 namespace Orchflow.Server.Workspaces;
 
@@ -17,6 +16,10 @@ namespace Orchflow.Server.Workspaces;
 /// less is held (<see cref="Workspace.Pending"/>) until a person confirms it (<see cref="DecidePolicy"/>), and a folder
 /// put in place of the registered root (another device and inode) is not read at all until a person adopts it
 /// (<see cref="AcceptRoot"/>); both are audited, and both survive a restart.
+/// It holds the registry's one lock and does the registering, publishing and persisting; its parts work under that lock:
+/// <see cref="WorkspaceTable"/> (lookup; which roots, ids and namespaces are free), <see cref="WorkspaceConfigs"/> (the
+/// config file in force), <see cref="WorkspacePolicies"/> (weaker policies held and decided), <see cref="WorkspaceRoots"/>
+/// (the root's identity) and <see cref="WorkspaceAuditNotes"/> (audit entries written after the lock is let go).
 /// </summary>
 public sealed class WorkspaceService
 {
@@ -28,13 +31,13 @@ public sealed class WorkspaceService
     private readonly IIsolationReport _isolation;
     private readonly IActiveAgents _agents;
     private readonly IWorkspaceHibernation _hibernation;
-    private readonly AuditLog _audit;
     private readonly Log _log;
     private readonly TimeProvider _time;
-    private readonly Dictionary<string, Workspace> _byId = new(StringComparer.Ordinal);
-
-    /// <summary>Audit entries made under the lock, handed to the audit log outside it.</summary>
-    private readonly List<WorkspaceAuditNote> _notes = [];
+    private readonly WorkspaceTable _table = new();
+    private readonly WorkspaceAuditNotes _notes;
+    private readonly WorkspaceRoots _roots;
+    private readonly WorkspacePolicies _policies;
+    private readonly WorkspaceConfigs _configs;
 
     /// <param name="isolation">What this machine enforces for a policy, shown in each workspace's isolation report.</param>
     /// <param name="agents">Each workspace's active agents, shown in its metadata.</param>
@@ -48,20 +51,25 @@ public sealed class WorkspaceService
         _isolation = isolation;
         _agents = agents;
         _hibernation = hibernation;
-        _audit = audit;
         _log = log;
         _time = time;
+
+        // The registry's parts share its lock and its table; they are its own, so it builds them.
+        _notes = new WorkspaceAuditNotes(audit);
+        _roots = new WorkspaceRoots(store, _notes, log, time);
+        _policies = new WorkspacePolicies(_notes, log, time);
+        _configs = new WorkspaceConfigs(_table, _roots, _policies, store, log, time);
         foreach (var record in store.All())
         {
             var ws = new Workspace(record);
-            LoadStoredConfig(ws);
+            WorkspaceConfigs.LoadStored(ws);
 
             // Databases from before the policy was stored had the last good config in force: that is the baseline.
             ws.Policy = record.Policy?.ToPolicy() ?? WorkspaceMapper.RequestedPolicy(ws.Config);
-            _byId[record.Id] = ws;
+            _table.Add(ws);
         }
 
-        if (!_byId.ContainsKey(DefaultId))
+        if (!_table.Contains(DefaultId))
         {
             var now = _time.GetUtcNow().UtcDateTime;
             var record = new WorkspaceRecord
@@ -77,16 +85,16 @@ public sealed class WorkspaceService
             };
             var created = new Workspace(record) { Identity = RootIdentity.Of(record.RootPath, out _) };
             _store.Insert(record);
-            _byId[DefaultId] = created;
+            _table.Add(created);
         }
 
-        foreach (var ws in _byId.Values)
+        foreach (var ws in _table.All)
         {
-            RefreshConfigLocked(ws, force: true);
+            _configs.Refresh(ws, force: true);
             _store.Update(ws.Record);
         }
 
-        FlushAudit();
+        _notes.Flush();
     }
 
     /// <summary>Raised after every change, outside the lock, with the workspace's state after it.</summary>
@@ -98,7 +106,7 @@ public sealed class WorkspaceService
         {
             lock (_gate)
             {
-                return _byId.Count;
+                return _table.Count;
             }
         }
     }
@@ -107,7 +115,7 @@ public sealed class WorkspaceService
     {
         lock (_gate)
         {
-            return _byId.Values
+            return _table.All
                 .OrderByDescending(w => w.IsDefault)
                 .ThenBy(w => w.Record.Name, StringComparer.OrdinalIgnoreCase)
                 .Select(ToInfoLocked)
@@ -119,7 +127,7 @@ public sealed class WorkspaceService
     {
         lock (_gate)
         {
-            return ToInfoLocked(FindLocked(reference));
+            return ToInfoLocked(_table.Find(reference));
         }
     }
 
@@ -138,7 +146,7 @@ public sealed class WorkspaceService
 
         lock (_gate)
         {
-            var ws = _byId.Values.Where(w => !w.IsDefault && w.Contains(canonical)).MaxBy(w => w.RootPath.Length);
+            var ws = _table.All.Where(w => !w.IsDefault && w.Contains(canonical)).MaxBy(w => w.RootPath.Length);
             return ws is null ? null : ToInfoLocked(ws);
         }
     }
@@ -147,24 +155,9 @@ public sealed class WorkspaceService
     {
         var root = PathRules.CanonicalDirectory(p.Path);
         var configPath = Path.Combine(root, WorkspaceConfigLoader.RelativePath);
-        WorkspaceFileConfig? config = null;
-        IReadOnlyList<ProtocolDiagnostic> diagnostics = [];
-        string? configText = null;
-        if (File.Exists(configPath))
-        {
-            var result = WorkspaceConfigLoader.Load(configPath);
-            diagnostics = result.Diagnostics.Select(DiagnosticMapper.ToProtocol).ToList();
-            if (!result.Ok)
-            {
-                throw new OrchflowException(ErrorCodes.InvalidConfig,
-                    $"{configPath} is invalid: {FirstError(diagnostics)}",
-                    "Fix the file (every problem is listed with its line and column), then create the workspace again.",
-                    diagnostics);
-            }
-
-            config = result.Value;
-            configText = await File.ReadAllTextAsync(configPath, cancellationToken).ConfigureAwait(false);
-        }
+        var read = await WorkspaceConfigs.ReadNewAsync(root, cancellationToken).ConfigureAwait(false);
+        var config = read?.Config;
+        var configText = read?.Text;
 
         // Detection reads the disk and may run git: do it before taking the lock.
         var projectType = config?.ProjectType is { } declared && declared != ProjectKind.Unknown ? WorkspaceMapper.SameName<ProjectType>(declared) : ProjectDetector.Detect(root);
@@ -173,9 +166,9 @@ public sealed class WorkspaceService
         Workspace ws;
         lock (_gate)
         {
-            CheckRootLocked(root);
+            _table.CheckNewRoot(root);
             var maxWorkspaces = _settings.Current.Orchestration.MaxWorkspaces;
-            int registered = _byId.Values.Count(w => !w.IsDefault);
+            int registered = _table.All.Count(w => !w.IsDefault);
             if (registered >= maxWorkspaces)
             {
                 throw new OrchflowException(ErrorCodes.LimitReached,
@@ -184,8 +177,8 @@ public sealed class WorkspaceService
             }
 
             var name = FirstNonEmpty(p.Name, config?.Name, Path.GetFileName(root), root);
-            var id = ChooseIdLocked(p.Id ?? config?.Id, name);
-            var (ns, nsExplicit) = ChooseNamespaceLocked(p.Namespace ?? config?.Namespace.Prefix, id);
+            var id = _table.ChooseId(p.Id ?? config?.Id, name);
+            var (ns, nsExplicit) = _table.ChooseNamespace(p.Namespace ?? config?.Namespace.Prefix, id);
             var now = _time.GetUtcNow().UtcDateTime;
             var record = new WorkspaceRecord
             {
@@ -195,7 +188,7 @@ public sealed class WorkspaceService
                 RepoUrl = vcs?.RemoteUrl,
                 Namespace = ns,
                 NamespaceExplicit = nsExplicit,
-                ProjectType = ToWire(projectType),
+                ProjectType = RecordName(projectType),
                 IsDefault = false,
                 CreatedAt = now,
                 LastAccessed = now,
@@ -207,7 +200,7 @@ public sealed class WorkspaceService
             {
                 Config = config,
                 ConfigLoadedAt = config is null ? null : _time.GetUtcNow(),
-                ConfigDiagnostics = diagnostics,
+                ConfigDiagnostics = read?.Diagnostics ?? [],
                 ConfigStamp = FileStamp.Of(configPath),
 
                 // Registering is a person's act: the file's policy is the one they registered, whatever it says.
@@ -215,7 +208,7 @@ public sealed class WorkspaceService
                 Identity = RootIdentity.Of(root, out var missing) ?? throw new OrchflowException(ErrorCodes.InvalidPath, $"{missing}.", "Pass the project's folder."),
             };
             _store.Insert(record);
-            _byId[id] = ws;
+            _table.Add(ws);
             _log.Info($"Created workspace {id} at {root}");
         }
 
@@ -236,9 +229,9 @@ public sealed class WorkspaceService
         bool rootChanged;
         lock (_gate)
         {
-            found = FindLocked(p.Id);
+            found = _table.Find(p.Id);
             root = found.RootPath;
-            rootChanged = p.Redetect && RefreshConfigLocked(found, force: false);
+            rootChanged = p.Redetect && _configs.Refresh(found, force: false);
         }
 
         if (rootChanged)
@@ -246,11 +239,11 @@ public sealed class WorkspaceService
             Publish(WorkspaceChangeKind.Updated, found);
         }
 
-        FlushAudit();
+        _notes.Flush();
         if (p.Redetect && found.RootProblem is { } problem)
         {
             // Detection reads the folder and runs git in it: never in a folder that is not this workspace's.
-            throw new OrchflowException(ErrorCodes.NotAllowed, $"Workspace '{found.Id}' was not redetected: {problem.Message}.", RootHint(found));
+            throw new OrchflowException(ErrorCodes.NotAllowed, $"Workspace '{found.Id}' was not redetected: {problem.Message}.", WorkspaceRoots.Hint(found));
         }
 
         ProjectType? detected = null;
@@ -264,7 +257,7 @@ public sealed class WorkspaceService
         Workspace ws;
         lock (_gate)
         {
-            ws = FindLocked(p.Id);
+            ws = _table.Find(p.Id);
             if (p.Name is not null)
             {
                 if (string.IsNullOrWhiteSpace(p.Name))
@@ -284,7 +277,7 @@ public sealed class WorkspaceService
             {
                 if (ws.Config?.ProjectType is null or ProjectKind.Unknown)
                 {
-                    ws.Record.ProjectType = ToWire(detected!.Value);
+                    ws.Record.ProjectType = RecordName(detected!.Value);
                 }
 
                 ApplyVcs(ws.Record, vcs);
@@ -302,7 +295,7 @@ public sealed class WorkspaceService
     {
         lock (_gate)
         {
-            var ws = FindLocked(reference);
+            var ws = _table.Find(reference);
             ws.Record.LastAccessed = _time.GetUtcNow().UtcDateTime;
             _store.Update(ws.Record);
             return ToInfoLocked(ws);
@@ -314,7 +307,7 @@ public sealed class WorkspaceService
         Workspace ws;
         lock (_gate)
         {
-            ws = FindLocked(reference);
+            ws = _table.Find(reference);
             if (ws.IsDefault)
             {
                 throw new OrchflowException(ErrorCodes.NotAllowed, "The built-in default workspace cannot be deleted.",
@@ -322,7 +315,7 @@ public sealed class WorkspaceService
             }
 
             _store.Delete(ws.Id);
-            _byId.Remove(ws.Id);
+            _table.Remove(ws.Id);
             _log.Info($"Deleted workspace {ws.Id} (records only; {ws.RootPath} untouched)");
         }
 
@@ -336,11 +329,11 @@ public sealed class WorkspaceService
         Workspace ws;
         lock (_gate)
         {
-            ws = FindLocked(reference);
-            RefreshConfigLocked(ws, force: true);
+            ws = _table.Find(reference);
+            _configs.Refresh(ws, force: true);
         }
 
-        FlushAudit();
+        _notes.Flush();
         return Publish(WorkspaceChangeKind.Updated, ws);
     }
 
@@ -355,8 +348,8 @@ public sealed class WorkspaceService
         bool changed;
         lock (_gate)
         {
-            ws = FindLocked(reference);
-            changed = RefreshConfigLocked(ws, force: false);
+            ws = _table.Find(reference);
+            changed = _configs.Refresh(ws, force: false);
         }
 
         if (changed)
@@ -364,7 +357,7 @@ public sealed class WorkspaceService
             Publish(WorkspaceChangeKind.Updated, ws);
         }
 
-        FlushAudit();
+        _notes.Flush();
         return ws.RootProblem;
     }
 
@@ -379,47 +372,18 @@ public sealed class WorkspaceService
         Workspace ws;
         lock (_gate)
         {
-            ws = FindLocked(reference);
-            RefreshConfigLocked(ws, force: false); // an edit the poller has not seen yet is what is pending now
+            ws = _table.Find(reference);
+            _configs.Refresh(ws, force: false); // an edit the poller has not seen yet is what is pending now
             if (ws.RootProblem is { } problem)
             {
-                throw new OrchflowException(ErrorCodes.NotAllowed, $"Workspace '{ws.Id}' has no policy to confirm while its {problem.Message}.", RootHint(ws));
+                throw new OrchflowException(ErrorCodes.NotAllowed, $"Workspace '{ws.Id}' has no policy to confirm while its {problem.Message}.", WorkspaceRoots.Hint(ws));
             }
 
-            if (ws.Pending is not { } pending)
-            {
-                throw new OrchflowException(ErrorCodes.NotFound, $"Workspace '{ws.Id}' has no pending policy change: its config file asks for nothing weaker than the policy in force.",
-                    "A change that lowers the tier, widens allowed_commands or the network, or unhides a path is listed by `orchflow workspace show` while it waits.");
-            }
-
-            var changes = PolicyChange.Weakenings(ws.Policy, pending.Requested, pending.FileRemoved);
-            if (pending.Fingerprint != fingerprint)
-            {
-                throw new OrchflowException(ErrorCodes.InvalidArgument,
-                    $"The pending policy change of workspace '{ws.Id}' is not the one you were shown (the file changed since); now it {string.Join("; ", changes)}.",
-                    $"Review it again (`orchflow workspace confirm-policy {ws.Id}` shows it) and answer that one.");
-            }
-
-            var now = _time.GetUtcNow();
-            if (reject)
-            {
-                ws.Pending = pending with { RejectedAt = now, RejectedBy = by };
-                Note(ws, AuditKind.PolicyChanged, $"{by} kept the current policy ({PolicyChange.Describe(ws.Policy)}) instead of the config file's, which {string.Join("; ", changes)}. The file stays as it is.", ConfirmationRule, by);
-                _log.Info($"Workspace {ws.Id}: pending policy change rejected by {by}");
-            }
-            else
-            {
-                var before = ws.Policy;
-                ws.Policy = pending.Requested;
-                ws.Pending = null;
-                Note(ws, AuditKind.PolicyChanged, $"{by} confirmed the config file's weaker policy, which {string.Join("; ", changes)}: {PolicyChange.Describe(before)} → {PolicyChange.Describe(ws.Policy)}.", ConfirmationRule, by);
-                _log.Info($"Workspace {ws.Id}: pending policy change confirmed by {by}");
-            }
-
+            _policies.Decide(ws, fingerprint, reject, by);
             _store.Update(ws.Record);
         }
 
-        FlushAudit();
+        _notes.Flush();
         return Publish(WorkspaceChangeKind.Updated, ws);
     }
 
@@ -433,27 +397,13 @@ public sealed class WorkspaceService
         Workspace ws;
         lock (_gate)
         {
-            ws = FindLocked(reference);
-            var found = RootIdentity.Of(ws.RootPath, out var missing)
-                ?? throw new OrchflowException(ErrorCodes.NotAllowed, $"There is no folder to adopt: {missing}.", $"Put the workspace's folder back at {ws.RootPath}, or delete the workspace with `orchflow workspace rm {ws.Id}`.");
-            if (ws.Identity is { } registered && registered.Differs(found) is null)
-            {
-                throw new OrchflowException(ErrorCodes.InvalidArgument, $"The folder at {ws.RootPath} is the one registered for workspace '{ws.Id}' ({registered}); there is nothing to accept.",
-                    "--accept-root is for a root that was replaced by another folder.");
-            }
-
-            var before = ws.Identity;
-            ws.Identity = found;
-            ws.RootProblem = null;
-            Note(ws, AuditKind.PolicyChanged,
-                $"{by} adopted the folder at {ws.RootPath} ({found}) as this workspace's root, instead of {before?.ToString() ?? "the unrecorded one"}. Its config file is read now; anything in it that weakens the policy waits for confirmation.",
-                RootRule, by);
-            _log.Info($"Workspace {ws.Id}: root {ws.RootPath} adopted by {by} ({found})");
-            RefreshConfigLocked(ws, force: true);
+            ws = _table.Find(reference);
+            _roots.Adopt(ws, by);
+            _configs.Refresh(ws, force: true);
             _store.Update(ws.Record);
         }
 
-        FlushAudit();
+        _notes.Flush();
         return Publish(WorkspaceChangeKind.Updated, ws);
     }
 
@@ -466,16 +416,16 @@ public sealed class WorkspaceService
         List<Workspace> changed = [];
         lock (_gate)
         {
-            foreach (var ws in _byId.Values)
+            foreach (var ws in _table.All)
             {
-                if (RefreshConfigLocked(ws, force: false))
+                if (_configs.Refresh(ws, force: false))
                 {
                     changed.Add(ws);
                 }
             }
         }
 
-        FlushAudit();
+        _notes.Flush();
         foreach (var ws in changed)
         {
             Publish(WorkspaceChangeKind.Updated, ws);
@@ -490,7 +440,7 @@ public sealed class WorkspaceService
         Workspace ws;
         lock (_gate)
         {
-            ws = FindLocked(reference);
+            ws = _table.Find(reference);
         }
 
         return Publish(WorkspaceChangeKind.Updated, ws);
@@ -501,7 +451,7 @@ public sealed class WorkspaceService
     {
         lock (_gate)
         {
-            return action(FindLocked(reference));
+            return action(_table.Find(reference));
         }
     }
 
@@ -517,369 +467,13 @@ public sealed class WorkspaceService
         return info;
     }
 
-    private Workspace FindLocked(string reference)
-    {
-        if (string.IsNullOrWhiteSpace(reference))
-        {
-            throw new OrchflowException(ErrorCodes.InvalidArgument, "No workspace named.", "Pass a workspace id; `orchflow workspace list` shows them.");
-        }
-
-        if (_byId.TryGetValue(reference, out var byId))
-        {
-            return byId;
-        }
-
-        var byName = _byId.Values.Where(w => string.Equals(w.Record.Name, reference, StringComparison.OrdinalIgnoreCase)).ToList();
-        if (byName.Count == 1)
-        {
-            return byName[0];
-        }
-
-        if (byName.Count > 1)
-        {
-            throw new OrchflowException(ErrorCodes.InvalidArgument, $"'{reference}' names {byName.Count} workspaces: {string.Join(", ", byName.Select(w => w.Id))}.", "Use the id instead.");
-        }
-
-        if (Path.IsPathRooted(reference))
-        {
-            var canonical = Native.TryRealPath(reference)?.TrimEnd('/') ?? Path.GetFullPath(reference).TrimEnd('/');
-            var byRoot = _byId.Values.FirstOrDefault(w => w.RootPath == canonical);
-            if (byRoot is not null)
-            {
-                return byRoot;
-            }
-        }
-
-        throw OrchflowException.NotFound("workspace", reference, "Run `orchflow workspace list` to see the ids.");
-    }
-
-    private void CheckRootLocked(string root)
-    {
-        foreach (var other in _byId.Values)
-        {
-            if (other.RootPath == root)
-            {
-                throw new OrchflowException(ErrorCodes.AlreadyRegistered,
-                    other.IsDefault
-                        ? $"{root} is the root of the built-in default workspace."
-                        : $"{root} is already registered as workspace '{other.Id}'.",
-                    $"Use it with `orchflow workspace switch {other.Id}`.");
-            }
-
-            if (other.IsDefault)
-            {
-                continue; // The default workspace spans the home directory; it never blocks a project.
-            }
-
-            if (PathRules.IsSameOrInside(root, other.RootPath))
-            {
-                throw new OrchflowException(ErrorCodes.Overlap,
-                    $"{root} is inside workspace '{other.Id}' ({other.RootPath}); workspace boundaries must not overlap.",
-                    $"Use workspace '{other.Id}', or delete it first with `orchflow workspace rm {other.Id}`.");
-            }
-
-            if (PathRules.IsSameOrInside(other.RootPath, root))
-            {
-                throw new OrchflowException(ErrorCodes.Overlap,
-                    $"{root} contains workspace '{other.Id}' ({other.RootPath}); workspace boundaries must not overlap.",
-                    $"Register a folder that does not contain another workspace, or delete '{other.Id}' first.");
-            }
-        }
-    }
-
-    private string ChooseIdLocked(string? requested, string name)
-    {
-        if (requested is not null)
-        {
-            if (!PathRules.IsSlug(requested))
-            {
-                throw new OrchflowException(ErrorCodes.InvalidArgument, $"'{requested}' is not a valid workspace id.", "Use lowercase letters, digits and '-', at most 63 characters, e.g. \"shop-api\".");
-            }
-
-            if (_byId.TryGetValue(requested, out var taken))
-            {
-                throw new OrchflowException(ErrorCodes.Duplicate, $"The id '{requested}' is already used by the workspace at {taken.RootPath}.", "Choose another id (workspace.id in the config file, or --id).");
-            }
-
-            return requested;
-        }
-
-        var baseId = PathRules.Slug(name);
-        var id = baseId;
-        for (int n = 2; _byId.ContainsKey(id); n++)
-        {
-            id = $"{baseId}-{n}";
-        }
-
-        return id;
-    }
-
-    private (string Namespace, bool Explicit) ChooseNamespaceLocked(string? requested, string id)
-    {
-        var ns = requested ?? id;
-        if (!PathRules.IsSlug(ns))
-        {
-            throw new OrchflowException(ErrorCodes.InvalidArgument, $"'{ns}' is not a valid namespace.", "Use lowercase letters, digits and '-', at most 63 characters.");
-        }
-
-        var owner = _byId.Values.FirstOrDefault(w => w.Namespace == ns);
-        if (owner is not null)
-        {
-            throw new OrchflowException(ErrorCodes.Duplicate,
-                $"The namespace '{ns}' is already used by workspace '{owner.Id}'; namespaces isolate terminals, agents and memory, so each must be unique.",
-                requested is null ? "Pass another with --namespace." : "Choose another namespace prefix.");
-        }
-
-        return (ns, requested is not null);
-    }
-
-    /// <summary>Applies the stored last good config at start, before the file on disk is looked at.</summary>
-    private static void LoadStoredConfig(Workspace ws)
-    {
-        if (ws.Record.LastGoodConfigText is { } text)
-        {
-            var stored = WorkspaceConfigLoader.Parse(text, ws.ConfigPath);
-            if (stored.Ok)
-            {
-                ws.Config = stored.Value;
-                ws.ConfigLoadedAt = ws.Record.LastGoodConfigAt is { } at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null;
-            }
-        }
-    }
-
-    /// <summary>
-    /// Looks at the root, then reads the workspace's config file if it changed (or always, when forced), unless the
-    /// root is not the registered folder. Returns true when anything visible changed.
-    /// </summary>
-    private bool RefreshConfigLocked(Workspace ws, bool force)
-    {
-        bool rootChanged = CheckRootLocked(ws);
-        if (ws.RootProblem is not null)
-        {
-            return rootChanged; // another folder's config is never applied; the last policy holds
-        }
-
-        var path = ws.ConfigPath;
-        var stamp = FileStamp.Of(path);
-        if (!force && !rootChanged && stamp == ws.ConfigStamp)
-        {
-            return false;
-        }
-
-        ws.ConfigStamp = stamp;
-        if (!stamp.Exists)
-        {
-            bool had = ws.Config is not null || ws.ConfigDiagnostics.Count > 0;
-            ws.Config = null;
-            ws.ConfigDiagnostics = [];
-            ws.Record.LastGoodConfigText = null;
-            ws.Record.LastGoodConfigAt = null;
-            bool policyChanged = ApplyRequestedLocked(ws, PolicyChange.Defaults, fileRemoved: true);
-            if (had || policyChanged)
-            {
-                _store.Update(ws.Record);
-            }
-
-            return had || policyChanged || rootChanged;
-        }
-
-        // Load enforces the size limit and UTF-8; the text is kept so the last good config survives restarts.
-        var result = WorkspaceConfigLoader.Load(path);
-        string? text = null;
-        if (result.Ok)
-        {
-            try
-            {
-                text = File.ReadAllText(path);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                result = new ConfigResult<WorkspaceFileConfig>(null, [new ConfigDiagnostic(path, 1, 1, $"cannot read the file: {ex.Message}", Orchflow.Config.DiagnosticSeverity.Error)]);
-            }
-        }
-
-        var diagnostics = result.Diagnostics.Select(DiagnosticMapper.ToProtocol).ToList();
-        if (result.Ok)
-        {
-            var config = result.Value!;
-            if (config.Id is { } fileId && fileId != ws.Id)
-            {
-                diagnostics.Add(new ProtocolDiagnostic
-                {
-                    File = path, Line = 1, Column = 1, Severity = Protocol.DiagnosticSeverity.Warning,
-                    Message = $"workspace.id '{fileId}' differs from the registered id '{ws.Id}'; ids are fixed when a workspace is created: delete and re-create it to change the id.",
-                });
-            }
-
-            if (config.Name is { } name && name != ws.Config?.Name)
-            {
-                ws.Record.Name = name;
-            }
-
-            if (config.Namespace.Prefix is { } prefix && prefix != ws.Namespace)
-            {
-                var owner = _byId.Values.FirstOrDefault(w => w.Namespace == prefix && w != ws);
-                if (owner is null)
-                {
-                    ws.Record.Namespace = prefix;
-                    ws.Record.NamespaceExplicit = true;
-                }
-                else
-                {
-                    diagnostics.Add(new ProtocolDiagnostic
-                    {
-                        File = path, Line = 1, Column = 1, Severity = Protocol.DiagnosticSeverity.Error,
-                        Message = $"namespace.prefix '{prefix}' is already used by workspace '{owner.Id}'; keeping '{ws.Namespace}'.",
-                    });
-                }
-            }
-
-            ws.Config = config;
-            ws.ConfigLoadedAt = _time.GetUtcNow();
-            ws.Record.LastGoodConfigText = text!;
-            ws.Record.LastGoodConfigAt = ws.ConfigLoadedAt.Value.UtcDateTime;
-            ApplyRequestedLocked(ws, WorkspaceMapper.RequestedPolicy(config), fileRemoved: false);
-            _store.Update(ws.Record);
-        }
-        else
-        {
-            _log.Warn($"{path} is invalid; workspace {ws.Id} keeps its last good config: {FirstError(diagnostics)}");
-        }
-
-        ws.ConfigDiagnostics = diagnostics;
-        return true;
-    }
-
-    /// <summary>
-    /// Puts the policy a config file asks for in force, as far as it is not weaker than the one in force: whatever it
-    /// strengthens applies at once, and what it weakens waits as <see cref="Workspace.Pending"/> for a person. Returns
-    /// true when the policy in force or the pending request changed.
-    /// </summary>
-    private bool ApplyRequestedLocked(Workspace ws, SecurityPolicy requested, bool fileRemoved)
-    {
-        var held = ws.Policy;
-        var weakenings = PolicyChange.Weakenings(held, requested, fileRemoved);
-        if (weakenings.Count == 0)
-        {
-            bool changed = !PolicyChange.Same(held, requested) || ws.Pending is not null;
-            if (ws.Pending is not null)
-            {
-                Note(ws, AuditKind.PolicyChanged, "The config file no longer asks for a weaker policy; the pending change is withdrawn.", ConfirmationRule);
-            }
-
-            ws.Policy = requested;
-            ws.Pending = null;
-            return changed;
-        }
-
-        var request = new PolicyRequest(requested, fileRemoved, _time.GetUtcNow());
-        if (ws.Pending is { } same && same.Fingerprint == request.Fingerprint)
-        {
-            request = same; // the same request read again: it keeps when it was seen and whether it was rejected
-        }
-        else
-        {
-            Note(ws, AuditKind.PolicyChanged,
-                $"{(fileRemoved ? "The config file was removed" : "The config file asks for a weaker policy")}: it {string.Join("; ", weakenings)}. The current policy ({PolicyChange.Describe(held)}) holds until a person confirms with `orchflow workspace confirm-policy {ws.Id}` or in VS Code.",
-                ConfirmationRule);
-            _log.Warn($"Workspace {ws.Id}: {ws.ConfigPath} asks for a weaker policy ({string.Join("; ", weakenings)}); held until a person confirms it");
-        }
-
-        var policy = PolicyChange.Strictest(held, requested);
-        bool visible = !PolicyChange.Same(held, policy) || ws.Pending != request;
-        ws.Policy = policy;
-        ws.Pending = request;
-        return visible;
-    }
-
-    /// <summary>
-    /// Compares the folder at the root path with the one registered, and records the state: a problem (replaced or
-    /// missing), audited when it begins and when it ends. A workspace without a recorded identity (a database from
-    /// before roots were identified) gets the folder there now, with an audit note. Returns true when the state changed.
-    /// </summary>
-    private bool CheckRootLocked(Workspace ws)
-    {
-        var found = RootIdentity.Of(ws.RootPath, out var missing);
-        if (ws.Identity is null && found is not null)
-        {
-            ws.Identity = found;
-            _store.Update(ws.Record);
-            Note(ws, AuditKind.PolicyChanged,
-                $"Recorded which folder the root {ws.RootPath} is ({found}); it was registered before Orchflow identified roots. From now on another folder put at this path is not this workspace.",
-                RootRule);
-        }
-
-        string? why = found is null ? missing : ws.Identity!.Differs(found);
-        if (why is null)
-        {
-            if (ws.RootProblem is null)
-            {
-                return false;
-            }
-
-            Note(ws, AuditKind.PolicyChanged, $"The registered folder is back at {ws.RootPath} ({found}); its config is read again and launches are allowed.", RootRule);
-            _log.Info($"Workspace {ws.Id}: the registered root is back at {ws.RootPath}");
-            ws.RootProblem = null;
-            return true;
-        }
-
-        var kind = found is null ? RootProblemKind.Missing : RootProblemKind.Replaced;
-        if (ws.RootProblem is { } known && known.Kind == kind && known.Found == found?.ToString())
-        {
-            return false;
-        }
-
-        var message = kind == RootProblemKind.Replaced
-            ? $"root replaced: the folder at {ws.RootPath} is not the one registered ({why}); run `orchflow workspace update {ws.Id} --accept-root` to adopt it, as a person"
-            : $"root missing: {why}; put the workspace's folder back, or delete the workspace with `orchflow workspace rm {ws.Id}`";
-        ws.RootProblem = new WorkspaceRootProblem
-        {
-            Kind = kind,
-            Message = message,
-            Registered = ws.Identity?.ToString() ?? "not recorded",
-            Found = found?.ToString(),
-            SeenAt = _time.GetUtcNow(),
-        };
-        Note(ws, AuditKind.PolicyChanged,
-            $"The {message}. Its config is not read, the policy in force ({PolicyChange.Describe(ws.Policy)}) stays, and nothing is launched there" + (found is null ? "." : $" (registered: {ws.RootProblem.Registered}; found: {found})."),
-            RootRule);
-        _log.Warn($"Workspace {ws.Id}: {message}");
-        return true;
-    }
-
     /// <summary>The audit rule of held, confirmed and rejected policy changes.</summary>
     public const string ConfirmationRule = "security.confirmation";
 
     /// <summary>The audit rule of a root's identity: recorded, replaced, missing, back or adopted.</summary>
     public const string RootRule = "root";
 
-    private static string RootHint(Workspace ws) => ws.RootProblem?.Kind == RootProblemKind.Replaced
-        ? $"If the new folder is meant to be this workspace, a person adopts it with `orchflow workspace update {ws.Id} --accept-root` (or Adopt Folder in VS Code); otherwise put the registered folder back at {ws.RootPath}."
-        : $"Put the workspace's folder back at {ws.RootPath}, or delete the workspace with `orchflow workspace rm {ws.Id}`.";
 
-    private void Note(Workspace ws, AuditKind kind, string message, string rule, string? subject = null) =>
-        _notes.Add(new WorkspaceAuditNote(ws.Id, kind, message, rule, subject));
-
-    /// <summary>Hands the audit entries made so far to the audit log, outside the lock.</summary>
-    private void FlushAudit()
-    {
-        List<WorkspaceAuditNote> notes;
-        lock (_gate)
-        {
-            if (_notes.Count == 0)
-            {
-                return;
-            }
-
-            notes = [.. _notes];
-            _notes.Clear();
-        }
-
-        foreach (var note in notes)
-        {
-            _audit.Add(note.WorkspaceId, note.Kind, note.Message, note.Rule, note.Subject);
-        }
-    }
 
     private void WriteTemplate(Workspace ws)
     {
@@ -888,10 +482,10 @@ public sealed class WorkspaceService
         File.WriteAllText(path, WorkspaceConfigLoader.WorkspaceConfigTemplate(ws.Id, ws.Record.Name, ws.Record.ProjectType));
         lock (_gate)
         {
-            RefreshConfigLocked(ws, force: true);
+            _configs.Refresh(ws, force: true);
         }
 
-        FlushAudit();
+        _notes.Flush();
     }
 
     private WorkspaceInfo ToInfoLocked(Workspace ws)
@@ -914,16 +508,8 @@ public sealed class WorkspaceService
         record.VcsDirty = vcs?.Dirty ?? false;
     }
 
-    private static string FirstError(IReadOnlyList<ProtocolDiagnostic> diagnostics)
-    {
-        var d = diagnostics.FirstOrDefault(d => d.Severity == Protocol.DiagnosticSeverity.Error) ?? diagnostics.FirstOrDefault();
-        return d is null ? "unknown problem" : $"{d.Line}:{d.Column}: {d.Message}";
-    }
-
     private static string FirstNonEmpty(params string?[] values) => values.First(v => !string.IsNullOrWhiteSpace(v))!.Trim();
 
-    internal static string ToWire(ProjectType type) => type.ToString().ToLowerInvariant();
+    /// <summary>How the database record spells a project type (the config file's lowercase name).</summary>
+    internal static string RecordName(ProjectType type) => type.ToString().ToLowerInvariant();
 }
-
-/// <summary>An entry for a workspace's audit log, made by the registry under its lock and written outside it.</summary>
-public sealed record WorkspaceAuditNote(string WorkspaceId, AuditKind Kind, string Message, string? Rule = null, string? Subject = null);
