@@ -109,7 +109,7 @@ public sealed class AgentStore
         _counters = database.Db.GetCollection<AgentCounterRecord>("agent_counters");
     }
 
-    public IReadOnlyList<AgentRecord> All() => _agents.FindAll().ToList();
+    public IReadOnlyList<AgentRecord> All() => _database.Read(() => _agents.FindAll().ToList());
 
     public void Upsert(AgentRecord record) => _database.Write(() => _agents.Upsert(record));
 
@@ -142,7 +142,7 @@ public sealed class AgentStore
     });
 
     /// <summary>The newest events first; every workspace's when <paramref name="workspaceId"/> is null.</summary>
-    public IReadOnlyList<AgentEventRecord> Events(string? workspaceId, int limit)
+    public IReadOnlyList<AgentEventRecord> Events(string? workspaceId, int limit) => _database.Read(() =>
     {
         var query = _events.Query();
         if (workspaceId is not null)
@@ -151,7 +151,7 @@ public sealed class AgentStore
         }
 
         return query.OrderByDescending(e => e.Id).Limit(limit).ToList();
-    }
+    });
 
     public void DeleteWorkspaceEvents(string workspaceId) => _database.Write(() => _events.DeleteMany(e => e.WorkspaceId == workspaceId));
 }

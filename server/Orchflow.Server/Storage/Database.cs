@@ -6,7 +6,7 @@ namespace Orchflow.Server.Storage;
 /// The daemon's one LiteDB file. Exactly one process may open it (two Direct-mode openers corrupt it on Linux,
 /// measured): the daemon's lock file guarantees that, and nothing else opens this path.
 /// The file is checked at start: a damaged file is reported with its path and moved aside, never silently emptied.
-/// Every write goes through <see cref="Write{T}"/>, which returns only once it is on disk.
+/// Every write goes through <see cref="Write{T}"/>, which returns only once it is on disk, and every read through <see cref="Read{T}"/>.
 /// </summary>
 public sealed class Database : IDisposable
 {
@@ -38,6 +38,19 @@ public sealed class Database : IDisposable
             var result = write();
             LiteDurability.WaitForDisk(Db);
             return result;
+        }
+    }
+
+    /// <summary>
+    /// Runs one read under the same lock as the writes. LiteDB 5.0.20 can misread a page when a read transaction starts
+    /// while another commits ("empty page must be defined as empty type", fixed in 5.0.21 by litedb-org/LiteDB#2504,
+    /// measured here under concurrent agent spawns); the main file is read rarely, so every access is serialized.
+    /// </summary>
+    public T Read<T>(Func<T> read)
+    {
+        lock (_writeGate)
+        {
+            return read();
         }
     }
 

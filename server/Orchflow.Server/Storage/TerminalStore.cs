@@ -57,7 +57,7 @@ public sealed class TerminalStore
     }
 
     /// <summary>What is on disk.</summary>
-    public IReadOnlyList<TerminalRecord> All() => _collection.FindAll().ToList();
+    public IReadOnlyList<TerminalRecord> All() => _database.Read(() => _collection.FindAll().ToList());
 
     public void Upsert(TerminalRecord record) => Write(() => _collection.Upsert(record));
 

@@ -134,7 +134,7 @@ public sealed class WorkspaceStore
         _collection.EnsureIndex(w => w.Namespace, unique: true);
     }
 
-    public IReadOnlyList<WorkspaceRecord> All() => _collection.FindAll().ToList();
+    public IReadOnlyList<WorkspaceRecord> All() => _database.Read(() => _collection.FindAll().ToList());
 
     public void Insert(WorkspaceRecord record) => _database.Write(() => _collection.Insert(record));
 
