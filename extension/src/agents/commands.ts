@@ -3,6 +3,7 @@
 // and hint when it fails and never lets a rejection escape.
 import * as vscode from 'vscode';
 import { registerGuardedCommands, type CommandHandler } from '../commandRegistry';
+import { pickItem } from '../common/pickItem';
 import type { OrchflowClient } from '../client/client';
 import type { Logger } from '../client/logger';
 import { Commands, DefaultAgentType, DelegateLanguageId, Settings, type CommandId } from '../constants';
@@ -66,22 +67,12 @@ async function pickAgent(
   options: { placeHolder: string; filter: (a: AgentInfo) => boolean; none: string },
 ): Promise<AgentInfo | undefined> {
   requireLoaded(ctx);
-  const id = argumentAgentId(arg);
-  if (id !== undefined) {
-    const known = ctx.agents.get(id);
-    if (!known) {
-      throw new Error(`There is no Orchflow agent "${id}"; it may have been removed.`);
-    }
-    return known;
-  }
-  const candidates = ctx.agents.all().filter(options.filter);
-  if (candidates.length === 0) {
-    void vscode.window.showInformationMessage(options.none);
-    return undefined;
-  }
-  const picks = agentPicks(candidates, (w) => workspaceName(ctx, w));
-  const chosen = await vscode.window.showQuickPick(picks, { placeHolder: options.placeHolder, matchOnDescription: true, matchOnDetail: true });
-  return chosen ? ctx.agents.get(chosen.id) : undefined;
+  return pickItem(argumentAgentId(arg), { get: (id) => ctx.agents.get(id), unknown: (id) => `There is no Orchflow agent "${id}"; it may have been removed.` }, () => ({
+    candidates: ctx.agents.all().filter(options.filter),
+    none: options.none,
+    picks: (candidates) => agentPicks(candidates, (w) => workspaceName(ctx, w)),
+    placeHolder: options.placeHolder,
+  }));
 }
 
 // ---- Spawn Agent… ----

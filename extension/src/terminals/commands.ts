@@ -2,6 +2,7 @@
 // the server's own message when it fails and never lets a rejection escape.
 import * as vscode from 'vscode';
 import { registerGuardedCommands, type CommandHandler } from '../commandRegistry';
+import { pickItem } from '../common/pickItem';
 import type { Logger } from '../client/logger';
 import { Commands, TerminalProfileId, type CommandId } from '../constants';
 import { NotConnectedError, userMessage } from '../protocol/errors';
@@ -42,25 +43,17 @@ async function pickTerminal(
   filter: (t: TerminalInfo) => boolean = () => true,
 ): Promise<TerminalInfo | undefined> {
   requireLoaded(ctx);
-  const id = argumentTerminalId(arg);
-  if (id !== undefined) {
-    const known = ctx.terminals.get(id);
-    if (!known) {
-      throw new Error(`There is no Orchflow terminal "${id}"; it may have been killed.`);
-    }
-    return known;
-  }
-  const candidates = ctx.terminals.all().filter(filter);
-  if (candidates.length === 0) {
-    void vscode.window.showInformationMessage('There is no Orchflow terminal. Start one with "Orchflow: New Terminal in Workspace...".');
-    return undefined;
-  }
-  const activeId = ctx.manager.activeTerminalId();
-  const picks = terminalPicks(candidates, (w) => ctx.manager.workspaceName(w), ctx.workspaces.activeId);
-  // The terminal in front in the panel is the likeliest target.
-  picks.sort((a, b) => Number(b.id === activeId) - Number(a.id === activeId));
-  const chosen = await vscode.window.showQuickPick(picks, { placeHolder, matchOnDescription: true, matchOnDetail: true });
-  return chosen ? ctx.terminals.get(chosen.id) : undefined;
+  return pickItem(argumentTerminalId(arg), { get: (id) => ctx.terminals.get(id), unknown: (id) => `There is no Orchflow terminal "${id}"; it may have been killed.` }, () => ({
+    candidates: ctx.terminals.all().filter(filter),
+    none: 'There is no Orchflow terminal. Start one with "Orchflow: New Terminal in Workspace...".',
+    picks: (candidates) => {
+      const activeId = ctx.manager.activeTerminalId();
+      const picks = terminalPicks(candidates, (w) => ctx.manager.workspaceName(w), ctx.workspaces.activeId);
+      // The terminal in front in the panel is the likeliest target.
+      return picks.sort((a, b) => Number(b.id === activeId) - Number(a.id === activeId));
+    },
+    placeHolder,
+  }));
 }
 
 async function pickPurpose(workspace: WorkspaceInfo): Promise<TerminalPurpose | undefined> {
