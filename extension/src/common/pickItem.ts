@@ -1,6 +1,14 @@
 // Choosing the one workspace, terminal or agent a command acts on: the one its argument names, else one the user picks
 // in a quick pick. Written once so that every command treats a stale id, an empty list and a cancel alike.
 import * as vscode from 'vscode';
+import { NotConnectedError } from '../protocol/errors';
+
+/** Throws NotConnectedError unless every store a command reads has its list from the daemon. */
+export function requireLoaded(...stores: readonly { readonly isLoaded: boolean }[]): void {
+  if (stores.some((s) => !s.isLoaded)) {
+    throw new NotConnectedError();
+  }
+}
 
 /** A quick pick row that knows the id of what it stands for. */
 export type IdPick = vscode.QuickPickItem & { readonly id: string };

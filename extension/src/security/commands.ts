@@ -3,11 +3,11 @@
 // and List Secrets (the daemon's masked hints only). Like the other commands, each shows the daemon's own message and
 // hint when it fails and never lets a rejection escape.
 import * as vscode from 'vscode';
+import { requireLoaded } from '../common/pickItem';
 import { registerGuardedCommands, type CommandHandler } from '../commandRegistry';
 import type { OrchflowClient } from '../client/client';
 import type { Logger } from '../client/logger';
 import { Commands, type CommandId } from '../constants';
-import { NotConnectedError } from '../protocol/errors';
 import { Methods, type SecretListResult, type WorkspaceInfo } from '../protocol/generated';
 import { pickWorkspace as pickWorkspaceIn, type PickOptions } from '../workspaces/pick';
 import type { WorkspaceStore } from '../workspaces/store';
@@ -35,9 +35,7 @@ export interface IsolationCommandContext {
 const StatusMessageMs = 5_000;
 
 function pickWorkspace(ctx: IsolationCommandContext, arg: unknown, placeHolder: string, options?: PickOptions): Promise<WorkspaceInfo | undefined> {
-  if (!ctx.workspaces.isLoaded) {
-    throw new NotConnectedError();
-  }
+  requireLoaded(ctx.workspaces);
   return pickWorkspaceIn(ctx.workspaces, arg, placeHolder, options);
 }
 

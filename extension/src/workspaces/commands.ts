@@ -5,10 +5,9 @@ import * as vscode from 'vscode';
 import type { OrchflowClient } from '../client/client';
 import type { Logger } from '../client/logger';
 import { registerGuardedCommands, type CommandHandler } from '../commandRegistry';
-import { chooseItem } from '../common/pickItem';
+import { chooseItem, requireLoaded } from '../common/pickItem';
 import { BundledServerRelativePath, Commands, WorkspaceConfigRelativePath, WorkspaceSchemaRelativePath, type CommandId } from '../constants';
 import type { OutputLogger } from '../log';
-import { NotConnectedError } from '../protocol/errors';
 import type { WorkspaceInfo } from '../protocol/generated';
 import { workspaceConfigTemplate } from './configTemplate';
 import { fileExists, windowFolderPaths, type WorkspaceController } from './controller';
@@ -48,12 +47,6 @@ function argumentFolderPath(arg: unknown): string | undefined {
     }
   }
   return undefined;
-}
-
-function requireLoaded(store: WorkspaceStore): void {
-  if (!store.isLoaded) {
-    throw new NotConnectedError();
-  }
 }
 
 /** Finds the workspace a command is about: the argument's, or one the user picks. Undefined when cancelled. */
