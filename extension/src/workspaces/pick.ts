@@ -1,5 +1,5 @@
 // Choosing the workspace a command acts on: the one its argument names (a tree node or an id), else a quick pick
-// with the active workspace first. Shared by the terminal, agent, memory and isolation commands.
+// with the active workspace first. Shared by the terminal, agent, memory and security commands.
 import { pickItem } from '../common/pickItem';
 import type { WorkspaceInfo } from '../protocol/generated';
 import { workspacePicks } from './presentation';
