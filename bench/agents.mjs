@@ -4,7 +4,7 @@
 // Environment: BENCH_RUNS (spawn runs, default 30), BENCH_PROMPT_RUNS (prompt runs per kind, default 20),
 // BENCH_AGENTS (agents for the sampling cost, default 100), BENCH_WORKSPACES (default 5), BENCH_WINDOW_S (default 20).
 import {
-  quantile, fmt, freshHome, cleanup, cli, connect, rssBytes, daemonPid, spawnSync, writeSection, machine, path, os,
+  quantile, fmt, freshHome, cleanup, cli, connect, rssBytes, daemonPid, spawnSync, writeSection, machine, path, os, sleep, until,
 } from './lib.mjs';
 import { mkdirSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 
@@ -19,7 +19,6 @@ const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).s
 const rows = [];
 const notes = [];
 const note = (metric, value, detail = '') => { rows.push([metric, value, detail]); console.log(`${metric}: ${value} ${detail}`); };
-const sleep = (t) => new Promise((r) => setTimeout(r, t));
 const dist = (samples) => {
   const s = [...samples].sort((a, b) => a - b);
   return { n: s.length, p50: quantile(s, 0.5), p90: quantile(s, 0.9), min: s[0], max: s[s.length - 1] };
@@ -75,13 +74,6 @@ c.conn.onNotification('orchflow/terminal/output', (n) => {
   if (!firstOutput.has(n.id) && n.data.includes('started')) firstOutput.set(n.id, mono());
 });
 
-async function until(predicate, timeoutMs, what) {
-  const t0 = Date.now();
-  while (!predicate()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(1);
-  }
-}
 const stateAt = (id, state) => seen.get(id)?.get(state);
 async function removeAgent(id) {
   await c.conn.sendRequest('orchflow/agent/remove', { id });

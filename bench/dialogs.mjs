@@ -12,8 +12,8 @@
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { quantile, fmt, writeSection, machine, repo, os, connect } from './lib.mjs';
-import { makeWorld, installedVersion, missingPrerequisite, sleep } from '../tests/agents/harness.mjs';
+import { quantile, fmt, writeSection, machine, repo, os, connect, until } from './lib.mjs';
+import { makeWorld, installedVersion, missingPrerequisite } from '../tests/agents/harness.mjs';
 
 const RUNS = Number(process.env.BENCH_DIALOG_RUNS ?? 5);
 const LIVE_RUNS = Number(process.env.BENCH_LIVE_RUNS ?? 3);
@@ -50,14 +50,6 @@ function watchStates(conn) {
   return seen;
 }
 
-async function until(pred, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
-}
-
 const rows = [];
 const note = (metric, value, detail) => { rows.push(`| ${metric} | ${value} | ${detail} |`); console.log(`${metric}: ${value} ${detail}`); };
 const missing = missingPrerequisite();
@@ -81,13 +73,13 @@ const recorded = { all: [], real: [], synthetic: [], missed: [] };
         const task = `sleep 0.2; head -c ${d.bytes} '${file}'; date +%s%N > '${stamp}'; exec sleep 600`;
         const a = await c.conn.sendRequest('orchflow/agent/spawn', { workspaceId: 'demo', type: 'command', task });
         try {
-          await until(() => seen.get(a.id)?.has('needsInput') || seen.get(a.id)?.has('failed'), 5000, `${a.id} (${d.file}) needsInput`);
+          await until(() => seen.get(a.id)?.has('needsInput') || seen.get(a.id)?.has('failed'), 5000, `${a.id} (${d.file}) needsInput`, 2);
         } catch {
           if (i > 0) recorded.missed.push(d.file);
         }
         const at = seen.get(a.id)?.get('needsInput');
         if (at && i > 0) {
-          await until(() => existsSync(stamp) && readFileSync(stamp, 'utf8').trim().length > 0, 5000, `${stamp}`);
+          await until(() => existsSync(stamp) && readFileSync(stamp, 'utf8').trim().length > 0, 5000, `${stamp}`, 2);
           const written = Number(BigInt(readFileSync(stamp, 'utf8').trim()) / 1000n) / 1000;
           const ms = at.wall - written;
           recorded.all.push(ms);
@@ -137,7 +129,7 @@ if (missing) {
         terminalId = a.terminalId;
         if (terminalId) await c.conn.sendRequest('orchflow/terminal/attach', { id: terminalId });
         try {
-          await until(() => seen.get(a.id)?.has('needsInput') || seen.get(a.id)?.has('failed') || seen.get(a.id)?.has('succeeded'), 60_000, `${type} needsInput`);
+          await until(() => seen.get(a.id)?.has('needsInput') || seen.get(a.id)?.has('failed') || seen.get(a.id)?.has('succeeded'), 60_000, `${type} needsInput`, 2);
         } catch (e) {
           notes.push(e.message);
         }

@@ -4,7 +4,7 @@
 // after scripts/build-server.sh); it rewrites its section of docs/benchmarks.md. Environment: BENCH_RUNS (default 30),
 // BENCH_ECHO (keystrokes per phase, default 200), BENCH_IDLE_WORKSPACES (default 10), BENCH_WARMUP_WORKSPACES (created
 // before the memory baseline, default 5), BENCH_RETAINED_WORKSPACES (steps of the retained-memory measure, default 20).
-import { quantile, ms, fmt, freshHome, cleanup, cli, connect, rssBytes, daemonPid, writeSection, machine, path, os } from './lib.mjs';
+import { quantile, ms, fmt, freshHome, cleanup, cli, connect, rssBytes, daemonPid, writeSection, machine, path, os, sleep, until } from './lib.mjs';
 import { mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync as readdir } from 'node:fs';
 import { createHash } from 'node:crypto';
 
@@ -18,21 +18,12 @@ const TICKS = 100; // USER_HZ: /proc/<pid>/stat times are in 1/100 s on Linux
 
 const rows = [];
 const note = (metric, value, detail = '') => { rows.push([metric, value, detail]); console.log(`${metric}: ${value} ${detail}`); };
-const sleep = (t) => new Promise((r) => setTimeout(r, t));
 const now = () => process.hrtime.bigint();
 const dist = (samples) => {
   const s = [...samples].sort((a, b) => a - b);
   return { n: s.length, p50: quantile(s, 0.5), p90: quantile(s, 0.9), p99: quantile(s, 0.99), max: s[s.length - 1] };
 };
 const lat = (d) => `p50 ${fmt(d.p50)} ms, p90 ${fmt(d.p90)} ms`;
-
-async function until(predicate, timeoutMs, what) {
-  const t0 = Date.now();
-  while (!(await predicate())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(1);
-  }
-}
 
 /** A daemon with its own home, projects given as { id: workspace.json's "workspace" object }, and a client. */
 async function lab(label, projects, env = {}) {

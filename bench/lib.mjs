@@ -22,6 +22,19 @@ export function stats(samples) {
 }
 
 export const ms = (ns) => Number(ns) / 1e6;
+export const sleep = (t) => new Promise((r) => setTimeout(r, t));
+
+/**
+ * Waits until `predicate` (it may return a promise) holds, looking again every `pollMs` (0: on the next timer tick,
+ * for figures where a millisecond counts); throws "timed out waiting for <what>" after `timeoutMs`.
+ */
+export async function until(predicate, timeoutMs, what, pollMs = 1) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(pollMs);
+  }
+}
 export const fmt = (v, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
 
 export function freshHome(label) {

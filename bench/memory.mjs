@@ -7,7 +7,7 @@
 // BENCH_SEGMENTS (default 20), BENCH_SEGMENT_ENTRIES (default 1000).
 import { closeSync, fsyncSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import {
-  stats, ms, fmt, freshHome, cleanup, cli, connect, rssBytes, daemonPid, writeSection, machine, path, os,
+  stats, ms, fmt, freshHome, cleanup, cli, connect, rssBytes, daemonPid, writeSection, machine, path, os, sleep,
 } from './lib.mjs';
 
 const STORES = Number(process.env.BENCH_STORES ?? 300);
@@ -20,7 +20,6 @@ const SEARCH_RUNS = 20;
 const rows = [];
 const note = (metric, value, detail = '') => { rows.push([metric, value, detail]); console.log(`${metric}: ${value} ${detail}`); };
 const now = () => process.hrtime.bigint();
-const sleep = (t) => new Promise((r) => setTimeout(r, t));
 const latency = (s) => `p50 ${fmt(s.p50, 3)} ms, p99 ${fmt(s.p99, 3)} ms`;
 
 async function timed(n, fn) {

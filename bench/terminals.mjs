@@ -3,7 +3,7 @@
 // rewrites its section of docs/benchmarks.md. Environment: BENCH_RUNS (latency runs, default 30),
 // BENCH_TP_RUNS (throughput runs, default 3), BENCH_TP_BYTES (default 200000000), BENCH_FLOOD_BYTES (default 1 GiB).
 import {
-  quantile, ms, fmt, freshHome, cleanup, cli, connect, rssBytes, daemonPid, has, spawnSync, writeSection, machine, path, os,
+  quantile, ms, fmt, freshHome, cleanup, cli, connect, rssBytes, daemonPid, has, spawnSync, writeSection, machine, path, os, sleep, until,
 } from './lib.mjs';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -24,21 +24,12 @@ const rows = [];
 const notes = [];
 const note = (metric, value, detail = '') => { rows.push([metric, value, detail]); console.log(`${metric}: ${value} ${detail}`); };
 const notMeasured = (metric, reason) => note(metric, 'not measured', reason);
-const sleep = (t) => new Promise((r) => setTimeout(r, t));
 const now = () => process.hrtime.bigint();
 const dist = (samples) => {
   const s = [...samples].sort((a, b) => a - b);
   return { n: s.length, p50: quantile(s, 0.5), p90: quantile(s, 0.9), min: s[0], max: s[s.length - 1] };
 };
 const latency = (s) => `p50 ${fmt(s.p50)} ms, p90 ${fmt(s.p90)} ms`;
-
-async function until(predicate, timeoutMs, what) {
-  const t0 = Date.now();
-  while (!predicate()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(0);
-  }
-}
 
 // node-pty, when it is installed and its native module loads.
 let pty = null;
@@ -128,7 +119,7 @@ async function orchflowDaemon(home, extraEnv = {}) {
       const t0 = now();
       const info = await c.conn.sendRequest('orchflow/terminal/create', { workspaceId: ws.id, command, attach: true });
       d.responses.push(ms(now() - t0));
-      await until(() => term(info.id).firstMatch !== null, 10000, `"${match}" from ${info.id} (it printed ${JSON.stringify(term(info.id).text.slice(0, 300))})`);
+      await until(() => term(info.id).firstMatch !== null, 10000, `"${match}" from ${info.id} (it printed ${JSON.stringify(term(info.id).text.slice(0, 300))})`, 0);
       const t = term(info.id);
       const elapsed = ms(t.firstMatch - t0);
       await c.conn.sendRequest('orchflow/terminal/kill', { id: info.id });
@@ -327,7 +318,7 @@ const alone = async (bytes) => {
   const t0 = now();
   const info = await c.conn.sendRequest('orchflow/terminal/create', { workspaceId: ws.id, command: `head -c ${bytes} /dev/zero | tr '\\0' 'x'` });
   const key = `${info.id}@${info.createdAt}`;
-  await until(() => exitedAt.has(key), 120000, `${info.id} to exit`);
+  await until(() => exitedAt.has(key), 120000, `${info.id} to exit`, 0);
   const seconds = ms(exitedAt.get(key) - t0) / 1000;
   await c.conn.sendRequest('orchflow/terminal/kill', { id: info.id });
   return seconds;

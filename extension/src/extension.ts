@@ -1,6 +1,6 @@
 // The composition root: creates the log, the client, the stores (workspaces, terminals, agents, memory), the views,
-// the isolation commands, audit log documents and workspace notices, wires them together in one readable list, and
-// registers every disposable with the extension context.
+// the security commands (hibernation, audit log, secrets), audit log documents and workspace notices, wires them
+// together in one readable list, and registers every disposable with the extension context.
 import * as vscode from 'vscode';
 import { AnswerableContextKey } from './agents/answerContext';
 import { registerAgentCommands } from './agents/commands';
@@ -12,9 +12,9 @@ import { AgentStore } from './agents/store';
 import { AgentSync } from './agents/sync';
 import { OrchflowClient, type TraceLevel } from './client/client';
 import { AgentLogScheme, AuditLogScheme, MemoryEntryScheme, Settings, Views, type TraceSetting } from './constants';
-import { AuditLogProvider } from './isolation/auditDocuments';
-import { registerIsolationCommands } from './isolation/commands';
-import { NoticeNotifier } from './isolation/notifications';
+import { AuditLogProvider } from './security/auditDocuments';
+import { registerSecurityCommands } from './security/commands';
+import { NoticeNotifier } from './security/notifications';
 import { OutputLogger } from './log';
 import { registerMemoryCommands } from './memory/commands';
 import { MemoryEntryProvider } from './memory/documents';
@@ -99,7 +99,7 @@ export function activate(context: vscode.ExtensionContext): void {
     ...registerTerminalCommands({ workspaces: store, terminals, manager: terminalManager, logger }),
     ...registerAgentCommands({ client: orchflow, workspaces: store, agents, terminals, manager: terminalManager, logs: agentLogs, logger }),
     ...registerMemoryCommands({ client: orchflow, workspaces: store, memory, documents: memoryEntries, logger }),
-    ...registerIsolationCommands({ client: orchflow, workspaces: store, audit: auditLogs, logger }),
+    ...registerSecurityCommands({ client: orchflow, workspaces: store, audit: auditLogs, logger }),
     ...registerPolicyCommands(policies),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration(Settings.ServerPath)) {

@@ -13,7 +13,7 @@ import {
   choicePicks,
   formatCpu,
   formatDuration,
-  formatMemory,
+  formatRam,
   needsInputStatusView,
   stateText,
   truncateTask,
@@ -67,7 +67,7 @@ test('figures: measured values rounded, unmeasured ones say so', () => {
     [1536 * MiB, '1.5 GiB'],
   ];
   for (const [v, text] of mem) {
-    assert.equal(formatMemory(v), text, String(v));
+    assert.equal(formatRam(v), text, String(v));
   }
 });
 

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { Commands, ContextKeys, DelegateLanguageId, Settings, TerminalProfileId, TreeItemContext, Views } from '../src/constants';
 import { canPause, canResume, canSendInput, isEnded, isLive } from '../src/agents/model';
 import { agentNode, agentsGroupNode } from '../src/agents/presentation';
-import { isolationFeatureNode, isolationNode, resourcesNode } from '../src/isolation/presentation';
+import { isolationFeatureNode, isolationNode, resourcesNode } from '../src/security/presentation';
 import { memoryNode } from '../src/memory/presentation';
 import type { AgentState } from '../src/protocol/generated';
 import { terminalNode, terminalsGroupNode } from '../src/terminals/presentation';

@@ -49,6 +49,29 @@ function listen(server) {
   });
 }
 
+/**
+ * One vendor's stand-in server on 127.0.0.1: reads each request's body (and its JSON, when it is JSON), delays and
+ * reports model requests (POSTs; the CLI shows its working spinner meanwhile), not probes, and hands the request to
+ * the vendor's `handler({ req, res, body, json, url, rec })`. Resolves to what tests use: vendor, port, base url
+ * (`path` appended), the recorded requests and close().
+ */
+async function serve({ vendor, path, delayMs, onRequest }, handler) {
+  const rec = makeRecorder();
+  const server = http.createServer(async (req, res) => {
+    const body = await readBody(req);
+    if (req.method === 'POST') {
+      onRequest?.('start', req.url);
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      res.on('finish', () => onRequest?.('end', req.url));
+    }
+    let json = null;
+    try { json = body ? JSON.parse(body) : null; } catch { /* recorded raw */ }
+    await handler({ req, res, body, json, url: new URL(req.url, 'http://x'), rec });
+  });
+  const port = await listen(server);
+  return { vendor, port, url: `http://127.0.0.1:${port}${path}`, requests: rec.requests, close: () => close(server) };
+}
+
 /** Picks the vendor's name of an Orchflow tool from the request's tool list: `mcp__orchflow__memory_store`, etc. */
 function orchflowToolName(names, tool) {
   return names.find((n) => n === tool || n.endsWith(`__${tool}`) || n.endsWith(`::${tool}`) || n.endsWith(`_${tool}`) && n.includes('orchflow'))
@@ -82,19 +105,8 @@ function decide(toolNames, done, steps) {
 // Anthropic Messages API (Claude Code: ANTHROPIC_BASE_URL=http://127.0.0.1:PORT, key in ANTHROPIC_API_KEY).
 
 export async function anthropicStandin({ steps = SCRIPT, delayMs = 0, onRequest = null } = {}) {
-  const rec = makeRecorder();
   let seq = 0;
-  const server = http.createServer(async (req, res) => {
-    const body = await readBody(req);
-    // Only model requests are delayed and reported (the CLI shows its working spinner meanwhile), not probes.
-    if (req.method === 'POST') {
-      onRequest?.('start', req.url);
-      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
-      res.on('finish', () => onRequest?.('end', req.url));
-    }
-    let json = null;
-    try { json = body ? JSON.parse(body) : null; } catch { /* recorded raw */ }
-    const url = new URL(req.url, 'http://x');
+  return serve({ vendor: 'anthropic', path: '', delayMs, onRequest }, async ({ req, res, body, json, url, rec }) => {
     if (req.method === 'POST' && url.pathname === '/v1/messages/count_tokens') {
       rec.record({ method: req.method, path: url.pathname, kind: 'count_tokens' });
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -157,27 +169,14 @@ export async function anthropicStandin({ steps = SCRIPT, delayMs = 0, onRequest 
     send('message_stop', {});
     res.end();
   });
-  const port = await listen(server);
-  return { vendor: 'anthropic', port, url: `http://127.0.0.1:${port}`, requests: rec.requests, close: () => close(server) };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // OpenAI Responses API (Codex CLI: OPENAI_BASE_URL=http://127.0.0.1:PORT/v1, key in OPENAI_API_KEY).
 
 export async function openaiStandin({ steps = SCRIPT, delayMs = 0, onRequest = null } = {}) {
-  const rec = makeRecorder();
   let seq = 0;
-  const server = http.createServer(async (req, res) => {
-    const body = await readBody(req);
-    // Only model requests are delayed and reported (the CLI shows its working spinner meanwhile), not probes.
-    if (req.method === 'POST') {
-      onRequest?.('start', req.url);
-      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
-      res.on('finish', () => onRequest?.('end', req.url));
-    }
-    let json = null;
-    try { json = body ? JSON.parse(body) : null; } catch { /* recorded raw */ }
-    const url = new URL(req.url, 'http://x');
+  return serve({ vendor: 'openai', path: '/v1', delayMs, onRequest }, async ({ req, res, body, json, url, rec }) => {
     if (req.method === 'GET' && url.pathname.endsWith('/models')) {
       rec.record({ method: req.method, path: url.pathname, kind: 'models' });
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -229,8 +228,6 @@ export async function openaiStandin({ steps = SCRIPT, delayMs = 0, onRequest = n
     send('response.completed', { response });
     res.end();
   });
-  const port = await listen(server);
-  return { vendor: 'openai', port, url: `http://127.0.0.1:${port}/v1`, requests: rec.requests, close: () => close(server) };
 }
 
 function toolNamesOfOpenAi(t) {
@@ -244,19 +241,8 @@ function toolNamesOfOpenAi(t) {
 // Gemini API (Gemini CLI: GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:PORT, key in GEMINI_API_KEY).
 
 export async function geminiStandin({ steps = SCRIPT, delayMs = 0, onRequest = null } = {}) {
-  const rec = makeRecorder();
   let seq = 0;
-  const server = http.createServer(async (req, res) => {
-    const body = await readBody(req);
-    // Only model requests are delayed and reported (the CLI shows its working spinner meanwhile), not probes.
-    if (req.method === 'POST') {
-      onRequest?.('start', req.url);
-      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
-      res.on('finish', () => onRequest?.('end', req.url));
-    }
-    let json = null;
-    try { json = body ? JSON.parse(body) : null; } catch { /* recorded raw */ }
-    const url = new URL(req.url, 'http://x');
+  return serve({ vendor: 'gemini', path: '', delayMs, onRequest }, async ({ req, res, body, json, url, rec }) => {
     const m = /^\/[^/]+\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/.exec(url.pathname);
     if (!(req.method === 'POST' && m)) {
       rec.record({ method: req.method, path: url.pathname, kind: 'other' });
@@ -301,8 +287,6 @@ export async function geminiStandin({ steps = SCRIPT, delayMs = 0, onRequest = n
     res.write(`data: ${JSON.stringify(payload)}\r\n\r\n`);
     res.end();
   });
-  const port = await listen(server);
-  return { vendor: 'gemini', port, url: `http://127.0.0.1:${port}`, requests: rec.requests, close: () => close(server) };
 }
 
 function sideAnswer(json) {

@@ -3,10 +3,11 @@
 // and hint when it fails and never lets a rejection escape.
 import * as vscode from 'vscode';
 import { registerGuardedCommands, type CommandHandler } from '../commandRegistry';
+import { pickItem, requireLoaded } from '../common/pickItem';
 import type { OrchflowClient } from '../client/client';
 import type { Logger } from '../client/logger';
 import { Commands, DefaultAgentType, DelegateLanguageId, Settings, type CommandId } from '../constants';
-import { NotConnectedError, userMessage } from '../protocol/errors';
+import { userMessage } from '../protocol/errors';
 import { Methods, type AgentInfo, type AgentTypeInfo, type WorkspaceInfo } from '../protocol/generated';
 import type { TerminalManager } from '../terminals/manager';
 import type { TerminalStore } from '../terminals/store';
@@ -36,12 +37,6 @@ export function argumentAgentId(arg: unknown): string | undefined {
   return argumentIdOfKind(arg, 'agent');
 }
 
-function requireLoaded(ctx: AgentCommandContext): void {
-  if (!ctx.workspaces.isLoaded || !ctx.agents.isLoaded) {
-    throw new NotConnectedError();
-  }
-}
-
 function workspaceName(ctx: AgentCommandContext, id: string): string {
   return ctx.workspaces.get(id)?.name ?? ctx.manager.workspaceName(id);
 }
@@ -52,7 +47,7 @@ function defaultType(): string {
 }
 
 function pickWorkspace(ctx: AgentCommandContext, arg: unknown, placeHolder: string): Promise<WorkspaceInfo | undefined> {
-  requireLoaded(ctx);
+  requireLoaded(ctx.workspaces, ctx.agents);
   return pickWorkspaceIn(ctx.workspaces, arg, placeHolder);
 }
 
@@ -65,23 +60,13 @@ async function pickAgent(
   arg: unknown,
   options: { placeHolder: string; filter: (a: AgentInfo) => boolean; none: string },
 ): Promise<AgentInfo | undefined> {
-  requireLoaded(ctx);
-  const id = argumentAgentId(arg);
-  if (id !== undefined) {
-    const known = ctx.agents.get(id);
-    if (!known) {
-      throw new Error(`There is no Orchflow agent "${id}"; it may have been removed.`);
-    }
-    return known;
-  }
-  const candidates = ctx.agents.all().filter(options.filter);
-  if (candidates.length === 0) {
-    void vscode.window.showInformationMessage(options.none);
-    return undefined;
-  }
-  const picks = agentPicks(candidates, (w) => workspaceName(ctx, w));
-  const chosen = await vscode.window.showQuickPick(picks, { placeHolder: options.placeHolder, matchOnDescription: true, matchOnDetail: true });
-  return chosen ? ctx.agents.get(chosen.id) : undefined;
+  requireLoaded(ctx.workspaces, ctx.agents);
+  return pickItem(argumentAgentId(arg), { get: (id) => ctx.agents.get(id), unknown: (id) => `There is no Orchflow agent "${id}"; it may have been removed.` }, () => ({
+    candidates: ctx.agents.all().filter(options.filter),
+    none: options.none,
+    picks: (candidates) => agentPicks(candidates, (w) => workspaceName(ctx, w)),
+    placeHolder: options.placeHolder,
+  }));
 }
 
 // ---- Spawn Agent… ----
@@ -192,7 +177,7 @@ async function typeNamesFor(ctx: AgentCommandContext, workspaceId: string | unde
 }
 
 async function delegateTasks(ctx: AgentCommandContext): Promise<void> {
-  requireLoaded(ctx);
+  requireLoaded(ctx.workspaces, ctx.agents);
   const active = ctx.workspaces.activeId;
   const text = delegateTemplate(ctx.workspaces.all(), active, defaultType(), await typeNamesFor(ctx, active));
   const doc = await vscode.workspace.openTextDocument({ language: DelegateLanguageId, content: text });
@@ -217,7 +202,7 @@ function targetDocument(arg: unknown): vscode.TextDocument | undefined {
 
 /** Checks every line (workspaces, then each workspace's agent types), and spawns one agent per line only if all are good. */
 async function delegateTasksInEditor(ctx: AgentCommandContext, arg: unknown): Promise<void> {
-  requireLoaded(ctx);
+  requireLoaded(ctx.workspaces, ctx.agents);
   const doc = targetDocument(arg);
   if (!doc) {
     void vscode.window.showInformationMessage('Open the tasks with "Orchflow: Delegate Tasks..." first: one "workspace: task" line per agent.');

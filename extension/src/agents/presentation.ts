@@ -61,8 +61,8 @@ export function formatCpu(percent: number | null | undefined): string {
   return `CPU ${shown}%`;
 }
 
-/** Resident memory in binary units: "120 MiB", "1.5 GiB"; "mem —" before the first sample. */
-export function formatMemory(bytes: number | null | undefined): string {
+/** RAM (resident set size) in binary units: "120 MiB", "1.5 GiB"; "mem —" before the first sample. */
+export function formatRam(bytes: number | null | undefined): string {
   if (bytes == null || !Number.isFinite(bytes)) {
     return `mem ${NotMeasured}`;
   }
@@ -90,7 +90,7 @@ export function figuresOf(agent: AgentInfo, sample: AgentFigures | undefined): A
 
 /** "CPU 3% · 120 MiB", or undefined when the agent has no process. */
 export function figuresText(figures: AgentFigures | undefined): string | undefined {
-  return figures ? `${formatCpu(figures.cpuPercent)} · ${formatMemory(figures.memoryBytes)}` : undefined;
+  return figures ? `${formatCpu(figures.cpuPercent)} · ${formatRam(figures.memoryBytes)}` : undefined;
 }
 
 /**

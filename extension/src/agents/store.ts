@@ -10,7 +10,7 @@
 import { KeyedStore } from '../common/keyedStore';
 import type { AgentChangedNotification, AgentInfo, AgentResources, ResourceSnapshot, WorkspaceResources } from '../protocol/generated';
 import { compareAgents } from './model';
-import { figuresText, formatCpu, formatMemory, type AgentFigures } from './presentation';
+import { figuresText, formatCpu, formatRam, type AgentFigures } from './presentation';
 
 /** Every agent by id, oldest first, with the latest resource figures beside them. */
 export class AgentStore extends KeyedStore<AgentInfo> {
@@ -126,7 +126,7 @@ export class AgentStore extends KeyedStore<AgentInfo> {
     const agents = [...this.figures.values()].map((f) => `${f.id}=${figuresText(f) ?? ''}/${f.processes ?? ''}`);
     const workspaces = [...this.workspaceFigures.values()].map(
       // Everything the Resources row and its tooltip print, so that they follow the figures.
-      (w) => `${w.workspaceId}=${formatCpu(w.cpuPercent)}/${formatMemory(w.memoryBytes)}/${w.processes}/${w.terminals}/${w.agents}/${w.queuedAgents}`,
+      (w) => `${w.workspaceId}=${formatCpu(w.cpuPercent)}/${formatRam(w.memoryBytes)}/${w.processes}/${w.terminals}/${w.agents}/${w.queuedAgents}`,
     );
     return [...agents, ...workspaces].join('|');
   }

@@ -6,59 +6,48 @@
 // This module must not import 'vscode': the notifier it calls is passed in.
 import type { Event } from 'vscode-jsonrpc/node';
 import type { Logger } from '../client/logger';
-import { ConnectionSync, type ConnectionEvents } from '../common/connectionSync';
+import type { ConnectionEvents } from '../common/connectionSync';
+import { StoreSync, type DaemonRequests } from '../common/storeSync';
 import { userMessage } from '../protocol/errors';
-import {
-  Methods,
-  type AgentChangedNotification,
-  type AgentInfo,
-  type RequestMethod,
-  type RequestParams,
-  type RequestResult,
-  type ResourceSnapshot,
-  type WorkspaceChangedNotification,
-} from '../protocol/generated';
+import { Methods, type AgentChangedNotification, type AgentInfo, type ResourceSnapshot, type WorkspaceChangedNotification } from '../protocol/generated';
 import { AlertTracker } from './alerts';
 import type { AlertKind } from './presentation';
 import type { AgentStore } from './store';
 
 /** The part of OrchflowClient this needs. */
-export interface AgentClient extends ConnectionEvents {
+export interface AgentClient extends ConnectionEvents, DaemonRequests {
   readonly onAgentChanged: Event<AgentChangedNotification>;
   readonly onResourcesChanged: Event<ResourceSnapshot>;
   readonly onWorkspaceChanged: Event<WorkspaceChangedNotification>;
-  request<M extends RequestMethod>(method: M, params: RequestParams<M>): Promise<RequestResult<M>>;
 }
 
-export class AgentSync {
+export class AgentSync extends StoreSync {
   private readonly tracker = new AlertTracker();
-  private readonly subscriptions: { dispose(): void }[] = [];
-  private readonly connection: ConnectionSync;
 
   constructor(
     private readonly client: AgentClient,
     private readonly store: AgentStore,
-    private readonly logger: Logger,
+    logger: Logger,
     /** Called for each transition worth a notification, after the store has it. */
     private readonly onAlert: (agent: AgentInfo, kind: AlertKind) => void,
     /** Called after each change of one agent (for example to refresh its open log). */
     private readonly onAgentChanged: (id: string) => void = () => undefined,
   ) {
-    this.connection = new ConnectionSync(client, {
-      connected: () => this.refresh(),
-      lost: () => store.clear(),
-      failed: (error) => this.logger.error(`Failed while listing the agents: ${userMessage(error)}`),
-    });
-    this.subscriptions.push(
-      this.connection,
+    super(client, store, logger, 'listing the agents');
+    this.follow(
       client.onAgentChanged((change) => this.apply(change)),
       client.onResourcesChanged((snapshot) => store.applyResources(snapshot)),
       client.onWorkspaceChanged((change) => {
         if (change.kind === 'created' && store.isLoaded) {
-          this.readFigures().catch((error: unknown) => this.logger.warn(`Failed while reading the resource figures: ${userMessage(error)}`));
+          this.background(this.readFigures(), 'reading the resource figures');
         }
       }),
     );
+  }
+
+  /** Without its list the window shows no agent at all: an error, not a warning. */
+  protected override refreshFailed(error: unknown): void {
+    this.logger.error(`Failed while listing the agents: ${userMessage(error)}`);
   }
 
   /** Reads the figures again (the store keeps a newer sample if one arrived meanwhile). */
@@ -71,7 +60,7 @@ export class AgentSync {
   }
 
   /** Lists the agents and the figures again and replaces the store's; announces nothing that the list shows. */
-  async refresh(): Promise<void> {
+  override async refresh(): Promise<void> {
     const generation = this.connection.begin();
     const [list, snapshot] = await Promise.all([this.client.request(Methods.AgentList, {}), this.client.request(Methods.WorkspaceResources, {})]);
     if (!this.connection.isCurrent(generation)) {
@@ -99,11 +88,5 @@ export class AgentSync {
       }
     }
     this.onAgentChanged(change.id);
-  }
-
-  dispose(): void {
-    for (const s of this.subscriptions.splice(0)) {
-      s.dispose();
-    }
   }
 }

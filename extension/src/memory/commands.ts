@@ -3,13 +3,14 @@
 // Like the other commands, each shows the daemon's own message and hint when it fails and never lets a rejection
 // escape (commandRegistry.ts); a damaged memory's error offers Import Memory…, which is the way back: its recovery.
 import * as os from 'node:os';
+import { requireLoaded } from '../common/pickItem';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { OrchflowClient } from '../client/client';
 import type { Logger } from '../client/logger';
 import { offerRecovery, registerGuardedCommands, type CommandHandler, type CommandRun as GuardedRun, type Recovery } from '../commandRegistry';
 import { Commands, type CommandId } from '../constants';
-import { isErrorCode, NotConnectedError, userMessage } from '../protocol/errors';
+import { isErrorCode, userMessage } from '../protocol/errors';
 import { ErrorCodes, Methods, type MemoryEntry, type WorkspaceInfo } from '../protocol/generated';
 import { pickWorkspace as pickWorkspaceIn } from '../workspaces/pick';
 import type { WorkspaceStore } from '../workspaces/store';
@@ -49,14 +50,8 @@ function offeringImport(guarded: GuardedRun): CommandRun {
   return run;
 }
 
-function requireLoaded(ctx: MemoryCommandContext): void {
-  if (!ctx.workspaces.isLoaded || !ctx.memory.isLoaded) {
-    throw new NotConnectedError();
-  }
-}
-
 async function pickWorkspace(ctx: MemoryCommandContext, run: CommandRun, arg: unknown, placeHolder: string): Promise<WorkspaceInfo | undefined> {
-  requireLoaded(ctx);
+  requireLoaded(ctx.workspaces, ctx.memory);
   const workspace = await pickWorkspaceIn(ctx.workspaces, arg, placeHolder);
   run.workspaceId = workspace?.id;
   return workspace;

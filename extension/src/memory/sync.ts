@@ -5,43 +5,26 @@
 // This module must not import 'vscode'.
 import type { Event } from 'vscode-jsonrpc/node';
 import type { Logger } from '../client/logger';
-import { ConnectionSync, type ConnectionEvents } from '../common/connectionSync';
-import { userMessage } from '../protocol/errors';
-import {
-  Methods,
-  type ConfigChangedNotification,
-  type MemoryChangedNotification,
-  type RequestMethod,
-  type RequestParams,
-  type RequestResult,
-  type WorkspaceChangedNotification,
-} from '../protocol/generated';
+import type { ConnectionEvents } from '../common/connectionSync';
+import { StoreSync, type DaemonRequests } from '../common/storeSync';
+import { Methods, type ConfigChangedNotification, type MemoryChangedNotification, type WorkspaceChangedNotification } from '../protocol/generated';
 import type { MemoryStore } from './store';
 
 /** The part of OrchflowClient this needs. */
-export interface MemoryClient extends ConnectionEvents {
+export interface MemoryClient extends ConnectionEvents, DaemonRequests {
   readonly onMemoryChanged: Event<MemoryChangedNotification>;
   readonly onWorkspaceChanged: Event<WorkspaceChangedNotification>;
   readonly onConfigChanged: Event<ConfigChangedNotification>;
-  request<M extends RequestMethod>(method: M, params: RequestParams<M>): Promise<RequestResult<M>>;
 }
 
-export class MemorySync {
-  private readonly subscriptions: { dispose(): void }[] = [];
-  private readonly connection: ConnectionSync;
-
+export class MemorySync extends StoreSync {
   constructor(
     private readonly client: MemoryClient,
     private readonly store: MemoryStore,
-    private readonly logger: Logger,
+    logger: Logger,
   ) {
-    this.connection = new ConnectionSync(client, {
-      connected: () => this.refresh(),
-      lost: () => store.clear(),
-      failed: (error) => this.warn('reading the memory stats', error),
-    });
-    this.subscriptions.push(
-      this.connection,
+    super(client, store, logger, 'reading the memory stats');
+    this.follow(
       client.onMemoryChanged((change) => store.applyChange(change)),
       client.onWorkspaceChanged((change) => {
         if (change.kind === 'deleted') {
@@ -55,7 +38,7 @@ export class MemorySync {
   }
 
   /** Reads every workspace's stats and replaces the store's. */
-  async refresh(): Promise<void> {
+  override async refresh(): Promise<void> {
     const generation = this.connection.begin();
     const since = this.store.mark();
     const { segments } = await this.client.request(Methods.MemoryStats, {});
@@ -77,17 +60,4 @@ export class MemorySync {
     }
   }
 
-  private background(work: Promise<void>, what: string): void {
-    work.catch((error: unknown) => this.warn(what, error));
-  }
-
-  private warn(what: string, error: unknown): void {
-    this.logger.warn(`Failed while ${what}: ${userMessage(error)}`);
-  }
-
-  dispose(): void {
-    for (const s of this.subscriptions.splice(0)) {
-      s.dispose();
-    }
-  }
 }

@@ -2,9 +2,10 @@
 // the server's own message when it fails and never lets a rejection escape.
 import * as vscode from 'vscode';
 import { registerGuardedCommands, type CommandHandler } from '../commandRegistry';
+import { pickItem, requireLoaded } from '../common/pickItem';
 import type { Logger } from '../client/logger';
 import { Commands, TerminalProfileId, type CommandId } from '../constants';
-import { NotConnectedError, userMessage } from '../protocol/errors';
+import { userMessage } from '../protocol/errors';
 import type { TerminalInfo, TerminalPurpose, WorkspaceInfo } from '../protocol/generated';
 import { argumentIdOfKind, pickWorkspace as pickWorkspaceIn } from '../workspaces/pick';
 import type { WorkspaceStore } from '../workspaces/store';
@@ -24,14 +25,8 @@ export function argumentTerminalId(arg: unknown): string | undefined {
   return argumentIdOfKind(arg, 'terminal');
 }
 
-function requireLoaded(ctx: TerminalCommandContext): void {
-  if (!ctx.workspaces.isLoaded || !ctx.terminals.isLoaded) {
-    throw new NotConnectedError();
-  }
-}
-
 function pickWorkspace(ctx: TerminalCommandContext, arg: unknown, placeHolder: string): Promise<WorkspaceInfo | undefined> {
-  requireLoaded(ctx);
+  requireLoaded(ctx.workspaces, ctx.terminals);
   return pickWorkspaceIn(ctx.workspaces, arg, placeHolder);
 }
 
@@ -41,26 +36,18 @@ async function pickTerminal(
   placeHolder: string,
   filter: (t: TerminalInfo) => boolean = () => true,
 ): Promise<TerminalInfo | undefined> {
-  requireLoaded(ctx);
-  const id = argumentTerminalId(arg);
-  if (id !== undefined) {
-    const known = ctx.terminals.get(id);
-    if (!known) {
-      throw new Error(`There is no Orchflow terminal "${id}"; it may have been killed.`);
-    }
-    return known;
-  }
-  const candidates = ctx.terminals.all().filter(filter);
-  if (candidates.length === 0) {
-    void vscode.window.showInformationMessage('There is no Orchflow terminal. Start one with "Orchflow: New Terminal in Workspace...".');
-    return undefined;
-  }
-  const activeId = ctx.manager.activeTerminalId();
-  const picks = terminalPicks(candidates, (w) => ctx.manager.workspaceName(w), ctx.workspaces.activeId);
-  // The terminal in front in the panel is the likeliest target.
-  picks.sort((a, b) => Number(b.id === activeId) - Number(a.id === activeId));
-  const chosen = await vscode.window.showQuickPick(picks, { placeHolder, matchOnDescription: true, matchOnDetail: true });
-  return chosen ? ctx.terminals.get(chosen.id) : undefined;
+  requireLoaded(ctx.workspaces, ctx.terminals);
+  return pickItem(argumentTerminalId(arg), { get: (id) => ctx.terminals.get(id), unknown: (id) => `There is no Orchflow terminal "${id}"; it may have been killed.` }, () => ({
+    candidates: ctx.terminals.all().filter(filter),
+    none: 'There is no Orchflow terminal. Start one with "Orchflow: New Terminal in Workspace...".',
+    picks: (candidates) => {
+      const activeId = ctx.manager.activeTerminalId();
+      const picks = terminalPicks(candidates, (w) => ctx.manager.workspaceName(w), ctx.workspaces.activeId);
+      // The terminal in front in the panel is the likeliest target.
+      return picks.sort((a, b) => Number(b.id === activeId) - Number(a.id === activeId));
+    },
+    placeHolder,
+  }));
 }
 
 async function pickPurpose(workspace: WorkspaceInfo): Promise<TerminalPurpose | undefined> {
@@ -143,7 +130,7 @@ function profileProvider(ctx: TerminalCommandContext): vscode.TerminalProfilePro
   return {
     provideTerminalProfile: async () => {
       // VS Code shows a thrown error's message as a notification.
-      requireLoaded(ctx);
+      requireLoaded(ctx.workspaces, ctx.terminals);
       const workspace = ctx.workspaces.activeWorkspace;
       if (!workspace) {
         throw new Error(

@@ -5,9 +5,9 @@ import * as vscode from 'vscode';
 import type { OrchflowClient } from '../client/client';
 import type { Logger } from '../client/logger';
 import { registerGuardedCommands, type CommandHandler } from '../commandRegistry';
+import { chooseItem, requireLoaded } from '../common/pickItem';
 import { BundledServerRelativePath, Commands, WorkspaceConfigRelativePath, WorkspaceSchemaRelativePath, type CommandId } from '../constants';
 import type { OutputLogger } from '../log';
-import { NotConnectedError } from '../protocol/errors';
 import type { WorkspaceInfo } from '../protocol/generated';
 import { workspaceConfigTemplate } from './configTemplate';
 import { fileExists, windowFolderPaths, type WorkspaceController } from './controller';
@@ -49,12 +49,6 @@ function argumentFolderPath(arg: unknown): string | undefined {
   return undefined;
 }
 
-function requireLoaded(store: WorkspaceStore): void {
-  if (!store.isLoaded) {
-    throw new NotConnectedError();
-  }
-}
-
 /** Finds the workspace a command is about: the argument's, or one the user picks. Undefined when cancelled. */
 async function pickWorkspace(
   ctx: CommandContext,
@@ -70,14 +64,12 @@ async function pickWorkspace(
   if (options.preferActive && ctx.store.activeWorkspace) {
     return ctx.store.activeWorkspace;
   }
-  const candidates = ctx.store.all().filter(options.filter ?? (() => true));
-  if (candidates.length === 0) {
-    void vscode.window.showInformationMessage('There is no Orchflow workspace to choose from. Create one from a folder first.');
-    return undefined;
-  }
-  const picks = workspacePicks(candidates, ctx.store.activeId, ctx.store.openIds());
-  const chosen = await vscode.window.showQuickPick(picks, { placeHolder: options.placeHolder, matchOnDescription: true, matchOnDetail: true });
-  return chosen ? ctx.store.get(chosen.id) : undefined;
+  return chooseItem(ctx.store, {
+    candidates: ctx.store.all().filter(options.filter ?? (() => true)),
+    none: 'There is no Orchflow workspace to choose from. Create one from a folder first.',
+    picks: (candidates) => workspacePicks(candidates, ctx.store.activeId, ctx.store.openIds()),
+    placeHolder: options.placeHolder,
+  });
 }
 
 async function createWorkspace(ctx: CommandContext, arg: unknown): Promise<void> {

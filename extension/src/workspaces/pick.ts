@@ -1,6 +1,6 @@
 // Choosing the workspace a command acts on: the one its argument names (a tree node or an id), else a quick pick
-// with the active workspace first. Shared by the terminal, agent, memory and isolation commands.
-import * as vscode from 'vscode';
+// with the active workspace first. Shared by the terminal, agent, memory and security commands.
+import { pickItem } from '../common/pickItem';
 import type { WorkspaceInfo } from '../protocol/generated';
 import { workspacePicks } from './presentation';
 import type { WorkspaceStore } from './store';
@@ -40,26 +40,14 @@ export interface PickOptions {
 }
 
 /** The workspace named by `arg`, or one the user picks; undefined when they cancel or there is none. */
-export async function pickWorkspace(workspaces: WorkspaceStore, arg: unknown, placeHolder: string, options: PickOptions = {}): Promise<WorkspaceInfo | undefined> {
-  const id = argumentWorkspaceId(arg);
-  if (id !== undefined) {
-    const known = workspaces.get(id);
-    if (!known) {
-      throw new Error(`There is no Orchflow workspace "${id}".`);
-    }
-    return known;
-  }
-  const all = workspaces.all();
-  if (all.length === 0) {
-    void vscode.window.showInformationMessage('There is no Orchflow workspace yet. Create one from a folder first.');
-    return undefined;
-  }
-  const candidates = options.filter ? all.filter(options.filter) : all;
-  if (candidates.length === 0) {
-    void vscode.window.showInformationMessage(options.none ?? 'No Orchflow workspace fits this action.');
-    return undefined;
-  }
-  const picks = workspacePicks(candidates, workspaces.activeId, workspaces.openIds());
-  const chosen = await vscode.window.showQuickPick(picks, { placeHolder, matchOnDescription: true, matchOnDetail: true });
-  return chosen ? workspaces.get(chosen.id) : undefined;
+export function pickWorkspace(workspaces: WorkspaceStore, arg: unknown, placeHolder: string, options: PickOptions = {}): Promise<WorkspaceInfo | undefined> {
+  return pickItem(argumentWorkspaceId(arg), { get: (id) => workspaces.get(id), unknown: (id) => `There is no Orchflow workspace "${id}".` }, () => {
+    const all = workspaces.all();
+    return {
+      candidates: options.filter ? all.filter(options.filter) : all,
+      none: all.length === 0 ? 'There is no Orchflow workspace yet. Create one from a folder first.' : (options.none ?? 'No Orchflow workspace fits this action.'),
+      picks: (candidates) => workspacePicks(candidates, workspaces.activeId, workspaces.openIds()),
+      placeHolder,
+    };
+  });
 }

@@ -4,11 +4,12 @@
 // process Orchflow started), refuses an answer to a change other than the one shown (the fingerprint), and audits
 // each answer with this client's name. The texts come from policy.ts.
 import * as vscode from 'vscode';
+import { requireLoaded } from '../common/pickItem';
 import type { OrchflowClient } from '../client/client';
 import type { Logger } from '../client/logger';
 import { registerGuardedCommands, type CommandHandler } from '../commandRegistry';
 import { Commands, type CommandId } from '../constants';
-import { NotConnectedError, userMessage } from '../protocol/errors';
+import { userMessage } from '../protocol/errors';
 import { Methods, type WorkspaceInfo } from '../protocol/generated';
 import { pickWorkspace } from './pick';
 import { adoptQuestion, applyQuestion, decisionMessage, PolicyActions, PromptTracker, RootActions, type ModalQuestion, type PolicyPrompt } from './policy';
@@ -42,14 +43,8 @@ async function ask(question: ModalQuestion): Promise<boolean> {
   return (await vscode.window.showWarningMessage(question.message, { modal: true, detail: question.detail }, question.button)) === question.button;
 }
 
-function requireLoaded(ctx: PolicyContext): void {
-  if (!ctx.workspaces.isLoaded) {
-    throw new NotConnectedError();
-  }
-}
-
 async function applyPolicyChange(ctx: PolicyContext, arg: unknown): Promise<void> {
-  requireLoaded(ctx);
+  requireLoaded(ctx.workspaces);
   const workspace = await pickWorkspace(ctx.workspaces, arg, 'Pick the workspace whose pending policy change to apply', {
     filter: (w) => w.pendingPolicy != null,
     none: 'No Orchflow workspace has a pending policy change.',
@@ -61,7 +56,7 @@ async function applyPolicyChange(ctx: PolicyContext, arg: unknown): Promise<void
 }
 
 async function keepCurrentPolicy(ctx: PolicyContext, arg: unknown): Promise<void> {
-  requireLoaded(ctx);
+  requireLoaded(ctx.workspaces);
   const workspace = await pickWorkspace(ctx.workspaces, arg, 'Pick the workspace whose current policy to keep', {
     filter: (w) => w.pendingPolicy != null && !w.pendingPolicy.rejectedAt,
     none: 'No Orchflow workspace has a pending policy change.',
@@ -72,7 +67,7 @@ async function keepCurrentPolicy(ctx: PolicyContext, arg: unknown): Promise<void
 }
 
 async function adoptWorkspaceRoot(ctx: PolicyContext, arg: unknown): Promise<void> {
-  requireLoaded(ctx);
+  requireLoaded(ctx.workspaces);
   const workspace = await pickWorkspace(ctx.workspaces, arg, 'Pick the workspace whose replaced root to adopt', {
     filter: (w) => w.rootProblem?.kind === 'replaced',
     none: 'No Orchflow workspace has a replaced root.',

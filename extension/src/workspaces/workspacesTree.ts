@@ -18,7 +18,7 @@ import {
   type IsolationFeatureNode,
   type IsolationNode,
   type ResourcesNode,
-} from '../isolation/presentation';
+} from '../security/presentation';
 import { memoryNode, type MemoryNode } from '../memory/presentation';
 import type { MemoryStore } from '../memory/store';
 import type { TerminalInfo } from '../protocol/generated';

@@ -7,13 +7,10 @@ namespace Orchflow.Server.Agents;
 /// <summary>RPC handlers of orchflow/agent/*; the rules live in <see cref="AgentService"/>.</summary>
 public sealed class AgentHandlers(ClientSession session, AgentService agents)
 {
-    /// <summary>Who asked, for the events ("stopped by vscode").</summary>
-    private string By => session.ClientInfo?.Name ?? $"client {session.Id}";
-
     [JsonRpcMethod(Methods.AgentSpawn, UseSingleObjectParameterDeserialization = true)]
     public Task<AgentInfo> SpawnAsync(AgentSpawnParams p, CancellationToken cancellationToken)
     {
-        return agents.SpawnAsync(p, By, cancellationToken);
+        return agents.SpawnAsync(p, session.By, cancellationToken);
     }
 
     [JsonRpcMethod(Methods.AgentList, UseSingleObjectParameterDeserialization = true)]
@@ -31,43 +28,43 @@ public sealed class AgentHandlers(ClientSession session, AgentService agents)
     [JsonRpcMethod(Methods.AgentSend, UseSingleObjectParameterDeserialization = true)]
     public AgentInfo Send(AgentSendParams p)
     {
-        return agents.Send(p.Id, p.Text, By);
+        return agents.Send(p.Id, p.Text, session.By);
     }
 
     [JsonRpcMethod(Methods.AgentAnswer, UseSingleObjectParameterDeserialization = true)]
     public AgentInfo Answer(AgentAnswerParams p)
     {
-        return agents.Answer(p.Id, p.Choice, p.Question, By);
+        return agents.Answer(p.Id, p.Choice, p.Question, session.By);
     }
 
     [JsonRpcMethod(Methods.AgentPause, UseSingleObjectParameterDeserialization = true)]
     public AgentInfo Pause(AgentRef p)
     {
-        return agents.Pause(p.Id, By);
+        return agents.Pause(p.Id, session.By);
     }
 
     [JsonRpcMethod(Methods.AgentResume, UseSingleObjectParameterDeserialization = true)]
     public AgentInfo Resume(AgentRef p)
     {
-        return agents.Resume(p.Id, By);
+        return agents.Resume(p.Id, session.By);
     }
 
     [JsonRpcMethod(Methods.AgentStop, UseSingleObjectParameterDeserialization = true)]
     public AgentInfo Stop(AgentRef p)
     {
-        return agents.Stop(p.Id, By);
+        return agents.Stop(p.Id, session.By);
     }
 
     [JsonRpcMethod(Methods.AgentRestart, UseSingleObjectParameterDeserialization = true)]
     public AgentInfo Restart(AgentRef p)
     {
-        return agents.Restart(p.Id, By);
+        return agents.Restart(p.Id, session.By);
     }
 
     [JsonRpcMethod(Methods.AgentRemove, UseSingleObjectParameterDeserialization = true)]
     public async Task<AgentRemoveResult> RemoveAsync(AgentRef p)
     {
-        return new AgentRemoveResult { Id = await agents.RemoveAsync(p.Id, By).ConfigureAwait(false) };
+        return new AgentRemoveResult { Id = await agents.RemoveAsync(p.Id, session.By).ConfigureAwait(false) };
     }
 
     [JsonRpcMethod(Methods.AgentLogs, UseSingleObjectParameterDeserialization = true)]

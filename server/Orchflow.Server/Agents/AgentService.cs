@@ -255,18 +255,14 @@ public sealed partial class AgentService : IAsyncDisposable
                 throw NotAllowed(agent, "be stopped", null);
             }
 
-            agent.Stopping = true;
-            terminalId = agent.TerminalId;
+            terminalId = MarkStopping(agent);
         }
 
-        KillTerminal(terminalId);
-        lock (_agents.Gate)
+        return KillRunThen(agent, terminalId, () =>
         {
-            agent.Stopping = false;
-            agent.TerminalId = null;
             _runs.Finish(agent, AgentState.Stopped, $"Stopped by {by ?? "a client"}.", AgentEventKind.Stopped, $"{id} stopped by {by ?? "a client"}", by);
             return _mapper.View(agent);
-        }
+        });
     }
 
     /// <summary>Runs the same type and task again: same id, a new terminal, starting (or queued when the pool is full).</summary>
@@ -284,16 +280,12 @@ public sealed partial class AgentService : IAsyncDisposable
             }
 
             heldSlot = agent.HoldsSlot;
-            agent.Stopping = true;
-            terminalId = agent.TerminalId;
+            terminalId = MarkStopping(agent);
         }
 
         // The previous run's terminal goes, whether it still runs, has exited, or was lost with the previous daemon.
-        KillTerminal(terminalId);
-        lock (_agents.Gate)
+        return KillRunThen(agent, terminalId, () =>
         {
-            agent.Stopping = false;
-            agent.TerminalId = null;
             _runs.EndRun(agent);
             _publisher.AddEvent(agent, AgentEventKind.Restarted, $"{id} restarted by {by ?? "a client"} (run {agent.Runs + 1})", by: by);
             if (heldSlot && !_agents.Closed)
@@ -314,7 +306,7 @@ public sealed partial class AgentService : IAsyncDisposable
             }
 
             return _mapper.View(agent);
-        }
+        });
     }
 
     /// <summary>Stops the agent if it is active, removes its worktree (its branch stays) and its log, and forgets it.</summary>
@@ -330,20 +322,18 @@ public sealed partial class AgentService : IAsyncDisposable
                 throw NotAllowed(agent, "be removed", "It is being stopped or restarted; try again in a moment.");
             }
 
-            agent.Stopping = true;
-            terminalId = agent.TerminalId;
+            terminalId = MarkStopping(agent);
         }
 
-        KillTerminal(terminalId);
-        Task? logDone;
-        lock (_agents.Gate)
+        var logDone = KillRunThen(agent, terminalId, () =>
         {
-            logDone = _runs.EndRun(agent);
+            var done = _runs.EndRun(agent);
             _agents.Remove(id);
             _publisher.AddEvent(agent, AgentEventKind.Removed, $"{id} removed by {by ?? "a client"}", by: by);
             _publisher.Removed(agent);
             _queue.Schedule(agent.WorkspaceId, _runs.Start);
-        }
+            return done;
+        });
 
         await ForgetFilesAsync(agent, logDone).ConfigureAwait(false);
         _log.Info($"Agent {id} removed");
@@ -395,18 +385,16 @@ public sealed partial class AgentService : IAsyncDisposable
             string? terminalId;
             lock (_agents.Gate)
             {
-                agent.Stopping = true;
-                terminalId = agent.TerminalId;
+                terminalId = MarkStopping(agent);
             }
 
-            KillTerminal(terminalId);
-            Task? logDone;
-            lock (_agents.Gate)
+            var logDone = KillRunThen(agent, terminalId, () =>
             {
-                logDone = _runs.EndRun(agent);
+                var done = _runs.EndRun(agent);
                 _agents.Remove(agent.Id);
                 _publisher.Removed(agent);
-            }
+                return done;
+            });
 
             Track(ForgetFilesAsync(agent, logDone));
         }
@@ -459,6 +447,32 @@ public sealed partial class AgentService : IAsyncDisposable
         }
 
         ProcessTree.Signal(sid, signal);
+    }
+
+    /// <summary>
+    /// Marks the agent Stopping, so that no other action starts on it while its terminal is killed outside the lock,
+    /// and returns that terminal. Call with the lock held, after the action's own checks.
+    /// </summary>
+    private static string? MarkStopping(Agent agent)
+    {
+        agent.Stopping = true;
+        return agent.TerminalId;
+    }
+
+    /// <summary>
+    /// The second half of stopping, restarting and removing an agent marked by <see cref="MarkStopping"/>: kills its
+    /// terminal outside the lock (the kill waits for the process tree to go), then, under the lock again, clears the
+    /// mark and the terminal and finishes the action with <paramref name="then"/>.
+    /// </summary>
+    private T KillRunThen<T>(Agent agent, string? terminalId, Func<T> then)
+    {
+        KillTerminal(terminalId);
+        lock (_agents.Gate)
+        {
+            agent.Stopping = false;
+            agent.TerminalId = null;
+            return then();
+        }
     }
 
     private void KillTerminal(string? terminalId)

@@ -10,18 +10,16 @@ namespace Orchflow.Server.Limits;
 /// </summary>
 public sealed class LimitsHandlers(ClientSession session, ResourceGovernor limits, ResourceMonitor resources)
 {
-    private string By => session.ClientInfo?.Name ?? $"client {session.Id}";
-
     [JsonRpcMethod(Methods.WorkspaceSuspend, UseSingleObjectParameterDeserialization = true)]
     public WorkspaceSuspendResult Suspend(WorkspaceRef p)
     {
-        return limits.Suspend(p.Id, By);
+        return limits.Suspend(p.Id, session.By);
     }
 
     [JsonRpcMethod(Methods.WorkspaceResume, UseSingleObjectParameterDeserialization = true)]
     public WorkspaceSuspendResult Resume(WorkspaceRef p)
     {
-        return limits.Resume(p.Id, By);
+        return limits.Resume(p.Id, session.By);
     }
 
     [JsonRpcMethod(Methods.WorkspaceResources, UseSingleObjectParameterDeserialization = true)]

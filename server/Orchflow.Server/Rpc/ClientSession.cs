@@ -27,6 +27,9 @@ public sealed class ClientSession
 
     public ClientInfo? ClientInfo { get; internal set; }
 
+    /// <summary>Who asked, as the events say it ("stopped by vscode"): the client's name, else "client N".</summary>
+    public string By => ClientInfo?.Name ?? $"client {Id}";
+
     public bool Initialized { get; private set; }
 
     public bool ShutdownRequested { get; private set; }

@@ -5,7 +5,7 @@
 // nothing here decides that something is enforced, so nothing here can claim more than the daemon does.
 // Figures are the daemon's measurements; where it has none, the text says so ("—"), never a made-up number.
 // This module must not import 'vscode'.
-import { formatCpu, formatMemory, formatTime, NotMeasured } from '../agents/presentation';
+import { formatCpu, formatRam, formatTime, NotMeasured } from '../agents/presentation';
 import { TreeItemContext } from '../constants';
 import {
   Limits,
@@ -125,9 +125,9 @@ function plural(n: number, one: string, many = `${one}s`): string {
 }
 
 
-/** "120 MiB", or "120 MiB of 2 GiB" when the workspace has a memory limit. */
-function memoryWithLimit(bytes: number, limit: number | null | undefined): string {
-  const used = formatMemory(bytes);
+/** Resident RAM: "120 MiB", or "120 MiB of 2 GiB" when the workspace has a memory_limit. */
+function ramWithLimit(bytes: number, limit: number | null | undefined): string {
+  const used = formatRam(bytes);
   return limit == null ? used : `${used} of ${formatBytes(limit)}`;
 }
 
@@ -142,7 +142,7 @@ export function resourcesDescription(workspace: WorkspaceInfo, figures: Workspac
   if (figures.processes === 0 && figures.terminals === 0) {
     return 'nothing running';
   }
-  return [formatCpu(figures.cpuPercent), memoryWithLimit(figures.memoryBytes, workspace.metadata.resourceLimits.memoryLimitBytes), plural(figures.processes, 'process', 'processes')].join(
+  return [formatCpu(figures.cpuPercent), ramWithLimit(figures.memoryBytes, workspace.metadata.resourceLimits.memoryLimitBytes), plural(figures.processes, 'process', 'processes')].join(
     ' · ',
   );
 }
@@ -154,14 +154,14 @@ export function resourcesTooltip(workspace: WorkspaceInfo, figures: WorkspaceRes
     paragraphs.push(`Not measured yet (${NotMeasured}): the daemon has sent no figures for this workspace.`);
   } else {
     const cpu = figures.cpuPercent == null ? `CPU ${NotMeasured} (not measured twice yet)` : `${formatCpu(figures.cpuPercent)} (100% is one core)`;
-    const memory =
+    const ram =
       limits.memoryLimitBytes == null
-        ? `memory ${formatMemory(figures.memoryBytes)} (no memory_limit)`
-        : `memory ${formatMemory(figures.memoryBytes)} of ${formatBytes(limits.memoryLimitBytes)} (${Math.round((figures.memoryBytes / limits.memoryLimitBytes) * 100)}%)`;
+        ? `memory ${formatRam(figures.memoryBytes)} (no memory_limit)`
+        : `memory ${formatRam(figures.memoryBytes)} of ${formatBytes(limits.memoryLimitBytes)} (${Math.round((figures.memoryBytes / limits.memoryLimitBytes) * 100)}%)`;
     paragraphs.push(
       [
         cpu,
-        figures.processes === 0 && figures.terminals === 0 ? 'memory 0 (nothing running)' : memory,
+        figures.processes === 0 && figures.terminals === 0 ? 'memory 0 (nothing running)' : ram,
         `${plural(figures.processes, 'process', 'processes')} of ${limits.processLimit}`,
         `${plural(figures.terminals, 'running terminal')} of ${limits.terminalLimit}`,
         `${plural(figures.agents, 'active agent')} of ${limits.maxAgents}${figures.queuedAgents > 0 ? ` (${figures.queuedAgents} queued)` : ''}`,
@@ -173,11 +173,11 @@ export function resourcesTooltip(workspace: WorkspaceInfo, figures: WorkspaceRes
   if (workspace.hibernation) {
     paragraphs.push(`$(debug-pause) ${escapeMarkdown(hibernationText(workspace.hibernation))}.`);
   }
-  const memoryRule =
+  const ramRule =
     limits.memoryLimitBytes == null
       ? ''
       : ` Above 80% of memory_limit the newest running agent is paused; at the limit the one that pushed the workspace over is stopped, with a notification saying why.`;
-  paragraphs.push(`Memory is resident memory summed over the processes of its running terminals.${memoryRule}`);
+  paragraphs.push(`Memory is resident memory summed over the processes of its running terminals.${ramRule}`);
   return paragraphs.join('\n\n');
 }
 

@@ -18,7 +18,7 @@ import {
   secretSetMessage,
   secretValueProblem,
   suspendMessage,
-} from '../src/isolation/presentation';
+} from '../src/security/presentation';
 import type { AuditEntry, SecretInfo, SecretListResult } from '../src/protocol/generated';
 import { feature, hibernation, notice, strictEnforced, strictNotEnforced, unescapeMarkdown, workspace, workspaceResources } from './fixtures';
 

@@ -1,13 +1,13 @@
-// The isolation commands: Suspend Workspace and Resume Workspace (hibernation), Show Audit Log, and the secrets:
+// The security commands: Suspend Workspace and Resume Workspace (hibernation), Show Audit Log, and the secrets:
 // Set Secret... (the value typed into a password box, sent to the daemon and never shown again), Remove Secret...
 // and List Secrets (the daemon's masked hints only). Like the other commands, each shows the daemon's own message and
 // hint when it fails and never lets a rejection escape.
 import * as vscode from 'vscode';
+import { requireLoaded } from '../common/pickItem';
 import { registerGuardedCommands, type CommandHandler } from '../commandRegistry';
 import type { OrchflowClient } from '../client/client';
 import type { Logger } from '../client/logger';
 import { Commands, type CommandId } from '../constants';
-import { NotConnectedError } from '../protocol/errors';
 import { Methods, type SecretListResult, type WorkspaceInfo } from '../protocol/generated';
 import { pickWorkspace as pickWorkspaceIn, type PickOptions } from '../workspaces/pick';
 import type { WorkspaceStore } from '../workspaces/store';
@@ -24,7 +24,7 @@ import {
   type SecretPickView,
 } from './presentation';
 
-export interface IsolationCommandContext {
+export interface SecurityCommandContext {
   readonly client: OrchflowClient;
   readonly workspaces: WorkspaceStore;
   readonly audit: AuditLogProvider;
@@ -34,16 +34,14 @@ export interface IsolationCommandContext {
 /** How long the status bar shows what a command did. */
 const StatusMessageMs = 5_000;
 
-function pickWorkspace(ctx: IsolationCommandContext, arg: unknown, placeHolder: string, options?: PickOptions): Promise<WorkspaceInfo | undefined> {
-  if (!ctx.workspaces.isLoaded) {
-    throw new NotConnectedError();
-  }
+function pickWorkspace(ctx: SecurityCommandContext, arg: unknown, placeHolder: string, options?: PickOptions): Promise<WorkspaceInfo | undefined> {
+  requireLoaded(ctx.workspaces);
   return pickWorkspaceIn(ctx.workspaces, arg, placeHolder, options);
 }
 
 // ---- Hibernation ----
 
-async function suspendWorkspace(ctx: IsolationCommandContext, arg: unknown): Promise<void> {
+async function suspendWorkspace(ctx: SecurityCommandContext, arg: unknown): Promise<void> {
   const workspace = await pickWorkspace(ctx, arg, 'Pick the workspace to suspend: its processes stop where they are', {
     filter: (w) => !w.hibernation,
     none: 'Every Orchflow workspace is suspended already.',
@@ -59,7 +57,7 @@ async function suspendWorkspace(ctx: IsolationCommandContext, arg: unknown): Pro
   vscode.window.setStatusBarMessage(`$(debug-pause) ${message}`, StatusMessageMs);
 }
 
-async function resumeWorkspace(ctx: IsolationCommandContext, arg: unknown): Promise<void> {
+async function resumeWorkspace(ctx: SecurityCommandContext, arg: unknown): Promise<void> {
   const workspace = await pickWorkspace(ctx, arg, 'Pick the suspended workspace to resume', {
     filter: (w) => w.hibernation != null,
     none: 'No Orchflow workspace is suspended.',
@@ -75,7 +73,7 @@ async function resumeWorkspace(ctx: IsolationCommandContext, arg: unknown): Prom
 
 // ---- The audit log ----
 
-async function showAuditLog(ctx: IsolationCommandContext, arg: unknown): Promise<void> {
+async function showAuditLog(ctx: SecurityCommandContext, arg: unknown): Promise<void> {
   const workspace = await pickWorkspace(ctx, arg, 'Pick the workspace whose audit log to show');
   if (workspace) {
     await ctx.audit.open(workspace.id);
@@ -84,7 +82,7 @@ async function showAuditLog(ctx: IsolationCommandContext, arg: unknown): Promise
 
 // ---- Secrets ----
 
-async function listSecretsOf(ctx: IsolationCommandContext, workspace: WorkspaceInfo): Promise<SecretListResult> {
+async function listSecretsOf(ctx: SecurityCommandContext, workspace: WorkspaceInfo): Promise<SecretListResult> {
   const result = await ctx.client.request(Methods.SecretList, { workspaceId: workspace.id });
   for (const problem of secretProblems(result)) {
     ctx.logger.warn(`Secrets of ${workspace.id}: ${problem}`);
@@ -92,7 +90,7 @@ async function listSecretsOf(ctx: IsolationCommandContext, workspace: WorkspaceI
   return result;
 }
 
-async function setSecret(ctx: IsolationCommandContext, arg: unknown): Promise<void> {
+async function setSecret(ctx: SecurityCommandContext, arg: unknown): Promise<void> {
   const workspace = await pickWorkspace(ctx, arg, 'Pick the workspace the secret is for (only its processes get it)');
   if (!workspace) {
     return;
@@ -136,7 +134,7 @@ function secretItems(result: SecretListResult, filter: (s: SecretPickView) => bo
   return [...secretPicks(result).filter(filter).map((s): SecretItem => ({ label: s.label, description: s.description, detail: s.detail, secret: s })), ...problems];
 }
 
-async function removeSecret(ctx: IsolationCommandContext, arg: unknown): Promise<void> {
+async function removeSecret(ctx: SecurityCommandContext, arg: unknown): Promise<void> {
   const workspace = await pickWorkspace(ctx, arg, 'Pick the workspace whose secret to remove');
   if (!workspace) {
     return;
@@ -172,7 +170,7 @@ async function removeSecret(ctx: IsolationCommandContext, arg: unknown): Promise
   void vscode.window.showInformationMessage(message);
 }
 
-async function listSecrets(ctx: IsolationCommandContext, arg: unknown): Promise<void> {
+async function listSecrets(ctx: SecurityCommandContext, arg: unknown): Promise<void> {
   const workspace = await pickWorkspace(ctx, arg, 'Pick the workspace whose secrets to list');
   if (!workspace) {
     return;
@@ -197,7 +195,7 @@ async function listSecrets(ctx: IsolationCommandContext, arg: unknown): Promise<
   }
 }
 
-export function registerIsolationCommands(ctx: IsolationCommandContext): vscode.Disposable[] {
+export function registerSecurityCommands(ctx: SecurityCommandContext): vscode.Disposable[] {
   const handlers: [CommandId, CommandHandler][] = [
     [Commands.SuspendWorkspace, (arg) => suspendWorkspace(ctx, arg)],
     [Commands.ResumeWorkspace, (arg) => resumeWorkspace(ctx, arg)],
