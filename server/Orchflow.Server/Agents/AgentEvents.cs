@@ -19,7 +19,7 @@ public sealed class AgentEvents(AgentStore store)
         {
             WorkspaceId = e.WorkspaceId,
             AgentId = e.AgentId,
-            Kind = Wire(e.Kind),
+            Kind = Name(e.Kind),
             At = e.At.UtcDateTime,
             Message = e.Message,
             ExitCode = e.ExitCode,
@@ -57,5 +57,5 @@ public sealed class AgentEvents(AgentStore store)
         return line.Length <= 80 ? line : line[..79] + "…";
     }
 
-    private static string Wire(AgentEventKind kind) => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(kind.ToString());
+    private static string Name(AgentEventKind kind) => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(kind.ToString());
 }

@@ -58,7 +58,7 @@ internal sealed class AgentMapper(ResourceMonitor resources)
         Name = a.Name,
         Task = a.Task,
         Mode = a.Mode == AgentMode.Batch ? "batch" : "interactive",
-        State = Wire(a.State),
+        State = Name(a.State),
         TerminalId = a.TerminalId,
         ExitCode = a.ExitCode,
         Signal = a.Signal,
@@ -103,7 +103,7 @@ internal sealed class AgentMapper(ResourceMonitor resources)
     };
 
     /// <summary>A state as the wire and the database spell it (needsInput).</summary>
-    public static string Wire(AgentState s) => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(s.ToString());
+    public static string Name(AgentState s) => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(s.ToString());
 
     private static DateTimeOffset Utc(DateTime t) => new(DateTime.SpecifyKind(t, DateTimeKind.Utc));
 }

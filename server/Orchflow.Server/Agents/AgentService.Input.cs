@@ -34,7 +34,7 @@ public sealed partial class AgentService
         {
             if (agent.State != AgentState.NeedsInput)
             {
-                throw new OrchflowException(ErrorCodes.NotAllowed, $"Agent '{id}' is {AgentMapper.Wire(agent.State)}; nothing to answer.",
+                throw new OrchflowException(ErrorCodes.NotAllowed, $"Agent '{id}' is {AgentMapper.Name(agent.State)}; nothing to answer.",
                     $"Answer when it needs input: `orchflow agent wait {id} --until needs-input` waits for that.");
             }
 

@@ -417,8 +417,8 @@ public sealed partial class AgentService : IAsyncDisposable
                 agent.State = AgentState.Interrupted;
                 agent.EndedAt = now;
                 interrupted++;
-                agent.Message = $"The daemon stopped while it was {AgentMapper.Wire(state)}; restart it to run the task again.";
-                _publisher.Events.Add(new AgentEvent { WorkspaceId = agent.WorkspaceId, AgentId = agent.Id, Kind = AgentEventKind.Interrupted, At = now, Message = $"{agent.Id} was interrupted: the daemon stopped while it was {AgentMapper.Wire(state)}" });
+                agent.Message = $"The daemon stopped while it was {AgentMapper.Name(state)}; restart it to run the task again.";
+                _publisher.Events.Add(new AgentEvent { WorkspaceId = agent.WorkspaceId, AgentId = agent.Id, Kind = AgentEventKind.Interrupted, At = now, Message = $"{agent.Id} was interrupted: the daemon stopped while it was {AgentMapper.Name(state)}" });
             }
             else
             {
@@ -530,7 +530,7 @@ public sealed partial class AgentService : IAsyncDisposable
     private static OrchflowException ShuttingDown() => new(ErrorCodes.ShuttingDown, "The daemon is stopping; no agent can be spawned now.");
 
     private static OrchflowException NotAllowed(Agent agent, string what, string? hint) =>
-        new(ErrorCodes.NotAllowed, $"Agent '{agent.Id}' is {(agent.Stopping ? "being stopped" : AgentMapper.Wire(agent.State))} and cannot {what}.", hint);
+        new(ErrorCodes.NotAllowed, $"Agent '{agent.Id}' is {(agent.Stopping ? "being stopped" : AgentMapper.Name(agent.State))} and cannot {what}.", hint);
 
     private static int ParseNumber(string id, string ns) =>
         id.StartsWith(ns + "-a", StringComparison.Ordinal) && int.TryParse(id.AsSpan(ns.Length + 2), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
