@@ -120,3 +120,54 @@ public static class KillableDaemon
         }
     }
 }
+
+/// <summary>
+/// One round of a crash test: writers send requests through <see cref="AcknowledgedAsync{T}"/>, and once
+/// <paramref name="killAfter"/> of them are acknowledged the daemon is killed with SIGKILL, with writes still in flight
+/// (<see cref="KillAsync"/>). A write counts as acknowledged only when its response arrived.
+/// </summary>
+public sealed class CrashRound(JsonRpc rpc, int killAfter)
+{
+    private readonly TaskCompletionSource _kill = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _acknowledged;
+    private int _inFlight;
+
+    /// <summary>Sends one write; false once the daemon is gone (the writer stops), else the answer went to <paramref name="acknowledged"/>.</summary>
+    public async Task<bool> AcknowledgedAsync<T>(string method, object args, Action<T> acknowledged)
+    {
+        Interlocked.Increment(ref _inFlight);
+        T result;
+        try
+        {
+            result = await rpc.InvokeWithParameterObjectAsync<T>(method, args);
+        }
+        catch (Exception e) when (e is ConnectionLostException or ObjectDisposedException or RemoteInvocationException)
+        {
+            return false;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+
+        acknowledged(result);
+        if (Interlocked.Increment(ref _acknowledged) == killAfter)
+        {
+            _kill.TrySetResult();
+        }
+
+        return true;
+    }
+
+    /// <summary>Kills <paramref name="daemon"/> once enough writes are acknowledged, waits for the writers to stop, and returns how many writes were in flight at the kill.</summary>
+    public async Task<int> KillAsync(System.Diagnostics.Process daemon, IEnumerable<Task> writers)
+    {
+        await _kill.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        int inFlight = Volatile.Read(ref _inFlight);
+        daemon.Kill(); // SIGKILL
+        await daemon.WaitForExitAsync();
+        await Task.WhenAll(writers).WaitAsync(TimeSpan.FromSeconds(30));
+        rpc.Dispose();
+        return inFlight;
+    }
+}

@@ -50,48 +50,20 @@ public sealed class MainDatabaseCrashTests
             var missing = agents.Where(a => !present.Contains(a)).ToList();
             Assert.True(missing.Count == 0, $"iteration {i}: {missing.Count} acknowledged agents are missing after kill -9, e.g. {string.Join(", ", missing.Take(5))}");
 
-            int killAfter = random.Next(3, 12);
-            int ackedThisRound = 0, inFlight = 0;
-            var kill = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            async Task<bool> AcknowledgedAsync<T>(string method, object args, Action<T> acknowledged)
-            {
-                Interlocked.Increment(ref inFlight);
-                T result;
-                try
-                {
-                    result = await rpc.InvokeWithParameterObjectAsync<T>(method, args);
-                }
-                catch (Exception e) when (e is ConnectionLostException or ObjectDisposedException or RemoteInvocationException)
-                {
-                    return false;
-                }
-                finally
-                {
-                    Interlocked.Decrement(ref inFlight);
-                }
-
-                acknowledged(result);
-                if (Interlocked.Increment(ref ackedThisRound) == killAfter)
-                {
-                    kill.TrySetResult();
-                }
-
-                return true;
-            }
-
+            var round = new CrashRound(rpc, killAfter: random.Next(3, 12));
             var writers = Enumerable.Range(0, Renamers).Select(w => Task.Run(async () =>
             {
                 for (int n = lastName[w] + 1; ; n++)
                 {
                     int name = n;
-                    if (!await AcknowledgedAsync<WorkspaceInfo>(Methods.WorkspaceUpdate, new WorkspaceUpdateParams { Id = ids[w], Name = $"crash-{w}-{name}" }, _ => lastName[w] = name))
+                    if (!await round.AcknowledgedAsync<WorkspaceInfo>(Methods.WorkspaceUpdate, new WorkspaceUpdateParams { Id = ids[w], Name = $"crash-{w}-{name}" }, _ => lastName[w] = name))
                     {
                         return;
                     }
                 }
             })).Append(Task.Run(async () =>
             {
-                while (await AcknowledgedAsync<AgentInfo>(Methods.AgentSpawn, new AgentSpawnParams { WorkspaceId = ids[0], Type = "command", Task = "sleep 600" }, a =>
+                while (await round.AcknowledgedAsync<AgentInfo>(Methods.AgentSpawn, new AgentSpawnParams { WorkspaceId = ids[0], Type = "command", Task = "sleep 600" }, a =>
                 {
                     lock (agents)
                     {
@@ -102,12 +74,7 @@ public sealed class MainDatabaseCrashTests
                 }
             })).ToList();
 
-            await kill.Task.WaitAsync(TimeSpan.FromSeconds(60));
-            inFlightAtKill += Volatile.Read(ref inFlight);
-            daemon.Kill(); // SIGKILL
-            await daemon.WaitForExitAsync();
-            await Task.WhenAll(writers).WaitAsync(TimeSpan.FromSeconds(30));
-            rpc.Dispose();
+            inFlightAtKill += await round.KillAsync(daemon, writers);
         }
 
         await using (var last = new KillOnDispose(KillableDaemon.Start(home)))

@@ -33,46 +33,26 @@ public sealed class MemoryCrashTests
             Assert.True(missing.Count == 0, $"iteration {i}: {missing.Count} acknowledged entries are missing after kill -9, e.g. {string.Join(", ", missing.Take(5))}");
 
             // Kill once this many writes of this round are acknowledged, with the writers still sending.
-            int killAfter = random.Next(3, 20);
-            int ackedThisRound = 0, inFlight = 0;
-            var kill = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var round = new CrashRound(rpc, killAfter: random.Next(3, 20));
             var writers = Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
             {
                 for (int n = 0; ; n++)
                 {
                     var key = $"i{i:D3}-w{w}-{n}";
-                    Interlocked.Increment(ref inFlight);
-                    try
+                    if (!await round.AcknowledgedAsync<MemorySetResult>(Methods.MemorySet, new MemorySetParams { WorkspaceId = "default", Key = key, Value = $"value of {key}" }, _ =>
                     {
-                        await rpc.InvokeWithParameterObjectAsync<MemorySetResult>(Methods.MemorySet, new MemorySetParams { WorkspaceId = "default", Key = key, Value = $"value of {key}" });
-                    }
-                    catch (Exception e) when (e is ConnectionLostException or ObjectDisposedException or RemoteInvocationException)
+                        lock (acked)
+                        {
+                            acked.Add(key);
+                        }
+                    }))
                     {
                         return;
-                    }
-                    finally
-                    {
-                        Interlocked.Decrement(ref inFlight);
-                    }
-
-                    lock (acked)
-                    {
-                        acked.Add(key);
-                    }
-
-                    if (Interlocked.Increment(ref ackedThisRound) == killAfter)
-                    {
-                        kill.TrySetResult();
                     }
                 }
             })).ToList();
 
-            await kill.Task.WaitAsync(TimeSpan.FromSeconds(60));
-            inFlightAtKill += Volatile.Read(ref inFlight);
-            daemon.Kill(); // SIGKILL
-            await daemon.WaitForExitAsync();
-            await Task.WhenAll(writers).WaitAsync(TimeSpan.FromSeconds(30));
-            rpc.Dispose();
+            inFlightAtKill += await round.KillAsync(daemon, writers);
         }
 
         using (var last = KillableDaemon.Start(home))
