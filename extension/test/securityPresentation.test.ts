@@ -206,6 +206,7 @@ test('a notice shows the daemon\'s message with the buttons that fit its kind', 
     ['soft limit, no agent to pause', notice({ kind: 'softLimit', level: 'warning' }), undefined, 'warning', ['Open Audit Log']],
     ['OOM kill', notice({ kind: 'outOfMemory', level: 'error' }), undefined, 'error', ['Open Audit Log']],
     ['refused forks', notice({ kind: 'forkRefused', level: 'warning' }), undefined, 'warning', ['Open Audit Log']],
+    ['cleaned up after a daemon that did not stop cleanly', notice({ kind: 'recovered', level: 'warning' }), undefined, 'warning', ['Open Audit Log']],
   ];
   for (const [what, n, agent, severity, actions] of cases) {
     const view = noticeView(n, agent);

@@ -183,6 +183,12 @@ public enum NoticeKind
 
     /// <summary>The workspace reached its process limit: forks were refused.</summary>
     ForkRefused,
+
+    /// <summary>
+    /// At start: a daemon of this home that did not stop cleanly (kill -9, a crash) left processes in the workspace's
+    /// control group, frozen by a suspension or not; they were thawed and killed, and the group removed.
+    /// </summary>
+    Recovered,
 }
 
 /// <summary>Server to every client: something happened to a workspace that its user should know, and why (a limit acted, it was suspended).</summary>

@@ -301,6 +301,9 @@ public sealed record StatusResult
     /// <summary>Terminals that were running when the daemon last stopped or crashed; their processes are gone.</summary>
     public required IReadOnlyList<TerminalInfo> LostTerminals { get; init; }
 
+    /// <summary>What this daemon cleaned up at its start after a daemon that did not stop cleanly (<see cref="NoticeKind.Recovered"/>).</summary>
+    public required IReadOnlyList<WorkspaceNotice> StartNotices { get; init; }
+
     /// <summary>Workspaces whose own config file has errors.</summary>
     public required IReadOnlyList<string> WorkspacesWithConfigErrors { get; init; }
 

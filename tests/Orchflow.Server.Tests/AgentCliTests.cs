@@ -311,7 +311,7 @@ public sealed class AgentCliTests
 
         var paused = await Ok(d.Home, "agent", "pause", id);
         Assert.StartsWith($"Paused agent '{id}'", paused.Stdout, StringComparison.Ordinal);
-        await Poll.UntilAsync(() => tree.All(p => ProcState(p) == 'T'), "every process of the session is stopped (T)", intervalMs: 20);
+        await Poll.UntilAsync(() => tree.All(p => ProcFs.State(p) == 'T'), "every process of the session is stopped (T)", intervalMs: 20);
         var refused = await Orchflow.RunAsync(d.Home, "agent", "send", id, @"x\r");
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains("is paused", refused.Stderr, StringComparison.Ordinal);
@@ -323,11 +323,11 @@ public sealed class AgentCliTests
             Assert.Equal("running", r.RootElement.GetProperty("state").GetString());
         }
 
-        await Poll.UntilAsync(() => tree.All(p => ProcState(p) is 'S' or 'R'), "every process continues", intervalMs: 20);
+        await Poll.UntilAsync(() => tree.All(p => ProcFs.State(p) is 'S' or 'R'), "every process continues", intervalMs: 20);
 
         var stopped = await Ok(d.Home, "agent", "stop", id);
         Assert.StartsWith($"Stopped agent '{id}'", stopped.Stdout, StringComparison.Ordinal);
-        await Poll.UntilAsync(() => !tree.Any(Alive), "no process of the session is left", intervalMs: 20);
+        await Poll.UntilAsync(() => !tree.Any(ProcFs.Alive), "no process of the session is left", intervalMs: 20);
         var waited = await Orchflow.RunAsync(d.Home, "agent", "wait", id, "--until", "done");
         Assert.Equal(1, waited.ExitCode);
         Assert.Equal($"{id} stopped", waited.Stdout.Trim());
@@ -340,7 +340,7 @@ public sealed class AgentCliTests
 
         var removed = await Ok(d.Home, "agent", "rm", id);
         Assert.StartsWith($"Removed agent '{id}'", removed.Stdout, StringComparison.Ordinal);
-        await Poll.UntilAsync(() => !ProcessTree.InSession(newPid).Any(Alive), "the removed agent's processes are gone", intervalMs: 20);
+        await Poll.UntilAsync(() => !ProcessTree.InSession(newPid).Any(ProcFs.Alive), "the removed agent's processes are gone", intervalMs: 20);
         var gone = await Orchflow.RunAsync(d.Home, "agent", "show", id);
         Assert.Equal(1, gone.ExitCode);
     }
@@ -563,20 +563,6 @@ public sealed class AgentCliTests
         return run;
     }
 
-    /// <summary>The state letter of a process in /proc (R, S, T, Z...), or null when it is gone.</summary>
-    private static char? ProcState(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[stat.LastIndexOf(')') + 2];
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
-
     private static void Git(string dir, params string[] args)
     {
         var psi = new ProcessStartInfo("git") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -592,7 +578,6 @@ public sealed class AgentCliTests
         Assert.True(p.ExitCode == 0, $"git {string.Join(' ', args)} failed: {error.Result}");
     }
 
-    private static bool Alive(int pid) => ProcState(pid) is { } s && s != 'Z' && s != 'X';
 
     /// <summary>A CLI process whose stdout is read as it comes, so a test can wait for a line before acting.</summary>
     private sealed class CliProcess : IDisposable

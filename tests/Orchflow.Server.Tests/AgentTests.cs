@@ -120,22 +120,6 @@ public sealed class AgentTests : IDisposable
         (await c.CallAsync<AgentEventsResult>(Methods.AgentEvents, new AgentEventsParams { WorkspaceId = ws, Limit = 1000 })).Events
             .Where(e => agentId is null || e.AgentId == agentId).ToList();
 
-    /// <summary>The state letter of a process in /proc (R, S, T, Z...), or null when it is gone.</summary>
-    private static char? ProcState(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[stat.LastIndexOf(')') + 2];
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>Alive: present and not a zombie (PID 1 here does not reap orphans).</summary>
-    private static bool Alive(int pid) => ProcState(pid) is { } s && s != 'Z' && s != 'X';
 
     private static string Git(string dir, params string[] args)
     {
@@ -425,20 +409,20 @@ public sealed class AgentTests : IDisposable
 
         var paused = await Act(c, Methods.AgentPause, a.Id);
         Assert.Equal(AgentState.Paused, paused.State);
-        await Poll.UntilAsync(() => tree.All(p => ProcState(p) == 'T'), "every process is stopped (T)", intervalMs: 20);
+        await Poll.UntilAsync(() => tree.All(p => ProcFs.State(p) == 'T'), "every process is stopped (T)", intervalMs: 20);
         var refused = await c.FailAsync(Methods.AgentSend, new AgentSendParams { Id = a.Id, Text = "x" });
         Assert.Equal(ErrorCodes.NotAllowed, refused.ErrorCode);
         Assert.Contains("resume", refused.ErrorData?.Hint, StringComparison.Ordinal);
 
         var resumed = await Act(c, Methods.AgentResume, a.Id);
         Assert.Equal(AgentState.Running, resumed.State);
-        await Poll.UntilAsync(() => tree.All(p => ProcState(p) is 'S' or 'R'), "every process continues", intervalMs: 20);
+        await Poll.UntilAsync(() => tree.All(p => ProcFs.State(p) is 'S' or 'R'), "every process continues", intervalMs: 20);
 
         var stopped = await Act(c, Methods.AgentStop, a.Id);
         Assert.Equal(AgentState.Stopped, stopped.State);
         Assert.Null(stopped.TerminalId);
-        await Poll.UntilAsync(() => !tree.Any(Alive), "no process of the tree is left", intervalMs: 20);
-        Assert.DoesNotContain(ProcessTree.InSession(pid), Alive);
+        await Poll.UntilAsync(() => !tree.Any(ProcFs.Alive), "no process of the tree is left", intervalMs: 20);
+        Assert.DoesNotContain(ProcessTree.InSession(pid), ProcFs.Alive);
 
         // The record stays, with who stopped it.
         Assert.Equal(AgentState.Stopped, (await Show(c, a.Id)).State);
@@ -780,7 +764,7 @@ public sealed class AgentTests : IDisposable
         var terminal = Assert.Single(terminals);
         Assert.Equal(restarted.TerminalId, terminal.Id);
         Assert.NotEqual(firstPid, terminal.Pid);
-        Assert.False(Alive(firstPid));
+        Assert.False(ProcFs.Alive(firstPid));
 
         await WaitForState(c, a.Id, AgentState.NeedsInput);
         await c.CallAsync<AgentInfo>(Methods.AgentSend, new AgentSendParams { Id = a.Id, Text = "y\r" });
@@ -893,7 +877,7 @@ public sealed class AgentTests : IDisposable
         var pid = (await c.CallAsync<TerminalInfo>(Methods.TerminalShow, new TerminalRef { Id = a.TerminalId! })).Pid!.Value;
         await WaitFor(c, a.Id, x => x.LastLine == "hello", "printing hello");
         await c.CallAsync<AgentRemoveResult>(Methods.AgentRemove, new AgentRef { Id = a.Id });
-        await Poll.UntilAsync(() => !ProcessTree.InSession(pid).Any(Alive), "the removed agent's processes are gone", intervalMs: 20);
+        await Poll.UntilAsync(() => !ProcessTree.InSession(pid).Any(ProcFs.Alive), "the removed agent's processes are gone", intervalMs: 20);
         Assert.Equal(ErrorCodes.NotFound, (await c.FailAsync(Methods.TerminalShow, new TerminalRef { Id = a.TerminalId! })).ErrorCode);
         Assert.Equal(AgentEventKind.Removed, (await Events(c, ws.Id, a.Id))[0].Kind);
         Assert.Empty((await c.CallAsync<AgentListResult>(Methods.AgentList, new AgentListParams())).Agents);
@@ -913,7 +897,7 @@ public sealed class AgentTests : IDisposable
         var pid = (await c.CallAsync<TerminalInfo>(Methods.TerminalShow, new TerminalRef { Id = a.TerminalId! })).Pid!.Value;
 
         await c.CallAsync<WorkspaceDeleteResult>(Methods.WorkspaceDelete, new WorkspaceRef { Id = doomed.Id });
-        await Poll.UntilAsync(() => !ProcessTree.InSession(pid).Any(Alive), "the deleted workspace's agent processes are gone", intervalMs: 20);
+        await Poll.UntilAsync(() => !ProcessTree.InSession(pid).Any(ProcFs.Alive), "the deleted workspace's agent processes are gone", intervalMs: 20);
         var left = (await c.CallAsync<AgentListResult>(Methods.AgentList, new AgentListParams())).Agents;
         Assert.Equal([b.Id], left.Select(x => x.Id));
         Assert.DoesNotContain((await c.CallAsync<AgentEventsResult>(Methods.AgentEvents, new AgentEventsParams())).Events, e => e.WorkspaceId == doomed.Id);

@@ -32,6 +32,54 @@ public sealed class LimitsTests : IAsyncDisposable
         _home.Dispose();
     }
 
+    [CgroupsFact]
+    public async Task A_daemon_killed_while_a_workspace_is_suspended_leaves_nothing_frozen_behind_its_next_start()
+    {
+        var root = _home.Project("frozen");
+        int pid;
+        using (var daemon = KillableDaemon.Start(_home))
+        {
+            var rpc = await KillableDaemon.ConnectAsync(_home, daemon);
+            var ws = await rpc.InvokeWithParameterObjectAsync<WorkspaceInfo>(Methods.WorkspaceCreate, new WorkspaceCreateParams { Path = root });
+            var terminal = await rpc.InvokeWithParameterObjectAsync<TerminalInfo>(Methods.TerminalCreate, new TerminalCreateParams { WorkspaceId = ws.Id, Command = "sleep 300" });
+            pid = terminal.Pid!.Value;
+            var suspended = await rpc.InvokeWithParameterObjectAsync<WorkspaceSuspendResult>(Methods.WorkspaceSuspend, new WorkspaceRef { Id = ws.Id });
+            Assert.Equal("cgroup freezer", suspended.Workspace.Hibernation!.Mechanism);
+            daemon.Kill(); // SIGKILL, while the workspace is frozen
+            await daemon.WaitForExitAsync();
+            rpc.Dispose();
+        }
+
+        // The attack's precondition: the process outlived its daemon, frozen, so the hang-up of its terminal is still pending.
+        await Task.Delay(200);
+        Assert.True(ProcFs.Alive(pid), $"the frozen process {pid} did not outlive the daemon: the scenario did not happen");
+
+        using var next = KillableDaemon.Start(_home);
+        try
+        {
+            var rpc = await KillableDaemon.ConnectAsync(_home, next);
+            var status = await rpc.InvokeWithParameterObjectAsync<StatusResult>(Methods.Status, new StatusParams());
+            var notice = Assert.Single(status.StartNotices);
+            Assert.Equal((NoticeKind.Recovered, "frozen"), (notice.Kind, notice.WorkspaceId));
+            Assert.Contains("1 process(es) it left in workspace 'frozen''s control group, frozen by a suspension, were killed", notice.Message, StringComparison.Ordinal);
+            Assert.False(ProcFs.Alive(pid), $"process {pid} is still there after the next daemon started");
+            var lost = Assert.Single(status.LostTerminals);
+            Assert.Equal("frozen", lost.WorkspaceId);
+
+            // The workspace works again: it is not suspended, and a new terminal runs in it.
+            var ws = await rpc.InvokeWithParameterObjectAsync<WorkspaceInfo>(Methods.WorkspaceShow, new WorkspaceRef { Id = "frozen" });
+            Assert.Null(ws.Hibernation);
+            var again = await rpc.InvokeWithParameterObjectAsync<TerminalInfo>(Methods.TerminalCreate, new TerminalCreateParams { WorkspaceId = "frozen", Command = "echo thawed; sleep 5" });
+            Assert.Equal(TerminalStatus.Running, again.Status);
+            rpc.Dispose();
+        }
+        finally
+        {
+            await Orchflow.StopDaemonAsync(_home);
+            next.Kill();
+        }
+    }
+
     [Theory]
     [InlineData("7:pids:/\n4:memory:/process_api/x\n2:cpu,cpuacct:/\n0::/\n", "pids=|memory=/process_api/x|cpu,cpuacct=")]
     [InlineData("0::/user.slice/app.scope\n", "")]

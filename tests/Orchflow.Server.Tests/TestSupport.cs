@@ -222,3 +222,24 @@ public static class CliAssert
         Assert.False(File.Exists(home.Paths.SocketPath), "a usage error must not start a daemon");
     }
 }
+
+/// <summary>What /proc says about a process.</summary>
+public static class ProcFs
+{
+    /// <summary>The state letter of a process (R, S, T, D, Z...), or null when it is gone.</summary>
+    public static char? State(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[stat.LastIndexOf(')') + 2];
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Alive: present and not a zombie (PID 1 here does not reap orphans).</summary>
+    public static bool Alive(int pid) => State(pid) is { } s && s != 'Z' && s != 'X';
+}

@@ -57,7 +57,7 @@ export type MemoryPersistence = 'disk' | 'memory';
 export type MemoryWriterKind = 'agent' | 'terminal' | 'user';
 
 export type NoticeKind =
-  'suspended' | 'resumed' | 'agentPaused' | 'softLimit' | 'stopped' | 'outOfMemory' | 'forkRefused';
+  'suspended' | 'resumed' | 'agentPaused' | 'softLimit' | 'stopped' | 'outOfMemory' | 'forkRefused' | 'recovered';
 
 export type NoticeLevel = 'info' | 'warning' | 'error';
 
@@ -669,6 +669,7 @@ export interface StatusResult {
   daemonMemoryBytes: number;
   configDiagnostics: Diagnostic[];
   lostTerminals: TerminalInfo[];
+  startNotices: WorkspaceNotice[];
   workspacesWithConfigErrors: string[];
   damagedMemory?: string[] | null;
   isolation: HostIsolation;
@@ -692,6 +693,17 @@ export interface TerminalInfo {
   createdAt: string;
   endedAt?: string | null;
   attachedClients: number;
+}
+
+export interface WorkspaceNotice {
+  workspaceId: string;
+  kind: NoticeKind;
+  level: NoticeLevel;
+  message: string;
+  agentId?: string | null;
+  terminalId?: string | null;
+  rule?: string | null;
+  at: string;
 }
 
 export interface TerminalAckParams {
@@ -803,17 +815,6 @@ export interface WorkspaceListResult {
   activeWorkspaceId?: string | null;
 }
 
-export interface WorkspaceNotice {
-  workspaceId: string;
-  kind: NoticeKind;
-  level: NoticeLevel;
-  message: string;
-  agentId?: string | null;
-  terminalId?: string | null;
-  rule?: string | null;
-  at: string;
-}
-
 export interface WorkspacePolicyDecision {
   id: string;
   fingerprint: string;
@@ -898,7 +899,7 @@ export const MemoryWriterKindValues = ['agent', 'terminal', 'user'] as const sat
 export const NetworkPolicyValues = ['full', 'none', 'allowlist'] as const satisfies readonly NetworkPolicy[];
 
 /** Every NoticeKind, in the C# declaration order. */
-export const NoticeKindValues = ['suspended', 'resumed', 'agentPaused', 'softLimit', 'stopped', 'outOfMemory', 'forkRefused'] as const satisfies readonly NoticeKind[];
+export const NoticeKindValues = ['suspended', 'resumed', 'agentPaused', 'softLimit', 'stopped', 'outOfMemory', 'forkRefused', 'recovered'] as const satisfies readonly NoticeKind[];
 
 /** Every NoticeLevel, in the C# declaration order. */
 export const NoticeLevelValues = ['info', 'warning', 'error'] as const satisfies readonly NoticeLevel[];

@@ -383,6 +383,7 @@ export function noticeView(notice: WorkspaceNotice, agent: NoticeAgent | undefin
     case 'softLimit':
     case 'outOfMemory':
     case 'forkRefused':
+    case 'recovered':
       actions.push(NoticeActions.OpenAuditLog);
       break;
   }

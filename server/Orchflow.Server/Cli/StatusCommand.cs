@@ -38,6 +38,16 @@ internal static class StatusCommand
             output.Line($"  {w.Id}: {w.Isolation.Summary}{(w.Hibernation is null ? "" : ", suspended")}");
         }
 
+        if (status.LostTerminals.Count > 0)
+        {
+            output.Line($"lost:        {status.LostTerminals.Count} terminal(s) ended with the previous daemon: {string.Join(", ", status.LostTerminals.Select(t => t.Id))}");
+        }
+
+        foreach (var notice in status.StartNotices)
+        {
+            output.Line($"at start:    {notice.Message}");
+        }
+
         foreach (var id in status.WorkspacesWithConfigErrors)
         {
             output.Line($"warning:     workspace '{id}' has config errors; see `orchflow workspace show {id}`");

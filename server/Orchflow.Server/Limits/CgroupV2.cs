@@ -354,6 +354,17 @@ public sealed class CgroupV2 : ICgroupDriver
         }
     }
 
+    public IReadOnlyList<string> Existing() =>
+        _files.DirectoryExists(_parent)
+            ? _files.Directories(_parent).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToList()
+            : [];
+
+    public bool IsFrozen(string workspaceId)
+    {
+        var freeze = Path.Combine(_parent, workspaceId, "cgroup.freeze");
+        return _files.FileExists(freeze) && _files.Read(freeze).Trim() == "1";
+    }
+
     public void RemoveAll()
     {
         if (!_files.DirectoryExists(_parent))

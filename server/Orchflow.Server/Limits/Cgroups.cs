@@ -88,6 +88,12 @@ public interface ICgroupDriver
 
     void Remove(string workspaceId);
 
+    /// <summary>The workspaces that have a group of this daemon's home now: at start, those a daemon that did not stop cleanly left behind.</summary>
+    IReadOnlyList<string> Existing();
+
+    /// <summary>Whether the workspace's group is frozen (false when it has none).</summary>
+    bool IsFrozen(string workspaceId);
+
     /// <summary>At the daemon's end: kills what is left in this daemon's groups and removes them (best effort: zombies not yet reaped keep a group).</summary>
     void RemoveAll();
 }
@@ -131,6 +137,10 @@ public class NoCgroups(string why) : ICgroupDriver
     public void Remove(string workspaceId)
     {
     }
+
+    public IReadOnlyList<string> Existing() => [];
+
+    public bool IsFrozen(string workspaceId) => false;
 
     public void RemoveAll()
     {
@@ -298,6 +308,17 @@ public sealed class CgroupV1 : ICgroupDriver
             {
             }
         }
+    }
+
+    public IReadOnlyList<string> Existing() =>
+        _parents.Values.Distinct(StringComparer.Ordinal).Where(Directory.Exists)
+            .SelectMany(Directory.EnumerateDirectories).Select(Path.GetFileName).OfType<string>()
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+
+    public bool IsFrozen(string workspaceId)
+    {
+        var state = Path.Combine(_parents["freezer"], workspaceId, "freezer.state");
+        return File.Exists(state) && File.ReadAllText(state).Trim() != "THAWED";
     }
 
     public void RemoveAll()

@@ -67,11 +67,46 @@ public sealed class ResourceGovernor : IAsyncDisposable
         _log = log;
         _time = time;
         _log.Info($"Limits: {(Cgroups.Usable ? Cgroups.Description : $"watchdog ({Cgroups.Description})")}");
+        SweepLeftovers();
         _terminals.Used += WakeIfSuspended;
         _loop = Periodic.RunAsync(Interval, time, Tick, log, "The resource governor's check failed", _stopping.Token);
     }
 
     public ICgroupDriver Cgroups => _groups.Cgroups;
+
+    /// <summary>What the start found left behind by a daemon that did not stop cleanly, as notices (also in the audit log).</summary>
+    public IReadOnlyList<WorkspaceNotice> StartNotices => _startNotices;
+
+    private readonly List<WorkspaceNotice> _startNotices = [];
+
+    /// <summary>
+    /// At start, before anything is launched: whatever a daemon of this home that did not stop cleanly (kill -9, a
+    /// crash) left in its workspaces' control groups is held by no terminal of this daemon, so it is thawed and killed
+    /// (a frozen process dies of SIGKILL only once thawed; <see cref="ICgroupDriver.KillAll"/> does both), and the
+    /// groups are removed; each workspace so cleaned is a notice.
+    /// </summary>
+    private void SweepLeftovers()
+    {
+        foreach (var id in Cgroups.Existing())
+        {
+            try
+            {
+                bool frozen = Cgroups.IsFrozen(id);
+                int killed = (Cgroups.Usage(id)?.Processes ?? 0) > 0 ? Cgroups.KillAll(id) : 0;
+                Cgroups.Remove(id);
+                if (killed > 0 || frozen)
+                {
+                    _startNotices.Add(Record(id, NoticeKind.Recovered, NoticeLevel.Warning,
+                        $"The previous daemon did not stop cleanly: {killed} process(es) it left in workspace '{id}''s control group{(frozen ? ", frozen by a suspension," : "")} were killed, since no terminal holds them any more, and the group was removed.",
+                        "daemon"));
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                _log.Warn($"Could not clean up what the previous daemon left in workspace '{id}''s control group: {e.Message}");
+            }
+        }
+    }
 
     /// <summary>A limit acted, or a workspace was suspended or resumed.</summary>
     public event Action<WorkspaceNotice>? Notice;
@@ -376,11 +411,11 @@ public sealed class ResourceGovernor : IAsyncDisposable
         return pids.Count;
     }
 
-    private void Record(string workspaceId, NoticeKind kind, NoticeLevel level, string message, string rule, string? agentId = null, string? terminalId = null)
+    private WorkspaceNotice Record(string workspaceId, NoticeKind kind, NoticeLevel level, string message, string rule, string? agentId = null, string? terminalId = null)
     {
         _audit.Add(workspaceId, AuditKind.Limit, message, rule, agentId ?? terminalId);
         _log.Info(message);
-        Notice?.Invoke(new WorkspaceNotice
+        var notice = new WorkspaceNotice
         {
             WorkspaceId = workspaceId,
             Kind = kind,
@@ -390,7 +425,9 @@ public sealed class ResourceGovernor : IAsyncDisposable
             AgentId = agentId,
             TerminalId = terminalId,
             At = _time.GetUtcNow(),
-        });
+        };
+        Notice?.Invoke(notice);
+        return notice;
     }
 
     public async ValueTask DisposeAsync()

@@ -183,6 +183,7 @@ public sealed class OrchflowServer : IAsyncDisposable
             DaemonMemoryBytes = ProcessMemory.ResidentBytes(),
             ConfigDiagnostics = Settings.Diagnostics,
             LostTerminals = Terminals.LostTerminals,
+            StartNotices = Limits.StartNotices,
             WorkspacesWithConfigErrors = list.Where(w => w.Config.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)).Select(w => w.Id).ToList(),
             DamagedMemory = Memory.DamagedWorkspaces(),
             Isolation = Isolation.Host with { Cgroups = Limits.Cgroups.Version.ToString().ToLowerInvariant(), CgroupsDetail = Limits.Cgroups.Description },
