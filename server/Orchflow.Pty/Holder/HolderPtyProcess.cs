@@ -1,0 +1,387 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using Orchflow.Pty.Linux;
+
+namespace Orchflow.Pty.Holder;
+
+/// <summary>
+/// A terminal held by an orchflow-holder process, seen through its socket: the same contract as the daemon's own
+/// terminals (<see cref="IPtyProcess"/>), except that the terminal does not end with this object.
+/// <list type="bullet">
+/// <item>Output is read from the holder from an offset (<see cref="Start(IPtyOutputSink, long)"/>) and each delivered
+/// frame is acknowledged; <see cref="PauseReading"/> stops delivering and acknowledging, so the holder's window fills
+/// and the child blocks.</item>
+/// <item><see cref="Exited"/> completes on the holder's EXIT, after the last output (which needs
+/// <see cref="Start(IPtyOutputSink)"/>), or with an unknown status when the holder itself vanished.</item>
+/// <item><see cref="Dispose"/> never kills: before the exit it detaches (the holder and the child keep running, and the
+/// next owner attaches again); after the exit was delivered it releases the holder, which exits and removes its socket.
+/// Ending the terminal is <see cref="KillTree"/> or <see cref="Signal"/>.</item>
+/// </list>
+/// </summary>
+public sealed class HolderPtyProcess : IPtyProcess
+{
+    /// <summary>Input goes in frames of at most this much, so acknowledgements interleave with a long paste.</summary>
+    private const int InputChunk = 16 * 1024;
+
+    private static readonly TimeSpan ThreadJoinTimeout = TimeSpan.FromSeconds(2);
+
+    private readonly Socket _socket;
+    private readonly IDisposable? _holderProcess;
+    private readonly Lock _sendLock = new();
+
+    // Held while a frame is handed to the sink and acknowledged, so Dispose never cuts between the two: what an owner
+    // saw delivered is what the holder counts as acknowledged. A Monitor, so a sink may dispose from inside OnData.
+    private readonly object _deliverLock = new();
+    private readonly TaskCompletionSource<PtyExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Guards _sink, _reader, _paused and _stopping; the reader waits on it while paused.
+    private readonly object _gate = new();
+    private IPtyOutputSink? _sink;
+    private Thread? _reader;
+    private bool _paused;
+    private bool _stopping;
+
+    private long _delivered;
+    private volatile bool _exitDelivered;
+    private volatile string? _lastError;
+    private int _disposed;
+
+    internal HolderPtyProcess(Socket socket, HolderHello hello, IDisposable? holderProcess)
+    {
+        _socket = socket;
+        Hello = hello;
+        _holderProcess = holderProcess;
+        _delivered = hello.FirstRetained;
+    }
+
+    /// <summary>What the holder said when this connection opened.</summary>
+    public HolderHello Hello { get; }
+
+    /// <summary>The child's pid (its process group and session id), not the holder's.</summary>
+    public int Pid => Hello.ChildPid;
+
+    /// <summary>The holder process.</summary>
+    public int HolderPid => Hello.HolderPid;
+
+    public string? PtsName => Hello.PtsName;
+
+    public Task<PtyExit> Exited => _exited.Task;
+
+    /// <summary>The offset of the next byte the sink will get: everything before it was delivered and acknowledged.</summary>
+    public long DeliveredOffset => Interlocked.Read(ref _delivered);
+
+    /// <summary>The last ERROR the holder sent on this connection (a refused request), for diagnostics.</summary>
+    public string? LastError => _lastError;
+
+    /// <summary>Starts reading from the oldest output the holder retains (for a new terminal, its very first byte).</summary>
+    public void Start(IPtyOutputSink sink) => Start(sink, Hello.FirstRetained);
+
+    /// <summary>
+    /// Starts the reader thread, delivering output from <paramref name="fromOffset"/> on: a daemon that adopts a
+    /// terminal passes what it had already shown to get every later byte once, or <see cref="HolderHello.FirstRetained"/>
+    /// to replay the scrollback the holder kept.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An offset the holder no longer (or not yet) has.</exception>
+    /// <exception cref="InvalidOperationException">When called a second time.</exception>
+    public void Start(IPtyOutputSink sink, long fromOffset)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        if (fromOffset < Hello.FirstRetained || fromOffset > Hello.Next && Hello.State != HolderState.Running)
+        {
+            throw new ArgumentOutOfRangeException(nameof(fromOffset), fromOffset, $"The holder retains output from offset {Hello.FirstRetained} to {Hello.Next}.");
+        }
+
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_stopping, this);
+            if (_sink is not null)
+            {
+                throw new InvalidOperationException("Start was already called: a terminal has exactly one output sink.");
+            }
+
+            _sink = sink;
+            Interlocked.Exchange(ref _delivered, fromOffset);
+            TrySend(() => HolderProtocol.SendUInt64(_socket, HolderProtocol.Read, fromOffset));
+            _reader = new Thread(ReadLoop)
+            {
+                IsBackground = true,
+                Name = $"pty-holder {Pid}",
+            };
+            _reader.Start();
+        }
+    }
+
+    public void PauseReading()
+    {
+        lock (_gate)
+        {
+            _paused = true;
+        }
+    }
+
+    public void ResumeReading()
+    {
+        lock (_gate)
+        {
+            _paused = false;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    public void Write(ReadOnlySpan<byte> data)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        while (!data.IsEmpty)
+        {
+            var chunk = data[..Math.Min(InputChunk, data.Length)];
+            data = data[chunk.Length..];
+            lock (_sendLock)
+            {
+                try
+                {
+                    HolderProtocol.Send(_socket, HolderProtocol.Input, chunk);
+                }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException)
+                {
+                    // The holder has gone, and the terminal with it: there is nobody to type to.
+                    return;
+                }
+            }
+        }
+    }
+
+    public void Resize(ushort columns, ushort rows)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(columns);
+        ArgumentOutOfRangeException.ThrowIfZero(rows);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        Span<byte> payload = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt16LittleEndian(payload, columns);
+        BinaryPrimitives.WriteUInt16LittleEndian(payload[2..], rows);
+        var bytes = payload.ToArray();
+        TrySend(() => HolderProtocol.Send(_socket, HolderProtocol.Resize, bytes));
+    }
+
+    /// <summary>
+    /// Sends <paramref name="signal"/> to the child's process group through the holder, which signals it only while
+    /// the child has not been reaped (its pid cannot have been reused). A holder that has gone is not an error.
+    /// </summary>
+    public void Signal(int signal)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (signal is <= 0 or >= 65)
+        {
+            throw new ArgumentOutOfRangeException(nameof(signal), signal, "Not a valid signal number.");
+        }
+
+        TrySend(() => HolderProtocol.SendInt32(_socket, HolderProtocol.Signal, signal));
+    }
+
+    /// <summary>
+    /// Ends every process of the terminal's session or below its first process, as the daemon's own terminals do
+    /// (the holder stays: it reports the exit, then waits to be released).
+    /// </summary>
+    public void KillTree()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        SessionKiller.Kill(Pid, reaped: Hello.State != HolderState.Running || _exited.Task.IsCompleted);
+    }
+
+    /// <summary>
+    /// Tells the holder that its terminal's end has been recorded: the holder exits and removes its socket. For a
+    /// holder whose child had already ended when this connection opened (<see cref="Hello"/>), without reading it.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">While the child still runs.</exception>
+    public void Release()
+    {
+        if (Hello.State == HolderState.Running && !_exitDelivered)
+        {
+            throw new InvalidOperationException($"The terminal of holder {HolderPid} still runs (pid {Pid}): end it first (KillTree or Signal), then release it once it has exited.");
+        }
+
+        _exitDelivered = true;
+        Dispose();
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _stopping = true;
+            Monitor.PulseAll(_gate);
+        }
+
+        Monitor.Enter(_deliverLock);
+        Monitor.Exit(_deliverLock);
+        if (_exitDelivered)
+        {
+            TrySend(() => HolderProtocol.Send(_socket, HolderProtocol.Release, []));
+        }
+
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            // Already disconnected.
+        }
+
+        if (_reader is { } reader && reader != Thread.CurrentThread)
+        {
+            reader.Join(ThreadJoinTimeout);
+        }
+
+        _socket.Dispose();
+        _holderProcess?.Dispose();
+    }
+
+    private void TrySend(Action send)
+    {
+        lock (_sendLock)
+        {
+            try
+            {
+                send();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // The holder has gone: the reader reports it (Exited with an unknown status).
+            }
+        }
+    }
+
+    private void ReadLoop()
+    {
+        var sink = _sink!;
+        var buffer = new byte[HolderProtocol.HeaderSize + HolderProtocol.MaxPayload];
+        PtyExit? exit = null;
+        var sinkFaulted = false;
+        try
+        {
+            while (exit is null)
+            {
+                if (HolderProtocol.Receive(_socket, buffer) is not { } frame)
+                {
+                    break;
+                }
+
+                var (type, length) = frame;
+
+                switch (type)
+                {
+                    case HolderProtocol.Output when length >= 8:
+                        if (!Deliver(sink, BinaryPrimitives.ReadInt64LittleEndian(buffer), buffer.AsSpan(8, length - 8), ref sinkFaulted))
+                        {
+                            return;
+                        }
+
+                        break;
+                    case HolderProtocol.Exit when length >= 5:
+                        exit = HolderHello.DecodeExit(buffer[0], BinaryPrimitives.ReadInt32LittleEndian(buffer.AsSpan(1)));
+                        break;
+                    case HolderProtocol.Error:
+                        _lastError = HolderProtocol.Text(buffer.AsSpan(0, length));
+                        break;
+                    default:
+                        _lastError = $"The holder sent a frame of type {type} and {length} bytes, which this version does not know.";
+                        break;
+                }
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidDataException)
+        {
+            // Disposed (the socket shut down under the reader), or the holder vanished or misbehaved.
+        }
+        finally
+        {
+            if (!sinkFaulted)
+            {
+                try
+                {
+                    sink.OnEnd();
+                }
+                catch (Exception)
+                {
+                    // As in LinuxPtyProcess: the sink's failure stays the sink's.
+                }
+            }
+
+            if (exit is { } ended)
+            {
+                _exitDelivered = true;
+                _exited.TrySetResult(ended);
+            }
+            else if (!Volatile.Read(ref _stopping))
+            {
+                // The holder ended without an EXIT (killed): the terminal is gone and how it ended is unknown.
+                _exited.TrySetResult(new PtyExit(null, null));
+            }
+        }
+    }
+
+    /// <summary>Hands the part of an OUTPUT frame not yet delivered to the sink and acknowledges it; false to stop.</summary>
+    private bool Deliver(IPtyOutputSink sink, long offset, ReadOnlySpan<byte> data, ref bool sinkFaulted)
+    {
+        var delivered = Interlocked.Read(ref _delivered);
+        if (offset > delivered)
+        {
+            throw new InvalidDataException($"The holder skipped output from offset {delivered} to {offset}.");
+        }
+
+        // A frame that was under way when the position moved starts before it: only the rest is new.
+        var skip = (int)Math.Min(data.Length, delivered - offset);
+        data = data[skip..];
+        if (data.IsEmpty)
+        {
+            return true;
+        }
+
+        if (!WaitWhilePaused())
+        {
+            return false;
+        }
+
+        lock (_deliverLock)
+        {
+            if (Volatile.Read(ref _stopping))
+            {
+                return false;
+            }
+
+            try
+            {
+                sink.OnData(data);
+            }
+            catch (Exception)
+            {
+                // A failing sink must not take the daemon down; reading stops, as documented on IPtyOutputSink.
+                sinkFaulted = true;
+                return false;
+            }
+
+            var next = Interlocked.Add(ref _delivered, data.Length);
+            TrySend(() => HolderProtocol.SendUInt64(_socket, HolderProtocol.Ack, next));
+            return true;
+        }
+    }
+
+    /// <summary>Blocks while reading is paused; false once the reader must stop.</summary>
+    private bool WaitWhilePaused()
+    {
+        lock (_gate)
+        {
+            while (_paused && !_stopping)
+            {
+                Monitor.Wait(_gate);
+            }
+
+            return !_stopping;
+        }
+    }
+}
