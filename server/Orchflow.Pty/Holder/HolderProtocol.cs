@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Text;
@@ -37,14 +38,21 @@ internal static class HolderProtocol
     public const byte Signal = 21;
     public const byte Release = 22;
 
-    /// <summary>Sends one frame whole; the caller serializes writers.</summary>
+    /// <summary>Sends one frame whole, in one system call when the socket takes it; the caller serializes writers.</summary>
     public static void Send(Socket socket, byte type, ReadOnlySpan<byte> payload)
     {
-        Span<byte> header = stackalloc byte[HeaderSize];
-        BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)payload.Length);
-        header[4] = type;
-        SendAll(socket, header);
-        SendAll(socket, payload);
+        var frame = ArrayPool<byte>.Shared.Rent(HeaderSize + payload.Length);
+        try
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)payload.Length);
+            frame[4] = type;
+            payload.CopyTo(frame.AsSpan(HeaderSize));
+            SendAll(socket, frame.AsSpan(0, HeaderSize + payload.Length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(frame);
+        }
     }
 
     public static void SendUInt64(Socket socket, byte type, long value)
@@ -66,9 +74,14 @@ internal static class HolderProtocol
     /// bytes); returns its type and payload length, or null when the holder closed the connection.
     /// </summary>
     /// <exception cref="InvalidDataException">A frame longer than the protocol allows.</exception>
-    public static (byte Type, int Length)? Receive(Socket socket, byte[] buffer)
+    public static (byte Type, int Length)? Receive(Socket socket, byte[] buffer) => Receive(span => socket.Receive(span), buffer);
+
+    /// <summary>As above, from a stream (a buffered one saves a system call per frame under a flood).</summary>
+    public static (byte Type, int Length)? Receive(Stream stream, byte[] buffer) => Receive(stream.Read, buffer);
+
+    private static (byte Type, int Length)? Receive(ReadSpan read, byte[] buffer)
     {
-        if (!ReceiveAll(socket, buffer.AsSpan(0, HeaderSize)))
+        if (!ReceiveAll(read, buffer.AsSpan(0, HeaderSize)))
         {
             return null;
         }
@@ -80,7 +93,7 @@ internal static class HolderProtocol
         }
 
         var type = buffer[4];
-        return ReceiveAll(socket, buffer.AsSpan(0, (int)length)) ? (type, (int)length) : null;
+        return ReceiveAll(read, buffer.AsSpan(0, (int)length)) ? (type, (int)length) : null;
     }
 
     public static string Text(ReadOnlySpan<byte> payload) => Encoding.UTF8.GetString(payload);
@@ -93,11 +106,11 @@ internal static class HolderProtocol
         }
     }
 
-    private static bool ReceiveAll(Socket socket, Span<byte> data)
+    private static bool ReceiveAll(ReadSpan read, Span<byte> data)
     {
         while (!data.IsEmpty)
         {
-            var n = socket.Receive(data);
+            var n = read(data);
             if (n == 0)
             {
                 return false;
@@ -109,3 +122,6 @@ internal static class HolderProtocol
         return true;
     }
 }
+
+/// <summary>A read into a span: a socket's or a stream's.</summary>
+internal delegate int ReadSpan(Span<byte> buffer);

@@ -264,9 +264,10 @@ public sealed class HolderPtyProcess : IPtyProcess
         var sinkFaulted = false;
         try
         {
+            using var stream = new BufferedStream(new NetworkStream(_socket, ownsSocket: false), 2 * buffer.Length);
             while (exit is null)
             {
-                if (HolderProtocol.Receive(_socket, buffer) is not { } frame)
+                if (HolderProtocol.Receive(stream, buffer) is not { } frame)
                 {
                     break;
                 }
@@ -294,7 +295,7 @@ public sealed class HolderPtyProcess : IPtyProcess
                 }
             }
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidDataException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidDataException or IOException)
         {
             // Disposed (the socket shut down under the reader), or the holder vanished or misbehaved.
         }
