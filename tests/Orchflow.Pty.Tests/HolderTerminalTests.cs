@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Orchflow.Pty.Holder;
 using Orchflow.Pty.Linux;
@@ -171,5 +172,37 @@ public sealed class HolderTerminalTests : IDisposable
 
         var failure = Assert.IsType<PtySpawnResult.Failure>(result);
         Assert.Contains("/etc once opened, outside", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_directory_descriptor_from_the_starter_is_where_the_child_starts_and_it_does_not_leak()
+    {
+        var socket = _held.NewSocketPath();
+        var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true };
+        foreach (var argument in (string[])["-c", "exec 5</tmp && exec \"$0\" --socket \"$1\" --cols 80 --rows 24 --scrollback 4096 --cwd-fd 5 -- /bin/sh -c \"$2\"",
+            HolderOptions.DefaultPath, socket, "pwd; for f in /proc/$$/fd/*; do [ -e \"$f\" ] && echo \"fd:${f##*/}\"; done; true"])
+        {
+            psi.ArgumentList.Add(argument);
+        }
+
+        using var holder = Process.Start(psi)!;
+        Assert.Equal("ready", await holder.StandardOutput.ReadLineAsync().WaitAsync(Timeouts.Default));
+        var process = _held.Attach(socket);
+        var output = new OutputCollector();
+        process.Start(output);
+
+        Assert.Equal(new PtyExit(0, null), await process.Exited.WaitAsync(Timeouts.Default));
+        Assert.Equal(["/tmp", "fd:0", "fd:1", "fd:2"], output.Lines());
+    }
+
+    [Fact]
+    public void A_holder_that_cannot_listen_says_why()
+    {
+        var socket = Path.Combine(_held.Directory, "missing", "t.sock");
+
+        var result = _held.Backend.Spawn(PtySession.Options("true"), socket);
+
+        var failure = Assert.IsType<PtySpawnResult.Failure>(result);
+        Assert.Contains($"could not listen at '{socket}': No such file or directory", failure.Message, StringComparison.Ordinal);
     }
 }
