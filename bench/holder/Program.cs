@@ -10,10 +10,11 @@ using System.Diagnostics;
 using System.Globalization;
 using Orchflow.Pty;
 using Orchflow.Pty.Holder;
+using Orchflow.Pty.Tests;
 
 var mib = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 256;
 var directory = Directory.CreateTempSubdirectory("orchflow-holder-bench-").FullName;
-var backend = new HolderPtyBackend(new HolderOptions(HolderOptions.DefaultPath, 1024 * 1024), StartHolder);
+var backend = new HolderPtyBackend(new HolderOptions(HolderOptions.DefaultPath, 1024 * 1024), HolderProcessStarter.Start);
 var environment = new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin", ["TERM"] = "xterm-256color", ["LANG"] = "C.UTF-8" };
 var socketNumber = 0;
 Console.WriteLine($"holder bench: {mib} MiB floods; {Environment.ProcessorCount} cores; .NET {Environment.Version}");
@@ -112,25 +113,6 @@ static async Task<double> FirstOutput(Func<IPtyProcess> spawn)
     var elapsed = clock.Elapsed.TotalMilliseconds;
     await process.Exited.WaitAsync(TimeSpan.FromSeconds(30));
     return elapsed;
-}
-
-static Process StartHolder(HolderCommand command)
-{
-    var psi = new ProcessStartInfo(command.Program) { UseShellExecute = false, WorkingDirectory = "/", RedirectStandardInput = true, RedirectStandardOutput = true };
-    foreach (var argument in command.Arguments)
-    {
-        psi.ArgumentList.Add(argument);
-    }
-
-    psi.Environment.Clear();
-    foreach (var (name, value) in command.Environment)
-    {
-        psi.Environment[name] = value;
-    }
-
-    var process = Process.Start(psi)!;
-    process.StandardInput.Close();
-    return process;
 }
 
 static long Rss(int pid) =>

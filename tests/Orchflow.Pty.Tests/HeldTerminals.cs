@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Net.Sockets;
 using Orchflow.Pty.Holder;
 
@@ -19,7 +18,7 @@ internal sealed class HeldTerminals : IDisposable
         Directory = System.IO.Directory.CreateTempSubdirectory("orchflow-holders-").FullName;
         File.SetUnixFileMode(Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Assert.True(File.Exists(HolderOptions.DefaultPath), $"{HolderOptions.DefaultPath} was not built (gcc missing?)");
-        Backend = new HolderPtyBackend(new HolderOptions(HolderOptions.DefaultPath, scrollback, window), Start);
+        Backend = new HolderPtyBackend(new HolderOptions(HolderOptions.DefaultPath, scrollback, window), HolderProcessStarter.Start);
     }
 
     public string Directory { get; }
@@ -27,32 +26,6 @@ internal sealed class HeldTerminals : IDisposable
     public HolderPtyBackend Backend { get; }
 
     public string NewSocketPath() => Path.Combine(Directory, $"t{Interlocked.Increment(ref _next)}.sock");
-
-    /// <summary>The test's ProcessFactory: exactly the given arguments and environment, in /, stdout a pipe.</summary>
-    public static Process Start(HolderCommand command)
-    {
-        var psi = new ProcessStartInfo(command.Program)
-        {
-            UseShellExecute = false,
-            WorkingDirectory = "/",
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-        };
-        foreach (var argument in command.Arguments)
-        {
-            psi.ArgumentList.Add(argument);
-        }
-
-        psi.Environment.Clear();
-        foreach (var (name, value) in command.Environment)
-        {
-            psi.Environment[name] = value;
-        }
-
-        var process = Process.Start(psi)!;
-        process.StandardInput.Close();
-        return process;
-    }
 
     public (HolderPtyProcess Process, string Socket) Spawn(string file, params string[] arguments) => Spawn(PtySession.Options(file, arguments));
 

@@ -34,12 +34,7 @@ public sealed class HolderPtyProcess : IPtyProcess
     private readonly object _deliverLock = new();
     private readonly TaskCompletionSource<PtyExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    // Guards _sink, _reader, _paused and _stopping; the reader waits on it while paused.
-    private readonly object _gate = new();
-    private IPtyOutputSink? _sink;
-    private Thread? _reader;
-    private bool _paused;
-    private bool _stopping;
+    private readonly ReaderGate _reader = new();
 
     private long _delivered;
     private volatile bool _exitDelivered;
@@ -91,42 +86,16 @@ public sealed class HolderPtyProcess : IPtyProcess
             throw new ArgumentOutOfRangeException(nameof(fromOffset), fromOffset, $"The holder retains output from offset {Hello.FirstRetained} to {Hello.Next}.");
         }
 
-        lock (_gate)
+        _reader.Start(sink, this, $"pty-holder {Pid}", ReadLoop, () =>
         {
-            ObjectDisposedException.ThrowIf(_stopping, this);
-            if (_sink is not null)
-            {
-                throw new InvalidOperationException("Start was already called: a terminal has exactly one output sink.");
-            }
-
-            _sink = sink;
             Interlocked.Exchange(ref _delivered, fromOffset);
             TrySend(() => HolderProtocol.SendUInt64(_socket, HolderProtocol.Read, fromOffset));
-            _reader = new Thread(ReadLoop)
-            {
-                IsBackground = true,
-                Name = $"pty-holder {Pid}",
-            };
-            _reader.Start();
-        }
+        });
     }
 
-    public void PauseReading()
-    {
-        lock (_gate)
-        {
-            _paused = true;
-        }
-    }
+    public void PauseReading() => _reader.Pause();
 
-    public void ResumeReading()
-    {
-        lock (_gate)
-        {
-            _paused = false;
-            Monitor.PulseAll(_gate);
-        }
-    }
+    public void ResumeReading() => _reader.Resume();
 
     public void Write(ReadOnlySpan<byte> data)
     {
@@ -210,12 +179,7 @@ public sealed class HolderPtyProcess : IPtyProcess
             return;
         }
 
-        lock (_gate)
-        {
-            _stopping = true;
-            Monitor.PulseAll(_gate);
-        }
-
+        _reader.Stop();
         Monitor.Enter(_deliverLock);
         Monitor.Exit(_deliverLock);
         if (_exitDelivered)
@@ -232,11 +196,7 @@ public sealed class HolderPtyProcess : IPtyProcess
             // Already disconnected.
         }
 
-        if (_reader is { } reader && reader != Thread.CurrentThread)
-        {
-            reader.Join(ThreadJoinTimeout);
-        }
-
+        _reader.Join(ThreadJoinTimeout);
         _socket.Dispose();
         _holderProcess?.Dispose();
     }
@@ -256,9 +216,8 @@ public sealed class HolderPtyProcess : IPtyProcess
         }
     }
 
-    private void ReadLoop()
+    private void ReadLoop(IPtyOutputSink sink)
     {
-        var sink = _sink!;
         var buffer = new byte[HolderProtocol.HeaderSize + HolderProtocol.MaxPayload];
         PtyExit? exit = null;
         var sinkFaulted = false;
@@ -318,7 +277,7 @@ public sealed class HolderPtyProcess : IPtyProcess
                 _exitDelivered = true;
                 _exited.TrySetResult(ended);
             }
-            else if (!Volatile.Read(ref _stopping))
+            else if (!_reader.Stopping)
             {
                 // The holder ended without an EXIT (killed): the terminal is gone and how it ended is unknown.
                 _exited.TrySetResult(new PtyExit(null, null));
@@ -343,14 +302,14 @@ public sealed class HolderPtyProcess : IPtyProcess
             return true;
         }
 
-        if (!WaitWhilePaused())
+        if (!_reader.WaitWhilePaused())
         {
             return false;
         }
 
         lock (_deliverLock)
         {
-            if (Volatile.Read(ref _stopping))
+            if (_reader.Stopping)
             {
                 return false;
             }
@@ -369,20 +328,6 @@ public sealed class HolderPtyProcess : IPtyProcess
             var next = Interlocked.Add(ref _delivered, data.Length);
             TrySend(() => HolderProtocol.SendUInt64(_socket, HolderProtocol.Ack, next));
             return true;
-        }
-    }
-
-    /// <summary>Blocks while reading is paused; false once the reader must stop.</summary>
-    private bool WaitWhilePaused()
-    {
-        lock (_gate)
-        {
-            while (_paused && !_stopping)
-            {
-                Monitor.Wait(_gate);
-            }
-
-            return !_stopping;
         }
     }
 }

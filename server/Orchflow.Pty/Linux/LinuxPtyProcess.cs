@@ -44,12 +44,7 @@ internal sealed class LinuxPtyProcess : IPtyProcess
     private readonly Thread _waiter;
     private readonly Lock _writeLock = new();
 
-    // Guards _sink, _reader, _paused and _stopping; the reader waits on it while paused.
-    private readonly object _gate = new();
-    private IPtyOutputSink? _sink;
-    private Thread? _reader;
-    private bool _paused;
-    private bool _stopping;
+    private readonly ReaderGate _reader = new();
 
     private volatile bool _reaped;
     private int _disposed;
@@ -77,43 +72,11 @@ internal sealed class LinuxPtyProcess : IPtyProcess
 
     public Task<PtyExit> Exited => _exited.Task;
 
-    public void Start(IPtyOutputSink sink)
-    {
-        ArgumentNullException.ThrowIfNull(sink);
-        lock (_gate)
-        {
-            ObjectDisposedException.ThrowIf(_stopping, this);
-            if (_sink is not null)
-            {
-                throw new InvalidOperationException("Start was already called: a terminal has exactly one output sink.");
-            }
+    public void Start(IPtyOutputSink sink) => _reader.Start(sink, this, $"pty-read {Pid}", ReadLoop);
 
-            _sink = sink;
-            _reader = new Thread(ReadLoop)
-            {
-                IsBackground = true,
-                Name = $"pty-read {Pid}",
-            };
-            _reader.Start();
-        }
-    }
+    public void PauseReading() => _reader.Pause();
 
-    public void PauseReading()
-    {
-        lock (_gate)
-        {
-            _paused = true;
-        }
-    }
-
-    public void ResumeReading()
-    {
-        lock (_gate)
-        {
-            _paused = false;
-            Monitor.PulseAll(_gate);
-        }
-    }
+    public void ResumeReading() => _reader.Resume();
 
     public unsafe void Write(ReadOnlySpan<byte> data)
     {
@@ -207,10 +170,7 @@ internal sealed class LinuxPtyProcess : IPtyProcess
         StopReader();
 
         // Dispose may be called from the sink, that is on the reader thread, which cannot join itself.
-        if (_reader is { } reader && reader != Thread.CurrentThread)
-        {
-            reader.Join(ThreadJoinTimeout);
-        }
+        _reader.Join(ThreadJoinTimeout);
 
         if (_waiter != Thread.CurrentThread)
         {
@@ -225,12 +185,7 @@ internal sealed class LinuxPtyProcess : IPtyProcess
 
     private void StopReader()
     {
-        lock (_gate)
-        {
-            _stopping = true;
-            Monitor.PulseAll(_gate);
-        }
-
+        _reader.Stop();
         _outputSettled.Set();
 
         WakeReader();
@@ -263,9 +218,8 @@ internal sealed class LinuxPtyProcess : IPtyProcess
         }
     }
 
-    private unsafe void ReadLoop()
+    private unsafe void ReadLoop(IPtyOutputSink sink)
     {
-        var sink = _sink!;
         var masterAdded = false;
         var wakeAdded = false;
         var sinkFaulted = false;
@@ -277,7 +231,7 @@ internal sealed class LinuxPtyProcess : IPtyProcess
             _wake.DangerousAddRef(ref wakeAdded);
             var fds = stackalloc LibC.PollFd[2];
 
-            while (WaitWhilePaused())
+            while (_reader.WaitWhilePaused())
             {
                 fds[0] = new LibC.PollFd { Fd = _master.Fd, Events = LibC.POLLIN };
                 fds[1] = new LibC.PollFd { Fd = _wake.Fd, Events = LibC.POLLIN };
@@ -365,20 +319,6 @@ internal sealed class LinuxPtyProcess : IPtyProcess
             }
 
             _outputSettled.Set();
-        }
-    }
-
-    /// <summary>Blocks while reading is paused; false once the reader must stop.</summary>
-    private bool WaitWhilePaused()
-    {
-        lock (_gate)
-        {
-            while (_paused && !_stopping)
-            {
-                Monitor.Wait(_gate);
-            }
-
-            return !_stopping;
         }
     }
 
