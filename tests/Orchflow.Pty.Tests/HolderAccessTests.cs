@@ -106,6 +106,18 @@ public sealed class HolderAccessTests : IDisposable
         Assert.Contains("No terminal holder answers", Assert.IsType<HolderAttachResult.Unreachable>(result).Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_holder_ended_by_SIGTERM_removes_its_socket_and_hangs_up_its_terminal()
+    {
+        var (process, socket) = _held.Spawn("sleep", "100");
+        await Poll.UntilAsync(() => Proc.IsBlockedInNanosleep(process.Pid), "sleep has started");
+
+        _ = Orchflow.Pty.Linux.LibC.kill(process.HolderPid, Orchflow.Pty.Linux.LibC.SIGTERM);
+
+        await Poll.UntilAsync(() => !File.Exists(socket) && Proc.IsGone(process.HolderPid), "the holder removed its socket and exited");
+        await Poll.UntilAsync(() => Proc.IsGone(process.Pid), "the child got the terminal's hangup");
+    }
+
     /// <summary>Needs root (to run a client as nobody), setpriv and perl: a test of another uid cannot run without them.</summary>
     private sealed class OtherUserFactAttribute : FactAttribute
     {
