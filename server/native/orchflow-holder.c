@@ -37,7 +37,7 @@
 //                    22 RELEASE the client has the exit: the holder removes its socket and exits 0
 //
 // Buffer: one ring of scrollback + window bytes. It keeps up to --scrollback bytes of acknowledged output (what a new
-// daemon replays) and at most --window bytes not yet acknowledged; when that part is full the holder stops reading the
+// daemon replays) and at most --window bytes (default 1 MiB, at least 256 KiB) not yet acknowledged; when that part is full the holder stops reading the
 // master, so the child blocks in write() and nothing is dropped. Acknowledged bytes beyond the scrollback leave the
 // ring from the front.
 #define _GNU_SOURCE
@@ -77,6 +77,8 @@ enum { STEP_DIRECTORY = 1, STEP_TERMINAL = 2, STEP_EXEC = 3 };
 #define MAX_IN_PAYLOAD (64 * 1024)
 #define MAX_OUT_CHUNK (64 * 1024)
 #define CONTROL_MAX 1024
+// Clients acknowledge output in steps (HolderPtyProcess: every 64 KiB); a window several steps wide never stalls them.
+#define MIN_WINDOW (256 * 1024)
 // Input the terminal has not taken yet. While it has room, the client's later frames (ACK above all) are still read,
 // so a paste into a program that is itself blocked on output does not stall the acknowledgements that would unblock it.
 #define INPUT_BUFFER (256 * 1024)
@@ -841,7 +843,7 @@ static void parse_arguments(int argc, char **argv, int *directory_fd, const char
         } else if (strcmp(option, "--scrollback") == 0 && parse_number(value, 1ULL << 32, &v)) {
             h.scrollback = v;
             have_scrollback = 1;
-        } else if (strcmp(option, "--window") == 0 && parse_number(value, 1ULL << 32, &v) && v >= 4096) {
+        } else if (strcmp(option, "--window") == 0 && parse_number(value, 1ULL << 32, &v) && v >= MIN_WINDOW) {
             h.window = v;
         } else if (strcmp(option, "--cwd") == 0 && value[0] == '/') {
             *directory = value;
@@ -854,7 +856,7 @@ static void parse_arguments(int argc, char **argv, int *directory_fd, const char
         } else {
             char problem[256];
             snprintf(problem, sizeof problem, "'%s %s' is not a valid option (sizes are positive integers, "
-                     "--window at least 4096, directories absolute, --cwd-fd above 2)", option, value);
+                     "--window at least 262144, directories absolute, --cwd-fd above 2)", option, value);
             usage(problem);
         }
     }

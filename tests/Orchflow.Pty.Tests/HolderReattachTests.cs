@@ -115,6 +115,20 @@ public sealed class HolderReattachTests : IDisposable
     }
 
     [Fact]
+    public async Task The_smallest_window_still_flows_and_a_smaller_one_is_refused()
+    {
+        using var held = new HeldTerminals(window: HolderOptions.MinimumWindowBytes);
+        const long total = 8L * 1024 * 1024;
+        var (process, _) = held.Spawn("head", "-c", total.ToString(System.Globalization.CultureInfo.InvariantCulture), "/dev/zero");
+        var output = new ByteCollector(keep: false);
+        process.Start(output);
+
+        Assert.Equal(new PtyExit(0, null), await process.Exited.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(total, output.Count);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new HolderOptions(HolderOptions.DefaultPath, 0, HolderOptions.MinimumWindowBytes - 1));
+    }
+
+    [Fact]
     public async Task An_exit_is_kept_for_a_later_client_and_release_ends_the_holder()
     {
         var (process, socket) = _held.Spawn("sh", "-c", "echo bye; exit 7");

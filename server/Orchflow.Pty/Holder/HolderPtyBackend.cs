@@ -26,6 +26,15 @@ public sealed record HolderOptions(string HolderPath, long ScrollbackBytes, long
 {
     public const long DefaultWindowBytes = 1024 * 1024;
 
+    /// <summary>The holder's smallest window: several of the client's acknowledgement steps (64 KiB).</summary>
+    public const long MinimumWindowBytes = 256 * 1024;
+
+    public long ScrollbackBytes { get; } = ScrollbackBytes >= 0 ? ScrollbackBytes
+        : throw new ArgumentOutOfRangeException(nameof(ScrollbackBytes), ScrollbackBytes, "The scrollback cannot be negative.");
+
+    public long WindowBytes { get; } = WindowBytes >= MinimumWindowBytes ? WindowBytes
+        : throw new ArgumentOutOfRangeException(nameof(WindowBytes), WindowBytes, $"The window must be at least {MinimumWindowBytes} bytes.");
+
     /// <summary>The executable's file name, next to the assembly (bin/, dist/server, the tests' output).</summary>
     public const string ProgramName = "orchflow-holder";
 

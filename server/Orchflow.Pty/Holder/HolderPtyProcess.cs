@@ -23,6 +23,12 @@ public sealed class HolderPtyProcess : IPtyProcess
     /// <summary>Input goes in frames of at most this much, so acknowledgements interleave with a long paste.</summary>
     private const int InputChunk = 16 * 1024;
 
+    /// <summary>
+    /// Output is acknowledged once this much more has been delivered (and exactly on detach): fewer wake-ups of the
+    /// holder under a flood, while its window (1 MiB by default) stays far from full.
+    /// </summary>
+    private const long AckEvery = 64 * 1024;
+
     private static readonly TimeSpan ThreadJoinTimeout = TimeSpan.FromSeconds(2);
 
     private readonly Socket _socket;
@@ -37,6 +43,7 @@ public sealed class HolderPtyProcess : IPtyProcess
     private readonly ReaderGate _reader = new();
 
     private long _delivered;
+    private long _acknowledged = -1; // -1 until READ: the holder refuses an ACK before it
     private volatile bool _exitDelivered;
     private volatile string? _lastError;
     private int _disposed;
@@ -89,6 +96,7 @@ public sealed class HolderPtyProcess : IPtyProcess
         _reader.Start(sink, this, $"pty-holder {Pid}", ReadLoop, () =>
         {
             Interlocked.Exchange(ref _delivered, fromOffset);
+            _acknowledged = fromOffset;
             TrySend(() => HolderProtocol.SendUInt64(_socket, HolderProtocol.Read, fromOffset));
         });
     }
@@ -180,8 +188,12 @@ public sealed class HolderPtyProcess : IPtyProcess
         }
 
         _reader.Stop();
-        Monitor.Enter(_deliverLock);
-        Monitor.Exit(_deliverLock);
+        lock (_deliverLock)
+        {
+            // What was delivered counts as acknowledged at the holder before the connection goes.
+            Acknowledge(force: true);
+        }
+
         if (_exitDelivered)
         {
             TrySend(() => HolderProtocol.Send(_socket, HolderProtocol.Release, []));
@@ -325,9 +337,22 @@ public sealed class HolderPtyProcess : IPtyProcess
                 return false;
             }
 
-            var next = Interlocked.Add(ref _delivered, data.Length);
-            TrySend(() => HolderProtocol.SendUInt64(_socket, HolderProtocol.Ack, next));
+            Interlocked.Add(ref _delivered, data.Length);
+            Acknowledge(force: false);
             return true;
         }
+    }
+
+    /// <summary>Sends an ACK of everything delivered once <see cref="AckEvery"/> more has been (or now, when forced); under the deliver lock.</summary>
+    private void Acknowledge(bool force)
+    {
+        var delivered = Interlocked.Read(ref _delivered);
+        if (_acknowledged < 0 || delivered == _acknowledged || (!force && delivered - _acknowledged < AckEvery))
+        {
+            return;
+        }
+
+        _acknowledged = delivered;
+        TrySend(() => HolderProtocol.SendUInt64(_socket, HolderProtocol.Ack, delivered));
     }
 }
