@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=dist/server
 stamp=$out/.stamp
-newest=$(find server Directory.Build.props Directory.Packages.props global.json -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.json' -o -name '*.txt' -o -name '*.c' \) -not -path '*/obj/*' -not -path '*/bin/*' -newer "$stamp" 2>/dev/null | head -1 || true)
+newest=$(find server Directory.Build.props Directory.Packages.props global.json -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.json' -o -name '*.txt' -o -name '*.c' -o -name '*.targets' \) -not -path '*/obj/*' -not -path '*/bin/*' -newer "$stamp" 2>/dev/null | head -1 || true)
 if [[ -f "$stamp" && -z "$newest" && -x "$out/orchflow" ]]; then
   exit 0
 fi

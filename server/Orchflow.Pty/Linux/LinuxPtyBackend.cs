@@ -55,30 +55,38 @@ internal sealed class LinuxPtyBackend : IPtyBackend
 
     public PtySpawnResult Spawn(PtySpawnOptions options)
     {
+        var (executable, failure) = Prepare(options);
+        return failure ?? SpawnCore(executable!, options);
+    }
+
+    /// <summary>
+    /// Checks <paramref name="options"/> and resolves the program on the child's PATH: the part of a spawn that turns a
+    /// bad command into a synchronous <see cref="PtySpawnResult.Failure"/>, shared with the holder backend.
+    /// </summary>
+    internal static (string? Executable, PtySpawnResult.Failure? Failure) Prepare(PtySpawnOptions options)
+    {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(options.File);
         ArgumentNullException.ThrowIfNull(options.Arguments);
         ArgumentNullException.ThrowIfNull(options.WorkingDirectory);
         ArgumentNullException.ThrowIfNull(options.Environment);
 
-        if (Validate(options) is { } invalid)
+        if ((Validate(options) ?? CheckWorkingDirectory(options.WorkingDirectory)) is { } invalid)
         {
-            return invalid;
+            return (null, invalid);
         }
 
-        if (CheckWorkingDirectory(options.WorkingDirectory) is { } badDirectory)
-        {
-            return badDirectory;
-        }
-
-        var (executable, notFound) = ExecutableResolver.Resolve(options.File, options.WorkingDirectory, options.Environment);
-        if (notFound is not null)
-        {
-            return notFound;
-        }
-
-        return SpawnCore(executable!, options);
+        return ExecutableResolver.Resolve(options.File, options.WorkingDirectory, options.Environment);
     }
+
+    /// <summary>
+    /// What is executed and with which argument vector: with a launcher, the launcher, given the resolved program and
+    /// the arguments; without, the resolved program with <see cref="PtySpawnOptions.File"/> as argv[0].
+    /// </summary>
+    internal static (string Program, string[] Argv) CommandLine(PtySpawnOptions options, string executable) =>
+        options.Launcher is { } launcher
+            ? (launcher[0], [.. launcher, executable, .. options.Arguments])
+            : (executable, [options.File, .. options.Arguments]);
 
     /// <summary>
     /// Options come from user settings, so malformed ones are reported like any other launch
@@ -196,11 +204,7 @@ internal sealed class LinuxPtyBackend : IPtyBackend
 
             wake = new FileDescriptorHandle(wakeFd);
 
-            // With a launcher, it is what runs; it receives the resolved program and its arguments.
-            string[] argv = options.Launcher is { } launcher
-                ? [.. launcher, executable, .. options.Arguments]
-                : [options.File, .. options.Arguments];
-            var program = options.Launcher is { } l ? l[0] : executable;
+            var (program, argv) = CommandLine(options, executable);
             FileDescriptorHandle? directory = null;
             if (options.ConfineWorkingDirectoryTo is { } confine)
             {

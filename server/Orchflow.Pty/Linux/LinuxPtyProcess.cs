@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace Orchflow.Pty.Linux;
@@ -19,24 +18,10 @@ internal sealed class LinuxPtyProcess : IPtyProcess
     internal static readonly TimeSpan OutputDrainGracePeriod = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
-    /// How long KillTree lets processes handle SIGHUP and SIGTERM (save state, remove lock files)
-    /// before it sends SIGKILL to those still alive.
-    /// </summary>
-    internal static readonly TimeSpan KillGracePeriod = TimeSpan.FromMilliseconds(200);
-
-    /// <summary>How long KillTree waits for SIGKILL to take effect before it scans again.</summary>
-    private static readonly TimeSpan KillConfirmTimeout = TimeSpan.FromSeconds(1);
-
-    /// <summary>Scans after SIGKILL: a process may fork while the tree is being killed.</summary>
-    private const int MaxKillRounds = 3;
-
-    /// <summary>
     /// How long Dispose waits for the reader and waiter threads. Both normally end within
     /// milliseconds once the tree is killed; the bound keeps a stuck sink from hanging Dispose.
     /// </summary>
     private static readonly TimeSpan ThreadJoinTimeout = TimeSpan.FromSeconds(2);
-
-    private static readonly TimeSpan MaxLivenessPollInterval = TimeSpan.FromMilliseconds(10);
 
     private const int ReadBufferSize = 64 * 1024;
 
@@ -59,12 +44,7 @@ internal sealed class LinuxPtyProcess : IPtyProcess
     private readonly Thread _waiter;
     private readonly Lock _writeLock = new();
 
-    // Guards _sink, _reader, _paused and _stopping; the reader waits on it while paused.
-    private readonly object _gate = new();
-    private IPtyOutputSink? _sink;
-    private Thread? _reader;
-    private bool _paused;
-    private bool _stopping;
+    private readonly ReaderGate _reader = new();
 
     private volatile bool _reaped;
     private int _disposed;
@@ -92,43 +72,11 @@ internal sealed class LinuxPtyProcess : IPtyProcess
 
     public Task<PtyExit> Exited => _exited.Task;
 
-    public void Start(IPtyOutputSink sink)
-    {
-        ArgumentNullException.ThrowIfNull(sink);
-        lock (_gate)
-        {
-            ObjectDisposedException.ThrowIf(_stopping, this);
-            if (_sink is not null)
-            {
-                throw new InvalidOperationException("Start was already called: a terminal has exactly one output sink.");
-            }
+    public void Start(IPtyOutputSink sink) => _reader.Start(sink, this, $"pty-read {Pid}", ReadLoop);
 
-            _sink = sink;
-            _reader = new Thread(ReadLoop)
-            {
-                IsBackground = true,
-                Name = $"pty-read {Pid}",
-            };
-            _reader.Start();
-        }
-    }
+    public void PauseReading() => _reader.Pause();
 
-    public void PauseReading()
-    {
-        lock (_gate)
-        {
-            _paused = true;
-        }
-    }
-
-    public void ResumeReading()
-    {
-        lock (_gate)
-        {
-            _paused = false;
-            Monitor.PulseAll(_gate);
-        }
-    }
+    public void ResumeReading() => _reader.Resume();
 
     public unsafe void Write(ReadOnlySpan<byte> data)
     {
@@ -206,7 +154,7 @@ internal sealed class LinuxPtyProcess : IPtyProcess
     public void KillTree()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        KillTreeCore();
+        SessionKiller.Kill(Pid, _reaped);
     }
 
     public void Dispose()
@@ -218,14 +166,11 @@ internal sealed class LinuxPtyProcess : IPtyProcess
 
         // Even after the first process has exited, background jobs of its session may still run
         // and hold the terminal; disposing the terminal ends them too.
-        KillTreeCore();
+        SessionKiller.Kill(Pid, _reaped);
         StopReader();
 
         // Dispose may be called from the sink, that is on the reader thread, which cannot join itself.
-        if (_reader is { } reader && reader != Thread.CurrentThread)
-        {
-            reader.Join(ThreadJoinTimeout);
-        }
+        _reader.Join(ThreadJoinTimeout);
 
         if (_waiter != Thread.CurrentThread)
         {
@@ -240,12 +185,7 @@ internal sealed class LinuxPtyProcess : IPtyProcess
 
     private void StopReader()
     {
-        lock (_gate)
-        {
-            _stopping = true;
-            Monitor.PulseAll(_gate);
-        }
-
+        _reader.Stop();
         _outputSettled.Set();
 
         WakeReader();
@@ -278,9 +218,8 @@ internal sealed class LinuxPtyProcess : IPtyProcess
         }
     }
 
-    private unsafe void ReadLoop()
+    private unsafe void ReadLoop(IPtyOutputSink sink)
     {
-        var sink = _sink!;
         var masterAdded = false;
         var wakeAdded = false;
         var sinkFaulted = false;
@@ -292,7 +231,7 @@ internal sealed class LinuxPtyProcess : IPtyProcess
             _wake.DangerousAddRef(ref wakeAdded);
             var fds = stackalloc LibC.PollFd[2];
 
-            while (WaitWhilePaused())
+            while (_reader.WaitWhilePaused())
             {
                 fds[0] = new LibC.PollFd { Fd = _master.Fd, Events = LibC.POLLIN };
                 fds[1] = new LibC.PollFd { Fd = _wake.Fd, Events = LibC.POLLIN };
@@ -383,20 +322,6 @@ internal sealed class LinuxPtyProcess : IPtyProcess
         }
     }
 
-    /// <summary>Blocks while reading is paused; false once the reader must stop.</summary>
-    private bool WaitWhilePaused()
-    {
-        lock (_gate)
-        {
-            while (_paused && !_stopping)
-            {
-                Monitor.Wait(_gate);
-            }
-
-            return !_stopping;
-        }
-    }
-
     private unsafe void WaitForExit()
     {
         int status;
@@ -426,107 +351,5 @@ internal sealed class LinuxPtyProcess : IPtyProcess
 
         // 0x7f marks a stopped child, which waitpid without WUNTRACED does not report.
         return terminatingSignal != 0x7f ? new PtyExit(null, terminatingSignal) : new PtyExit(null, null);
-    }
-
-    private void KillTreeCore()
-    {
-        var targets = new Dictionary<int, ulong>();
-        CollectTree(targets);
-
-        SignalGroupQuietly(LibC.SIGHUP);
-        SignalGroupQuietly(LibC.SIGTERM);
-        foreach (var pid in targets.Keys)
-        {
-            // Job-control jobs sit in process groups of their own and miss the group signal.
-            _ = LibC.kill(pid, LibC.SIGHUP);
-            _ = LibC.kill(pid, LibC.SIGTERM);
-        }
-
-        // A stopped process (Ctrl+Z) only acts on SIGTERM once continued.
-        SignalGroupQuietly(Signals.SIGCONT);
-        foreach (var pid in targets.Keys)
-        {
-            _ = LibC.kill(pid, Signals.SIGCONT);
-        }
-
-        WaitUntilEnded(targets, KillGracePeriod);
-
-        for (var round = 0; round < MaxKillRounds; round++)
-        {
-            // Scan again: processes forked during the grace period were not in the first snapshot.
-            CollectTree(targets);
-            var alive = targets.Where(target => IsAlive(target.Key, target.Value)).ToDictionary();
-            if (alive.Count == 0)
-            {
-                break;
-            }
-
-            SignalGroupQuietly(LibC.SIGKILL);
-            foreach (var pid in alive.Keys)
-            {
-                _ = LibC.kill(pid, LibC.SIGKILL);
-            }
-
-            WaitUntilEnded(alive, KillConfirmTimeout);
-        }
-    }
-
-    /// <summary>
-    /// Adds the processes of the terminal's session and those descending from its first process,
-    /// with their start times so that a pid reused later is never mistaken for one of them.
-    /// </summary>
-    private void CollectTree(Dictionary<int, ulong> targets)
-    {
-        var snapshot = ProcessTree.Snapshot();
-        foreach (var stat in snapshot)
-        {
-            if (stat.Session == Pid && !stat.HasEnded)
-            {
-                targets.TryAdd(stat.Pid, stat.StartTime);
-            }
-        }
-
-        // Once the first process has been reaped its pid may be reused by an unrelated process, whose
-        // children must not be taken for ours. Its session id is safe: the kernel does not reuse
-        // a pid while it still names a session with members.
-        if (_reaped)
-        {
-            return;
-        }
-
-        var byPid = snapshot.ToDictionary(stat => stat.Pid);
-        foreach (var pid in ProcessTree.DescendantsOf(Pid, snapshot))
-        {
-            if (byPid.TryGetValue(pid, out var stat) && !stat.HasEnded)
-            {
-                targets.TryAdd(pid, stat.StartTime);
-            }
-        }
-    }
-
-    private void SignalGroupQuietly(int signal)
-    {
-        // ESRCH (the group is already gone) is the expected outcome late in a kill.
-        _ = LibC.kill(-Pid, signal);
-    }
-
-    private static bool IsAlive(int pid, ulong startTime) =>
-        ProcessTree.TryRead(pid, out var stat) && stat.StartTime == startTime && !stat.HasEnded;
-
-    private static void WaitUntilEnded(Dictionary<int, ulong> targets, TimeSpan timeout)
-    {
-        // Most processes die within a millisecond of the signal, so polling starts fast and backs off.
-        var stopwatch = Stopwatch.StartNew();
-        var interval = TimeSpan.FromMilliseconds(1);
-        while (targets.Any(target => IsAlive(target.Key, target.Value)))
-        {
-            if (stopwatch.Elapsed >= timeout)
-            {
-                return;
-            }
-
-            Thread.Sleep(interval);
-            interval = TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, MaxLivenessPollInterval.Ticks));
-        }
     }
 }

@@ -105,6 +105,15 @@ public static class ProcessFactory
 #pragma warning restore RS0030
     }
 
+    /// <summary>
+    /// Starts a terminal holder (orchflow-holder), the starter of <see cref="Orchflow.Pty.Holder.HolderPtyBackend"/>: with
+    /// exactly the command's environment (the holder's environment is its child's), in <c>/</c>, its ready line on
+    /// standard output. The holder leaves the daemon's session at once and outlives it; the workspace's control groups
+    /// and sandbox are in the command's program arguments, so they confine the child, never the holder.
+    /// </summary>
+    public static Process StartHolder(Orchflow.Pty.Holder.HolderCommand command) =>
+        StartBackground(command.Program, command.Arguments, "/", command.Environment.ToDictionary(pair => pair.Key, pair => (string?)pair.Value));
+
     /// <summary>Runs a short helper command to completion, capturing its output; kills it when the timeout passes.</summary>
     /// <param name="environment">
     /// The helper's whole environment instead of the daemon's allowlisted variables (a tool run on a workspace's files
