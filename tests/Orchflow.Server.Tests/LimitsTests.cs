@@ -223,6 +223,39 @@ public sealed class LimitsTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_terminal_still_printing_keeps_its_workspace_awake_and_creating_a_terminal_wakes_it()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        _home.WriteGlobalConfig("[hibernation]\nidle_after = \"5m\"\n");
+        var (_, c) = await StartAsync(cgroups: null, clock);
+        var a = await CreateAsync(c, "a", "{}");
+        var printer = await TerminalAsync(c, a.Id, "while :; do echo tick; sleep 0.1; done");
+        await TerminalAsync(c, a.Id, "sleep 600"); // quiet: what hibernation will freeze once the printer is gone
+
+        // No client attached, no agent: only its output says it works (a dev server, a build). Ten idle_afters pass
+        // for the governor's clock, a minute at a time, while it prints; its workspace never hibernates.
+        for (int minute = 0; minute < 50; minute++)
+        {
+            clock.Advance(TimeSpan.FromMinutes(1));
+            await Task.Delay(60);
+            Assert.Null((await c.CallAsync<WorkspaceInfo>(Methods.WorkspaceShow, new WorkspaceRef { Id = a.Id })).Hibernation);
+        }
+
+        // Once it is quiet, the workspace is idle, and it hibernates.
+        await c.CallAsync<TerminalInfo>(Methods.TerminalKill, new TerminalRef { Id = printer.Id });
+        await Poll.UntilAsync(async () =>
+        {
+            clock.Advance(TimeSpan.FromMinutes(2));
+            return (await c.CallAsync<WorkspaceInfo>(Methods.WorkspaceShow, new WorkspaceRef { Id = a.Id })).Hibernation?.By == "idle";
+        }, "the quiet workspace hibernates");
+
+        // Creating a terminal wakes it first, and the new terminal runs.
+        var echoer = await TerminalAsync(c, a.Id, "while read -r l; do echo \"got:$l\"; done");
+        Assert.Null((await c.CallAsync<WorkspaceInfo>(Methods.WorkspaceShow, new WorkspaceRef { Id = a.Id })).Hibernation);
+        await AssertRespondsAsync(c, echoer, "awake");
+    }
+
+    [Fact]
     public async Task The_daemon_adopts_and_reaps_its_workspaces_orphans()
     {
         await using var d = new DaemonHome();

@@ -268,7 +268,9 @@ public sealed class ResourceGovernor : IAsyncDisposable
             var state = _groups.StateOf(ws.Id, now);
 
             var mine = terminals.Where(t => t.WorkspaceId == ws.Id && t.Status == TerminalStatus.Running).ToList();
-            if (_groups.IsActive(ws.Id, mine))
+            // Idle means: no client watches it, no agent runs or waits, and no terminal read or wrote since the last tick.
+            bool io = state.SawIo(mine.Select(t => (t.Id, _terminals.IoCount(t.Id))));
+            if (io || _groups.IsActive(ws.Id, mine))
             {
                 state.Touch(now);
             }

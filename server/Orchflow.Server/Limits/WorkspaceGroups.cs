@@ -221,6 +221,8 @@ public sealed class WorkspaceGroups : ILaunchLimits
 /// <summary>What the limits keep per workspace between two checks of the watchdog.</summary>
 internal sealed class WorkspaceLimitState(DateTimeOffset now)
 {
+    private readonly Dictionary<string, long> _ioCounts = new(StringComparer.Ordinal);
+
     public DateTimeOffset LastActive { get; private set; } = now;
 
     /// <summary>The group's OOM kills and refused forks at the last check (or before the first launch): a rise is news.</summary>
@@ -239,4 +241,31 @@ internal sealed class WorkspaceLimitState(DateTimeOffset now)
     public Dictionary<string, long> LastRss { get; set; } = new(StringComparer.Ordinal);
 
     public void Touch(DateTimeOffset at) => LastActive = at;
+
+    /// <summary>
+    /// Whether any of <paramref name="terminals"/> read or wrote since the last check (its count changed, or it is new),
+    /// remembering the counts: a terminal producing output, such as a dev server or a build, keeps its workspace awake
+    /// even with no client attached.
+    /// </summary>
+    public bool SawIo(IEnumerable<(string TerminalId, long IoCount)> terminals)
+    {
+        bool saw = false;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (id, count) in terminals)
+        {
+            seen.Add(id);
+            if (!_ioCounts.TryGetValue(id, out var before) || before != count)
+            {
+                _ioCounts[id] = count;
+                saw = true;
+            }
+        }
+
+        foreach (var gone in _ioCounts.Keys.Where(id => !seen.Contains(id)).ToList())
+        {
+            _ioCounts.Remove(gone);
+        }
+
+        return saw;
+    }
 }

@@ -29,6 +29,7 @@ public sealed class Terminal : IPtyOutputSink
     private readonly Dictionary<int, Attachment> _attachments = new();
     private readonly Action<Terminal> _onExit;
     private long _seq;
+    private long _ioCount;
     private bool _paused;
 
     internal Terminal(TerminalInfo info, int scrollbackChars, Action<Terminal> onExit)
@@ -55,7 +56,14 @@ public sealed class Terminal : IPtyOutputSink
     /// Writes text to the PTY as typed (UTF-8), without telling the observer: the caller records the input itself. A full
     /// input buffer blocks here; a terminal without its process throws <see cref="ObjectDisposedException"/>.
     /// </summary>
-    public void Write(string text) => (Process ?? throw new ObjectDisposedException("terminal")).Write(System.Text.Encoding.UTF8.GetBytes(text));
+    public void Write(string text)
+    {
+        (Process ?? throw new ObjectDisposedException("terminal")).Write(System.Text.Encoding.UTF8.GetBytes(text));
+        Interlocked.Increment(ref _ioCount);
+    }
+
+    /// <summary>Output chunks read plus inputs written so far: hibernation's idle check compares it between its ticks.</summary>
+    public long IoCount => Interlocked.Read(ref _ioCount);
 
     /// <summary>
     /// Sees this terminal's output (decoded text, in order) and learns of input, for the agent driving it.
@@ -105,6 +113,7 @@ public sealed class Terminal : IPtyOutputSink
     {
         lock (_gate)
         {
+            Interlocked.Increment(ref _ioCount);
             if (DecodeLocked(data, flush: false) is { } text)
             {
                 PublishLocked(text);

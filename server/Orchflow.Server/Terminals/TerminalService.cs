@@ -84,8 +84,9 @@ public sealed class TerminalService : IDisposable
     public IReadOnlyList<TerminalInfo> LostTerminals { get; }
 
     /// <summary>
-    /// A client is about to use a terminal of a workspace (input, attach): its workspace id and what it does. Raised on
-    /// the caller's thread before the use, so that a suspended workspace wakes up first (the limits capability listens).
+    /// A client is about to use a terminal of a workspace (create, input, attach): its workspace id and what it does.
+    /// Raised on the caller's thread before the use, so that a suspended workspace wakes up first and an idle one counts
+    /// as in use again (the limits capability listens).
     /// </summary>
     public event Action<string, string>? Used;
 
@@ -99,6 +100,9 @@ public sealed class TerminalService : IDisposable
             .ThenBy(t => t.CreatedAt)
             .ToList();
     }
+
+    /// <summary>How many reads and writes the terminal has seen (output chunks and input); a change means it was in use.</summary>
+    public long IoCount(string terminalId) => _terminals.TryGetValue(terminalId, out var t) ? t.IoCount : 0;
 
     public int RunningCount(string workspaceId) => _terminals.Values.Count(t => t.WorkspaceId == workspaceId && t.IsRunning);
 
@@ -123,6 +127,7 @@ public sealed class TerminalService : IDisposable
         int columns = Clamp(p.Columns ?? 80, "columns");
         int rows = Clamp(p.Rows ?? 24, "rows");
         var purpose = p.Purpose ?? TerminalPurpose.Shell;
+        Used?.Invoke(ws.Id, agent is null ? "creating a terminal" : $"starting agent {agent.AgentId}");
 
         Terminal terminal;
         lock (_createGate)
