@@ -193,8 +193,6 @@ public sealed class LimitsTests : IAsyncDisposable
         await Poll.UntilAsync(() => Session(busy).All(p => p.State is 'D' or 'T'), "every process is frozen (D) or stopped (T)");
         Assert.NotNull((await c.CallAsync<WorkspaceInfo>(Methods.WorkspaceShow, new WorkspaceRef { Id = a.Id })).Hibernation);
 
-        var refused = await c.FailAsync(Methods.TerminalCreate, new TerminalCreateParams { WorkspaceId = a.Id, Command = "true" });
-        ErrorAssert.Code(ErrorCodes.NotAllowed, refused, "suspended");
         ErrorAssert.Code(ErrorCodes.NotAllowed, await c.FailAsync(Methods.WorkspaceSuspend, new WorkspaceRef { Id = a.Id }), "already suspended");
 
         var resumed = await c.CallAsync<WorkspaceSuspendResult>(Methods.WorkspaceResume, new WorkspaceRef { Id = a.Id });
@@ -202,6 +200,13 @@ public sealed class LimitsTests : IAsyncDisposable
         Assert.Contains("resumed by test", (await NoticeAsync(c, n => n.WorkspaceId == a.Id && n.Kind == NoticeKind.Resumed)).Message, StringComparison.Ordinal);
         await Poll.UntilAsync(() => Session(busy).All(p => p.State is not ('D' or 'T')), "every process runs again");
         Assert.Contains(await AuditAsync(c, a.Id), e => e.Rule == "hibernation" && e.Message.Contains("suspended", StringComparison.Ordinal));
+
+        // Creating a terminal in a suspended workspace wakes it first (issue 14), instead of being refused.
+        await c.CallAsync<WorkspaceSuspendResult>(Methods.WorkspaceSuspend, new WorkspaceRef { Id = a.Id });
+        var created = await c.CallAsync<TerminalInfo>(Methods.TerminalCreate, new TerminalCreateParams { WorkspaceId = a.Id, Command = "sleep 5" });
+        Assert.Equal(TerminalStatus.Running, created.Status);
+        Assert.Null((await c.CallAsync<WorkspaceInfo>(Methods.WorkspaceShow, new WorkspaceRef { Id = a.Id })).Hibernation);
+        await Poll.UntilAsync(() => Session(busy).All(p => p.State is not ('D' or 'T')), "the woken workspace's processes run again");
     }
 
     [Fact]
